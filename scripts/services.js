@@ -1,0 +1,27 @@
+// Where the services come from: the environment (DB_WRITE_HOST, DB_READ_HOST, REDIS_URL) or our own stack.
+const { spawnSync } = require('node:child_process');
+const { join } = require('node:path');
+const stack = require('./stack');
+
+const root = join(__dirname, '..');
+const SERVICE_VARS = ['DB_WRITE_HOST', 'DB_READ_HOST', 'REDIS_URL'];
+
+/** Returns { env, own } where own says the project started its own stack. */
+async function services(stackName, log = (m) => console.error(`[switchboard] ${m}`)) {
+  const given = SERVICE_VARS.filter((v) => process.env[v]);
+  if (given.length === SERVICE_VARS.length) return { env: {}, own: false };
+  if (given.length) {
+    throw new Error(`Set all of ${SERVICE_VARS.join(', ')} to use your own services, or none to use the local stack (set: ${given.join(', ')})`);
+  }
+  const started = Date.now();
+  const env = await stack.up(stackName, { log });
+  log(`MariaDB primary ${env.DB_WRITE_PORT}, replica ${env.DB_READ_HOST}, Redis ${env.REDIS_URL} ready in ${Date.now() - started} ms (stack "${stackName}")`);
+  return { env, own: true };
+}
+
+function migrate(env) {
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'migrate'], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  if (r.status !== 0) throw new Error('migrations failed');
+}
+
+module.exports = { services, migrate, root };

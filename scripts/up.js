@@ -1,0 +1,73 @@
+// npm run up: the local stack in the foreground. MariaDB primary + replica and Redis (own or given),
+// migrations, then the api on PORT and one worker. Ctrl-C stops all of it; the data stays in .stack/.
+const { spawn } = require('node:child_process');
+const { join } = require('node:path');
+const { ensure } = require('./ensure');
+
+function parseArgs(argv) {
+  const opts = { instances: 1 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const m = /^--instances(?:=(\d+))?$/.exec(a);
+    if (m) opts.instances = Number(m[1] ?? argv[++i]);
+    else throw new Error(`unknown option ${a} (usage: npm run up [-- --instances N])`);
+  }
+  if (!Number.isInteger(opts.instances) || opts.instances < 1 || opts.instances > 16) throw new Error('--instances takes a number from 1 to 16');
+  return opts;
+}
+
+function prefixed(child, name) {
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream.on('data', (chunk) => {
+      const lines = (rest + chunk.toString()).split('\n');
+      rest = lines.pop();
+      for (const line of lines) process.stdout.write(`${name} | ${line}\n`);
+    });
+  }
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  ensure();
+  const stack = require('./stack');
+  const { services, migrate, root } = require('./services');
+  const { env, own } = await services('dev');
+  migrate(env);
+  const port = Number(process.env.PORT || 3000);
+  const children = [];
+  const launch = (name, args, extraEnv) => {
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    prefixed(child, name);
+    child.on('exit', (code, signal) => {
+      process.stdout.write(`${name} | exited (${signal ?? code})\n`);
+      if (!stopping) void stop(1);
+    });
+    children.push(child);
+  };
+  if (opts.instances > 1) {
+    const cluster = require('./cluster');
+    await cluster.run({ instances: opts.instances, port, env, root });
+    return;
+  }
+  launch('api', [join(root, 'dist', 'main.js')], { PORT: String(port) });
+  launch('worker', [join(root, 'bin', 'switchboard'), 'queue:work', '--queue=high,default'], {});
+  console.error(`[switchboard] api on http://127.0.0.1:${port} (health: /up), one worker. Ctrl-C stops everything.`);
+
+  let stopping = false;
+  async function stop(code) {
+    if (stopping) return;
+    stopping = true;
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+    if (own) await stack.down('dev');
+    process.exit(code);
+  }
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+}
+
+main().catch((err) => {
+  console.error(`[switchboard] ${err.message}`);
+  process.exit(1);
+});

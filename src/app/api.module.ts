@@ -1,0 +1,42 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AppConfig } from '../config/app-config';
+import { ConfigModule } from '../config/config.module';
+import { DatabaseModule } from '../core/database/database.module';
+import { HttpErrorFilter } from '../core/errors/http-exception.filter';
+import { HealthModule } from '../core/health/health.module';
+import { LoggingModule } from '../core/logging/logging.module';
+import { MetricsModule } from '../core/metrics/metrics.module';
+import { RedisModule } from '../core/redis/redis.module';
+import { AuthGuard } from '../core/session/auth.guard';
+import { SessionModule } from '../core/session/session.module';
+import { AuthModule } from '../modules/auth/auth.module';
+import { ProjectsModule } from '../modules/projects/projects.module';
+
+/** Shared by every process: config, logs, Redis, the database, authentication. */
+export function coreImports(config: AppConfig, opts: { logToStderr?: boolean } = {}) {
+  return [ConfigModule.forRoot(config), LoggingModule.forRoot({ toStderr: opts.logToStderr }), RedisModule, DatabaseModule, SessionModule];
+}
+
+export const validationPipe = new ValidationPipe({
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  transform: true,
+  stopAtFirstError: false,
+});
+
+/** The api process: HTTP (REST, SSE, /up, /metrics) and Socket.IO. Never consumes jobs. */
+@Module({})
+export class ApiModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [...coreImports(config), MetricsModule, HealthModule, AuthModule, ProjectsModule],
+      providers: [
+        { provide: APP_PIPE, useValue: validationPipe },
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
+    };
+  }
+}

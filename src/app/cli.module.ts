@@ -1,0 +1,18 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { MigrateCommand } from '../core/database/commands/migrate.command';
+import { AuthModule } from '../modules/auth/auth.module';
+import { UserCreateCommand } from '../modules/auth/user-create.command';
+import { coreImports } from './api.module';
+
+/** bin/switchboard: artisan-style commands over the same modules as the api. */
+@Module({})
+export class CliModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [...coreImports(config, { logToStderr: true }), AuthModule],
+      providers: [MigrateCommand, UserCreateCommand],
+    };
+  }
+}

@@ -1,0 +1,151 @@
+import { hostname } from 'node:os';
+import { Env, parseEnv } from './env.schema';
+
+export interface DbHost {
+  host: string;
+  port: number;
+}
+
+/**
+ * The typed configuration, grouped by concern. Built once per process from
+ * the environment; everything else receives it through DI (`AppConfig`).
+ */
+export class AppConfig {
+  readonly env: Env['NODE_ENV'];
+  readonly instanceId: string;
+  readonly http: {
+    port: number;
+    corsOrigins: string[];
+    bodyLimitBytes: number;
+    rateLimitPoints: number;
+    rateLimitDurationS: number;
+    shutdownDrainMs: number;
+  };
+  readonly log: { level: Env['LOG_LEVEL'] };
+  readonly db: {
+    write: DbHost;
+    read: DbHost[];
+    database: string;
+    username: string;
+    password: string;
+    sticky: boolean;
+    stickyWindowMs: number;
+    poolSize: number;
+    connectTimeoutMs: number;
+  };
+  readonly redis: {
+    url: string;
+    password?: string;
+    sentinels?: DbHost[];
+    sentinelName: string;
+    clusterNodes?: DbHost[];
+    prefix: string;
+  };
+  readonly auth: { sessionSecret: string; sessionTtlSeconds: number; jwtSecret: string; jwtTtlSeconds: number };
+  readonly realtime: {
+    maxConnections: number;
+    maxConnectionsPerIp: number;
+    pingIntervalMs: number;
+    pingTimeoutMs: number;
+    connectTimeoutMs: number;
+    maxBufferBytes: number;
+    compressionThresholdBytes: number;
+    recoveryWindowMs: number;
+    authTimeoutMs: number;
+    maxRoomsPerSocket: number;
+    sseKeepaliveMs: number;
+    sseHistory: number;
+    rateLimitPoints: number;
+    rateLimitDurationS: number;
+  };
+  readonly queue: { names: string[]; tries: number; backoffMs: number; metricsPort?: number };
+  readonly ai: {
+    providers: string[];
+    apiKey?: string;
+    model: string;
+    cacheTtlS: number;
+    concurrency: number;
+    batchWindowMs: number;
+    timeoutMs: number;
+  };
+
+  constructor(e: Env) {
+    const parseHost = (h: string, defaultPort: number): DbHost => {
+      const [host, p] = h.split(':');
+      return { host, port: p ? Number(p) : defaultPort };
+    };
+    this.env = e.NODE_ENV;
+    this.instanceId = e.INSTANCE_ID ?? `${hostname()}:${e.PORT}:${process.pid}`;
+    this.http = {
+      port: e.PORT,
+      corsOrigins: e.CORS_ORIGIN.split(',').map((o) => o.trim()).filter(Boolean),
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      rateLimitPoints: e.HTTP_RATE_LIMIT_POINTS,
+      rateLimitDurationS: e.HTTP_RATE_LIMIT_DURATION_S,
+      shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    };
+    this.log = { level: e.LOG_LEVEL };
+    const write = { host: e.DB_WRITE_HOST, port: e.DB_WRITE_PORT };
+    this.db = {
+      write,
+      read: e.DB_READ_HOST ? e.DB_READ_HOST.map((h) => parseHost(h, e.DB_WRITE_PORT)) : [write],
+      database: e.DB_DATABASE,
+      username: e.DB_USERNAME,
+      password: e.DB_PASSWORD,
+      sticky: e.DB_STICKY,
+      stickyWindowMs: e.DB_STICKY_WINDOW_MS,
+      poolSize: e.DB_POOL_SIZE,
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    };
+    this.redis = {
+      url: e.REDIS_URL,
+      password: e.REDIS_PASSWORD,
+      sentinels: e.REDIS_SENTINELS?.map((h) => parseHost(h, 26379)),
+      sentinelName: e.REDIS_SENTINEL_NAME,
+      clusterNodes: e.REDIS_CLUSTER_NODES?.map((h) => parseHost(h, 6379)),
+      prefix: e.REDIS_PREFIX,
+    };
+    // Outside production a fixed development secret keeps local set-up to two commands.
+    this.auth = {
+      sessionSecret: e.SESSION_SECRET ?? 'switchboard-development-session-secret',
+      sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+      jwtSecret: e.JWT_SECRET ?? 'switchboard-development-jwt-secret',
+      jwtTtlSeconds: e.JWT_TTL_SECONDS,
+    };
+    this.realtime = {
+      maxConnections: e.MAX_CONCURRENT_CONNECTIONS,
+      maxConnectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
+      pingIntervalMs: e.WS_PING_INTERVAL_MS,
+      pingTimeoutMs: e.WS_PING_TIMEOUT_MS,
+      connectTimeoutMs: e.WS_CONNECT_TIMEOUT_MS,
+      maxBufferBytes: e.WS_MAX_BUFFER_BYTES,
+      compressionThresholdBytes: e.WS_COMPRESSION_THRESHOLD_BYTES,
+      recoveryWindowMs: e.WS_RECOVERY_WINDOW_MS,
+      authTimeoutMs: e.AUTH_TIMEOUT_MS,
+      maxRoomsPerSocket: e.MAX_ROOMS_PER_SOCKET,
+      sseKeepaliveMs: e.SSE_KEEPALIVE_MS,
+      sseHistory: e.SSE_HISTORY,
+      rateLimitPoints: e.RATE_LIMIT_POINTS,
+      rateLimitDurationS: e.RATE_LIMIT_DURATION_S,
+    };
+    this.queue = { names: e.QUEUE_NAMES, tries: e.QUEUE_TRIES, backoffMs: e.QUEUE_BACKOFF_MS, metricsPort: e.METRICS_PORT };
+    this.ai = {
+      providers: e.AI_PROVIDERS,
+      apiKey: e.AI_API_KEY,
+      model: e.AI_MODEL,
+      cacheTtlS: e.AI_CACHE_TTL_S,
+      concurrency: e.AI_CONCURRENCY,
+      batchWindowMs: e.AI_BATCH_WINDOW_MS,
+      timeoutMs: e.AI_TIMEOUT_MS,
+    };
+  }
+
+  get isProduction(): boolean {
+    return this.env === 'production';
+  }
+
+  /** The only place the process environment is read. */
+  static fromProcessEnv(): AppConfig {
+    return new AppConfig(parseEnv(process.env));
+  }
+}

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+const port = int(1, 65535);
+const hostList = z
+  .string()
+  .transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean))
+  .refine((l) => l.length > 0, 'must name at least one host')
+  .refine((l) => l.every((h) => /^[A-Za-z0-9_.\-]+(:\d{1,5})?$/.test(h)), 'must be host[:port] separated by commas');
+
+/**
+ * Every variable the processes read. Defaults point at the local stack that
+ * `npm run up` starts (scripts/stack.js, stack "dev").
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.default('3000'),
+  INSTANCE_ID: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_DRAIN_MS: int(0, 600000).default('0'),
+
+  DB_WRITE_HOST: z.string().min(1).default('127.0.0.1'),
+  DB_WRITE_PORT: port.default('13306'),
+  DB_READ_HOST: hostList.optional(),
+  DB_DATABASE: z.string().min(1).default('switchboard'),
+  DB_USERNAME: z.string().min(1).default('root'),
+  DB_PASSWORD: z.string().default(''),
+  DB_STICKY: bool.default('true'),
+  DB_STICKY_WINDOW_MS: int(0, 3600000).default('2000'),
+  DB_POOL_SIZE: int(1, 1000).default('10'),
+  DB_CONNECT_TIMEOUT_MS: int(100, 60000).default('2000'),
+
+  REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default('redis://127.0.0.1:16379'),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_SENTINELS: hostList.optional(),
+  REDIS_SENTINEL_NAME: z.string().default('mymaster'),
+  REDIS_CLUSTER_NODES: hostList.optional(),
+  REDIS_PREFIX: z.string().default('sb:'),
+
+  SESSION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  SESSION_TTL_SECONDS: int(60).default('7200'),
+  JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  JWT_TTL_SECONDS: int(60).default('3600'),
+  CORS_ORIGIN: z.string().default('http://localhost:3000'),
+  BODY_LIMIT_BYTES: int(1024).default('1048576'),
+  HTTP_RATE_LIMIT_POINTS: int(1).default('600'),
+  HTTP_RATE_LIMIT_DURATION_S: int(1).default('60'),
+
+  MAX_CONCURRENT_CONNECTIONS: int(1).default('3000'),
+  MAX_CONNECTIONS_PER_IP: int(1).default('50'),
+  WS_PING_INTERVAL_MS: int(1000).default('25000'),
+  WS_PING_TIMEOUT_MS: int(1000).default('60000'),
+  WS_CONNECT_TIMEOUT_MS: int(1000).default('45000'),
+  WS_MAX_BUFFER_BYTES: int(1024).default('1000000'),
+  WS_COMPRESSION_THRESHOLD_BYTES: int(0).default('1024'),
+  WS_RECOVERY_WINDOW_MS: int(0).default('120000'),
+  AUTH_TIMEOUT_MS: int(100).default('5000'),
+  MAX_ROOMS_PER_SOCKET: int(1).default('10'),
+  SSE_KEEPALIVE_MS: int(100).default('30000'),
+  SSE_HISTORY: int(1).default('1000'),
+  RATE_LIMIT_POINTS: int(1).default('60'),
+  RATE_LIMIT_DURATION_S: int(1).default('60'),
+
+  QUEUE_NAMES: z
+    .string()
+    .default('high,default')
+    .transform((s) => s.split(',').map((q) => q.trim()).filter(Boolean))
+    .refine((l) => l.length > 0 && l.every((q) => /^[a-z0-9_-]+$/i.test(q)), 'must be queue names separated by commas'),
+  QUEUE_TRIES: int(1, 1000).default('3'),
+  QUEUE_BACKOFF_MS: int(0).default('2000'),
+  METRICS_PORT: port.optional(),
+
+  AI_PROVIDERS: z
+    .string()
+    .default('local')
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+    .refine(
+      (l) => l.length > 0 && l.every((p) => p === 'local' || /^openai-compatible:https?:\/\/\S+$/.test(p)),
+      'must list providers: local, openai-compatible:<http(s) url>',
+    ),
+  AI_API_KEY: z.string().optional(),
+  AI_MODEL: z.string().default('gpt-4o-mini'),
+  AI_CACHE_TTL_S: int(1).default('3600'),
+  AI_CONCURRENCY: int(1, 1000).default('10'),
+  AI_BATCH_WINDOW_MS: int(0, 10000).default('20'),
+  AI_TIMEOUT_MS: int(100).default('15000'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** One line per problem, naming the variable: the process stops with it. */
+export class ConfigError extends Error {}
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  // An empty string means "not set" for everything except passwords.
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(source)) {
+    if (v === undefined) continue;
+    if (v === '' && k !== 'DB_PASSWORD') continue;
+    cleaned[k] = v;
+  }
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = issue.path.join('.');
+    const value = cleaned[name];
+    throw new ConfigError(
+      `Invalid configuration: ${name} ${issue.message}${value === undefined ? '' : ` (got "${value}")`}`,
+    );
+  }
+  const env = result.data;
+  if (env.NODE_ENV === 'production') {
+    if (!env.SESSION_SECRET) throw new ConfigError('Invalid configuration: SESSION_SECRET is required in production');
+    if (!env.JWT_SECRET) throw new ConfigError('Invalid configuration: JWT_SECRET is required in production');
+  }
+  return env;
+}

@@ -1,0 +1,106 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource, QueryRunner, ReplicationMode } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { dbQueriesTotal, dbQueryDuration, dbReplicaFallbacksTotal } from '../metrics/metrics';
+import { ReplicaHealth } from './replica-health';
+import { isConnectionError, isWriteStatement, operationOf, roleOf, routeQueryRunner } from './replication-routing';
+import { StickyWindow } from './sticky-window';
+import { currentUnitOfWork } from './unit-of-work';
+
+type QueryFn = QueryRunner['query'];
+
+/**
+ * TypeORM has no sticky mode and sends every repository read to a replica:
+ * this wraps DataSource.createQueryRunner so that
+ * - a unit of work that has written, or a user inside the read-your-writes
+ *   window, reads the primary (Laravel's `sticky`, Rails' role switching);
+ * - a replica that cannot be reached costs one failed connect, then reads
+ *   go to the primary until ReplicaHealth sees a replica again;
+ * - every query is counted and timed by the role that served it.
+ * Feature code keeps using plain repositories.
+ */
+@Injectable()
+export class ReplicationRouter {
+  private readonly logger = new Logger(ReplicationRouter.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly replicas: ReplicaHealth,
+    private readonly sticky: StickyWindow,
+  ) {
+    this.install();
+  }
+
+  private install(): void {
+    const ds = this.dataSource;
+    const original = ds.createQueryRunner.bind(ds);
+    const stickyEnabled = this.config.db.sticky;
+    ds.createQueryRunner = (requested: ReplicationMode = 'master'): QueryRunner => {
+      const unit = currentUnitOfWork();
+      const mode = routeQueryRunner({
+        requested,
+        stickyEnabled,
+        unitWrote: unit?.wrote ?? false,
+        userWithinWindow: unit?.userWithinWindow ?? false,
+        replicaAvailable: this.replicas.available,
+      });
+      const runner = original(mode);
+      this.instrument(runner, mode, original);
+      return runner;
+    };
+  }
+
+  private instrument(runner: QueryRunner, mode: ReplicationMode, createRunner: (m: ReplicationMode) => QueryRunner): void {
+    const query: QueryFn = runner.query.bind(runner);
+    const role = roleOf(mode);
+    const wrapped = async (sql: string, parameters?: unknown[], structured?: boolean): Promise<any> => {
+      const write = isWriteStatement(sql);
+      const end = dbQueryDuration.startTimer({ role, operation: operationOf(sql) });
+      try {
+        const result = await query(sql, parameters, structured as true);
+        end();
+        dbQueriesTotal.inc({ role, kind: write ? 'write' : 'read' });
+        if (write) await this.markWrite();
+        return result;
+      } catch (err) {
+        end();
+        if (mode === 'slave' && isConnectionError(err)) {
+          return this.retryOnPrimary(runner, createRunner, sql, parameters, structured, err);
+        }
+        throw err;
+      }
+    };
+    runner.query = wrapped as QueryFn;
+  }
+
+  private async retryOnPrimary(
+    _failed: QueryRunner,
+    createRunner: (m: ReplicationMode) => QueryRunner,
+    sql: string,
+    parameters: unknown[] | undefined,
+    structured: boolean | undefined,
+    err: unknown,
+  ): Promise<any> {
+    // The failed runner is released by whoever created it, as usual.
+    this.replicas.markDown((err as Error).message);
+    dbReplicaFallbacksTotal.inc();
+    const primary = createRunner('master');
+    const end = dbQueryDuration.startTimer({ role: 'primary', operation: operationOf(sql) });
+    try {
+      return await primary.query(sql, parameters, structured as true);
+    } finally {
+      end();
+      dbQueriesTotal.inc({ role: 'primary', kind: 'read' });
+      await primary.release();
+    }
+  }
+
+  private async markWrite(): Promise<void> {
+    const unit = currentUnitOfWork();
+    if (!unit) return;
+    const first = !unit.wrote;
+    unit.wrote = true;
+    if (first && unit.userId) await this.sticky.recordWrite(unit.userId);
+  }
+}

@@ -1,0 +1,50 @@
+import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
+import { ForbiddenError, RateLimitedError } from './domain-error';
+import { mapError } from './error-mapping';
+
+describe('mapError', () => {
+  it('maps a domain error code to its status', () => {
+    expect(mapError(new ForbiddenError('Not a member')).body).toEqual({
+      statusCode: 403,
+      error: 'Forbidden',
+      message: 'Not a member',
+      code: 'forbidden',
+    });
+  });
+
+  it('sets Retry-After in whole seconds for rate limits', () => {
+    const m = mapError(new RateLimitedError(1500));
+    expect(m.body.statusCode).toBe(429);
+    expect(m.headers).toEqual({ 'Retry-After': '2' });
+  });
+
+  it('keeps validation messages per field', () => {
+    const m = mapError(new BadRequestException(['email must be an email']));
+    expect(m.body).toEqual({ statusCode: 400, error: 'Bad Request', message: ['email must be an email'] });
+    expect(mapError(new NotFoundException()).body.statusCode).toBe(404);
+  });
+
+  it('turns body-parser failures into 413 and 400', () => {
+    expect(mapError({ type: 'entity.too.large', status: 413, message: 'x' }).body.statusCode).toBe(413);
+    expect(mapError({ type: 'entity.parse.failed', status: 400, message: 'Unexpected token' }).body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'Malformed JSON in request body',
+    });
+  });
+
+  it('never shows SQL: a failed query is a plain 500, a duplicate a 409', () => {
+    const sql = 'SELECT secret FROM users';
+    const failed = mapError(new QueryFailedError(sql, [], Object.assign(new Error('syntax'), { code: 'ER_PARSE_ERROR' })));
+    expect(failed.body).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' });
+    expect(failed.unexpected).toBe(true);
+    const dup = mapError(new QueryFailedError(sql, [], Object.assign(new Error('dup'), { code: 'ER_DUP_ENTRY' })));
+    expect(dup.body.statusCode).toBe(409);
+  });
+
+  it('answers 503 when a backing service cannot be reached', () => {
+    expect(mapError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }).body.statusCode).toBe(503);
+    expect(mapError(new Error("Stream isn't writeable and enableOfflineQueue options is false")).body.statusCode).toBe(503);
+  });
+});

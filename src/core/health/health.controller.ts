@@ -1,0 +1,57 @@
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import type { Response } from 'express';
+import { Public } from '../session/auth.decorators';
+import { DependencyIndicators } from './health.indicators';
+import { ShutdownState } from './shutdown-state';
+
+/**
+ * `/up` (Laravel's name) is readiness for load balancers; `/livez` only says
+ * the event loop answers. A replica being down is reported but does not fail
+ * /up: reads fall back to the primary and the process keeps serving.
+ */
+@Controller()
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly deps: DependencyIndicators,
+    private readonly shutdown: ShutdownState,
+  ) {}
+
+  @Public()
+  @Get('up')
+  async up(@Res() res: Response): Promise<void> {
+    res.setHeader('Cache-Control', 'no-store');
+    if (this.shutdown.isShuttingDown) {
+      res.status(503).json({
+        status: 'shutting_down',
+        info: {},
+        error: { shutting_down: { status: 'down', message: 'process is draining after SIGTERM' } },
+      });
+      return;
+    }
+    let result: HealthCheckResult;
+    try {
+      result = await this.health.check([() => this.deps.databaseWrite(), () => this.deps.redisPing()]);
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      result = err.getResponse() as HealthCheckResult;
+    }
+    const read = await this.deps.databaseRead();
+    const readUp = read.database_read.status === 'up';
+    // A replica down is reported but keeps 200: reads fall back to the primary.
+    const body = {
+      status: result.status === 'ok' && !readUp ? 'degraded' : result.status,
+      info: { ...result.info, ...(readUp ? read : {}) },
+      error: { ...result.error, ...(readUp ? {} : read) },
+      details: { ...result.details, ...read },
+    };
+    res.status(result.status === 'ok' ? 200 : 503).json(body);
+  }
+
+  @Public()
+  @Get('livez')
+  livez(): { status: 'ok'; uptimeSeconds: number } {
+    return { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
+  }
+}

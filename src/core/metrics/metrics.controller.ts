@@ -1,0 +1,14 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { PrometheusController } from '@willsoto/nestjs-prometheus';
+import type { Response } from 'express';
+import { Public } from '../session/auth.decorators';
+
+/** /metrics for Prometheus: public like /up; restrict by network (nginx, k8s) in production. */
+@Controller()
+export class MetricsController extends PrometheusController {
+  @Public()
+  @Get()
+  override async index(@Res({ passthrough: true }) response: Response): Promise<string> {
+    return super.index(response);
+  }
+}

@@ -1,0 +1,94 @@
+import { Counter, Gauge, Histogram, register } from 'prom-client';
+
+/**
+ * The metrics of SPEC §8, on prom-client's default registry (which
+ * @willsoto/nestjs-prometheus serves at /metrics). Declared once here so any
+ * layer, including code that runs outside DI, records into the same series.
+ */
+function once<T>(name: string, make: () => T): T {
+  return (register.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+export const httpRequestDuration = once(
+  'http_request_duration_seconds',
+  () =>
+    new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by method, route template and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    }),
+);
+
+export const dbQueryDuration = once(
+  'db_query_duration_seconds',
+  () =>
+    new Histogram({
+      name: 'db_query_duration_seconds',
+      help: 'Database query duration by role (primary|replica) and operation',
+      labelNames: ['role', 'operation'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    }),
+);
+
+export const dbQueriesTotal = once(
+  'db_queries_total',
+  () =>
+    new Counter({
+      name: 'db_queries_total',
+      help: 'Queries by the role that served them and the kind (read|write)',
+      labelNames: ['role', 'kind'] as const,
+    }),
+);
+
+export const dbReplicaFallbacksTotal = once(
+  'db_replica_fallbacks_total',
+  () => new Counter({ name: 'db_replica_fallbacks_total', help: 'Reads sent to the primary because no replica answered' }),
+);
+
+export const dbReplicaUp = once(
+  'db_replica_up',
+  () => new Gauge({ name: 'db_replica_up', help: '1 while at least one replica answers', labelNames: [] as const }),
+);
+
+export const socketActiveConnections = once(
+  'socket_active_connections',
+  () =>
+    new Gauge({ name: 'socket_active_connections', help: 'Open Socket.IO connections on this process', labelNames: ['namespace'] as const }),
+);
+
+export const socketMessagesTotal = once(
+  'socket_messages_total',
+  () =>
+    new Counter({
+      name: 'socket_messages_total',
+      help: 'Socket.IO events by namespace, event and direction (in|out)',
+      labelNames: ['namespace', 'event', 'direction'] as const,
+    }),
+);
+
+export const sseActiveClients = once(
+  'sse_active_clients',
+  () => new Gauge({ name: 'sse_active_clients', help: 'Open SSE streams on this process' }),
+);
+
+export const queueJobs = once(
+  'queue_jobs',
+  () => new Gauge({ name: 'queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'] as const }),
+);
+
+export const queueJobDuration = once(
+  'queue_job_duration_seconds',
+  () =>
+    new Histogram({
+      name: 'queue_job_duration_seconds',
+      help: 'Job run time by queue, job name and outcome',
+      labelNames: ['queue', 'name', 'status'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    }),
+);
+
+export const connectionCapacityRatio = once(
+  'connection_capacity_ratio',
+  () => new Gauge({ name: 'connection_capacity_ratio', help: 'Cluster-wide connections / MAX_CONCURRENT_CONNECTIONS' }),
+);

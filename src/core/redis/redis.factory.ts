@@ -1,0 +1,64 @@
+import Redis, { Cluster, RedisOptions } from 'ioredis';
+import { AppConfig } from '../../config/app-config';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectionOptions {
+  /** Shown in CLIENT LIST, to tell connections apart. */
+  name: string;
+  /**
+   * Fail fast (the default for request paths): with Redis away a command
+   * rejects at once instead of waiting in an unbounded offline queue.
+   * Blocking consumers (BullMQ workers) pass false.
+   */
+  failFast?: boolean;
+  extra?: RedisOptions;
+}
+
+/** The single place Redis connections are made: plain URL, Sentinel or Cluster. */
+export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOptions): RedisClient {
+  const failFast = opts.failFast ?? true;
+  const common: RedisOptions = {
+    connectionName: `switchboard:${opts.name}`,
+    password: config.password,
+    enableOfflineQueue: !failFast,
+    maxRetriesPerRequest: failFast ? 1 : null,
+    connectTimeout: 2000,
+    commandTimeout: failFast ? 2000 : undefined,
+    // Reconnect forever, quickly at first: everything recovers when Redis returns.
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+    lazyConnect: false,
+    ...opts.extra,
+  };
+  if (config.clusterNodes?.length) {
+    return new Redis.Cluster(config.clusterNodes, {
+      enableOfflineQueue: common.enableOfflineQueue,
+      redisOptions: common,
+      clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+    });
+  }
+  if (config.sentinels?.length) {
+    return new Redis({ ...common, sentinels: config.sentinels, name: config.sentinelName });
+  }
+  return new Redis(config.url, common);
+}
+
+/** Resolves once the client is ready (or rejects after `timeoutMs`). */
+export async function redisReady(client: RedisClient, timeoutMs = 15000): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+    };
+    client.on('ready', onReady);
+  });
+}

@@ -1,0 +1,19 @@
+import { Global, Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { AppConfig } from '../../config/app-config';
+import { Authenticator } from './authenticator';
+import { Tokens } from './tokens';
+
+/** Authentication shared by HTTP, sockets and SSE. */
+@Global()
+@Module({
+  imports: [
+    JwtModule.registerAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({ secret: config.auth.jwtSecret, signOptions: { algorithm: 'HS256' } }),
+    }),
+  ],
+  providers: [Tokens, Authenticator],
+  exports: [Tokens, Authenticator],
+})
+export class SessionModule {}

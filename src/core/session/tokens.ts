@@ -1,0 +1,55 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../../config/app-config';
+import type { UserRole } from '../../modules/auth/entities/user.entity';
+import { REDIS } from '../redis/redis.module';
+import type { RedisClient } from '../redis/redis.factory';
+import type { Principal } from './principal';
+
+interface TokenClaims {
+  sub: string;
+  role: UserRole;
+  jti: string;
+  exp: number;
+}
+
+/** Bearer tokens for API and socket clients: signed, expiring, revocable on logout. */
+@Injectable()
+export class Tokens {
+  private readonly revokedPrefix: string;
+
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly config: AppConfig,
+    @Inject(REDIS) private readonly redis: RedisClient,
+  ) {
+    this.revokedPrefix = `${config.redis.prefix}jwt:revoked:`;
+  }
+
+  async issue(userId: number, role: UserRole): Promise<{ token: string; expiresIn: number }> {
+    const expiresIn = this.config.auth.jwtTtlSeconds;
+    const token = await this.jwt.signAsync({ sub: String(userId), role, jti: randomUUID() }, { expiresIn });
+    return { token, expiresIn };
+  }
+
+  /** The principal of a valid, unrevoked token; null for anything else. Throws only if Redis is unreachable. */
+  async verify(token: string): Promise<Principal | null> {
+    let claims: TokenClaims;
+    try {
+      claims = await this.jwt.verifyAsync<TokenClaims>(token, { algorithms: ['HS256'] });
+    } catch {
+      return null;
+    }
+    const id = Number(claims.sub);
+    if (!Number.isSafeInteger(id) || id <= 0 || (claims.role !== 'user' && claims.role !== 'admin') || !claims.jti) return null;
+    if ((await this.redis.exists(this.revokedPrefix + claims.jti)) === 1) return null;
+    return { id, role: claims.role, via: 'token', tokenId: claims.jti, tokenExpiresAt: claims.exp };
+  }
+
+  async revoke(principal: Principal): Promise<void> {
+    if (!principal.tokenId || !principal.tokenExpiresAt) return;
+    const ttl = Math.max(1, principal.tokenExpiresAt - Math.floor(Date.now() / 1000));
+    await this.redis.set(this.revokedPrefix + principal.tokenId, '1', 'EX', ttl);
+  }
+}

@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { ApiModule } from './app/api.module';
+import { configureHttp } from './app/http-setup';
+import { keepAliveOnStrayErrors, loadConfigOrExit } from './app/process';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfigOrExit();
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.register(config), { bodyParser: false, bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  keepAliveOnStrayErrors();
+  configureHttp(app, config);
+  await app.listen(config.http.port);
+  app.get(Logger).log({ port: config.http.port, instance: config.instanceId }, 'api listening');
+}
+
+bootstrap().catch((err: unknown) => {
+  process.stderr.write(`switchboard api failed to start: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { UnauthorizedError } from '../../core/errors/domain-error';
+import { User } from './entities/user.entity';
+import { DUMMY_HASH, verifyPassword } from './password';
+import { UsersService } from './users.service';
+
+@Injectable()
+export class AuthService {
+  constructor(private readonly users: UsersService) {}
+
+  register(email: string, password: string, name: string): Promise<User> {
+    return this.users.create({ email, password, name });
+  }
+
+  async login(email: string, password: string): Promise<User> {
+    const user = await this.users.findByEmailWithPassword(email);
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok) throw new UnauthorizedError('Invalid email or password');
+    return user;
+  }
+
+  async me(id: number): Promise<User> {
+    const user = await this.users.findById(id);
+    if (!user) throw new UnauthorizedError('The user no longer exists');
+    return user;
+  }
+}

@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, QueryFailedError, Repository } from 'typeorm';
+import { ConflictError } from '../../core/errors/domain-error';
+import { User, UserRole } from './entities/user.entity';
+import { hashPassword } from './password';
+
+export interface NewUser {
+  email: string;
+  password: string;
+  name: string;
+  role?: UserRole;
+}
+
+@Injectable()
+export class UsersService {
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  /** An existing email is a conflict, never an update. */
+  async create(input: NewUser): Promise<User> {
+    const email = input.email.trim().toLowerCase();
+    const passwordHash = await hashPassword(input.password);
+    try {
+      const saved = await this.users.save(this.users.create({ email, name: input.name, passwordHash, role: input.role ?? 'user' }));
+      return (await this.users.findOneByOrFail({ id: saved.id }));
+    } catch (err) {
+      if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === 'ER_DUP_ENTRY') {
+        throw new ConflictError('A user with this email already exists');
+      }
+      throw err;
+    }
+  }
+
+  findById(id: number): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  findByEmailWithPassword(email: string): Promise<User | null> {
+    return this.users
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.email = :email', { email: email.trim().toLowerCase() })
+      .getOne();
+  }
+
+  /** The ids among `ids` that belong to no user. */
+  async missing(ids: number[]): Promise<number[]> {
+    if (!ids.length) return [];
+    const found = await this.users.find({ select: { id: true }, where: { id: In(ids) } });
+    const have = new Set(found.map((u) => u.id));
+    return ids.filter((id) => !have.has(id));
+  }
+}

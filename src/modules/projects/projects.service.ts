@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
+import type { Principal } from '../../core/session/principal';
+import { UsersService } from '../auth/users.service';
+import { ProjectMember } from './entities/project-member.entity';
+import { Project } from './entities/project.entity';
+
+export interface ProjectView {
+  id: number;
+  name: string;
+  ownerId: number;
+  memberIds: number[];
+  createdAt: string;
+}
+
+function view(p: Project): ProjectView {
+  return {
+    id: p.id,
+    name: p.name,
+    ownerId: p.ownerId,
+    memberIds: (p.members ?? []).map((m) => m.userId).sort((a, b) => a - b),
+    createdAt: p.createdAt.toISOString(),
+  };
+}
+
+@Injectable()
+export class ProjectsService {
+  constructor(
+    @InjectRepository(Project) private readonly projects: Repository<Project>,
+    @InjectRepository(ProjectMember) private readonly members: Repository<ProjectMember>,
+    private readonly users: UsersService,
+  ) {}
+
+  async create(ownerId: number, name: string, memberIds: number[] = []): Promise<ProjectView> {
+    const ids = [...new Set([ownerId, ...memberIds])];
+    const missing = await this.users.missing(ids.filter((id) => id !== ownerId));
+    if (missing.length) throw new BadRequestError(`memberIds name unknown users: ${missing.join(', ')}`);
+    const saved = await this.projects.manager.transaction(async (tx) => {
+      const project = await tx.save(Project, tx.create(Project, { name, ownerId }));
+      await tx.insert(ProjectMember, ids.map((userId) => ({ projectId: project.id, userId })));
+      return project;
+    });
+    // Read back after the write: sticky routing serves it from the primary.
+    return this.get({ id: ownerId, role: 'user', via: 'session' }, saved.id);
+  }
+
+  /** Projects the user owns or is a member of (the owner is always a member). */
+  async listFor(userId: number): Promise<ProjectView[]> {
+    const rows = await this.projects
+      .createQueryBuilder('p')
+      .innerJoin(ProjectMember, 'mine', 'mine.project_id = p.id AND mine.user_id = :userId', { userId })
+      .leftJoinAndSelect('p.members', 'm')
+      .orderBy('p.id', 'DESC')
+      .getMany();
+    return rows.map(view);
+  }
+
+  async get(me: Principal, id: number): Promise<ProjectView> {
+    const project = await this.projects.findOne({ where: { id }, relations: { members: true } });
+    if (!project) throw new NotFoundError('Project');
+    if (me.role !== 'admin' && !project.members.some((m) => m.userId === me.id)) {
+      throw new ForbiddenError('You are not a member of this project');
+    }
+    return view(project);
+  }
+
+  /** For realtime room checks and analyses: members only (admins too). */
+  async isMember(userId: number, projectId: number): Promise<boolean> {
+    return (await this.members.countBy({ projectId, userId })) > 0;
+  }
+}
