@@ -1,0 +1,39 @@
+/**
+ * The one way out to clients (SPEC §5). Domain code and workers depend on
+ * this abstract class only; core/realtime provides the implementation that
+ * fans out to Socket.IO (through the Redis adapter/emitter, so it works from
+ * a worker without a Socket.IO server) and to SSE streams (Redis history).
+ */
+export type RealtimeTarget = 'all' | 'websocket' | 'sse';
+
+export interface EmitOptions {
+  /** Default 'all'. */
+  target?: RealtimeTarget;
+}
+
+/** What every delivered event carries (added by the service). */
+export interface EventEnvelope {
+  /** One id space for both transports: Socket.IO payload `eventId` === SSE `id:`. */
+  eventId: string;
+  eventType: string;
+  /** ISO 8601. */
+  timestamp: string;
+}
+
+export const userRoom = (userId: number | string) => `user:${userId}`;
+export const projectRoom = (projectId: number | string) => `project:${projectId}`;
+export const analysisRoom = (analysisId: number | string) => `analysis:${analysisId}`;
+export const jobRoom = (queue: string, jobId: string) => `job:${queue}:${jobId}`;
+export const queueRoom = (queue: string) => `queue:${queue}`;
+export const chatRoom = (roomId: number | string) => `chat:${roomId}`;
+
+export abstract class RealtimeService {
+  /** Resolves with the event id once the event is on its way (history written, published). */
+  abstract toRoom(room: string, event: string, payload: object, opts?: EmitOptions): Promise<string>;
+  abstract toUser(userId: number | string, event: string, payload: object, opts?: EmitOptions): Promise<string>;
+  abstract toProject(projectId: number | string, event: string, payload: object, opts?: EmitOptions): Promise<string>;
+  /** Every connected client (system:* events). */
+  abstract broadcast(event: string, payload: object, opts?: EmitOptions): Promise<string>;
+  /** Admins only (system:warning for capacity and queue alerts). */
+  abstract toAdmins(event: string, payload: object, opts?: EmitOptions): Promise<string>;
+}
