@@ -35,5 +35,4 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   app.use(guarded(urlencoded({ extended: false, limit: config.http.bodyLimitBytes }), logger));
   app.use((req: Request, res: Response, next: NextFunction) => (SESSIONLESS.test(req.originalUrl) ? next() : session(req, res, next)));
   app.use((_req: Request, _res: Response, next: NextFunction) => runUnitOfWork(() => next()));
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
 }

@@ -14,7 +14,7 @@ const hostList = z
   .string()
   .transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean))
   .refine((l) => l.length > 0, 'must name at least one host')
-  .refine((l) => l.every((h) => /^[A-Za-z0-9_.\-]+(:\d{1,5})?$/.test(h)), 'must be host[:port] separated by commas');
+  .refine((l) => l.every((h) => /^[A-Za-z0-9_.-]+(:\d{1,5})?$/.test(h)), 'must be host[:port] separated by commas');
 
 /**
  * Every variable the processes read. Defaults point at the local stack that
