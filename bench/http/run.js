@@ -10,7 +10,7 @@
 // Exit status 1 when any response was not 2xx or a request failed.
 //
 // Knobs: BENCH_CONNECTIONS (20), BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_PROJECTS (5),
-// BENCH_ONLY (comma-separated target names), BENCH_CPU_PROF=1 (writes .cpuprofile files to bench/http/profiles/).
+// BENCH_ONLY (comma-separated target names), BENCH_CPU_PROF=1 (writes .cpuprofile files to $TMPDIR/switchboard-bench-profiles/).
 'use strict';
 const { spawn } = require('node:child_process');
 const { existsSync, mkdirSync, readFileSync } = require('node:fs');
@@ -36,7 +36,7 @@ const DURATION_S = intEnv('BENCH_DURATION_S', 10);
 const WARMUP_S = intEnv('BENCH_WARMUP_S', 2, 0);
 const PROJECTS = intEnv('BENCH_PROJECTS', 5);
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
-const PROFILE_DIR = join(__dirname, 'profiles');
+const PROFILE_DIR = join(require('node:os').tmpdir(), 'switchboard-bench-profiles');
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 
 function freePort() {
