@@ -60,7 +60,12 @@ class Child {
     const keep = (c) => (this.output = (this.output + c.toString()).slice(-20000));
     this.proc.stdout.on('data', keep);
     this.proc.stderr.on('data', keep);
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      this.proc.once('exit', (code, signal) => {
+        this.output += `\n[exited with code ${code}, signal ${signal}]`;
+        resolve({ code, signal });
+      }),
+    );
   }
 
   get running() {
@@ -69,6 +74,7 @@ class Child {
 
   /** User + system CPU time of the process so far, in ms. */
   cpuMs() {
+    if (!this.running) throw new Error(`${this.name} (pid ${this.pid}) exited during the run:\n${this.output}`);
     const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
