@@ -295,11 +295,15 @@ async function main() {
   return failed ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (err) => {
-    log(err && err.stack ? err.stack : String(err));
-    for (const c of children) await c.stop().catch(() => {});
-    process.exit(1);
-  },
-);
+module.exports = { ROOT, log, sleep, intEnv, startServer, makeUser, measure, children };
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    async (err) => {
+      log(err && err.stack ? err.stack : String(err));
+      for (const c of children) await c.stop().catch(() => {});
+      process.exit(1);
+    },
+  );
+}
