@@ -11,6 +11,9 @@ import { sessionMiddleware } from '../core/session/session.middleware';
 
 /** Paths that never need a session (probes and scrapes must not depend on Redis). */
 const SESSIONLESS = /^\/(up|livez|metrics)(\/|\?|$)/;
+/** Bearer clients have no use for a session, except on the auth routes (login, logout). */
+const needsSession = (req: Request) =>
+  !SESSIONLESS.test(req.originalUrl) && (!req.headers.authorization?.startsWith('Bearer ') || req.originalUrl.startsWith('/api/auth/'));
 
 function guarded(handler: RequestHandler, logger: Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) =>
@@ -33,6 +36,6 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   app.use(httpMetricsMiddleware);
   app.use(guarded(json({ limit: config.http.bodyLimitBytes }), logger));
   app.use(guarded(urlencoded({ extended: false, limit: config.http.bodyLimitBytes }), logger));
-  app.use((req: Request, res: Response, next: NextFunction) => (SESSIONLESS.test(req.originalUrl) ? next() : session(req, res, next)));
+  app.use((req: Request, res: Response, next: NextFunction) => (needsSession(req) ? session(req, res, next) : next()));
   app.use((_req: Request, _res: Response, next: NextFunction) => runUnitOfWork(() => next()));
 }
