@@ -66,7 +66,13 @@ export class AppConfig {
     cacheTtlS: number;
     concurrency: number;
     batchWindowMs: number;
+    batchMaxSize: number;
     timeoutMs: number;
+    /** Consecutive failures that open a provider's circuit, and how long it then stays open. */
+    breakerFailures: number;
+    breakerCooldownMs: number;
+    /** Simulated model latency of the `local` provider (per call; a batch is one call). */
+    localLatencyMs: number;
   };
 
   constructor(e: Env) {
@@ -136,7 +142,11 @@ export class AppConfig {
       cacheTtlS: e.AI_CACHE_TTL_S,
       concurrency: e.AI_CONCURRENCY,
       batchWindowMs: e.AI_BATCH_WINDOW_MS,
+      batchMaxSize: e.AI_BATCH_MAX_SIZE,
       timeoutMs: e.AI_TIMEOUT_MS,
+      breakerFailures: e.AI_BREAKER_FAILURES,
+      breakerCooldownMs: e.AI_BREAKER_COOLDOWN_MS,
+      localLatencyMs: e.AI_LOCAL_LATENCY_MS,
     };
   }
 

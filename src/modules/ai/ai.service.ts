@@ -1,0 +1,111 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { BadRequestError } from '../../core/errors/domain-error';
+import { AiResponseCache } from './ai.cache';
+import { cacheKey } from './ai.keys';
+import { aiCacheRequests } from './ai.metrics';
+import { MicroBatcher } from './micro-batcher';
+import type { AiProvider, AiRequest } from './providers/ai-provider';
+import { LocalProvider } from './providers/local.provider';
+import { OPENAI_COMPATIBLE, OpenAiCompatibleProvider } from './providers/openai-compatible.provider';
+import { ProviderAnswer, ProviderChain } from './providers/provider-chain';
+import { Semaphore } from './semaphore';
+import { SingleFlight } from './single-flight';
+
+/** Longest query accepted (characters), over HTTP and from other modules alike. */
+export const MAX_QUERY_CHARS = 8000;
+
+export interface AiAnswer {
+  answer: string;
+  provider: string;
+  cached: boolean;
+  /** Hits of the cache entry this answer came from (0 for a fresh answer). */
+  hitCount: number;
+  latencyMs: number;
+}
+
+export function buildProviders(config: AppConfig['ai']): AiProvider[] {
+  return config.providers.map((spec) =>
+    spec === 'local'
+      ? new LocalProvider(config.localLatencyMs)
+      : new OpenAiCompatibleProvider(spec.slice(OPENAI_COMPATIBLE.length), config.model, config.apiKey),
+  );
+}
+
+/**
+ * Answers assistant requests: Redis response cache first, then one provider
+ * call per distinct request in flight (single-flight), batched over
+ * AI_BATCH_WINDOW_MS, capped at AI_CONCURRENCY calls per process, with
+ * failover across AI_PROVIDERS. Redis being away costs the cache, never
+ * the answer.
+ */
+@Injectable()
+export class AiService implements OnModuleDestroy {
+  private readonly logger = new Logger(AiService.name);
+  private readonly chain: ProviderChain;
+  private readonly batcher: MicroBatcher<AiRequest, ProviderAnswer>;
+  private readonly flights = new SingleFlight<ProviderAnswer>();
+
+  constructor(
+    config: AppConfig,
+    private readonly cache: AiResponseCache,
+  ) {
+    const ai = config.ai;
+    this.chain = new ProviderChain(buildProviders(ai), new Semaphore(ai.concurrency), {
+      timeoutMs: ai.timeoutMs,
+      breaker: { failureThreshold: ai.breakerFailures, cooldownMs: ai.breakerCooldownMs },
+    });
+    this.batcher = new MicroBatcher({ windowMs: ai.batchWindowMs, maxSize: ai.batchMaxSize }, (requests) => this.chain.completeMany(requests));
+  }
+
+  onModuleDestroy(): void {
+    this.batcher.dispatch();
+  }
+
+  /** Circuit state per provider (for diagnostics). */
+  providerStates() {
+    return this.chain.breakerStates();
+  }
+
+  async answer(query: string, context?: Record<string, unknown>): Promise<AiAnswer> {
+    const started = performance.now();
+    if (typeof query !== 'string' || !query.trim()) throw new BadRequestError('query must not be empty');
+    if (query.length > MAX_QUERY_CHARS) throw new BadRequestError(`query must be at most ${MAX_QUERY_CHARS} characters`);
+    const key = cacheKey(query, context);
+    const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
+
+    let cacheUp = true;
+    try {
+      const hit = await this.cache.lookup(key);
+      if (hit) {
+        aiCacheRequests.inc({ result: 'hit' });
+        return { answer: hit.answer, provider: hit.provider, cached: true, hitCount: hit.hitCount, latencyMs: elapsed() };
+      }
+    } catch (err) {
+      cacheUp = false;
+      aiCacheRequests.inc({ result: 'bypass' });
+      this.logger.warn({ reason: (err as Error).message }, 'AI cache unavailable; answering uncached');
+    }
+
+    const flight = this.flights.run(key, () => this.produce(key, { query, context }, cacheUp));
+    if (cacheUp) {
+      aiCacheRequests.inc({ result: flight.leader ? 'miss' : 'coalesced' });
+      this.cache.count(flight.leader ? 'misses' : 'coalesced').catch(() => undefined);
+    }
+    const fresh = await flight.promise;
+    return { answer: fresh.answer, provider: fresh.provider, cached: false, hitCount: 0, latencyMs: elapsed() };
+  }
+
+  /** The one provider call for `key` (behind single-flight), stored before anyone is answered. */
+  private async produce(key: string, request: AiRequest, cacheUp: boolean): Promise<ProviderAnswer> {
+    const fresh = await this.batcher.add(request);
+    if (cacheUp) {
+      try {
+        await this.cache.store(key, fresh);
+      } catch (err) {
+        this.logger.warn({ reason: (err as Error).message }, 'AI answer not cached');
+      }
+    }
+    return fresh;
+  }
+}
