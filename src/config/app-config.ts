@@ -64,6 +64,8 @@ export class AppConfig {
     apiKey?: string;
     model: string;
     cacheTtlS: number;
+    /** Off only to measure what the cache buys (bench/ai); coalescing still applies. */
+    cacheEnabled: boolean;
     concurrency: number;
     batchWindowMs: number;
     batchMaxSize: number;
@@ -140,6 +142,7 @@ export class AppConfig {
       apiKey: e.AI_API_KEY,
       model: e.AI_MODEL,
       cacheTtlS: e.AI_CACHE_TTL_S,
+      cacheEnabled: e.AI_CACHE_ENABLED,
       concurrency: e.AI_CONCURRENCY,
       batchWindowMs: e.AI_BATCH_WINDOW_MS,
       batchMaxSize: e.AI_BATCH_MAX_SIZE,

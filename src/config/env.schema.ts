@@ -89,6 +89,7 @@ export const envSchema = z.object({
   AI_API_KEY: z.string().optional(),
   AI_MODEL: z.string().default('gpt-4o-mini'),
   AI_CACHE_TTL_S: int(1).default('3600'),
+  AI_CACHE_ENABLED: bool.default('true'),
   AI_CONCURRENCY: int(1, 1000).default('10'),
   AI_BATCH_WINDOW_MS: int(0, 10000).default('20'),
   AI_TIMEOUT_MS: int(100).default('15000'),

@@ -45,12 +45,14 @@ export class AiService implements OnModuleDestroy {
   private readonly chain: ProviderChain;
   private readonly batcher: MicroBatcher<AiRequest, ProviderAnswer>;
   private readonly flights = new SingleFlight<ProviderAnswer>();
+  private readonly cacheEnabled: boolean;
 
   constructor(
     config: AppConfig,
     private readonly cache: AiResponseCache,
   ) {
     const ai = config.ai;
+    this.cacheEnabled = ai.cacheEnabled;
     this.chain = new ProviderChain(buildProviders(ai), new Semaphore(ai.concurrency), {
       timeoutMs: ai.timeoutMs,
       breaker: { failureThreshold: ai.breakerFailures, cooldownMs: ai.breakerCooldownMs },
@@ -74,17 +76,20 @@ export class AiService implements OnModuleDestroy {
     const key = cacheKey(query, context);
     const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
 
-    let cacheUp = true;
-    try {
-      const hit = await this.cache.lookup(key);
-      if (hit) {
-        aiCacheRequests.inc({ result: 'hit' });
-        return { answer: hit.answer, provider: hit.provider, cached: true, hitCount: hit.hitCount, latencyMs: elapsed() };
+    let cacheUp = this.cacheEnabled;
+    if (!cacheUp) aiCacheRequests.inc({ result: 'bypass' });
+    else {
+      try {
+        const hit = await this.cache.lookup(key);
+        if (hit) {
+          aiCacheRequests.inc({ result: 'hit' });
+          return { answer: hit.answer, provider: hit.provider, cached: true, hitCount: hit.hitCount, latencyMs: elapsed() };
+        }
+      } catch (err) {
+        cacheUp = false;
+        aiCacheRequests.inc({ result: 'bypass' });
+        this.logger.warn({ reason: (err as Error).message }, 'AI cache unavailable; answering uncached');
       }
-    } catch (err) {
-      cacheUp = false;
-      aiCacheRequests.inc({ result: 'bypass' });
-      this.logger.warn({ reason: (err as Error).message }, 'AI cache unavailable; answering uncached');
     }
 
     const flight = this.flights.run(key, () => this.produce(key, { query, context }, cacheUp));
@@ -96,9 +101,15 @@ export class AiService implements OnModuleDestroy {
     return { answer: fresh.answer, provider: fresh.provider, cached: false, hitCount: 0, latencyMs: elapsed() };
   }
 
+  private async callAlone(request: AiRequest): Promise<ProviderAnswer> {
+    const [result] = await this.chain.completeMany([request]);
+    if (!result.ok) throw result.error;
+    return result.value;
+  }
+
   /** The one provider call for `key` (behind single-flight), stored before anyone is answered. */
   private async produce(key: string, request: AiRequest, cacheUp: boolean): Promise<ProviderAnswer> {
-    const fresh = await this.batcher.add(request);
+    const fresh = this.chain.prefersBatches() ? await this.batcher.add(request) : await this.callAlone(request);
     if (cacheUp) {
       try {
         await this.cache.store(key, fresh);

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { runUnitOfWork } from '../../core/database/unit-of-work';
 import { ConflictError } from '../../core/errors/domain-error';
 import { UsersService } from '../auth/users.service';
 import { AiService, MAX_QUERY_CHARS } from './ai.service';
@@ -51,7 +52,8 @@ export class AssistantResponder {
 
   /** The id of the system user the replies come from, created on first use (safe when several processes race). */
   assistantUserId(): Promise<number> {
-    this.assistantId ??= this.ensureAssistant().catch((err: unknown) => {
+    // A unit that counts as having written reads the primary: a replica may not have the row another process just made.
+    this.assistantId ??= runUnitOfWork(() => this.ensureAssistant(), { wrote: true }).catch((err: unknown) => {
       this.assistantId = undefined;
       throw err;
     });

@@ -103,3 +103,15 @@ describe('local provider', () => {
     expect(localAnswer({ query: 'What is X?' })).toContain('"what is x?"');
   });
 });
+
+describe('ProviderChain batching preference', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  it('prefers batches only when the provider a call would reach takes them', async () => {
+    const remote = new ScriptedProvider('remote', 'error');
+    const c = chain([remote, new LocalProvider()]);
+    expect(c.prefersBatches()).toBe(false);
+    await c.completeMany([{ query: 'q' }]); // remote fails, its circuit opens: calls now reach local
+    expect(c.prefersBatches()).toBe(true);
+  });
+});

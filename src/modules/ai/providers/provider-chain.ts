@@ -54,6 +54,16 @@ export class ProviderChain {
     return Object.fromEntries([...this.breakers].map(([name, b]) => [name, b.state]));
   }
 
+  /**
+   * Whether waiting for a batch can pay: the provider a call would reach now
+   * (the first whose circuit is not open) takes batches. For chat completions
+   * a batch would only be the same calls sent AI_BATCH_WINDOW_MS later.
+   */
+  prefersBatches(): boolean {
+    for (const p of this.providers) if (this.breakers.get(p.name)!.state !== 'open') return p.supportsBatch;
+    return false;
+  }
+
   async completeMany(requests: AiRequest[]): Promise<Array<Settled<ProviderAnswer>>> {
     const results: Array<Settled<ProviderAnswer>> = new Array(requests.length);
     let remaining = requests.map((_, i) => i);
