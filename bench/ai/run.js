@@ -19,7 +19,7 @@
  *    (local supports batches; chat completions has no batch endpoint).
  */
 const { spawn } = require('node:child_process');
-const { writeFileSync } = require('node:fs');
+const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const net = require('node:net');
 const { join, relative } = require('node:path');
 const { randomUUID } = require('node:crypto');
@@ -194,6 +194,7 @@ async function main() {
       { name: 'openai-compatible, cache off, batching on (20 ms)', env: { AI_PROVIDERS: provider, AI_CACHE_ENABLED: 'false', AI_BATCH_WINDOW_MS: '20' } },
       { name: `local (${LATENCY} ms/call), cache on, batching off`, local: true, env: { AI_PROVIDERS: 'local', AI_LOCAL_LATENCY_MS: String(LATENCY), AI_CACHE_ENABLED: 'true', AI_BATCH_WINDOW_MS: '0' } },
       { name: `local (${LATENCY} ms/call), cache on, batching on (20 ms)`, local: true, env: { AI_PROVIDERS: 'local', AI_LOCAL_LATENCY_MS: String(LATENCY), AI_CACHE_ENABLED: 'true', AI_BATCH_WINDOW_MS: '20' } },
+      { name: `local (${LATENCY} ms/call), cache off, batching off`, local: true, env: { AI_PROVIDERS: 'local', AI_LOCAL_LATENCY_MS: String(LATENCY), AI_CACHE_ENABLED: 'false', AI_BATCH_WINDOW_MS: '0' } },
       { name: `local (${LATENCY} ms/call), cache off, batching on (20 ms)`, local: true, env: { AI_PROVIDERS: 'local', AI_LOCAL_LATENCY_MS: String(LATENCY), AI_CACHE_ENABLED: 'false', AI_BATCH_WINDOW_MS: '20' } },
     ];
     out(`## Throughput, ${REQUESTS} requests, ${CLIENTS} concurrent clients, 50 % repeats (AI_CONCURRENCY=10)`);
@@ -215,6 +216,8 @@ async function main() {
   } finally {
     await fake.close();
   }
+  const notes = join(__dirname, 'notes.md');
+  if (existsSync(notes)) lines.push(readFileSync(notes, 'utf8').trimEnd());
   writeFileSync(OUT, `${lines.join('\n')}\n`);
   log(`written to ${relative(process.cwd(), OUT)}; stop the stack with: node scripts/down.js --stack=${STACK}`);
 }

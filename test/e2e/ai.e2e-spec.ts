@@ -28,6 +28,7 @@ async function metric(api: ApiProcess, line: RegExp): Promise<number> {
 describe('AI answers through an OpenAI-compatible provider (cache, coalescing, cap)', () => {
   let fake: FakeOpenAi;
   let api: ApiProcess;
+  let api2: ApiProcess;
   let user: TestUser;
   let admin: TestUser;
   let providerName: string;
@@ -35,20 +36,21 @@ describe('AI answers through an OpenAI-compatible provider (cache, coalescing, c
   beforeAll(async () => {
     fake = await startFakeOpenAi();
     providerName = `openai-compatible:${fake.url}`;
-    api = await startApi({
+    const env = {
       AI_PROVIDERS: providerName,
       AI_API_KEY: 'test-key-123',
       AI_MODEL: 'test-model',
       AI_CONCURRENCY: '3',
       AI_BATCH_WINDOW_MS: '20',
       AI_TIMEOUT_MS: '10000',
-    });
+    };
+    [api, api2] = await Promise.all([startApi(env, { timeoutMs: 90_000 }), startApi(env, { timeoutMs: 90_000 })]);
     user = await registerUser(api.url, 'ai');
     admin = await createAdmin(api.url);
   });
 
   afterAll(async () => {
-    await api?.stop();
+    await Promise.all([api?.stop(), api2?.stop()]);
     await fake?.close();
   });
 
@@ -92,6 +94,18 @@ describe('AI answers through an OpenAI-compatible provider (cache, coalescing, c
     fake.set({ latencyMs: 600 });
     const query = unique('Summarise the incident');
     const results = await Promise.all(Array.from({ length: 10 }, () => user.client.post<Answer>('/api/ai/complete', { query })));
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(new Set(results.map((r) => r.body.answer))).toEqual(new Set([`fake answer to: ${query}`]));
+    expect(callsFor(fake, query)).toBe(1);
+  });
+
+  it('coalesces identical concurrent requests across two api processes into one provider call', async () => {
+    fake.set({ latencyMs: 800 });
+    const query = unique('Explain the outage');
+    const other = user.client.on(api2.url);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? other : user.client).post<Answer>('/api/ai/complete', { query })),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(new Set(results.map((r) => r.body.answer))).toEqual(new Set([`fake answer to: ${query}`]));
     expect(callsFor(fake, query)).toBe(1);
@@ -182,8 +196,8 @@ describe('AI provider failover and circuit breakers', () => {
         AI_PROVIDERS: `openai-compatible:${hung.url},openai-compatible:${live.url},local`,
         AI_TIMEOUT_MS: '4000',
         AI_BREAKER_COOLDOWN_MS: '600000',
-      }),
-      startApi({ AI_PROVIDERS: `openai-compatible:${flaky.url},local`, AI_TIMEOUT_MS: '5000', AI_BREAKER_COOLDOWN_MS: '1000' }),
+      }, { timeoutMs: 90_000 }),
+      startApi({ AI_PROVIDERS: `openai-compatible:${flaky.url},local`, AI_TIMEOUT_MS: '5000', AI_BREAKER_COOLDOWN_MS: '1000' }, { timeoutMs: 90_000 }),
     ]);
     user = await registerUser(failover.url, 'ai-failover');
   });
@@ -252,7 +266,7 @@ describe('AI answers from the local provider with batching', () => {
   let user: TestUser;
 
   beforeAll(async () => {
-    api = await startApi({ AI_PROVIDERS: 'local', AI_LOCAL_LATENCY_MS: '300', AI_BATCH_WINDOW_MS: '250', AI_CONCURRENCY: '2' });
+    api = await startApi({ AI_PROVIDERS: 'local', AI_LOCAL_LATENCY_MS: '300', AI_BATCH_WINDOW_MS: '250', AI_CONCURRENCY: '2' }, { timeoutMs: 90_000 });
     user = await registerUser(api.url, 'ai-local');
   });
 

@@ -38,8 +38,20 @@ redis.call('HSET', KEYS[1], 'answer', ARGV[1], 'provider', ARGV[2], 'providerMs'
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1`;
 
+// An entry without counting a hit, and whether another process still holds the call's lock.
+const PEEK = `
+local v = redis.call('HMGET', KEYS[1], 'answer', 'provider', 'providerMs')
+return {v[1], v[2], v[3], redis.call('EXISTS', KEYS[2])}`;
+
+// Delete the lock only if it is still ours (it may have expired and been taken by another process).
+const UNLOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 type ScriptedRedis = RedisClient & {
   aiCacheLookup(key: string): Promise<[string, string, string, number] | null>;
+  aiCachePeek(entryKey: string, lockKey: string): Promise<[string | null, string | null, string | null, number]>;
+  aiCacheUnlock(lockKey: string, token: string): Promise<number>;
   aiCacheStore(key: string, answer: string, provider: string, providerMs: string, createdAt: string, ttlS: string): Promise<number>;
 };
 
@@ -64,11 +76,18 @@ export class AiResponseCache {
     const r = redis as ScriptedRedis;
     if (typeof r.aiCacheLookup !== 'function') r.defineCommand('aiCacheLookup', { numberOfKeys: 1, lua: LOOKUP });
     if (typeof r.aiCacheStore !== 'function') r.defineCommand('aiCacheStore', { numberOfKeys: 1, lua: STORE });
+    if (typeof r.aiCachePeek !== 'function') r.defineCommand('aiCachePeek', { numberOfKeys: 2, lua: PEEK });
+    if (typeof r.aiCacheUnlock !== 'function') r.defineCommand('aiCacheUnlock', { numberOfKeys: 1, lua: UNLOCK });
     this.redis = r;
   }
 
+  // The {hash} tag keeps an entry and its lock in one Redis Cluster slot (PEEK reads both).
   private entryKey(hash: string): string {
-    return `${this.prefix}resp:${hash}`;
+    return `${this.prefix}resp:{${hash}}`;
+  }
+
+  private lockKey(hash: string): string {
+    return `${this.prefix}lock:{${hash}}`;
   }
 
   private get entriesKey(): string {
@@ -103,6 +122,25 @@ export class AiResponseCache {
       await this.redis.zadd(this.entriesKey, now + ttlS * 1000, key);
       await this.redis.zremrangebyscore(this.entriesKey, '-inf', now);
     }
+  }
+
+  /**
+   * Cross-process coalescing: the process that takes the lock calls the
+   * provider; the others wait for its entry (peek) instead of calling too.
+   */
+  async tryLock(hash: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.lockKey(hash), token, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async unlock(hash: string, token: string): Promise<void> {
+    await this.redis.aiCacheUnlock(this.lockKey(hash), token);
+  }
+
+  /** The entry (no hit counted) and whether the lock is still held. */
+  async peek(hash: string): Promise<{ entry: { answer: string; provider: string; providerMs: number } | null; locked: boolean }> {
+    const [answer, provider, providerMs, locked] = await this.redis.aiCachePeek(this.entryKey(hash), this.lockKey(hash));
+    const entry = answer !== null && provider !== null ? { answer, provider, providerMs: Number(providerMs) || 0 } : null;
+    return { entry, locked: locked === 1 };
   }
 
   async stats(): Promise<CacheStats> {

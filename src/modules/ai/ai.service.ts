@@ -1,4 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../config/app-config';
 import { BadRequestError } from '../../core/errors/domain-error';
 import { AiResponseCache } from './ai.cache';
@@ -24,6 +26,11 @@ export interface AiAnswer {
   latencyMs: number;
 }
 
+interface Produced extends ProviderAnswer {
+  /** provider: this process called it; peer: another process did, we read its cache entry. */
+  via: 'provider' | 'peer';
+}
+
 export function buildProviders(config: AppConfig['ai']): AiProvider[] {
   return config.providers.map((spec) =>
     spec === 'local'
@@ -34,7 +41,8 @@ export function buildProviders(config: AppConfig['ai']): AiProvider[] {
 
 /**
  * Answers assistant requests: Redis response cache first, then one provider
- * call per distinct request in flight (single-flight), batched over
+ * call per distinct request in flight (single-flight in the process, a
+ * short Redis lock across processes), batched over
  * AI_BATCH_WINDOW_MS, capped at AI_CONCURRENCY calls per process, with
  * failover across AI_PROVIDERS. Redis being away costs the cache, never
  * the answer.
@@ -44,8 +52,10 @@ export class AiService implements OnModuleDestroy {
   private readonly logger = new Logger(AiService.name);
   private readonly chain: ProviderChain;
   private readonly batcher: MicroBatcher<AiRequest, ProviderAnswer>;
-  private readonly flights = new SingleFlight<ProviderAnswer>();
+  private readonly flights = new SingleFlight<Produced>();
   private readonly cacheEnabled: boolean;
+  /** How long one process may hold a call's cross-process lock: every provider timing out, plus slack. */
+  private readonly lockTtlMs: number;
 
   constructor(
     config: AppConfig,
@@ -53,6 +63,7 @@ export class AiService implements OnModuleDestroy {
   ) {
     const ai = config.ai;
     this.cacheEnabled = ai.cacheEnabled;
+    this.lockTtlMs = ai.timeoutMs * ai.providers.length + 2000;
     this.chain = new ProviderChain(buildProviders(ai), new Semaphore(ai.concurrency), {
       timeoutMs: ai.timeoutMs,
       breaker: { failureThreshold: ai.breakerFailures, cooldownMs: ai.breakerCooldownMs },
@@ -93,11 +104,15 @@ export class AiService implements OnModuleDestroy {
     }
 
     const flight = this.flights.run(key, () => this.produce(key, { query, context }, cacheUp));
-    if (cacheUp) {
-      aiCacheRequests.inc({ result: flight.leader ? 'miss' : 'coalesced' });
-      this.cache.count(flight.leader ? 'misses' : 'coalesced').catch(() => undefined);
+    if (!flight.leader) this.count('coalesced', cacheUp);
+    let fresh: Produced;
+    try {
+      fresh = await flight.promise;
+    } catch (err) {
+      if (flight.leader) this.count('miss', cacheUp);
+      throw err;
     }
-    const fresh = await flight.promise;
+    if (flight.leader) this.count(fresh.via === 'peer' ? 'coalesced' : 'miss', cacheUp);
     return { answer: fresh.answer, provider: fresh.provider, cached: false, hitCount: 0, latencyMs: elapsed() };
   }
 
@@ -107,16 +122,57 @@ export class AiService implements OnModuleDestroy {
     return result.value;
   }
 
-  /** The one provider call for `key` (behind single-flight), stored before anyone is answered. */
-  private async produce(key: string, request: AiRequest, cacheUp: boolean): Promise<ProviderAnswer> {
-    const fresh = this.chain.prefersBatches() ? await this.batcher.add(request) : await this.callAlone(request);
+  private count(result: 'miss' | 'coalesced', cacheUp: boolean): void {
+    if (!cacheUp) return; // already counted as a bypass
+    aiCacheRequests.inc({ result });
+    this.cache.count(result === 'miss' ? 'misses' : 'coalesced').catch(() => undefined);
+  }
+
+  /**
+   * The one provider call for `key` in this process (behind single-flight),
+   * stored before anyone is answered. Across processes a short Redis lock
+   * makes the others wait for the entry instead of calling the provider too.
+   */
+  private async produce(key: string, request: AiRequest, cacheUp: boolean): Promise<Produced> {
+    let token: string | undefined;
     if (cacheUp) {
       try {
-        await this.cache.store(key, fresh);
-      } catch (err) {
-        this.logger.warn({ reason: (err as Error).message }, 'AI answer not cached');
+        token = randomUUID();
+        if (!(await this.cache.tryLock(key, token, this.lockTtlMs))) {
+          token = undefined;
+          const peer = await this.awaitPeer(key);
+          if (peer) return { ...peer, via: 'peer' };
+        }
+      } catch {
+        token = undefined; // Redis trouble: call the provider ourselves
       }
     }
-    return fresh;
+    try {
+      const fresh = this.chain.prefersBatches() ? await this.batcher.add(request) : await this.callAlone(request);
+      if (cacheUp) {
+        try {
+          await this.cache.store(key, fresh);
+        } catch (err) {
+          this.logger.warn({ reason: (err as Error).message }, 'AI answer not cached');
+        }
+      }
+      return { ...fresh, via: 'provider' };
+    } finally {
+      if (token) this.cache.unlock(key, token).catch(() => undefined);
+    }
+  }
+
+  /** Waits for another process's answer; null when it gave up (lock gone, no entry) or took too long. */
+  private async awaitPeer(key: string): Promise<ProviderAnswer | null> {
+    const deadline = Date.now() + this.lockTtlMs;
+    let delay = 10;
+    while (Date.now() < deadline) {
+      await sleep(delay);
+      delay = Math.min(delay * 2, 200);
+      const { entry, locked } = await this.cache.peek(key);
+      if (entry) return entry;
+      if (!locked) return null;
+    }
+    return null;
   }
 }

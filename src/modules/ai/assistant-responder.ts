@@ -11,6 +11,29 @@ export const ASSISTANT_NAME = 'Assistant';
 export const ASSISTANT_CONTEXT_MESSAGES = 3;
 const CONTEXT_MESSAGE_CHARS = 280;
 
+/**
+ * The `high` queue job that answers a member message in an assistant room
+ * (wired by the chat/queue owners; see replyText):
+ *   chat module, after storing a message in a room with `assistant = 1` whose
+ *   author is not the assistant user: queue `high`, job name `assistant-reply`,
+ *   jobId `assistant-reply:<messageId>` (a retried send never answers twice);
+ *   processor, inside runUnitOfWork: read the room's messages before
+ *   `messageId` (newest ASSISTANT_CONTEXT_MESSAGES), call replyText, store the
+ *   reply as a message from assistantUserId() (add that user to
+ *   chat_room_members on first reply), then
+ *   RealtimeService.toRoom(chatRoom(roomId), 'message:new', messageView).
+ *   AiUnavailableError: rethrow (BullMQ retries with backoff).
+ */
+export const ASSISTANT_REPLY_JOB = 'assistant-reply';
+
+export interface AssistantReplyJob {
+  roomId: number;
+  /** The member message being answered (messages.id is a bigint: a string). */
+  messageId: string;
+  authorId: number;
+  body: string;
+}
+
 export interface RecentMessage {
   userId: number;
   body: string;
