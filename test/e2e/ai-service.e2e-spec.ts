@@ -13,6 +13,7 @@ interface Reply<T> {
   ok: boolean;
   result: T;
   error?: string;
+  code?: string;
 }
 
 /** AiService / AssistantResponder in their own process (as a queue worker would hold them), driven over stdin. */
@@ -120,6 +121,19 @@ describe('AiService and AssistantResponder as other modules call them', () => {
   it('rejects an empty query with a bad_request error', async () => {
     const r = await a.call('answer', { query: '   ' });
     expect(r).toMatchObject({ ok: false, error: 'query must not be empty' });
+  });
+
+  it('fails with a 503-class error when no provider answers, without crashing the process', async () => {
+    const lonely = await AiHarness.start({ AI_PROVIDERS: 'openai-compatible:http://127.0.0.1:9/v1', AI_TIMEOUT_MS: '2000' });
+    try {
+      const r = await lonely.call('answer', { query: `nobody home ${randomUUID()}` });
+      expect(r).toMatchObject({ ok: false, error: 'No AI provider could answer; try again shortly', code: 'unavailable' });
+      const again = await lonely.call('answer', { query: 'still nobody' });
+      expect(again.ok).toBe(false);
+      expect(lonely.child.exitCode).toBeNull();
+    } finally {
+      await lonely.stop();
+    }
   });
 
   const stack = ownStack();
