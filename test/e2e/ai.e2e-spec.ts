@@ -162,6 +162,7 @@ describe('AI answers through an OpenAI-compatible provider (cache, coalescing, c
     expect((await post({ query: 'q', context: 'text' })).status).toBe(400);
     expect((await post({ query: 'q', context: { blob: 'z'.repeat(20_000) } })).status).toBe(400);
     expect((await post({ query: 'q', extra: true })).status).toBe(400);
+    expect((await post(`{"query":"q","context":{"a":${'['.repeat(50_000)}${']'.repeat(50_000)}}}`)).status).toBe(400);
     expect((await post('{"query": ')).status).toBe(400);
     expect((await post({ query: 'w'.repeat(1_100_000) })).status).toBe(413);
     expect((await new HttpClient(api.url).post('/api/ai/complete', { query: 'hello' })).status).toBe(401);

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, UseInterceptors } from '@nestjs/common';
 import { Roles } from '../../core/session/auth.decorators';
 import { AiResponseCache, CacheStats } from './ai.cache';
 import { AiAnswer, AiService } from './ai.service';
+import { BodyDepthInterceptor } from './body-depth.interceptor';
 import { CompleteDto } from './dto/complete.dto';
 
 @Controller('api/ai')
@@ -14,6 +15,7 @@ export class AiController {
   /** Any authenticated user. */
   @Post('complete')
   @HttpCode(200)
+  @UseInterceptors(BodyDepthInterceptor)
   complete(@Body() dto: CompleteDto): Promise<AiAnswer> {
     return this.ai.answer(dto.query, dto.context);
   }
