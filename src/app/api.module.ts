@@ -10,6 +10,7 @@ import { MetricsModule } from '../core/metrics/metrics.module';
 import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
 import { SessionModule } from '../core/session/session.module';
+import { AiModule } from '../modules/ai/ai.module';
 import { AuthModule } from '../modules/auth/auth.module';
 import { ProjectsModule } from '../modules/projects/projects.module';
 
@@ -31,7 +32,7 @@ export class ApiModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [...coreImports(config), MetricsModule, HealthModule, AuthModule, ProjectsModule],
+      imports: [...coreImports(config), MetricsModule, HealthModule, AuthModule, ProjectsModule, AiModule],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
