@@ -24,7 +24,7 @@ export function depthExceeds(value: unknown, limit: number): boolean {
   for (let depth = 0; level.length; depth++) {
     if (depth > limit) return true;
     const next: unknown[] = [];
-    for (const v of level) if (v && typeof v === 'object') next.push(...Object.values(v as object));
+    for (const v of level) if (v && typeof v === 'object') next.push(...Object.values(v));
     level = next;
   }
   return false;
