@@ -1,0 +1,60 @@
+import type { INestApplication } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server, ServerOptions } from 'socket.io';
+import { AppConfig } from '../../config/app-config';
+import { REDIS } from '../redis/redis.module';
+import type { RedisClient } from '../redis/redis.factory';
+import { sessionMiddleware } from '../session/session.middleware';
+import { EventLog } from './event-log';
+import { recoveryAdapter } from './recovery-adapter';
+import { SocketConnections } from './socket-connections';
+
+type EngineRes = ServerResponse & { status?: (code: number) => EngineRes; json?: (body: unknown) => void };
+
+/**
+ * The api's Socket.IO server: options from config (SPEC §3), connection state
+ * recovery through Redis (recoveryAdapter, middlewares never skipped), and
+ * the express session loaded on the handshake request so the session cookie
+ * authenticates sockets exactly as it does HTTP.
+ */
+export class RealtimeIoAdapter extends IoAdapter {
+  private readonly config: AppConfig;
+
+  constructor(private readonly app: INestApplication) {
+    super(app);
+    this.config = app.get(AppConfig);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const rt = this.config.realtime;
+    const connections = this.app.get(SocketConnections);
+    const server = super.createIOServer(port, {
+      ...options,
+      cors: { origin: this.config.http.corsOrigins, credentials: true },
+      maxHttpBufferSize: rt.maxBufferBytes,
+      perMessageDeflate: { threshold: rt.compressionThresholdBytes },
+      httpCompression: { threshold: rt.compressionThresholdBytes },
+      pingInterval: rt.pingIntervalMs,
+      pingTimeout: rt.pingTimeoutMs,
+      connectTimeout: rt.connectTimeoutMs,
+      connectionStateRecovery: { maxDisconnectionDuration: rt.recoveryWindowMs, skipMiddlewares: false },
+      adapter: recoveryAdapter(this.app.get(EventLog), connections.sessions) as never,
+    }) as Server;
+    const session = sessionMiddleware(this.config, this.app.get<RedisClient>(REDIS));
+    server.engine.use((req: IncomingMessage & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
+      if (req._query?.sid !== undefined) return next(); // only the handshake carries the cookie we need
+      // The session middleware answers a Redis failure in Express style; give the raw response that shape.
+      res.status = (code: number) => {
+        res.statusCode = code;
+        return res;
+      };
+      res.json = (body: unknown) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(body));
+      };
+      session(req as never, res as never, next);
+    });
+    return server;
+  }
+}
