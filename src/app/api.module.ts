@@ -12,6 +12,8 @@ import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
 import { SessionModule } from '../core/session/session.module';
 import { AuthModule } from '../modules/auth/auth.module';
+import { ChatModule } from '../modules/chat/chat.module';
+import { NotificationsModule } from '../modules/notifications/notifications.module';
 import { ProjectsModule } from '../modules/projects/projects.module';
 
 /** Shared by every process: config, logs, Redis, the database, authentication. */
@@ -32,7 +34,7 @@ export class ApiModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [...coreImports(config), MetricsModule, HealthModule, RealtimeModule.forApi(), AuthModule, ProjectsModule],
+      imports: [...coreImports(config), MetricsModule, HealthModule, RealtimeModule.forApi(), AuthModule, ProjectsModule, ChatModule, NotificationsModule],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
