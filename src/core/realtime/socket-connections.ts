@@ -12,6 +12,7 @@ import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { Authenticator } from '../session/authenticator';
 import type { Principal } from '../session/principal';
+import { clientIp } from './client-ip';
 import { ClusterState, ConnectionRefusedError } from './cluster-state';
 import { EventLog, LoggedEvent } from './event-log';
 import { emitTo, RealtimeHub } from './realtime-hub';
@@ -105,7 +106,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     return (raw, next) => {
       const socket = raw as AppSocket;
       void (async () => {
-        const ip = socket.handshake.address;
+        const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
         socket.data.ip = ip;
         socket.data.rooms = [];
         await this.cluster.acquire(ip);

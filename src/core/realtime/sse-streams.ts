@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config';
 import { BadRequestError } from '../errors/domain-error';
 import { realtimeShedTotal, sseActiveClients } from '../metrics/metrics';
 import type { Principal } from '../session/principal';
+import { clientIp } from './client-ip';
 import { ClusterState } from './cluster-state';
 import { envelope, EventLog, LoggedEvent } from './event-log';
 import { RealtimeHub } from './realtime-hub';
@@ -37,7 +38,7 @@ export class SseStreams {
     for (const room of requested) await this.access.assert(user, room);
     const lastEventId = this.lastEventId(req);
     const rooms = new Set([...requested, userRoom(user.id), BROADCAST_ROOM, ...(user.role === 'admin' ? [ADMINS_ROOM] : [])]);
-    const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     await this.cluster.acquire(ip);
 
     let replaying = true;

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module';
+import { NotificationsServiceModule } from '../notifications/notifications.module';
 import { ChatController } from './chat.controller';
 import { ChatGateway } from './chat.gateway';
 import { ChatService } from './chat.service';
@@ -10,7 +11,7 @@ import { Message } from './entities/message.entity';
 
 /** ChatService without transport: what a worker (the assistant) imports. */
 @Module({
-  imports: [TypeOrmModule.forFeature([ChatRoom, ChatRoomMember, Message]), AuthModule],
+  imports: [TypeOrmModule.forFeature([ChatRoom, ChatRoomMember, Message]), AuthModule, NotificationsServiceModule],
   providers: [ChatService],
   exports: [ChatService],
 })

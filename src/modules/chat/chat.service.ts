@@ -4,6 +4,7 @@ import { Repository } from 'typeorm';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
 import { chatRoom, RealtimeService } from '../../core/realtime/realtime.contract';
 import { UsersService } from '../auth/users.service';
+import { NotificationsService } from '../notifications/notifications.service';
 import { MessageView, RoomView } from './chat.events';
 import { ChatRoomMember } from './entities/chat-room-member.entity';
 import { ChatRoom } from './entities/chat-room.entity';
@@ -32,6 +33,7 @@ export class ChatService {
     @InjectRepository(Message) private readonly messages: Repository<Message>,
     private readonly users: UsersService,
     private readonly realtime: RealtimeService,
+    private readonly notifications: NotificationsService,
   ) {}
 
   async createRoom(creatorId: number, input: { name?: string; memberIds: number[]; assistant?: boolean }): Promise<RoomView> {
@@ -43,7 +45,16 @@ export class ChatService {
       await tx.insert(ChatRoomMember, ids.map((userId) => ({ roomId: room.id, userId })));
       return room;
     });
-    return this.room(saved.id);
+    const view = await this.room(saved.id);
+    // Everyone added by someone else hears about it (persisted, live, unread count).
+    for (const userId of ids.filter((id) => id !== creatorId)) {
+      await this.notifications.notify(userId, {
+        type: 'chat.room_added',
+        title: `You were added to ${view.name ?? 'a chat room'}`,
+        data: { roomId: view.id, by: creatorId },
+      });
+    }
+    return view;
   }
 
   /** Rooms the user is a member of (replica; sticky after the user's own writes). */
