@@ -250,6 +250,30 @@ describe('realtime across api processes', () => {
     expect((await reconnected).recovered).toBe(false);
   });
 
+  it('runs authentication again on recovery: a reconnect with a bad token gets nothing replayed', async () => {
+    const user = await registerTokenUser(a.url, 'reauth');
+    const roomId = await createRoom(user);
+    const proxy = new SwitchingProxy(c.port);
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const s = openSocket(proxy.url, '/chat', { token: user.client.token, reconnection: true });
+    cleanups.push(() => s.socket.close());
+    await s.next('connected');
+    await ack(s.socket, 'room:join', { roomId });
+    proxy.targetPort = 1;
+    const disconnected = once(s.socket, 'disconnect');
+    await proxy.stop();
+    await proxy.start();
+    await disconnected;
+    s.socket.auth = { token: 'forged.jwt.token' };
+    await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'secret' });
+    const reconnected = s.next<{ recovered: boolean }>('connected', 30000);
+    proxy.targetPort = b.port;
+    expect((await reconnected).recovered).toBe(false);
+    expect(await s.next('error')).toMatchObject({ code: 'auth_timeout' });
+    expect(s.received.filter((r) => r.event === 'message:new')).toHaveLength(0);
+  });
+
   it('resumes SSE on another process with exactly the missed events (Last-Event-ID), then live', async () => {
     const user = await registerTokenUser(a.url, 'sse');
     const roomId = await createRoom(user);

@@ -102,3 +102,13 @@ export const realtimeShedTotal = once(
       labelNames: ['transport'] as const,
     }),
 );
+
+export const realtimeChannelGapsTotal = once(
+  'realtime_channel_gaps_total',
+  () =>
+    new Counter({
+      name: 'realtime_channel_gaps_total',
+      help: 'Events an api process did not get on the Redis channel: filled from the global stream, or lost',
+      labelNames: ['result'] as const,
+    }),
+);

@@ -70,6 +70,10 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   private readonly users = new Map<number, number>();
   private statsProvider: StatsProvider = () => ({ namespaces: {}, sse: { clients: 0, authenticated: 0 }, rooms: {} });
   private clusterTotal = 0;
+  private alertLevel: 'ok' | 'warning' | 'error' = 'ok';
+  private reportTimer?: NodeJS.Timeout;
+  /** Set by the api: system:warning to admins when capacity crosses 75 % / 90 % (SPEC §8). */
+  onCapacity?: (level: 'warning' | 'error', ratio: number, total: number) => void;
 
   constructor(
     @Inject(REDIS) private readonly redis: RedisClient,
@@ -85,11 +89,19 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.timer.unref();
+    this.reportTimer = setInterval(() => this.report(), 5 * 60 * 1000);
+    this.reportTimer.unref();
     void this.beat();
+  }
+
+  private report(): void {
+    const limit = this.config.realtime.maxConnections;
+    this.logger.log({ local: this.total, cluster: this.clusterTotal, limit, ratio: this.clusterTotal / limit }, 'capacity report');
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.reportTimer);
     await this.redis.multi().zrem(this.procsKey, this.config.instanceId).del(this.ownKey).exec().catch(() => undefined);
   }
 
@@ -184,7 +196,17 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
 
   private setClusterTotal(total: number): void {
     this.clusterTotal = total;
-    connectionCapacityRatio.set(total / this.config.realtime.maxConnections);
+    const ratio = total / this.config.realtime.maxConnections;
+    connectionCapacityRatio.set(ratio);
+    const level = ratio >= 0.9 ? 'error' : ratio >= 0.75 ? 'warning' : 'ok';
+    if (level === this.alertLevel) return;
+    const rising = level === 'error' || (level === 'warning' && this.alertLevel === 'ok');
+    this.alertLevel = level;
+    if (!rising) return;
+    const fields = { total, limit: this.config.realtime.maxConnections, ratio };
+    if (level === 'error') this.logger.error(fields, 'connections at 90 % of MAX_CONCURRENT_CONNECTIONS');
+    else this.logger.warn(fields, 'connections at 75 % of MAX_CONCURRENT_CONNECTIONS');
+    this.onCapacity?.(level, ratio, total);
   }
 
   /** Rewrites this process's hash from memory (self-healing after a Redis restart or a missed release). */

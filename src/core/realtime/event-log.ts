@@ -23,7 +23,9 @@ export interface HistoryRead {
  * exactly while remembering the newest trimmed id (so a gap is detected
  * precisely, not guessed), then publish for live delivery. One round trip,
  * atomic: an event is in history before anyone can see it live.
- * KEYS[1] = seq, KEYS[2..] = room streams; ARGV = maxlen, ttlMs, channel, body.
+ * Every event also goes to one global stream, from which an api process fills
+ * any id it did not get on the channel (a subscriber that Redis dropped).
+ * KEYS[1] = seq, KEYS[2..] = room streams; ARGV = maxlen, ttlMs, channel, body, global stream, its maxlen.
  */
 const PUBLISH_LUA = `
 local id = redis.call('INCR', KEYS[1])
@@ -42,9 +44,13 @@ for i = 2, #KEYS do
   end
   redis.call('PEXPIRE', key, ttl)
 end
+redis.call('XADD', ARGV[5], 'MAXLEN', '~', ARGV[6], sid, 'e', ARGV[4])
 redis.call('PUBLISH', ARGV[3], id .. '\\n' .. ARGV[4])
 return id
 `;
+
+/** Global stream length: enough for a subscriber outage of several seconds at full rate. */
+const GLOBAL_HISTORY = 50000;
 
 type WithPublish = RedisClient & {
   rtPublish(numKeys: number, ...args: (string | number)[]): Promise<number>;
@@ -61,6 +67,7 @@ export interface EventLogOptions {
 export class EventLog {
   readonly channel: string;
   private readonly seqKey: string;
+  private readonly globalKey: string;
 
   constructor(
     private readonly redis: RedisClient,
@@ -68,6 +75,7 @@ export class EventLog {
   ) {
     this.channel = `${opts.prefix}rt:events`;
     this.seqKey = `${opts.prefix}rt:seq`;
+    this.globalKey = `${opts.prefix}rt:all-events`;
     if (!(redis as unknown as Partial<WithPublish>).rtPublish) redis.defineCommand('rtPublish', { lua: PUBLISH_LUA });
   }
 
@@ -80,8 +88,14 @@ export class EventLog {
     const timestamp = new Date().toISOString();
     const body = JSON.stringify({ eventType, timestamp, payload, target, rooms: unique });
     const keys = [this.seqKey, ...unique.map((r) => this.streamKey(r))];
-    const id = await (this.redis as unknown as WithPublish).rtPublish(keys.length, ...keys, this.opts.historyPerRoom, this.opts.historyTtlMs, this.channel, body);
+    const id = await (this.redis as unknown as WithPublish).rtPublish(keys.length, ...keys, this.opts.historyPerRoom, this.opts.historyTtlMs, this.channel, body, this.globalKey, GLOBAL_HISTORY);
     return { id: Number(id), eventType, timestamp, payload, target, rooms: unique };
+  }
+
+  /** Events with fromId < id < toId from the global stream (to fill a gap on the channel). */
+  async between(fromId: number, toId: number): Promise<LoggedEvent[]> {
+    const entries = (await this.redis.xrange(this.globalKey, `(${fromId}-0`, `(${toId}-0`)) as [string, string[]][];
+    return entries.map(([streamId, fields]) => parseEntry(Number(streamId.split('-')[0]), fields));
   }
 
   /** The newest id handed out so far (0 before any event). */

@@ -1,10 +1,14 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Namespace, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
-import { socketMessagesTotal } from '../metrics/metrics';
+import { realtimeChannelGapsTotal, realtimeShedTotal, socketMessagesTotal } from '../metrics/metrics';
 import { createRedis, RedisClient } from '../redis/redis.factory';
 import { decodeChannelMessage, envelope, EventLog, LoggedEvent } from './event-log';
 import { namespacesFor } from './room-name';
+
+const SHED_CHECK_MS = 1000;
+const SHED_MAX_PACKETS = 5000;
+const SHED_MAX_BYTES = 8 * 1024 * 1024;
 
 /** An open SSE stream: the rooms it listens to and how to write one event. */
 export interface SseListener {
@@ -27,6 +31,14 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   private readonly replaying = new Map<string, Map<string, LoggedEvent[]>>();
   private readonly sse = new Map<string, Set<SseListener>>();
   sseClients = 0;
+  /** The last id delivered from the channel: ids are global and published in order, so a jump is a loss. */
+  private lastId: number | null = null;
+  /** Set while a gap is being filled from the global stream: later messages wait here, in order. */
+  private waiting: LoggedEvent[] | null = null;
+  private shedTimer?: NodeJS.Timeout;
+  private lastWarningAt = 0;
+  /** Set by the module: tells admins when slow sockets are shed (rate-limited to one a minute). */
+  onShed?: (count: number) => void;
 
   constructor(
     private readonly config: AppConfig,
@@ -39,9 +51,12 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
     sub.on('message', (_channel: string, message: string) => this.onMessage(message));
     await sub.subscribe(this.log.channel);
     this.subscriber = sub;
+    this.shedTimer = setInterval(() => this.shedSlowSockets(), SHED_CHECK_MS);
+    this.shedTimer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.shedTimer);
     await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
   }
 
@@ -99,8 +114,86 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
       this.logger.warn({ err: (err as Error).message }, 'undecodable realtime message dropped');
       return;
     }
+    if (this.waiting) {
+      this.waiting.push(e);
+      return;
+    }
+    if (this.lastId !== null && e.id > this.lastId + 1) {
+      this.fillGap(this.lastId, e);
+      return;
+    }
+    this.deliver(e);
+  }
+
+  private deliver(e: LoggedEvent): void {
+    if (this.lastId !== null && e.id <= this.lastId) return;
+    this.lastId = e.id;
     if (e.target !== 'sse') this.deliverToSockets(e);
     if (e.target !== 'websocket') this.deliverToSse(e);
+  }
+
+  /**
+   * Redis drops a subscriber whose output buffer overflows (and any reconnect
+   * loses what was published meanwhile). The ids tell: fetch the missing ones
+   * from the global stream and deliver them first, in order. What is no
+   * longer there is counted and logged, never silently skipped.
+   */
+  private fillGap(lastId: number, next: LoggedEvent): void {
+    this.waiting = [next];
+    void this.log
+      .between(lastId, next.id)
+      .then((missing) => {
+        const lost = next.id - lastId - 1 - missing.length;
+        realtimeChannelGapsTotal.inc({ result: 'filled' }, missing.length);
+        if (lost > 0) {
+          realtimeChannelGapsTotal.inc({ result: 'lost' }, lost);
+          this.logger.error({ from: lastId + 1, to: next.id - 1, lost }, 'events missing from the channel and the global stream');
+        }
+        for (const e of missing) this.deliver(e);
+      })
+      .catch((err: Error) => {
+        realtimeChannelGapsTotal.inc({ result: 'lost' }, next.id - lastId - 1);
+        this.logger.error({ err: err.message, from: lastId + 1, to: next.id - 1 }, 'could not fill a gap on the channel');
+      })
+      .finally(() => {
+        const queued = this.waiting ?? [];
+        this.waiting = null;
+        for (const e of queued) this.onDecoded(e);
+      });
+  }
+
+  private onDecoded(e: LoggedEvent): void {
+    if (this.waiting) this.waiting.push(e);
+    else if (this.lastId !== null && e.id > this.lastId + 1) this.fillGap(this.lastId, e);
+    else this.deliver(e);
+  }
+
+  /**
+   * Shedding policy: a socket whose unsent output passes the bound is
+   * disconnected (counted in realtime_shed_total, admins get system:warning).
+   * It loses nothing silently: it reconnects and recovers from history, or is
+   * told recovered=false and refetches. Memory stays bounded under overload.
+   */
+  private shedSlowSockets(): void {
+    let shed = 0;
+    for (const nsp of this.namespaces.values()) {
+      for (const socket of nsp.sockets.values()) {
+        const conn = socket.conn as unknown as { writeBuffer?: unknown[]; transport?: { socket?: { bufferedAmount?: number } } };
+        const pending = conn.writeBuffer?.length ?? 0;
+        const buffered = conn.transport?.socket?.bufferedAmount ?? 0;
+        if (pending > SHED_MAX_PACKETS || buffered > SHED_MAX_BYTES) {
+          shed++;
+          socket.disconnect(true);
+        }
+      }
+    }
+    if (!shed) return;
+    realtimeShedTotal.inc({ transport: 'websocket' }, shed);
+    this.logger.warn({ shed }, 'slow sockets shed');
+    if (Date.now() - this.lastWarningAt > 60000) {
+      this.lastWarningAt = Date.now();
+      this.onShed?.(shed);
+    }
   }
 
   private deliverToSockets(e: LoggedEvent): void {

@@ -17,7 +17,7 @@ import { ClusterState, ConnectionRefusedError } from './cluster-state';
 import { EventLog, LoggedEvent } from './event-log';
 import { emitTo, RealtimeHub } from './realtime-hub';
 import { userRoom } from './realtime.contract';
-import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
+import { ADMINS_ROOM, BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
 import { namespacesFor } from './room-name';
 import { PendingRecovery, SocketSessionStore } from './socket-sessions';
@@ -74,6 +74,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     private readonly hub: RealtimeHub,
     private readonly log: EventLog,
     private readonly sticky: StickyWindow,
+    private readonly realtime: RedisRealtimeService,
   ) {
     const refreshMs = Math.max(1000, Math.floor(config.realtime.recoveryWindowMs / 3));
     this.sessions = new SocketSessionStore(redis, config.redis.prefix, config.realtime.recoveryWindowMs + refreshMs);
@@ -95,6 +96,11 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     this.touchTimer = setInterval(() => void this.touchSessions(), refreshMs);
     this.touchTimer.unref();
     this.cluster.setStatsProvider(() => this.localStats());
+    const warn = (payload: object) =>
+      void this.realtime.toAdmins('system:warning', payload).catch((err: Error) => this.logger.warn({ err: err.message }, 'system:warning not sent'));
+    this.cluster.onCapacity = (level, ratio, total) =>
+      warn({ code: 'capacity', level, ratio, connections: total, limit: this.config.realtime.maxConnections, instance: this.config.instanceId });
+    this.hub.onShed = (count) => warn({ code: 'shedding', shed: count, instance: this.config.instanceId });
   }
 
   onModuleDestroy(): void {
