@@ -7,8 +7,8 @@ import { decodeChannelMessage, envelope, EventLog, LoggedEvent } from './event-l
 import { namespacesFor } from './room-name';
 
 const SHED_CHECK_MS = 1000;
-const SHED_MAX_PACKETS = 5000;
-const SHED_MAX_BYTES = 8 * 1024 * 1024;
+const SHED_MAX_PACKETS = 1000;
+const SHED_MAX_BYTES = 1024 * 1024;
 
 /** An open SSE stream: the rooms it listens to and how to write one event. */
 export interface SseListener {

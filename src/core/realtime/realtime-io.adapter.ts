@@ -33,7 +33,10 @@ export class RealtimeIoAdapter extends IoAdapter {
       ...options,
       cors: { origin: this.config.http.corsOrigins, credentials: true },
       maxHttpBufferSize: rt.maxBufferBytes,
-      perMessageDeflate: { threshold: rt.compressionThresholdBytes },
+      // 0 turns per-message deflate off. While it is negotiated Socket.IO cannot send one pre-encoded
+      // frame to every socket of a room (engine.io skips wsPreEncodedFrame), which costs about 2x
+      // CPU per delivery even for frames under the threshold: see bench/RESULTS.md.
+      perMessageDeflate: rt.compressionThresholdBytes > 0 ? { threshold: rt.compressionThresholdBytes } : false,
       httpCompression: { threshold: rt.compressionThresholdBytes },
       pingInterval: rt.pingIntervalMs,
       pingTimeout: rt.pingTimeoutMs,
