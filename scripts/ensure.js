@@ -1,7 +1,8 @@
 // Installs npm dependencies when missing or stale and builds dist/ when the sources changed.
 // Plain Node so it runs before anything is installed.
 const { spawnSync } = require('node:child_process');
-const { existsSync, statSync, readdirSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+const { existsSync, readFileSync, readdirSync, statSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
@@ -29,17 +30,26 @@ function newest(dir) {
   return latest;
 }
 
+// The lockfile's content, not its mtime, decides: a fresh checkout (or a git worktree sharing
+// node_modules) must not reinstall what is already there.
+function lockHash() {
+  return createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).digest('hex');
+}
+
 function ensureDependencies() {
-  const marker = join(root, 'node_modules', '.package-lock.json');
-  if (existsSync(marker) && mtime(marker) >= mtime(join(root, 'package-lock.json'))) return;
+  const stamp = join(root, 'node_modules', '.switchboard-lock-sha256');
+  const want = lockHash();
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return;
   console.error('[switchboard] installing npm dependencies (npm ci)');
   // npm ci refuses when optional binaries of other platforms trip it up; npm install with the lock is the fallback.
-  if (run('npm', ['ci', '--no-audit', '--no-fund'])) return;
-  console.error('[switchboard] npm ci failed, trying npm install with the lockfile');
-  if (!run('npm', ['install', '--no-audit', '--no-fund'])) {
-    console.error('[switchboard] could not install npm dependencies');
-    process.exit(1);
+  if (!run('npm', ['ci', '--no-audit', '--no-fund'])) {
+    console.error('[switchboard] npm ci failed, trying npm install with the lockfile');
+    if (!run('npm', ['install', '--no-audit', '--no-fund'])) {
+      console.error('[switchboard] could not install npm dependencies');
+      process.exit(1);
+    }
   }
+  writeFileSync(stamp, `${want}\n`);
 }
 
 function ensureBuild() {

@@ -11,6 +11,7 @@ import { RealtimeModule } from '../core/realtime/realtime.module';
 import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
 import { SessionModule } from '../core/session/session.module';
+import { AiModule } from '../modules/ai/ai.module';
 import { AuthModule } from '../modules/auth/auth.module';
 import { ChatModule } from '../modules/chat/chat.module';
 import { NotificationsModule } from '../modules/notifications/notifications.module';
@@ -34,7 +35,7 @@ export class ApiModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [...coreImports(config), MetricsModule, HealthModule, RealtimeModule.forApi(), AuthModule, ProjectsModule, ChatModule, NotificationsModule],
+      imports: [...coreImports(config), MetricsModule, HealthModule, RealtimeModule.forApi(), AuthModule, ProjectsModule, ChatModule, NotificationsModule, AiModule],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 export function stackEnv(): Record<string, string> {
   const keys = ['DB_WRITE_HOST', 'DB_WRITE_PORT', 'DB_READ_HOST', 'DB_DATABASE', 'DB_USERNAME', 'DB_PASSWORD', 'REDIS_URL'];
   const env: Record<string, string> = {};
-  for (const k of keys) if (process.env[k] !== undefined) env[k] = process.env[k] as string;
+  for (const k of keys) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
   if (!env.DB_WRITE_HOST || !env.REDIS_URL) throw new Error('e2e tests run through `npm test`, which starts the services and sets DB_*/REDIS_URL');
   return env;
 }
@@ -18,9 +21,13 @@ export interface StackControl {
   waitReplicaCaughtUp(name: string, timeoutMs: number): Promise<void>;
 }
 
-/** The name of our own stack, or null when the tests run against given services (fault drills then skip). */
-export function ownStack(): { name: string; control: StackControl } | null {
+/**
+ * Our own stack, for drills that stop and start services. Against given
+ * services (DB_WRITE_HOST/REDIS_URL set) there is nothing we may stop, so
+ * those drills fail with this message rather than pass without running.
+ */
+export function ownStack(): { name: string; control: StackControl } {
   const name = process.env.SWITCHBOARD_STACK;
-  if (!name) return null;
+  if (!name) throw new Error('fault drills stop and start services: run them on the project\'s own stack (unset DB_WRITE_HOST, DB_READ_HOST, REDIS_URL)');
   return { name, control: require(join(__dirname, '..', '..', 'scripts', 'stack.js')) as StackControl };
 }

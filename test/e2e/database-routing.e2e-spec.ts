@@ -1,0 +1,96 @@
+import { ApiProcess, startApi } from '../support/api-process';
+import { registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
+import { metricValue } from '../support/metrics';
+import { ownStack } from '../support/stack';
+
+const stack = ownStack();
+const WINDOW_MS = 1500;
+
+describe('sticky read/write routing over real replication', () => {
+  const { name, control } = stack;
+  let a: ApiProcess;
+  let b: ApiProcess;
+  let owner: TestUser;
+  let member: TestUser;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startApi({ DB_STICKY_WINDOW_MS: String(WINDOW_MS) }), startApi({ DB_STICKY_WINDOW_MS: String(WINDOW_MS) })]);
+    owner = await registerUser(a.url, 'owner');
+    member = await registerTokenUser(b.url, 'member');
+    await control.waitReplicaCaughtUp(name, 20000);
+  });
+
+  afterAll(async () => {
+    await control.sql(name, 'replica', 'START SLAVE SQL_THREAD').catch(() => undefined);
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('serves a write and its read-back in one request from the primary while the replica is frozen', async () => {
+    await control.sql(name, 'replica', 'STOP SLAVE SQL_THREAD');
+    const created = await owner.client.post('/api/projects', { name: 'frozen-replica', memberIds: [member.id] });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'frozen-replica', ownerId: owner.id, memberIds: [owner.id, member.id].sort((x, y) => x - y) });
+    const id = created.body.id as number;
+
+    // Another user, fresh unit of work, other process: the replica, which has not applied the insert.
+    const replicaReadsBefore = await metricValue(b.url, 'db_queries_total', { role: 'replica', kind: 'read' });
+    const seenByMember = await member.client.get('/api/projects');
+    expect(seenByMember.status).toBe(200);
+    expect((seenByMember.body as Array<{ id: number }>).map((p) => p.id)).not.toContain(id);
+    expect(await metricValue(b.url, 'db_queries_total', { role: 'replica', kind: 'read' })).toBeGreaterThan(replicaReadsBefore);
+
+    // The writer, on the other process, inside DB_STICKY_WINDOW_MS: read-your-writes from the primary.
+    const seenByOwner = await owner.client.on(b.url).get('/api/projects');
+    expect((seenByOwner.body as Array<{ id: number }>).map((p) => p.id)).toContain(id);
+    const one = await owner.client.on(b.url).get(`/api/projects/${id}`);
+    expect(one.status).toBe(200);
+
+    // After the window the writer is back on the (still frozen) replica.
+    await new Promise((r) => setTimeout(r, WINDOW_MS + 300));
+    const afterWindow = await owner.client.on(b.url).get('/api/projects');
+    expect((afterWindow.body as Array<{ id: number }>).map((p) => p.id)).not.toContain(id);
+
+    await control.sql(name, 'replica', 'START SLAVE SQL_THREAD');
+    await control.waitReplicaCaughtUp(name, 20000);
+    const caughtUp = await member.client.get('/api/projects');
+    expect((caughtUp.body as Array<{ id: number }>).map((p) => p.id)).toContain(id);
+  });
+
+  it('falls back to the primary while the replica is down and returns to it when it is back', async () => {
+    const created = await owner.client.post('/api/projects', { name: 'replica-outage', memberIds: [member.id] });
+    expect(created.status).toBe(201);
+    await control.waitReplicaCaughtUp(name, 20000);
+    await control.stop(name, 'replica');
+    try {
+      const started = Date.now();
+      const during = await member.client.get('/api/projects');
+      expect(during.status).toBe(200);
+      expect((during.body as Array<{ id: number }>).map((p) => p.id)).toContain(created.body.id);
+      expect(Date.now() - started).toBeLessThan(5000);
+
+      const up = await waitFor(async () => {
+        const r = await fetch(`${b.url}/up`);
+        const body = (await r.json()) as { status: string; error: Record<string, unknown> };
+        return body.error.database_read ? { status: r.status, body } : undefined;
+      });
+      expect(up.status).toBe(200);
+      expect(up.body.status).toBe('degraded');
+      expect(up.body.error).toHaveProperty('database_read');
+      expect(await metricValue(b.url, 'db_replica_up')).toBe(0);
+
+      const primaryReads = await metricValue(b.url, 'db_queries_total', { role: 'primary', kind: 'read' });
+      expect((await member.client.get('/api/projects')).status).toBe(200);
+      expect(await metricValue(b.url, 'db_queries_total', { role: 'primary', kind: 'read' })).toBeGreaterThan(primaryReads);
+    } finally {
+      await control.start(name, 'replica');
+    }
+    await waitFor(async () => (await fetch(`${b.url}/up`).then((r) => r.json() as Promise<{ status: string }>)).status === 'ok', 20000);
+    await control.waitReplicaCaughtUp(name, 20000);
+    // Pool connections that died with the replica may cost one more fallback; then reads return to it.
+    const replicaReads = await metricValue(b.url, 'db_queries_total', { role: 'replica', kind: 'read' });
+    await waitFor(async () => {
+      expect((await member.client.get('/api/projects')).status).toBe(200);
+      return (await metricValue(b.url, 'db_queries_total', { role: 'replica', kind: 'read' })) > replicaReads;
+    }, 10000, 250);
+  });
+});
