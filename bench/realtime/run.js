@@ -126,7 +126,7 @@ function pct(sorted, p) {
 
 // ---------- (a) connections and RSS ----------
 async function partA(env, rows) {
-  for (const kind of ['stock', 'ours']) {
+  for (const kind of (args.kinds || 'stock,ours').split(',')) {
     for (const n of CONNS) {
       const server = kind === 'ours' ? await startOurs(env) : await startStock(env);
       const auth = kind === 'ours' ? await tokenFor(server.url) : {};
@@ -279,7 +279,7 @@ async function main() {
   const rows = [];
   if (PARTS.includes('a')) await partA(fullEnv, rows);
   if (PARTS.includes('b')) for (const rate of RATES) for (const kind of (args.kinds || 'stock,ours').split(',')) rows.push(await fanout(kind, fullEnv, RECEIVERS, rate, SECONDS, false));
-  if (PARTS.includes('c')) for (const kind of ['stock', 'ours']) rows.push(await fanout(kind, fullEnv, OVER_RECEIVERS, OVER_RATE, SECONDS, true));
+  if (PARTS.includes('c')) for (const kind of (args.kinds || 'stock,ours').split(',')) rows.push(await fanout(kind, fullEnv, OVER_RECEIVERS, OVER_RATE, SECONDS, true));
   console.log('\nresults');
   console.table(rows);
   const find = (part, server, key, val) => rows.find((r) => r.part === part && r.server === server && (!key || r[key] === val));

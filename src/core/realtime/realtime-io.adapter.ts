@@ -10,6 +10,23 @@ import { EventLog } from './event-log';
 import { recoveryAdapter } from './recovery-adapter';
 import { SocketConnections } from './socket-connections';
 
+/**
+ * Per-message deflate with small zlib windows and no context takeover: ws's
+ * defaults (32 KB windows kept per connection) cost about 250 KB of RSS per
+ * socket here (bench/RESULTS.md); small windows keep compression for large
+ * payloads at a few KB.
+ */
+function compactDeflate(threshold: number) {
+  return {
+    threshold,
+    serverNoContextTakeover: true,
+    clientNoContextTakeover: true,
+    serverMaxWindowBits: 10,
+    clientMaxWindowBits: 10,
+    zlibDeflateOptions: { memLevel: 4 },
+  };
+}
+
 type EngineRes = ServerResponse & { status?: (code: number) => EngineRes; json?: (body: unknown) => void };
 
 /**
@@ -36,7 +53,7 @@ export class RealtimeIoAdapter extends IoAdapter {
       // 0 turns per-message deflate off. While it is negotiated Socket.IO cannot send one pre-encoded
       // frame to every socket of a room (engine.io skips wsPreEncodedFrame), which costs about 2x
       // CPU per delivery even for frames under the threshold: see bench/RESULTS.md.
-      perMessageDeflate: rt.compressionThresholdBytes > 0 ? { threshold: rt.compressionThresholdBytes } : false,
+      perMessageDeflate: rt.compressionThresholdBytes > 0 ? compactDeflate(rt.compressionThresholdBytes) : false,
       httpCompression: { threshold: rt.compressionThresholdBytes },
       pingInterval: rt.pingIntervalMs,
       pingTimeout: rt.pingTimeoutMs,
