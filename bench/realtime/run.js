@@ -238,8 +238,17 @@ async function fanout(kind, env, receivers, rate, seconds, overload) {
     }
   }
   // Silent loss: a receiver missing events although it was never told to refetch.
+  // Split into holes (an id missing below the highest id that receiver got: lost) and a tail not yet
+  // arrived when the drain stopped (late, or lost: the bench cannot tell).
   let silentlyMissing = 0;
-  for (const r of perReceiver) if (!r.refetch) silentlyMissing += total - r.ids.size;
+  let holes = 0;
+  for (const r of perReceiver) {
+    if (r.refetch) continue;
+    silentlyMissing += total - r.ids.size;
+    let max = 0;
+    for (const id of r.ids) if (id > max) max = id;
+    holes += max - r.ids.size;
+  }
   latencies.sort((x, y) => x - y);
   const row = {
     part: overload ? 'c' : 'b',
@@ -261,6 +270,7 @@ async function fanout(kind, env, receivers, rate, seconds, overload) {
     gapsFilled,
     toldToRefetch,
     silentlyMissing,
+    holes,
   };
   console.log(JSON.stringify(row));
   for (const s of sockets) s.disconnect();
