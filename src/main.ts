@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { ApiModule } from './app/api.module';
 import { configureHttp } from './app/http-setup';
 import { keepAliveOnStrayErrors, loadConfigOrExit } from './app/process';
+import { RealtimeIoAdapter } from './core/realtime/realtime-io.adapter';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit();
@@ -12,6 +13,7 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(Logger));
   keepAliveOnStrayErrors();
   configureHttp(app, config);
+  app.useWebSocketAdapter(new RealtimeIoAdapter(app));
   await app.listen(config.http.port);
   const logger = app.get(Logger);
   logger.log({ port: config.http.port, instance: config.instanceId }, 'api listening');

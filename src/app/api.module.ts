@@ -7,11 +7,14 @@ import { HttpErrorFilter } from '../core/errors/http-exception.filter';
 import { HealthModule } from '../core/health/health.module';
 import { LoggingModule } from '../core/logging/logging.module';
 import { MetricsModule } from '../core/metrics/metrics.module';
+import { RealtimeModule } from '../core/realtime/realtime.module';
 import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
 import { SessionModule } from '../core/session/session.module';
 import { AiModule } from '../modules/ai/ai.module';
 import { AuthModule } from '../modules/auth/auth.module';
+import { ChatModule } from '../modules/chat/chat.module';
+import { NotificationsModule } from '../modules/notifications/notifications.module';
 import { ProjectsModule } from '../modules/projects/projects.module';
 
 /** Shared by every process: config, logs, Redis, the database, authentication. */
@@ -32,7 +35,7 @@ export class ApiModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [...coreImports(config), MetricsModule, HealthModule, AuthModule, ProjectsModule, AiModule],
+      imports: [...coreImports(config), MetricsModule, HealthModule, RealtimeModule.forApi(), AuthModule, ProjectsModule, ChatModule, NotificationsModule, AiModule],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -92,3 +92,23 @@ export const connectionCapacityRatio = once(
   'connection_capacity_ratio',
   () => new Gauge({ name: 'connection_capacity_ratio', help: 'Cluster-wide connections / MAX_CONCURRENT_CONNECTIONS' }),
 );
+
+export const realtimeShedTotal = once(
+  'realtime_shed_total',
+  () =>
+    new Counter({
+      name: 'realtime_shed_total',
+      help: 'Slow consumers disconnected by the shedding policy (they resume from history), by transport',
+      labelNames: ['transport'] as const,
+    }),
+);
+
+export const realtimeChannelGapsTotal = once(
+  'realtime_channel_gaps_total',
+  () =>
+    new Counter({
+      name: 'realtime_channel_gaps_total',
+      help: 'Events an api process did not get on the Redis channel: filled from the global stream, or lost',
+      labelNames: ['result'] as const,
+    }),
+);

@@ -1,0 +1,240 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { DomainError } from '../errors/domain-error';
+import { connectionCapacityRatio } from '../metrics/metrics';
+import { REDIS } from '../redis/redis.module';
+import type { RedisClient } from '../redis/redis.factory';
+
+/**
+ * Cluster-wide connection counts, presence and per-process stats. Each api
+ * process owns one hash (`rt:proc:<instance>`) that it rewrites from its own
+ * memory on every heartbeat and that expires PROCESS_TTL_MS after the process
+ * stops beating: a killed process leaks nothing for longer than that. Limits
+ * are checked and taken in one Lua script over the live processes (atomic).
+ */
+const PROCESS_TTL_MS = 15000;
+const HEARTBEAT_MS = 2000;
+
+const ACQUIRE_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+local procs = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local total, perIp = 0, 0
+local ipField = 'ip:' .. ARGV[3]
+for i = 1, #procs, 2 do
+  local key = ARGV[6] .. procs[i]
+  if tonumber(procs[i + 1]) < now then
+    redis.call('ZREM', KEYS[1], procs[i])
+    redis.call('DEL', key)
+  else
+    total = total + tonumber(redis.call('HGET', key, 'total') or '0')
+    perIp = perIp + tonumber(redis.call('HGET', key, ipField) or '0')
+  end
+end
+if total >= tonumber(ARGV[4]) then return {'connection_limit', total} end
+if perIp >= tonumber(ARGV[5]) then return {'ip_limit', total} end
+redis.call('HINCRBY', KEYS[2], 'total', 1)
+redis.call('HINCRBY', KEYS[2], ipField, 1)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return {'ok', total + 1}
+`;
+
+type WithAcquire = RedisClient & { rtAcquire(...args: (string | number)[]): Promise<[string, number]> };
+
+export class ConnectionRefusedError extends DomainError {
+  constructor(code: 'connection_limit' | 'ip_limit') {
+    super(code, code === 'connection_limit' ? 'The server is at its connection limit' : 'Too many connections from this address');
+  }
+}
+
+export interface ProcessStats {
+  instance: string;
+  namespaces: Record<string, { connections: number; authenticated: number }>;
+  sse: { clients: number; authenticated: number };
+  rooms: Record<string, number>;
+}
+
+export type StatsProvider = () => Omit<ProcessStats, 'instance'>;
+
+@Injectable()
+export class ClusterState implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ClusterState.name);
+  private readonly procsKey: string;
+  private readonly procPrefix: string;
+  private readonly ownKey: string;
+  private timer?: NodeJS.Timeout;
+  private total = 0;
+  private readonly perIp = new Map<string, number>();
+  private readonly users = new Map<number, number>();
+  private statsProvider: StatsProvider = () => ({ namespaces: {}, sse: { clients: 0, authenticated: 0 }, rooms: {} });
+  private clusterTotal = 0;
+  private alertLevel: 'ok' | 'warning' | 'error' = 'ok';
+  private reportTimer?: NodeJS.Timeout;
+  /** Set by the api: system:warning to admins when capacity crosses 75 % / 90 % (SPEC §8). */
+  onCapacity?: (level: 'warning' | 'error', ratio: number, total: number) => void;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly config: AppConfig,
+  ) {
+    const p = `${config.redis.prefix}rt:`;
+    this.procsKey = `${p}procs`;
+    this.procPrefix = `${p}proc:`;
+    this.ownKey = this.procPrefix + config.instanceId;
+    redis.defineCommand('rtAcquire', { numberOfKeys: 2, lua: ACQUIRE_LUA });
+  }
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.timer.unref();
+    this.reportTimer = setInterval(() => this.report(), 5 * 60 * 1000);
+    this.reportTimer.unref();
+    void this.beat();
+  }
+
+  private report(): void {
+    const limit = this.config.realtime.maxConnections;
+    this.logger.log({ local: this.total, cluster: this.clusterTotal, limit, ratio: this.clusterTotal / limit }, 'capacity report');
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    clearInterval(this.reportTimer);
+    await this.redis.multi().zrem(this.procsKey, this.config.instanceId).del(this.ownKey).exec().catch(() => undefined);
+  }
+
+  setStatsProvider(fn: StatsProvider): void {
+    this.statsProvider = fn;
+  }
+
+  /** Takes one connection slot cluster-wide or throws connection_limit / ip_limit. */
+  async acquire(ip: string): Promise<void> {
+    const [result, total] = await (this.redis as WithAcquire).rtAcquire(
+      this.procsKey,
+      this.ownKey,
+      this.config.instanceId,
+      PROCESS_TTL_MS,
+      ip,
+      this.config.realtime.maxConnections,
+      this.config.realtime.maxConnectionsPerIp,
+      this.procPrefix,
+    );
+    if (result !== 'ok') throw new ConnectionRefusedError(result as 'connection_limit' | 'ip_limit');
+    this.total++;
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    this.setClusterTotal(Number(total));
+  }
+
+  release(ip: string): void {
+    this.total = Math.max(0, this.total - 1);
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n > 0) this.perIp.set(ip, n);
+    else this.perIp.delete(ip);
+    this.redis
+      .multi()
+      .hincrby(this.ownKey, 'total', -1)
+      .hincrby(this.ownKey, `ip:${ip}`, -1)
+      .exec()
+      .catch(() => undefined); // the next heartbeat rewrites the hash from memory
+  }
+
+  userOnline(userId: number): void {
+    const n = (this.users.get(userId) ?? 0) + 1;
+    this.users.set(userId, n);
+    if (n === 1) this.redis.hset(this.ownKey, `u:${userId}`, '1').catch(() => undefined);
+  }
+
+  userOffline(userId: number): void {
+    const n = (this.users.get(userId) ?? 1) - 1;
+    if (n > 0) {
+      this.users.set(userId, n);
+      return;
+    }
+    this.users.delete(userId);
+    this.redis.hdel(this.ownKey, `u:${userId}`).catch(() => undefined);
+  }
+
+  /** Which of `userIds` have at least one socket or SSE stream on any live process. */
+  async online(userIds: number[]): Promise<number[]> {
+    const procs = await this.liveProcesses();
+    const pipeline = this.redis.pipeline();
+    for (const proc of procs) pipeline.hmget(this.procPrefix + proc, ...userIds.map((id) => `u:${id}`));
+    const rows = (await pipeline.exec()) ?? [];
+    const online = new Set<number>();
+    for (const [, values] of rows) (values as (string | null)[]).forEach((v, i) => v !== null && online.add(userIds[i]));
+    return userIds.filter((id) => online.has(id));
+  }
+
+  /** Every process's stats plus cluster totals. */
+  async clusterStats(): Promise<{ total: number; limit: number; perIp: Record<string, number>; processes: ProcessStats[]; onlineUsers: number }> {
+    await this.beat();
+    const procs = await this.liveProcesses();
+    const pipeline = this.redis.pipeline();
+    for (const proc of procs) pipeline.hgetall(this.procPrefix + proc);
+    const rows = (await pipeline.exec()) ?? [];
+    let total = 0;
+    const perIp: Record<string, number> = {};
+    const users = new Set<string>();
+    const processes: ProcessStats[] = [];
+    for (const [, hash] of rows) {
+      const h = (hash ?? {}) as Record<string, string>;
+      for (const [field, value] of Object.entries(h)) {
+        if (field === 'total') total += Number(value);
+        else if (field.startsWith('ip:')) perIp[field.slice(3)] = (perIp[field.slice(3)] ?? 0) + Number(value);
+        else if (field.startsWith('u:')) users.add(field.slice(2));
+      }
+      if (h.stats) processes.push(JSON.parse(h.stats) as ProcessStats);
+    }
+    return { total, limit: this.config.realtime.maxConnections, perIp, processes, onlineUsers: users.size };
+  }
+
+  private async liveProcesses(): Promise<string[]> {
+    return this.redis.zrangebyscore(this.procsKey, Date.now(), '+inf');
+  }
+
+  private setClusterTotal(total: number): void {
+    this.clusterTotal = total;
+    const ratio = total / this.config.realtime.maxConnections;
+    connectionCapacityRatio.set(ratio);
+    const level = ratio >= 0.9 ? 'error' : ratio >= 0.75 ? 'warning' : 'ok';
+    if (level === this.alertLevel) return;
+    const rising = level === 'error' || (level === 'warning' && this.alertLevel === 'ok');
+    this.alertLevel = level;
+    if (!rising) return;
+    const fields = { total, limit: this.config.realtime.maxConnections, ratio };
+    if (level === 'error') this.logger.error(fields, 'connections at 90 % of MAX_CONCURRENT_CONNECTIONS');
+    else this.logger.warn(fields, 'connections at 75 % of MAX_CONCURRENT_CONNECTIONS');
+    this.onCapacity?.(level, ratio, total);
+  }
+
+  /** Rewrites this process's hash from memory (self-healing after a Redis restart or a missed release). */
+  private async beat(): Promise<void> {
+    try {
+      const stats: ProcessStats = { instance: this.config.instanceId, ...this.statsProvider() };
+      const fields: Record<string, string> = { total: String(this.total), stats: JSON.stringify(stats) };
+      for (const [ip, n] of this.perIp) fields[`ip:${ip}`] = String(n);
+      for (const userId of this.users.keys()) fields[`u:${userId}`] = '1';
+      const now = Date.now();
+      await this.redis
+        .multi()
+        .del(this.ownKey)
+        .hset(this.ownKey, fields)
+        .pexpire(this.ownKey, PROCESS_TTL_MS)
+        .zadd(this.procsKey, now + PROCESS_TTL_MS, this.config.instanceId)
+        .exec();
+      const procs = await this.redis.zrangebyscore(this.procsKey, now, '+inf');
+      const pipeline = this.redis.pipeline();
+      for (const proc of procs) pipeline.hget(this.procPrefix + proc, 'total');
+      const totals = (await pipeline.exec()) ?? [];
+      this.setClusterTotal(totals.reduce((sum, [, v]) => sum + Number(v ?? 0), 0));
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'realtime heartbeat failed');
+    }
+  }
+
+  get clusterConnections(): number {
+    return this.clusterTotal;
+  }
+}

@@ -1,0 +1,153 @@
+import type { RedisClient } from '../redis/redis.factory';
+import type { RealtimeTarget } from './realtime.contract';
+
+/** One event as stored in a room's history and sent on the fan-out channel. */
+export interface LoggedEvent {
+  /** Global, monotonic (Redis INCR): the Socket.IO `eventId`/offset and the SSE `id:`. */
+  id: number;
+  eventType: string;
+  timestamp: string;
+  payload: Record<string, unknown>;
+  target: RealtimeTarget;
+  rooms: string[];
+}
+
+export interface HistoryRead {
+  events: LoggedEvent[];
+  /** Some event after `afterId` in one of the rooms has already been trimmed (or the read hit its bound). */
+  gap: boolean;
+}
+
+/**
+ * Append to every room's stream with the same global id, trim to SSE_HISTORY
+ * exactly while remembering the newest trimmed id (so a gap is detected
+ * precisely, not guessed), then publish for live delivery. One round trip,
+ * atomic: an event is in history before anyone can see it live.
+ * Every event also goes to one global stream, from which an api process fills
+ * any id it did not get on the channel (a subscriber that Redis dropped).
+ * KEYS[1] = seq, KEYS[2..] = room streams; ARGV = maxlen, ttlMs, channel, body, global stream, its maxlen.
+ */
+const PUBLISH_LUA = `
+local id = redis.call('INCR', KEYS[1])
+local sid = id .. '-0'
+local maxlen = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+for i = 2, #KEYS do
+  local key = KEYS[i]
+  redis.call('XADD', key, sid, 'e', ARGV[4])
+  local excess = redis.call('XLEN', key) - maxlen
+  if excess > 0 then
+    local old = redis.call('XRANGE', key, '-', '+', 'COUNT', excess)
+    local last = old[#old][1]
+    redis.call('SET', key .. ':trimmed', string.sub(last, 1, string.find(last, '-') - 1), 'PX', ttl)
+    redis.call('XTRIM', key, 'MAXLEN', maxlen)
+  end
+  redis.call('PEXPIRE', key, ttl)
+end
+redis.call('XADD', ARGV[5], 'MAXLEN', '~', ARGV[6], sid, 'e', ARGV[4])
+redis.call('PUBLISH', ARGV[3], id .. '\\n' .. ARGV[4])
+return id
+`;
+
+/** Global stream length: enough for a subscriber outage of several seconds at full rate. */
+const GLOBAL_HISTORY = 50000;
+
+type WithPublish = RedisClient & {
+  rtPublish(numKeys: number, ...args: (string | number)[]): Promise<number>;
+};
+
+export interface EventLogOptions {
+  prefix: string;
+  historyPerRoom: number;
+  /** How long an idle room's history is kept. */
+  historyTtlMs: number;
+}
+
+/** Event ids, per-room history in Redis streams, and the fan-out channel. Usable from any process. */
+export class EventLog {
+  readonly channel: string;
+  private readonly seqKey: string;
+  private readonly globalKey: string;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly opts: EventLogOptions,
+  ) {
+    this.channel = `${opts.prefix}rt:events`;
+    this.seqKey = `${opts.prefix}rt:seq`;
+    this.globalKey = `${opts.prefix}rt:all-events`;
+    if (!(redis as unknown as Partial<WithPublish>).rtPublish) redis.defineCommand('rtPublish', { lua: PUBLISH_LUA });
+  }
+
+  streamKey(room: string): string {
+    return `${this.opts.prefix}rt:room:${room}`;
+  }
+
+  async append(rooms: string[], eventType: string, payload: Record<string, unknown>, target: RealtimeTarget): Promise<LoggedEvent> {
+    const unique = [...new Set(rooms)];
+    const timestamp = new Date().toISOString();
+    const body = JSON.stringify({ eventType, timestamp, payload, target, rooms: unique });
+    const keys = [this.seqKey, ...unique.map((r) => this.streamKey(r))];
+    const id = await (this.redis as unknown as WithPublish).rtPublish(keys.length, ...keys, this.opts.historyPerRoom, this.opts.historyTtlMs, this.channel, body, this.globalKey, GLOBAL_HISTORY);
+    return { id: Number(id), eventType, timestamp, payload, target, rooms: unique };
+  }
+
+  /** Events with fromId < id < toId from the global stream (to fill a gap on the channel). */
+  async between(fromId: number, toId: number): Promise<LoggedEvent[]> {
+    const entries = (await this.redis.xrange(this.globalKey, `(${fromId}-0`, `(${toId}-0`)) as [string, string[]][];
+    return entries.map(([streamId, fields]) => parseEntry(Number(streamId.split('-')[0]), fields));
+  }
+
+  /** The newest id handed out so far (0 before any event). */
+  async currentId(): Promise<number> {
+    return Number((await this.redis.get(this.seqKey)) ?? 0);
+  }
+
+  /**
+   * Every event after `afterId` in any of `rooms`, in id order, each once.
+   * `gap` is true when history no longer covers everything after `afterId`.
+   */
+  async readAfter(rooms: string[], afterId: number): Promise<HistoryRead> {
+    const unique = [...new Set(rooms)];
+    const pipeline = this.redis.pipeline();
+    for (const room of unique) {
+      pipeline.get(`${this.streamKey(room)}:trimmed`);
+      pipeline.xrange(this.streamKey(room), `(${afterId}-0`, '+', 'COUNT', this.opts.historyPerRoom + 1);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const byId = new Map<number, LoggedEvent>();
+    let gap = false;
+    for (let i = 0; i < unique.length; i++) {
+      const [trimErr, trimmed] = results[2 * i] ?? [];
+      const [rangeErr, entries] = results[2 * i + 1] ?? [];
+      if (trimErr || rangeErr) throw (trimErr ?? rangeErr) as Error;
+      if (trimmed !== null && trimmed !== undefined && Number(trimmed) > afterId) gap = true;
+      for (const [streamId, fields] of (entries ?? []) as [string, string[]][]) {
+        const id = Number(streamId.split('-')[0]);
+        if (!byId.has(id)) byId.set(id, parseEntry(id, fields));
+      }
+    }
+    return { events: [...byId.values()].sort((a, b) => a.id - b.id), gap };
+  }
+}
+
+function parseEntry(id: number, fields: string[]): LoggedEvent {
+  const i = fields.indexOf('e');
+  return decodeBody(id, fields[i + 1]);
+}
+
+export function decodeBody(id: number, body: string): LoggedEvent {
+  const parsed = JSON.parse(body) as Omit<LoggedEvent, 'id'>;
+  return { id, ...parsed };
+}
+
+/** Channel message `<id>\n<body>` → event. */
+export function decodeChannelMessage(message: string): LoggedEvent {
+  const nl = message.indexOf('\n');
+  return decodeBody(Number(message.slice(0, nl)), message.slice(nl + 1));
+}
+
+/** What a client receives: the payload plus the envelope every event carries. */
+export function envelope(e: LoggedEvent): Record<string, unknown> {
+  return { ...e.payload, eventId: String(e.id), eventType: e.eventType, timestamp: e.timestamp };
+}

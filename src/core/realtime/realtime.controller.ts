@@ -1,0 +1,116 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppConfig } from '../../config/app-config';
+import { BadRequestError } from '../errors/domain-error';
+import { Public, Roles, CurrentUser } from '../session/auth.decorators';
+import type { Principal } from '../session/principal';
+import { ClusterState } from './cluster-state';
+import { RealtimeTestDto } from './dto';
+import { EventLog } from './event-log';
+import { RealtimeHub } from './realtime-hub';
+import { analysisRoom } from './realtime.contract';
+import { BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
+import { parseRoom } from './room-name';
+import { SseStreams } from './sse-streams';
+
+function roomList(raw: unknown): string[] {
+  if (raw === undefined || raw === '') return [];
+  if (typeof raw !== 'string') throw new BadRequestError('rooms must be a comma-separated list');
+  const rooms = [...new Set(raw.split(',').map((r) => r.trim()).filter(Boolean))];
+  if (rooms.length > 50) throw new BadRequestError('Too many rooms');
+  return rooms;
+}
+
+@Controller('api/realtime')
+export class RealtimeController {
+  constructor(
+    private readonly sse: SseStreams,
+    private readonly cluster: ClusterState,
+    private readonly hub: RealtimeHub,
+    private readonly log: EventLog,
+    private readonly realtime: RedisRealtimeService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** SSE over `?rooms=a,b` (the user's own room is always included). */
+  @Get('events')
+  events(@CurrentUser() me: Principal, @Query('rooms') rooms: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.sse.open(req, res, me, roomList(rooms));
+  }
+
+  /** One job: `:jobId` is `<queue>:<id>` (e.g. `default:42`), the same pair as the `job:<queue>:<id>` room. */
+  @Get('jobs/:jobId/stream')
+  job(@CurrentUser() me: Principal, @Param('jobId') jobId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const room = `job:${jobId}`;
+    if (!parseRoom(room)) throw new BadRequestError('jobId must be <queue>:<id>');
+    return this.sse.open(req, res, me, [room]);
+  }
+
+  @Get('analysis/:analysisId/stream')
+  analysis(@CurrentUser() me: Principal, @Param('analysisId') analysisId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const room = analysisRoom(analysisId);
+    if (!parseRoom(room)) throw new BadRequestError('analysisId must be a positive integer');
+    return this.sse.open(req, res, me, [room]);
+  }
+
+  /** Cluster-wide: websocket and SSE totals, authenticated counts, rooms with sizes, per process. */
+  @Get('stats')
+  async stats() {
+    const cluster = await this.cluster.clusterStats();
+    const namespaces: Record<string, { connections: number; authenticated: number }> = {};
+    const rooms: Record<string, number> = {};
+    let sockets = 0;
+    let socketsAuthenticated = 0;
+    let sse = 0;
+    for (const p of cluster.processes) {
+      for (const [name, n] of Object.entries(p.namespaces)) {
+        const agg = (namespaces[name] ??= { connections: 0, authenticated: 0 });
+        agg.connections += n.connections;
+        agg.authenticated += n.authenticated;
+        sockets += n.connections;
+        socketsAuthenticated += n.authenticated;
+      }
+      sse += p.sse.clients;
+      for (const [room, size] of Object.entries(p.rooms)) rooms[room] = (rooms[room] ?? 0) + size;
+    }
+    return {
+      websocket: { total: sockets, authenticated: socketsAuthenticated, namespaces },
+      sse: { total: sse, authenticated: sse },
+      connections: { total: cluster.total, limit: cluster.limit, perIp: cluster.perIp },
+      onlineUsers: cluster.onlineUsers,
+      rooms,
+      processes: cluster.processes,
+    };
+  }
+
+  @Public()
+  @Get('health')
+  async health() {
+    const lastEventId = await this.log.currentId();
+    return {
+      status: 'ok',
+      instance: this.config.instanceId,
+      namespaces: this.hub.allNamespaces().map((n) => n.name),
+      localSockets: this.hub.allNamespaces().reduce((sum, n) => sum + n.sockets.size, 0),
+      localSseClients: this.hub.sseClients,
+      clusterConnections: this.cluster.clusterConnections,
+      lastEventId: String(lastEventId),
+    };
+  }
+
+  /** Who is online, across processes: `?userIds=1,2,3`. */
+  @Get('presence')
+  async presence(@Query('userIds') raw: unknown) {
+    if (typeof raw !== 'string' || !/^[0-9]+(,[0-9]+){0,99}$/.test(raw)) throw new BadRequestError('userIds must be a comma-separated list of ids');
+    return { online: await this.cluster.online(raw.split(',').map(Number)) };
+  }
+
+  @Roles('admin')
+  @Post('test')
+  @HttpCode(202)
+  async test(@Body() dto: RealtimeTestDto) {
+    if (dto.room !== undefined && !parseRoom(dto.room) && dto.room !== BROADCAST_ROOM) throw new BadRequestError('Unknown room name');
+    const e = await this.realtime.publish([dto.room ?? BROADCAST_ROOM], dto.eventType, dto.payload ?? {}, { target: dto.target ?? 'all' });
+    return { eventId: String(e.id), room: dto.room ?? BROADCAST_ROOM, target: e.target };
+  }
+}

@@ -1,0 +1,51 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { REDIS } from '../redis/redis.module';
+import type { RedisClient } from '../redis/redis.factory';
+import { ClusterState } from './cluster-state';
+import { EventLog } from './event-log';
+import { RealtimeHub } from './realtime-hub';
+import { RealtimeController } from './realtime.controller';
+import { RealtimeService } from './realtime.contract';
+import { RealtimeGateway } from './realtime.gateway';
+import { RedisRealtimeService } from './redis-realtime.service';
+import { RoomAccess } from './room-access';
+import { SocketConnections } from './socket-connections';
+import { SseStreams } from './sse-streams';
+
+/** Idle rooms keep their history this long (the recovery window and SSE resumption fit well inside). */
+const HISTORY_TTL_MS = 24 * 3600 * 1000;
+
+const publishing = [
+  {
+    provide: EventLog,
+    inject: [REDIS, AppConfig],
+    useFactory: (redis: RedisClient, config: AppConfig) =>
+      new EventLog(redis, { prefix: config.redis.prefix, historyPerRoom: config.realtime.sseHistory, historyTtlMs: HISTORY_TTL_MS }),
+  },
+  RedisRealtimeService,
+  { provide: RealtimeService, useExisting: RedisRealtimeService },
+];
+
+/**
+ * `forWorker()`: only publishing (Redis), for queue:work and the CLI.
+ * `forApi()`: publishing plus the gateways, SSE, limits, presence and stats.
+ * Both are global: any module injects the abstract RealtimeService.
+ */
+@Global()
+@Module({})
+export class RealtimeModule {
+  static forWorker(): DynamicModule {
+    return { module: RealtimeModule, global: true, providers: publishing, exports: [RealtimeService, RedisRealtimeService, EventLog] };
+  }
+
+  static forApi(): DynamicModule {
+    return {
+      module: RealtimeModule,
+      global: true,
+      controllers: [RealtimeController],
+      providers: [...publishing, ClusterState, RealtimeHub, RoomAccess, SocketConnections, SseStreams, RealtimeGateway],
+      exports: [RealtimeService, RedisRealtimeService, EventLog, SocketConnections, RoomAccess, ClusterState],
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import { Logger } from '@nestjs/common';
+import type { Namespace } from 'socket.io';
+import { Adapter, Session } from 'socket.io-adapter';
+import { EventLog } from './event-log';
+import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
+import { userRoom } from './realtime.contract';
+import { PendingRecovery, SocketSessionStore } from './socket-sessions';
+
+const OFFSET = /^[0-9]{1,16}$/;
+
+/**
+ * Socket.IO's in-memory adapter for local rooms, plus connection state
+ * recovery backed by Redis. Delivery across processes does not go through
+ * the adapter (RealtimeHub fans out from one Redis channel), so this only
+ * decides whether a session can be recovered at all: the session exists, it
+ * belongs to this namespace, and history covers every room since the offset
+ * (all or nothing). It returns no rooms and no packets: authentication runs
+ * again in the middleware (recovery never skips it) and the connection
+ * handler re-checks each room before replaying, so nothing is sent to a
+ * socket before it has proven who it is.
+ */
+export function recoveryAdapter(log: EventLog, sessions: SocketSessionStore): typeof Adapter {
+  const logger = new Logger('SocketRecovery');
+  return class RecoveringAdapter extends Adapter {
+    constructor(nsp: Namespace) {
+      super(nsp);
+    }
+
+    override persistSession(): void {
+      // Sessions are kept current in Redis while connected (SocketSessionStore).
+    }
+
+    override async restoreSession(pid: string, offset: string): Promise<Session> {
+      if (typeof pid !== 'string' || !OFFSET.test(offset)) return null as unknown as Session;
+      const stored = await sessions.load(pid).catch(() => null);
+      if (!stored || stored.nsp !== this.nsp.name) return null as unknown as Session;
+      const after = Number(offset);
+      const rooms = [...stored.rooms, userRoom(stored.userId), BROADCAST_ROOM, ADMINS_ROOM];
+      const history = await log.readAfter(rooms, after).catch((err: Error) => {
+        logger.warn({ err: err.message }, 'history unavailable, recovery refused');
+        return null;
+      });
+      if (!history || history.gap) return null as unknown as Session;
+      const recovery: PendingRecovery = { userId: stored.userId, rooms: stored.rooms, offset: after };
+      // The session is consumed: a second reconnect with the same pid cannot replay it twice.
+      await sessions.remove(pid).catch(() => undefined);
+      return { sid: stored.sid, pid: stored.pid, rooms: [], data: { recovery }, missedPackets: [] };
+    }
+  };
+}

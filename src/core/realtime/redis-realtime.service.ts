@@ -1,0 +1,44 @@
+import { Injectable } from '@nestjs/common';
+import { EventLog, LoggedEvent } from './event-log';
+import { EmitOptions, projectRoom, RealtimeService, userRoom } from './realtime.contract';
+
+/** Every authenticated client joins these (sockets and SSE alike). */
+export const BROADCAST_ROOM = 'all';
+export const ADMINS_ROOM = 'admins';
+
+/**
+ * The RealtimeService of every process, the worker included: it needs Redis
+ * only. The event gets its id and lands in each room's history, then the
+ * api processes (subscribed to the channel) deliver it to their sockets and
+ * SSE streams. No Socket.IO server is involved in sending.
+ */
+@Injectable()
+export class RedisRealtimeService extends RealtimeService {
+  constructor(private readonly log: EventLog) {
+    super();
+  }
+
+  async publish(rooms: string[], event: string, payload: object, opts?: EmitOptions): Promise<LoggedEvent> {
+    return this.log.append(rooms, event, { ...(payload as Record<string, unknown>) }, opts?.target ?? 'all');
+  }
+
+  async toRoom(room: string, event: string, payload: object, opts?: EmitOptions): Promise<string> {
+    return String((await this.publish([room], event, payload, opts)).id);
+  }
+
+  toUser(userId: number | string, event: string, payload: object, opts?: EmitOptions): Promise<string> {
+    return this.toRoom(userRoom(userId), event, payload, opts);
+  }
+
+  toProject(projectId: number | string, event: string, payload: object, opts?: EmitOptions): Promise<string> {
+    return this.toRoom(projectRoom(projectId), event, payload, opts);
+  }
+
+  broadcast(event: string, payload: object, opts?: EmitOptions): Promise<string> {
+    return this.toRoom(BROADCAST_ROOM, event, payload, opts);
+  }
+
+  toAdmins(event: string, payload: object, opts?: EmitOptions): Promise<string> {
+    return this.toRoom(ADMINS_ROOM, event, payload, opts);
+  }
+}

@@ -1,0 +1,364 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { Request } from 'express';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Namespace, Socket } from 'socket.io';
+import { z, ZodType } from 'zod';
+import { AppConfig } from '../../config/app-config';
+import { StickyWindow } from '../database/sticky-window';
+import { currentUnitOfWork, runUnitOfWork } from '../database/unit-of-work';
+import { BadRequestError, DomainError, ErrorCode, RateLimitedError, UnauthorizedError } from '../errors/domain-error';
+import { socketActiveConnections, socketMessagesTotal } from '../metrics/metrics';
+import { REDIS } from '../redis/redis.module';
+import type { RedisClient } from '../redis/redis.factory';
+import { Authenticator } from '../session/authenticator';
+import type { Principal } from '../session/principal';
+import { clientIp } from './client-ip';
+import { ClusterState, ConnectionRefusedError } from './cluster-state';
+import { EventLog, LoggedEvent } from './event-log';
+import { emitTo, RealtimeHub } from './realtime-hub';
+import { userRoom } from './realtime.contract';
+import { ADMINS_ROOM, BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
+import { RoomAccess } from './room-access';
+import { namespacesFor } from './room-name';
+import { PendingRecovery, SocketSessionStore } from './socket-sessions';
+
+export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorCode; message: string; retryAfterMs?: number };
+
+/** Per-user limits apply to each class separately (SPEC §3 RATE_LIMIT_*). */
+export type EventClass = 'auth' | 'rooms' | 'message' | 'typing';
+
+interface SocketState {
+  principal?: Principal;
+  ip: string;
+  rooms: string[];
+  release?: () => void;
+  authTimer?: NodeJS.Timeout;
+  recovery?: PendingRecovery;
+}
+
+export type AppSocket = Socket & { data: SocketState };
+
+const roomPayload = z.object({ room: z.string().max(200) }).strict();
+const authenticatePayload = z.object({ token: z.string().min(1).max(4096) }).strict();
+
+export function parsePayload<T>(schema: ZodType<T>, data: unknown): T {
+  const r = schema.safeParse(data);
+  if (!r.success) throw new BadRequestError(r.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+function pidOf(socket: Socket): string | undefined {
+  return (socket as unknown as { pid?: string }).pid;
+}
+
+/**
+ * Everything the three namespaces share: cluster-wide limits and handshake
+ * authentication (middleware, which also runs on every recovery), the
+ * `authenticate` deadline, rooms with their rules, recovery replay, and the
+ * wrapper every client event runs through (auth, rate limit, unit of work,
+ * `{ok, ...}` acks, never a crash).
+ */
+@Injectable()
+export class SocketConnections implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Sockets');
+  private readonly limiters = new Map<EventClass, RateLimiterRedis>();
+  readonly sessions: SocketSessionStore;
+  private touchTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly authenticator: Authenticator,
+    private readonly access: RoomAccess,
+    private readonly cluster: ClusterState,
+    private readonly hub: RealtimeHub,
+    private readonly log: EventLog,
+    private readonly sticky: StickyWindow,
+    private readonly realtime: RedisRealtimeService,
+  ) {
+    const refreshMs = Math.max(1000, Math.floor(config.realtime.recoveryWindowMs / 3));
+    this.sessions = new SocketSessionStore(redis, config.redis.prefix, config.realtime.recoveryWindowMs + refreshMs);
+    for (const cls of ['auth', 'rooms', 'message', 'typing'] as EventClass[]) {
+      this.limiters.set(
+        cls,
+        new RateLimiterRedis({
+          storeClient: redis,
+          keyPrefix: `${config.redis.prefix}rl:ws:${cls}`,
+          points: config.realtime.rateLimitPoints,
+          duration: config.realtime.rateLimitDurationS,
+        }),
+      );
+    }
+  }
+
+  onModuleInit(): void {
+    const refreshMs = Math.max(1000, Math.floor(this.config.realtime.recoveryWindowMs / 3));
+    this.touchTimer = setInterval(() => void this.touchSessions(), refreshMs);
+    this.touchTimer.unref();
+    this.cluster.setStatsProvider(() => this.localStats());
+    const warn = (payload: object) =>
+      void this.realtime.toAdmins('system:warning', payload).catch((err: Error) => this.logger.warn({ err: err.message }, 'system:warning not sent'));
+    this.cluster.onCapacity = (level, ratio, total) =>
+      warn({ code: 'capacity', level, ratio, connections: total, limit: this.config.realtime.maxConnections, instance: this.config.instanceId });
+    this.hub.onShed = (count) => warn({ code: 'shedding', shed: count, instance: this.config.instanceId });
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.touchTimer);
+  }
+
+  /** Installed on each namespace: limits, then handshake auth. Runs for recovered sockets too. */
+  middleware(): (socket: Socket, next: (err?: Error) => void) => void {
+    return (raw, next) => {
+      const socket = raw as AppSocket;
+      void (async () => {
+        const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
+        socket.data.ip = ip;
+        socket.data.rooms = [];
+        await this.cluster.acquire(ip);
+        let released = false;
+        socket.data.release = () => {
+          if (released) return;
+          released = true;
+          this.cluster.release(ip);
+        };
+        // A client that goes away before the connection completes must not hold its slot.
+        socket.conn.once('close', () => socket.data.release?.());
+        const principal = await this.handshakePrincipal(socket).catch(() => null);
+        if (principal) socket.data.principal = principal;
+        const recovery = (socket.data as { recovery?: PendingRecovery }).recovery;
+        if (recovery && recovery.userId !== principal?.id) delete socket.data.recovery;
+      })().then(
+        () => next(),
+        (err: unknown) => {
+          const code = err instanceof ConnectionRefusedError ? err.code : 'unavailable';
+          const message = err instanceof DomainError ? err.message : 'Service temporarily unavailable';
+          next(Object.assign(new Error(code), { data: { code, message } }));
+        },
+      );
+    };
+  }
+
+  attach(nsp: Namespace): void {
+    this.hub.attach(nsp);
+    nsp.use(this.middleware());
+  }
+
+  async onConnection(raw: Socket): Promise<void> {
+    const socket = raw as AppSocket;
+    socketActiveConnections.inc({ namespace: socket.nsp.name });
+    socket.once('disconnect', () => this.onDisconnect(socket));
+    const recovery = socket.data.recovery;
+    delete socket.data.recovery;
+    try {
+      const principal = socket.data.principal;
+      if (!principal) {
+        socket.emit('connected', { socketId: socket.id, recovered: false });
+        this.startAuthDeadline(socket);
+        return;
+      }
+      if (recovery) {
+        await this.recover(socket, principal, recovery);
+        return;
+      }
+      const offset = await this.log.currentId();
+      this.joinBaseRooms(socket, principal);
+      socket.emit('connected', { socketId: socket.id, recovered: false }, String(offset));
+      socket.emit('authenticated', { userId: principal.id });
+      await this.saveSession(socket);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, socketId: socket.id }, 'connection set-up failed');
+      socket.emit('error', { code: 'unavailable', message: 'Could not set up the connection' });
+      socket.disconnect(true);
+    }
+  }
+
+  private onDisconnect(socket: AppSocket): void {
+    socketActiveConnections.dec({ namespace: socket.nsp.name });
+    clearTimeout(socket.data.authTimer);
+    socket.data.release?.();
+    if (socket.data.principal) this.cluster.userOffline(socket.data.principal.id);
+    this.hub.endReplay(socket, Number.MAX_SAFE_INTEGER);
+  }
+
+  private startAuthDeadline(socket: AppSocket): void {
+    socket.data.authTimer = setTimeout(() => {
+      if (socket.data.principal || !socket.connected) return;
+      socket.emit('error', { code: 'auth_timeout', message: `Not authenticated within ${this.config.realtime.authTimeoutMs} ms` });
+      socket.disconnect(true);
+    }, this.config.realtime.authTimeoutMs);
+  }
+
+  private async handshakePrincipal(socket: AppSocket): Promise<Principal | null> {
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    if (typeof auth?.token === 'string' && auth.token) return this.authenticator.fromToken(auth.token);
+    return this.authenticator.fromRequest(socket.request as Request);
+  }
+
+  private joinBaseRooms(socket: AppSocket, principal: Principal): void {
+    const wasAuthenticated = socket.rooms.has(BROADCAST_ROOM);
+    void socket.join([userRoom(principal.id), BROADCAST_ROOM, ...(principal.role === 'admin' ? [ADMINS_ROOM] : [])]);
+    if (!wasAuthenticated) this.cluster.userOnline(principal.id);
+  }
+
+  /** Re-authenticated, rooms re-checked, then what was missed in id order, then live again. All or nothing. */
+  private async recover(socket: AppSocket, principal: Principal, recovery: PendingRecovery): Promise<void> {
+    this.hub.beginReplay(socket);
+    let lastSent = recovery.offset;
+    try {
+      this.joinBaseRooms(socket, principal);
+      const allowed: string[] = [];
+      for (const room of recovery.rooms.slice(0, this.config.realtime.maxRoomsPerSocket)) {
+        if (await runUnitOfWork(() => this.access.may(principal, room), { userId: String(principal.id) })) allowed.push(room);
+      }
+      socket.data.rooms = allowed;
+      void socket.join(allowed);
+      const history = await this.log.readAfter([...socket.rooms], recovery.offset);
+      if (history.gap) {
+        lastSent = await this.log.currentId();
+        socket.emit('connected', { socketId: socket.id, recovered: false }, String(lastSent));
+      } else {
+        socket.emit('connected', { socketId: socket.id, recovered: true }, String(recovery.offset));
+        for (const e of history.events) {
+          if (this.visibleTo(socket, e)) emitTo(socket, e);
+          lastSent = e.id;
+        }
+      }
+      socket.emit('authenticated', { userId: principal.id });
+      await this.saveSession(socket);
+    } finally {
+      this.hub.endReplay(socket, lastSent);
+    }
+  }
+
+  private visibleTo(socket: AppSocket, e: LoggedEvent): boolean {
+    return e.target !== 'sse' && namespacesFor(e.eventType).includes(socket.nsp.name as never) && e.rooms.some((r) => socket.rooms.has(r));
+  }
+
+  private async saveSession(socket: AppSocket): Promise<void> {
+    const pid = pidOf(socket);
+    const principal = socket.data.principal;
+    if (!pid || !principal) return;
+    await this.sessions.save({ sid: socket.id, pid, nsp: socket.nsp.name, userId: principal.id, rooms: socket.data.rooms });
+  }
+
+  private async touchSessions(): Promise<void> {
+    const pids: string[] = [];
+    for (const nsp of this.hub.allNamespaces()) for (const s of nsp.sockets.values()) if (s.data && (s.data as SocketState).principal) pids.push(pidOf(s) ?? '');
+    await this.sessions.touch(pids.filter(Boolean)).catch((err: Error) => this.logger.warn({ err: err.message }, 'session refresh failed'));
+  }
+
+  /**
+   * The one wrapper for client events: metrics, authentication, per-user rate
+   * limit of the event class, a unit of work for sticky reads, and an ack that
+   * is always `{ok:true,...}` or `{ok:false,error,message}`.
+   */
+  async handle<T extends object>(raw: Socket, event: string, cls: EventClass, fn: (user: Principal) => Promise<T>, opts: { public?: boolean } = {}): Promise<Ack<T>> {
+    const socket = raw as AppSocket;
+    socketMessagesTotal.inc({ namespace: socket.nsp.name, event, direction: 'in' });
+    try {
+      const user = socket.data.principal;
+      if (!user && !opts.public) throw new UnauthorizedError('Authenticate first');
+      await this.consume(cls, user ? `u${user.id}` : `ip${socket.data.ip}`);
+      const result = await runUnitOfWork(
+        async () => {
+          const unit = currentUnitOfWork();
+          if (unit && user) unit.userWithinWindow = await this.sticky.isWithin(String(user.id));
+          return fn(user as Principal);
+        },
+        { userId: user ? String(user.id) : undefined },
+      );
+      return { ok: true, ...result };
+    } catch (err) {
+      return this.toAck(err, socket, event);
+    }
+  }
+
+  private toAck(err: unknown, socket: Socket, event: string): Ack<never> {
+    if (err instanceof RateLimitedError) return { ok: false, error: 'rate_limited', message: err.message, retryAfterMs: err.retryAfterMs };
+    if (err instanceof DomainError) return { ok: false, error: err.code, message: err.message };
+    this.logger.error({ err, event, socketId: socket.id }, 'socket event failed');
+    return { ok: false, error: 'internal', message: 'Internal error' };
+  }
+
+  private async consume(cls: EventClass, key: string): Promise<void> {
+    try {
+      await (this.limiters.get(cls) as RateLimiterRedis).consume(key);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw new RateLimitedError(err.msBeforeNext);
+      throw err;
+    }
+  }
+
+  /** `authenticate {token}`: for clients that did not authenticate in the handshake. */
+  authenticate(socket: Socket, data: unknown): Promise<Ack<{ userId: number }>> {
+    return this.handle(
+      socket,
+      'authenticate',
+      'auth',
+      async () => {
+        const s = socket as AppSocket;
+        const { token } = parsePayload(authenticatePayload, data);
+        const principal = await this.authenticator.fromToken(token);
+        if (!principal) throw new UnauthorizedError('Invalid or expired token');
+        if (s.data.principal && s.data.principal.id !== principal.id) throw new BadRequestError('This socket is already authenticated as another user');
+        s.data.principal = principal;
+        clearTimeout(s.data.authTimer);
+        this.joinBaseRooms(s, principal);
+        await this.saveSession(s);
+        socket.emit('authenticated', { userId: principal.id });
+        return { userId: principal.id };
+      },
+      { public: true },
+    );
+  }
+
+  subscribe(socket: Socket, data: unknown): Promise<Ack<{ room: string }>> {
+    return this.handle(socket, 'subscribe', 'rooms', async (user) => {
+      const { room } = parsePayload(roomPayload, data);
+      await this.join(socket, user, room);
+      return { room };
+    });
+  }
+
+  unsubscribe(socket: Socket, data: unknown): Promise<Ack<{ room: string }>> {
+    return this.handle(socket, 'unsubscribe', 'rooms', async () => {
+      const s = socket as AppSocket;
+      const { room } = parsePayload(roomPayload, data);
+      if (!s.data.rooms.includes(room)) throw new BadRequestError('Not subscribed to this room');
+      s.data.rooms = s.data.rooms.filter((r: string) => r !== room);
+      void socket.leave(room);
+      await this.saveSession(s);
+      return { room };
+    });
+  }
+
+  /** Joins after the room rules and the per-socket room limit. */
+  async join(socket: Socket, user: Principal, room: string): Promise<void> {
+    const s = socket as AppSocket;
+    await this.access.assert(user, room);
+    if (s.data.rooms.includes(room)) return;
+    if (s.data.rooms.length >= this.config.realtime.maxRoomsPerSocket) {
+      throw new DomainError('room_limit', `At most ${this.config.realtime.maxRoomsPerSocket} rooms per socket`);
+    }
+    s.data.rooms = [...s.data.rooms, room];
+    await socket.join(room);
+    await this.saveSession(s);
+  }
+
+  private localStats(): ReturnType<Parameters<ClusterState['setStatsProvider']>[0]> {
+    const namespaces: Record<string, { connections: number; authenticated: number }> = {};
+    const rooms: Record<string, number> = {};
+    for (const nsp of this.hub.allNamespaces()) {
+      let authenticated = 0;
+      for (const s of nsp.sockets.values()) if ((s.data as SocketState | undefined)?.principal) authenticated++;
+      namespaces[nsp.name] = { connections: nsp.sockets.size, authenticated };
+      for (const [room, members] of nsp.adapter.rooms) {
+        if (nsp.sockets.has(room)) continue; // a socket's own id room
+        rooms[`${nsp.name}#${room}`] = members.size;
+      }
+    }
+    for (const [room, size] of this.hub.sseRoomSizes()) rooms[`sse#${room}`] = size;
+    return { namespaces, sse: { clients: this.hub.sseClients, authenticated: this.hub.sseClients }, rooms };
+  }
+}

@@ -1,0 +1,101 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppConfig } from '../../config/app-config';
+import { BadRequestError } from '../errors/domain-error';
+import { realtimeShedTotal, sseActiveClients } from '../metrics/metrics';
+import type { Principal } from '../session/principal';
+import { clientIp } from './client-ip';
+import { ClusterState } from './cluster-state';
+import { envelope, EventLog, LoggedEvent } from './event-log';
+import { RealtimeHub } from './realtime-hub';
+import { userRoom } from './realtime.contract';
+import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
+import { RoomAccess } from './room-access';
+
+/** A stream whose unsent output passes this is closed; the client resumes from history with Last-Event-ID. */
+const MAX_SSE_BUFFER_BYTES = 1024 * 1024;
+const RETRY_MS = 3000;
+
+/**
+ * SSE streams (SPEC §5): same auth and room rules as sockets, ids from the
+ * shared id space, Last-Event-ID replay from Redis history on any process
+ * (live events that arrive during the replay are held and de-duplicated, so
+ * none is sent twice), `Last-Event-ID-Status: replayed|gap`, keep-alives.
+ */
+@Injectable()
+export class SseStreams {
+  private readonly logger = new Logger('Sse');
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly access: RoomAccess,
+    private readonly cluster: ClusterState,
+    private readonly hub: RealtimeHub,
+    private readonly log: EventLog,
+  ) {}
+
+  async open(req: Request, res: Response, user: Principal, requested: string[]): Promise<void> {
+    for (const room of requested) await this.access.assert(user, room);
+    const lastEventId = this.lastEventId(req);
+    const rooms = new Set([...requested, userRoom(user.id), BROADCAST_ROOM, ...(user.role === 'admin' ? [ADMINS_ROOM] : [])]);
+    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    await this.cluster.acquire(ip);
+
+    let replaying = true;
+    let closed = false;
+    let lastSent = 0;
+    const held: LoggedEvent[] = [];
+    const write = (e: LoggedEvent) => {
+      if (closed || res.writableEnded || e.id <= lastSent) return;
+      lastSent = e.id;
+      res.write(`id: ${e.id}\nevent: ${e.eventType}\ndata: ${JSON.stringify(envelope(e))}\n\n`);
+      if (res.writableLength > MAX_SSE_BUFFER_BYTES) {
+        // Shed a consumer that cannot keep up; it loses nothing: Last-Event-ID brings it back from history.
+        realtimeShedTotal.inc({ transport: 'sse' });
+        this.logger.warn({ userId: user.id }, 'slow SSE client shed');
+        res.end();
+      }
+    };
+    const detach = this.hub.addSse({ rooms, deliver: (e) => (replaying ? held.push(e) : write(e)) });
+    let keepAlive: NodeJS.Timeout | undefined;
+    const cleanup = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(keepAlive);
+      detach();
+      this.cluster.release(ip);
+      this.cluster.userOffline(user.id);
+      sseActiveClients.dec();
+    };
+    this.cluster.userOnline(user.id);
+    sseActiveClients.inc();
+    res.on('close', cleanup);
+
+    try {
+      const history = lastEventId === null ? null : await this.log.readAfter([...rooms], lastEventId);
+      res.status(200);
+      res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+      res.setHeader('Cache-Control', 'no-cache, no-transform');
+      res.setHeader('Connection', 'keep-alive');
+      res.setHeader('X-Accel-Buffering', 'no');
+      if (history) res.setHeader('Last-Event-ID-Status', history.gap ? 'gap' : 'replayed');
+      res.flushHeaders();
+      res.write(`retry: ${RETRY_MS}\n\n`);
+      if (lastEventId !== null) lastSent = lastEventId;
+      for (const e of history?.events ?? []) if (e.target !== 'websocket') write(e);
+      for (const e of held) write(e);
+      replaying = false;
+      keepAlive = setInterval(() => !res.writableEnded && res.write(': keep-alive\n\n'), this.config.realtime.sseKeepaliveMs);
+    } catch (err) {
+      cleanup();
+      throw err;
+    }
+  }
+
+  private lastEventId(req: Request): number | null {
+    const raw = req.header('last-event-id') ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined);
+    if (raw === undefined || raw === '') return null;
+    if (!/^[0-9]{1,16}$/.test(raw)) throw new BadRequestError('Last-Event-ID must be an event id');
+    return Number(raw);
+  }
+}

@@ -1,0 +1,31 @@
+import { Body, Controller, Get, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
+import { CurrentUser } from '../../core/session/auth.decorators';
+import type { Principal } from '../../core/session/principal';
+import { MessageView, RoomView } from './chat.events';
+import { ChatService } from './chat.service';
+import { CreateRoomDto, MessagesQueryDto, SendMessageDto } from './dto/chat.dto';
+
+@Controller('api/chat')
+export class ChatController {
+  constructor(private readonly chat: ChatService) {}
+
+  @Post('rooms')
+  createRoom(@CurrentUser() me: Principal, @Body() dto: CreateRoomDto): Promise<RoomView> {
+    return this.chat.createRoom(me.id, dto);
+  }
+
+  @Get('rooms')
+  rooms(@CurrentUser() me: Principal): Promise<RoomView[]> {
+    return this.chat.roomsOf(me.id);
+  }
+
+  @Get('rooms/:id/messages')
+  messages(@CurrentUser() me: Principal, @Param('id', ParseIntPipe) id: number, @Query() q: MessagesQueryDto) {
+    return this.chat.history(me.id, id, q.before, q.limit);
+  }
+
+  @Post('rooms/:id/messages')
+  send(@CurrentUser() me: Principal, @Param('id', ParseIntPipe) id: number, @Body() dto: SendMessageDto): Promise<MessageView> {
+    return this.chat.send(me.id, id, dto.body);
+  }
+}

@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from '../auth/auth.module';
+import { NotificationsServiceModule } from '../notifications/notifications.module';
+import { ChatController } from './chat.controller';
+import { ChatGateway } from './chat.gateway';
+import { ChatService } from './chat.service';
+import { ChatRoomMember } from './entities/chat-room-member.entity';
+import { ChatRoom } from './entities/chat-room.entity';
+import { Message } from './entities/message.entity';
+
+/** ChatService without transport: what a worker (the assistant) imports. */
+@Module({
+  imports: [TypeOrmModule.forFeature([ChatRoom, ChatRoomMember, Message]), AuthModule, NotificationsServiceModule],
+  providers: [ChatService],
+  exports: [ChatService],
+})
+export class ChatServiceModule {}
+
+/** The api slice: REST and the /chat gateway. */
+@Module({
+  imports: [ChatServiceModule],
+  controllers: [ChatController],
+  providers: [ChatGateway],
+  exports: [ChatServiceModule],
+})
+export class ChatModule {}

@@ -1,0 +1,115 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
+import { chatRoom, RealtimeService } from '../../core/realtime/realtime.contract';
+import { UsersService } from '../auth/users.service';
+import { NotificationsService } from '../notifications/notifications.service';
+import { MessageView, RoomView } from './chat.events';
+import { ChatRoomMember } from './entities/chat-room-member.entity';
+import { ChatRoom } from './entities/chat-room.entity';
+import { Message } from './entities/message.entity';
+
+function messageView(m: Message): MessageView {
+  return { id: String(m.id), roomId: m.roomId, userId: m.userId, body: m.body, createdAt: m.createdAt.toISOString() };
+}
+
+function roomView(r: ChatRoom): RoomView {
+  return {
+    id: r.id,
+    name: r.name,
+    createdBy: r.createdBy,
+    assistant: r.assistant,
+    memberIds: (r.members ?? []).map((m) => m.userId).sort((a, b) => a - b),
+    createdAt: r.createdAt.toISOString(),
+  };
+}
+
+@Injectable()
+export class ChatService {
+  constructor(
+    @InjectRepository(ChatRoom) private readonly rooms: Repository<ChatRoom>,
+    @InjectRepository(ChatRoomMember) private readonly members: Repository<ChatRoomMember>,
+    @InjectRepository(Message) private readonly messages: Repository<Message>,
+    private readonly users: UsersService,
+    private readonly realtime: RealtimeService,
+    private readonly notifications: NotificationsService,
+  ) {}
+
+  async createRoom(creatorId: number, input: { name?: string; memberIds: number[]; assistant?: boolean }): Promise<RoomView> {
+    const ids = [...new Set([creatorId, ...input.memberIds])];
+    const missing = await this.users.missing(ids.filter((id) => id !== creatorId));
+    if (missing.length) throw new BadRequestError(`memberIds name unknown users: ${missing.join(', ')}`);
+    const saved = await this.rooms.manager.transaction(async (tx) => {
+      const room = await tx.save(ChatRoom, tx.create(ChatRoom, { name: input.name ?? null, createdBy: creatorId, assistant: input.assistant ?? false }));
+      await tx.insert(ChatRoomMember, ids.map((userId) => ({ roomId: room.id, userId })));
+      return room;
+    });
+    const view = await this.room(saved.id);
+    // Everyone added by someone else hears about it (persisted, live, unread count).
+    for (const userId of ids.filter((id) => id !== creatorId)) {
+      await this.notifications.notify(userId, {
+        type: 'chat.room_added',
+        title: `You were added to ${view.name ?? 'a chat room'}`,
+        data: { roomId: view.id, by: creatorId },
+      });
+    }
+    return view;
+  }
+
+  /** Rooms the user is a member of (replica; sticky after the user's own writes). */
+  async roomsOf(userId: number): Promise<RoomView[]> {
+    const rows = await this.rooms
+      .createQueryBuilder('r')
+      .innerJoin(ChatRoomMember, 'mine', 'mine.room_id = r.id AND mine.user_id = :userId', { userId })
+      .leftJoinAndSelect('r.members', 'm')
+      .orderBy('r.id', 'DESC')
+      .getMany();
+    return rows.map(roomView);
+  }
+
+  async room(id: number): Promise<RoomView> {
+    const room = await this.rooms.findOne({ where: { id }, relations: { members: true } });
+    if (!room) throw new NotFoundError('Room');
+    return roomView(room);
+  }
+
+  /** not_found for a room that does not exist, forbidden for someone else's. */
+  async assertMember(userId: number, roomId: number): Promise<void> {
+    if (await this.members.existsBy({ roomId, userId })) return;
+    if (!(await this.rooms.existsBy({ id: roomId }))) throw new NotFoundError('Room');
+    throw new ForbiddenError('You are not a member of this room');
+  }
+
+  /** Newest first; `before` is the id of the oldest message already seen. */
+  async history(userId: number, roomId: number, before?: string, limit = 50): Promise<{ messages: MessageView[]; nextBefore: string | null }> {
+    await this.assertMember(userId, roomId);
+    const q = this.messages.createQueryBuilder('m').where('m.room_id = :roomId', { roomId }).orderBy('m.id', 'DESC').take(limit);
+    if (before) q.andWhere('m.id < :before', { before });
+    const rows = await q.getMany();
+    const messages = rows.map(messageView);
+    return { messages, nextBefore: rows.length === limit ? messages[messages.length - 1].id : null };
+  }
+
+  /** Stores the message, then `message:new` to the room on every api process. */
+  async send(userId: number, roomId: number, body: string): Promise<MessageView> {
+    await this.assertMember(userId, roomId);
+    return this.post(userId, roomId, body);
+  }
+
+  /** For the assistant and other trusted senders: no membership check. */
+  async post(userId: number, roomId: number, body: string): Promise<MessageView> {
+    const text = body.trim();
+    if (!text) throw new BadRequestError('body must not be empty');
+    const saved = await this.messages.save(this.messages.create({ roomId, userId, body: text }));
+    const stored = await this.messages.findOneByOrFail({ id: saved.id });
+    const view = messageView(stored);
+    await this.realtime.toRoom(chatRoom(roomId), 'message:new', view);
+    return view;
+  }
+
+  async typing(userId: number, roomId: number): Promise<void> {
+    await this.assertMember(userId, roomId);
+    await this.realtime.toRoom(chatRoom(roomId), 'typing', { roomId, userId }, { target: 'websocket' });
+  }
+}

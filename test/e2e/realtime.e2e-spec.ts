@@ -1,0 +1,477 @@
+import { EventSource } from 'eventsource';
+import Redis from 'ioredis';
+import { join } from 'node:path';
+import { ApiProcess, ROOT, startApi } from '../support/api-process';
+import { createAdmin } from '../support/admin';
+import { registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
+import { stackEnv } from '../support/stack';
+import { ack, connectError, once, openSocket, outcome, readSse, SwitchingProxy } from './realtime-helpers';
+
+jest.setTimeout(120000);
+
+const ENV = {
+  AUTH_TIMEOUT_MS: '1500',
+  MAX_ROOMS_PER_SOCKET: '3',
+  SSE_HISTORY: '20',
+  WS_MAX_BUFFER_BYTES: '100000',
+  SSE_KEEPALIVE_MS: '1000',
+};
+
+async function tokenOf(u: TestUser): Promise<string> {
+  const res = await u.client.post('/api/auth/token');
+  return (res.body as { token: string }).token;
+}
+
+async function createRoom(u: TestUser, memberIds: number[] = []): Promise<number> {
+  const res = await u.client.post('/api/chat/rooms', { name: 'room', memberIds });
+  expect(res.status).toBe(201);
+  return (res.body as { id: number }).id;
+}
+
+describe('realtime across api processes', () => {
+  let a: ApiProcess;
+  let b: ApiProcess;
+  let c: ApiProcess;
+  const cleanups: (() => unknown)[] = [];
+
+  beforeAll(async () => {
+    [a, b, c] = await Promise.all([startApi(ENV), startApi(ENV), startApi(ENV)]);
+  });
+
+  afterEach(async () => {
+    for (const fn of cleanups.splice(0)) await fn();
+  });
+
+  afterAll(async () => {
+    await Promise.all([a, b, c].map((p) => p?.stop()));
+  });
+
+  it('delivers a message posted on one process to sockets on the others, once each', async () => {
+    const alice = await registerTokenUser(a.url, 'alice');
+    const bob = await registerTokenUser(a.url, 'bob');
+    const roomId = await createRoom(alice, [bob.id]);
+    const onB = openSocket(b.url, '/chat', { token: alice.client.token });
+    const onC = openSocket(c.url, '/chat', { token: bob.client.token });
+    cleanups.push(() => onB.socket.close(), () => onC.socket.close());
+    expect((await onB.next<{ socketId: string; recovered: boolean }>('connected')).recovered).toBe(false);
+    await onC.next<{ socketId: string; recovered: boolean }>('connected');
+    expect(await ack(onB.socket, 'room:join', { roomId })).toEqual({ ok: true, roomId });
+    expect(await ack(onC.socket, 'room:join', { roomId })).toEqual({ ok: true, roomId });
+
+    const posted = await alice.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'hello from a' });
+    expect(posted.status).toBe(201);
+    const [m1, m2] = await Promise.all([onB.next('message:new'), onC.next('message:new')]);
+    for (const m of [m1, m2]) {
+      expect(m).toMatchObject({ body: 'hello from a', roomId, eventType: 'message:new' });
+      expect(typeof m.eventId).toBe('string');
+      expect(new Date(m.timestamp as string).toISOString()).toBe(m.timestamp);
+    }
+    expect(m1.eventId).toBe(m2.eventId);
+
+    // message:send over the socket: the ack carries the stored message, the others get message:new.
+    const sent = await ack<{ ok: boolean; message: { id: string; body: string } }>(onC.socket, 'message:send', { roomId, body: 'hi from c' });
+    expect(sent.ok).toBe(true);
+    expect(sent.message.body).toBe('hi from c');
+    const live = await onB.next('message:new');
+    expect(live.id).toBe(sent.message.id);
+
+    const history = await bob.client.get(`/api/chat/rooms/${roomId}/messages?limit=1`);
+    expect(history.status).toBe(200);
+    expect(history.body.messages.map((m: { body: string }) => m.body)).toEqual(['hi from c']);
+    const older = await bob.client.get(`/api/chat/rooms/${roomId}/messages?limit=1&before=${history.body.nextBefore}`);
+    expect(older.body.messages.map((m: { body: string }) => m.body)).toEqual(['hello from a']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(onB.received.filter((r) => r.event === 'message:new')).toHaveLength(2);
+  });
+
+  it('reaches sockets on every process from a process with no Socket.IO server (a worker)', async () => {
+    const user = await registerTokenUser(a.url, 'worker-target');
+    const onA = openSocket(a.url, '/realtime', { token: user.client.token });
+    const onB = openSocket(b.url, '/realtime', { token: user.client.token });
+    cleanups.push(() => onA.socket.close(), () => onB.socket.close());
+    await Promise.all([onA.next<{ socketId: string; recovered: boolean }>('connected'), onB.next<{ socketId: string; recovered: boolean }>('connected')]);
+    // The same RealtimeService class the worker uses, with nothing but a Redis connection.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { EventLog } = require(join(ROOT, 'dist/core/realtime/event-log.js')) as typeof import('../../src/core/realtime/event-log');
+    const { RedisRealtimeService } = require(join(ROOT, 'dist/core/realtime/redis-realtime.service.js')) as typeof import('../../src/core/realtime/redis-realtime.service');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const redis = new Redis(stackEnv().REDIS_URL);
+    cleanups.push(() => redis.quit());
+    const service = new RedisRealtimeService(new EventLog(redis, { prefix: 'sb:', historyPerRoom: 20, historyTtlMs: 60000 }));
+    const id = await service.toUser(user.id, 'job:progress', { jobId: '1', queue: 'default', progress: 50 });
+    const [pa, pb] = await Promise.all([onA.next('job:progress'), onB.next('job:progress')]);
+    expect(pa).toMatchObject({ eventId: id, progress: 50, eventType: 'job:progress' });
+    expect(pb.eventId).toBe(id);
+  });
+
+  it('authenticates by session cookie in the handshake and by `authenticate` within the deadline, and closes the rest', async () => {
+    const viaCookie = await registerUser(a.url, 'cookie');
+    const s1 = openSocket(b.url, '/notifications', { cookie: viaCookie.client.cookieHeader });
+    cleanups.push(() => s1.socket.close());
+    await s1.next<{ socketId: string; recovered: boolean }>('connected');
+    expect(await s1.next('authenticated')).toEqual({ userId: viaCookie.id });
+
+    const later = await registerTokenUser(a.url, 'later');
+    const s2 = openSocket(c.url, '/realtime');
+    cleanups.push(() => s2.socket.close());
+    await s2.next<{ socketId: string; recovered: boolean }>('connected');
+    expect(await ack(s2.socket, 'subscribe', { room: `user:${later.id}` })).toMatchObject({ ok: false, error: 'unauthorized' });
+    expect(await ack(s2.socket, 'authenticate', { token: 'forged.token.value' })).toMatchObject({ ok: false, error: 'unauthorized' });
+    expect(await ack(s2.socket, 'authenticate', { token: later.client.token })).toEqual({ ok: true, userId: later.id });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(s2.socket.connected).toBe(true);
+
+    const s3 = openSocket(c.url, '/chat');
+    cleanups.push(() => s3.socket.close());
+    const error = s3.next('error');
+    const gone = once(s3.socket, 'disconnect');
+    await s3.next<{ socketId: string; recovered: boolean }>('connected');
+    expect(await error).toMatchObject({ code: 'auth_timeout' });
+    await gone;
+  });
+
+  it('enforces room rules, the room limit and payload validation with ack codes', async () => {
+    const owner = await registerTokenUser(a.url, 'owner');
+    const stranger = await registerTokenUser(a.url, 'stranger');
+    const project = await owner.client.post('/api/projects', { name: 'p' });
+    const projectId = (project.body as { id: number }).id;
+    const roomId = await createRoom(owner);
+    const s = openSocket(b.url, '/realtime', { token: stranger.client.token });
+    const chat = openSocket(b.url, '/chat', { token: stranger.client.token });
+    cleanups.push(() => s.socket.close(), () => chat.socket.close());
+    await Promise.all([s.next<{ socketId: string; recovered: boolean }>('connected'), chat.next<{ socketId: string; recovered: boolean }>('connected')]);
+
+    for (const room of [`user:${owner.id}`, `project:${projectId}`, 'queue:default', 'job:default:123456789', 'analysis:999999']) {
+      expect(await ack(s.socket, 'subscribe', { room })).toMatchObject({ ok: false, error: 'forbidden' });
+    }
+    expect(await ack(chat.socket, 'room:join', { roomId })).toMatchObject({ ok: false, error: 'forbidden' });
+    expect(await ack(chat.socket, 'message:send', { roomId, body: 'let me in' })).toMatchObject({ ok: false, error: 'forbidden' });
+    expect(await ack(chat.socket, 'room:join', { roomId: 99999999 })).toMatchObject({ ok: false, error: 'not_found' });
+    for (const bad of [undefined, 'room', 42, [], { room: 7 }, { room: 'all' }, { room: "project:1' OR '1'='1" }, { room: 'x'.repeat(500) }, { room: 'user:1', extra: true }]) {
+      expect(await ack(s.socket, 'subscribe', bad)).toMatchObject({ ok: false, error: 'bad_request' });
+    }
+    expect(await ack(chat.socket, 'message:send', { roomId: 'one', body: 5 })).toMatchObject({ ok: false, error: 'bad_request' });
+
+    const member = await registerTokenUser(a.url, 'member');
+    const mine = openSocket(c.url, '/realtime', { token: member.client.token });
+    cleanups.push(() => mine.socket.close());
+    await mine.next<{ socketId: string; recovered: boolean }>('connected');
+    const projects = await Promise.all([1, 2, 3, 4].map((i) => member.client.post('/api/projects', { name: `p${i}` })));
+    const ids = projects.map((p) => (p.body as { id: number }).id);
+    for (const id of ids.slice(0, 3)) expect(await ack(mine.socket, 'subscribe', { room: `project:${id}` })).toEqual({ ok: true, room: `project:${id}` });
+    expect(await ack(mine.socket, 'subscribe', { room: `project:${ids[3]}` })).toMatchObject({ ok: false, error: 'room_limit' });
+    expect(await ack(mine.socket, 'unsubscribe', { room: `project:${ids[0]}` })).toEqual({ ok: true, room: `project:${ids[0]}` });
+    expect(await ack(mine.socket, 'subscribe', { room: `project:${ids[3]}` })).toEqual({ ok: true, room: `project:${ids[3]}` });
+  });
+
+  it('answers a flood with rate_limited and retryAfterMs, per user and event class', async () => {
+    const user = await registerTokenUser(a.url, 'flood');
+    const s = openSocket(a.url, '/realtime', { token: user.client.token });
+    cleanups.push(() => s.socket.close());
+    await s.next<{ socketId: string; recovered: boolean }>('connected');
+    const acks = await Promise.all(Array.from({ length: 70 }, () => ack<{ ok: boolean; error?: string; retryAfterMs?: number }>(s.socket, 'subscribe', { room: `user:${user.id}` })));
+    const limited = acks.filter((x) => !x.ok);
+    expect(acks.filter((x) => x.ok)).toHaveLength(60);
+    expect(limited.length).toBe(10);
+    expect(limited[0]).toMatchObject({ error: 'rate_limited' });
+    expect(limited[0].retryAfterMs).toBeGreaterThan(0);
+    // Another class is not affected.
+    const chat = openSocket(b.url, '/chat', { token: user.client.token });
+    cleanups.push(() => chat.socket.close());
+    await chat.next<{ socketId: string; recovered: boolean }>('connected');
+    expect(await ack(chat.socket, 'typing', { roomId: 99999999 })).toMatchObject({ ok: false, error: 'not_found' });
+  });
+
+  it('refuses an oversized frame without harming the process or other clients', async () => {
+    const user = await registerTokenUser(a.url, 'big');
+    const roomId = await createRoom(user);
+    const other = openSocket(b.url, '/chat', { token: user.client.token });
+    const s = openSocket(b.url, '/chat', { token: user.client.token });
+    cleanups.push(() => s.socket.close(), () => other.socket.close());
+    await Promise.all([s.next<{ socketId: string; recovered: boolean }>('connected'), other.next<{ socketId: string; recovered: boolean }>('connected')]);
+    await ack(other.socket, 'room:join', { roomId });
+    const gone = once(s.socket, 'disconnect');
+    s.socket.emit('message:send', { roomId, body: 'x'.repeat(200000) });
+    await gone;
+    expect((await fetch(`${b.url}/livez`)).status).toBe(200);
+    const sent = await ack<{ ok: boolean }>(other.socket, 'message:send', { roomId, body: 'still here' });
+    expect(sent.ok).toBe(true);
+    const history = await user.client.get(`/api/chat/rooms/${roomId}/messages`);
+    expect(history.body.messages.map((m: { body: string }) => m.body)).toEqual(['still here']);
+  });
+
+  it('recovers a socket whose process was killed on another process, with exactly what it missed, in order', async () => {
+    const d = await startApi(ENV);
+    cleanups.push(() => d.kill());
+    const user = await registerTokenUser(a.url, 'survivor');
+    const roomId = await createRoom(user);
+    const proxy = new SwitchingProxy(d.port);
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const s = openSocket(proxy.url, '/chat', { token: user.client.token, reconnection: true });
+    cleanups.push(() => s.socket.close());
+    await s.next<{ socketId: string; recovered: boolean }>('connected');
+    expect(await ack(s.socket, 'room:join', { roomId })).toEqual({ ok: true, roomId });
+    // No event received yet apart from `connected`: recovery must still work (streams-adapter #26).
+    const disconnected = once(s.socket, 'disconnect');
+    await d.kill();
+    await disconnected;
+    for (let i = 1; i <= 3; i++) expect((await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: `missed ${i}` })).status).toBe(201);
+    const reconnected = s.next<{ recovered: boolean }>('connected', 30000);
+    proxy.targetPort = b.port;
+    expect((await reconnected).recovered).toBe(true);
+    await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'live 4' });
+    await waitFor(async () => s.received.filter((r) => r.event === 'message:new').length >= 4, 15000);
+    await new Promise((r) => setTimeout(r, 300));
+    const bodies = s.received.filter((r) => r.event === 'message:new').map((r) => r.payload.body);
+    expect(bodies).toEqual(['missed 1', 'missed 2', 'missed 3', 'live 4']);
+    const ids = s.received.filter((r) => r.event === 'message:new').map((r) => Number(r.payload.eventId));
+    expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+  });
+
+  it('reports recovered=false when history no longer covers the gap', async () => {
+    const user = await registerTokenUser(a.url, 'toolate');
+    const roomId = await createRoom(user);
+    const proxy = new SwitchingProxy(c.port);
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const s = openSocket(proxy.url, '/chat', { token: user.client.token, reconnection: true });
+    cleanups.push(() => s.socket.close());
+    await s.next<{ socketId: string; recovered: boolean }>('connected');
+    await ack(s.socket, 'room:join', { roomId });
+    proxy.targetPort = 1; // nothing listens: reconnection attempts fail while events pile up
+    const disconnected = once(s.socket, 'disconnect');
+    await proxy.stop();
+    await proxy.start();
+    await disconnected;
+    for (let i = 1; i <= 25; i++) await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: `m${i}` });
+    const reconnected = s.next<{ recovered: boolean }>('connected', 30000);
+    proxy.targetPort = a.port;
+    expect((await reconnected).recovered).toBe(false);
+  });
+
+  it('runs authentication again on recovery: a reconnect with a bad token gets nothing replayed', async () => {
+    const user = await registerTokenUser(a.url, 'reauth');
+    const roomId = await createRoom(user);
+    const proxy = new SwitchingProxy(c.port);
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const s = openSocket(proxy.url, '/chat', { token: user.client.token, reconnection: true });
+    cleanups.push(() => s.socket.close());
+    await s.next('connected');
+    await ack(s.socket, 'room:join', { roomId });
+    proxy.targetPort = 1;
+    const disconnected = once(s.socket, 'disconnect');
+    await proxy.stop();
+    await proxy.start();
+    await disconnected;
+    s.socket.auth = { token: 'forged.jwt.token' };
+    await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'secret' });
+    const reconnected = s.next<{ recovered: boolean }>('connected', 30000);
+    proxy.targetPort = b.port;
+    expect((await reconnected).recovered).toBe(false);
+    expect(await s.next('error')).toMatchObject({ code: 'auth_timeout' });
+    expect(s.received.filter((r) => r.event === 'message:new')).toHaveLength(0);
+  });
+
+  it('resumes SSE on another process with exactly the missed events (Last-Event-ID), then live', async () => {
+    const user = await registerTokenUser(a.url, 'sse');
+    const roomId = await createRoom(user);
+    const headers = { authorization: `Bearer ${user.client.token}` };
+    const es = new EventSource(`${a.url}/api/realtime/events?rooms=chat:${roomId}`, {
+      fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
+    });
+    cleanups.push(() => es.close());
+    const seen: { id: string; body: string }[] = [];
+    es.addEventListener('message:new', (e) => seen.push({ id: e.lastEventId, body: (JSON.parse(e.data as string) as { body: string }).body }));
+    await new Promise<void>((resolve, reject) => {
+      es.onopen = () => resolve();
+      es.onerror = () => reject(new Error('EventSource failed'));
+    });
+    for (const body of ['one', 'two']) await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body });
+    await waitFor(async () => seen.length >= 2);
+    es.close();
+    const last = seen[1].id;
+    for (const body of ['three', 'four', 'five']) await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body });
+
+    const ctrl = new AbortController();
+    cleanups.push(() => ctrl.abort());
+    const res = await fetch(`${b.url}/api/realtime/events?rooms=chat:${roomId}`, { headers: { ...headers, 'Last-Event-ID': last }, signal: ctrl.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(res.headers.get('x-accel-buffering')).toBe('no');
+    expect(res.headers.get('cache-control')).toMatch(/no-cache/);
+    expect(res.headers.get('last-event-id-status')).toBe('replayed');
+    const reading = readSse(res, 4);
+    await new Promise((r) => setTimeout(r, 500));
+    await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'six' });
+    const events = await reading;
+    expect(events.map((e) => e.data.body)).toEqual(['three', 'four', 'five', 'six']);
+    expect(events.every((e) => e.id === e.data.eventId)).toBe(true);
+    expect(Number(events[0].id)).toBeGreaterThan(Number(last));
+
+    // ?lastEventId= works the same; an id that fell out of history says gap.
+    for (let i = 0; i < 25; i++) await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: `bulk ${i}` });
+    const ctrl2 = new AbortController();
+    cleanups.push(() => ctrl2.abort());
+    const gap = await fetch(`${c.url}/api/realtime/events?rooms=chat:${roomId}&lastEventId=${last}`, { headers, signal: ctrl2.signal });
+    expect(gap.headers.get('last-event-id-status')).toBe('gap');
+    ctrl2.abort();
+  });
+
+  it('applies the same room rules to SSE and rejects bad Last-Event-ID values', async () => {
+    const owner = await registerTokenUser(a.url, 'sse-owner');
+    const other = await registerTokenUser(a.url, 'sse-other');
+    const roomId = await createRoom(owner);
+    const h = { authorization: `Bearer ${other.client.token}` };
+    expect((await fetch(`${a.url}/api/realtime/events?rooms=chat:${roomId}`, { headers: h })).status).toBe(403);
+    expect((await fetch(`${a.url}/api/realtime/events?rooms=user:${owner.id}`, { headers: h })).status).toBe(403);
+    expect((await fetch(`${a.url}/api/realtime/events?rooms=nonsense`, { headers: h })).status).toBe(400);
+    expect((await fetch(`${a.url}/api/realtime/analysis/999999/stream`, { headers: h })).status).toBe(403);
+    expect((await fetch(`${a.url}/api/realtime/jobs/default:424242/stream`, { headers: h })).status).toBe(403);
+    expect((await fetch(`${a.url}/api/realtime/events`, { headers: { ...h, 'Last-Event-ID': 'abc' } })).status).toBe(400);
+    expect((await fetch(`${a.url}/api/realtime/events`)).status).toBe(401);
+  });
+
+  it('sends to one transport when asked (POST /api/realtime/test, admin only) with one id space', async () => {
+    const admin = await createAdmin(a.url);
+    const user = await registerTokenUser(a.url, 'plain');
+    expect((await user.client.post('/api/realtime/test', { eventType: 'system:info', payload: {} })).status).toBe(403);
+    const adminToken = await tokenOf(admin);
+    const s = openSocket(b.url, '/realtime', { token: adminToken });
+    cleanups.push(() => s.socket.close());
+    await s.next<{ socketId: string; recovered: boolean }>('connected');
+    const ctrl = new AbortController();
+    cleanups.push(() => ctrl.abort());
+    const res = await fetch(`${c.url}/api/realtime/events`, { headers: { authorization: `Bearer ${adminToken}` }, signal: ctrl.signal });
+    const reading = readSse(res, 2, 10000);
+    await new Promise((r) => setTimeout(r, 500));
+    const sseOnly = await admin.client.post('/api/realtime/test', { eventType: 'system:info', payload: { n: 1 }, target: 'sse' });
+    expect(sseOnly.status).toBe(202);
+    const both = await admin.client.post('/api/realtime/test', { eventType: 'system:info', payload: { n: 2 }, target: 'all' });
+    const onSocket = await s.next('system:info');
+    expect(onSocket).toMatchObject({ n: 2, eventId: both.body.eventId });
+    const events = await reading;
+    expect(events.map((e) => [e.id, e.data.n])).toEqual([
+      [sseOnly.body.eventId, 1],
+      [both.body.eventId, 2],
+    ]);
+    expect(s.received.filter((r) => r.event === 'system:info')).toHaveLength(1);
+    expect((await admin.client.post('/api/realtime/test', { eventType: 'x', target: 'carrier-pigeon' })).status).toBe(400);
+  });
+
+  it('persists notifications, pushes them live with the unread count, and keeps the cached count right', async () => {
+    const alice = await registerTokenUser(a.url, 'n-alice');
+    const bob = await registerTokenUser(a.url, 'n-bob');
+    const s = openSocket(c.url, '/notifications', { token: bob.client.token });
+    cleanups.push(() => s.socket.close());
+    await s.next<{ socketId: string; recovered: boolean }>('connected');
+    expect((await bob.client.get('/api/notifications/unread-count')).body).toEqual({ count: 0 });
+    const live = s.next('notification:new');
+    const count = s.next('notification:unread-count');
+    await createRoom(alice, [bob.id]);
+    expect(await live).toMatchObject({ type: 'chat.room_added', status: 'unread', eventType: 'notification:new' });
+    expect(await count).toMatchObject({ count: 1 });
+    expect((await bob.client.get('/api/notifications/unread-count')).body).toEqual({ count: 1 });
+    expect(await ack(s.socket, 'notification:unread-count')).toEqual({ ok: true, count: 1 });
+    await createRoom(alice, [bob.id]);
+    await waitFor(async () => (await bob.client.get('/api/notifications/unread-count')).body.count === 2);
+    const list = await bob.client.get('/api/notifications?status=unread');
+    expect(list.body.notifications).toHaveLength(2);
+    const first = list.body.notifications[0].id as string;
+    expect((await alice.client.post(`/api/notifications/${first}/read`)).status).toBe(404);
+    expect((await bob.client.post(`/api/notifications/${first}/read`)).body).toMatchObject({ status: 'read' });
+    expect((await bob.client.get('/api/notifications/unread-count')).body).toEqual({ count: 1 });
+    expect((await bob.client.post('/api/notifications/read-all')).body).toEqual({ updated: 1 });
+    expect((await bob.client.get('/api/notifications/unread-count')).body).toEqual({ count: 0 });
+    expect((await bob.client.get('/api/notifications?status=all')).body.notifications).toHaveLength(2);
+    expect((await bob.client.get('/api/notifications?status=bogus')).status).toBe(400);
+  });
+
+  it('shows presence, stats and metrics cluster-wide', async () => {
+    const user = await registerTokenUser(a.url, 'present');
+    const check = async (url: string) => (await user.client.on(url).get(`/api/realtime/presence?userIds=${user.id}`)).body.online as number[];
+    expect(await check(a.url)).toEqual([]);
+    const s = openSocket(b.url, '/realtime', { token: user.client.token });
+    await s.next<{ socketId: string; recovered: boolean }>('connected');
+    expect(await check(a.url)).toEqual([user.id]);
+    // Each process publishes its stats on its heartbeat (2 s).
+    const stats = await waitFor(async () => {
+      const r = await user.client.on(c.url).get('/api/realtime/stats');
+      return r.status === 200 && r.body.rooms[`/realtime#user:${user.id}`] === 1 && r;
+    });
+    expect(stats.body.websocket.total).toBeGreaterThanOrEqual(1);
+    expect(stats.body.processes.length).toBeGreaterThanOrEqual(3);
+    expect(stats.body.rooms[`/realtime#user:${user.id}`]).toBe(1);
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    expect(metrics).toMatch(/socket_active_connections\{namespace="\/realtime"\} [1-9]/);
+    expect(metrics).toMatch(/connection_capacity_ratio/);
+    expect(metrics).toMatch(/socket_messages_total\{/);
+    s.socket.close();
+    await waitFor(async () => (await check(a.url)).length === 0);
+    expect((await fetch(`${a.url}/api/realtime/health`)).status).toBe(200);
+  });
+});
+
+describe('connection limits across processes', () => {
+  const LIMIT_ENV = { ...ENV, MAX_CONCURRENT_CONNECTIONS: '4', MAX_CONNECTIONS_PER_IP: '2', REDIS_PREFIX: `sblimits${Date.now()}:` };
+  let d: ApiProcess;
+  let e: ApiProcess;
+
+  afterAll(async () => {
+    await Promise.all([d?.stop(), e?.stop()]);
+  });
+
+  it('holds the total and per-IP limits cluster-wide (SSE included) and frees the slots of a killed process', async () => {
+    [d, e] = await Promise.all([startApi(LIMIT_ENV), startApi(LIMIT_ENV)]);
+    const user = await registerTokenUser(d.url, 'limits');
+    const token = user.client.token as string;
+    const open: { close(): void }[] = [];
+    try {
+      const s1 = openSocket(d.url, '/realtime', { token, forwardedFor: '198.51.100.1' });
+      const s2 = openSocket(e.url, '/chat', { token, forwardedFor: '198.51.100.1' });
+      open.push(s1.socket, s2.socket);
+      await Promise.all([s1.next<{ socketId: string; recovered: boolean }>('connected'), s2.next<{ socketId: string; recovered: boolean }>('connected')]);
+      const s3 = openSocket(d.url, '/realtime', { token, forwardedFor: '198.51.100.1' });
+      open.push(s3.socket);
+      expect((await connectError(s3.socket)).data).toMatchObject({ code: 'ip_limit' });
+
+      const ctrl = new AbortController();
+      open.push({ close: () => ctrl.abort() });
+      const sse = await fetch(`${d.url}/api/realtime/events`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': '198.51.100.2' }, signal: ctrl.signal });
+      expect(sse.status).toBe(200);
+      const s4 = openSocket(e.url, '/realtime', { token, forwardedFor: '198.51.100.2' });
+      open.push(s4.socket);
+      await s4.next<{ socketId: string; recovered: boolean }>('connected');
+      // 4 held (2 sockets + 1 SSE + 1 socket) on two processes: the fifth is refused on either.
+      const s5 = openSocket(d.url, '/notifications', { token, forwardedFor: '198.51.100.3' });
+      open.push(s5.socket);
+      expect((await connectError(s5.socket)).data).toMatchObject({ code: 'connection_limit' });
+      const refused = await fetch(`${e.url}/api/realtime/events`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': '198.51.100.3' } });
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toMatchObject({ code: 'connection_limit' });
+
+      // Closing one frees a slot.
+      s1.socket.close();
+      await waitFor(async () => {
+        const s = openSocket(d.url, '/realtime', { token, forwardedFor: '198.51.100.4' });
+        open.push(s.socket);
+        return outcome(s.socket);
+      }, 15000, 300);
+
+      // e dies holding 2 slots: they expire by themselves and d accepts new connections again.
+      await e.kill();
+      await waitFor(
+        async () => {
+          const s = openSocket(d.url, '/chat', { token, forwardedFor: '198.51.100.5' });
+          open.push(s.socket);
+          return outcome(s.socket);
+        },
+        40000,
+        1000,
+      );
+    } finally {
+      for (const o of open) o.close();
+    }
+  });
+});
