@@ -7,6 +7,7 @@ import { HttpErrorFilter } from '../core/errors/http-exception.filter';
 import { HealthModule } from '../core/health/health.module';
 import { LoggingModule } from '../core/logging/logging.module';
 import { MetricsModule } from '../core/metrics/metrics.module';
+import { OpsModule } from '../core/ops/ops.module';
 import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
 import { SessionModule } from '../core/session/session.module';
@@ -31,7 +32,7 @@ export class ApiModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [...coreImports(config), MetricsModule, HealthModule, AuthModule, ProjectsModule],
+      imports: [...coreImports(config), MetricsModule, HealthModule, OpsModule.register(), AuthModule, ProjectsModule],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -1,0 +1,21 @@
+/**
+ * Where /api/performance/detailed gets its connection and room figures. The realtime module
+ * owns those counts; it registers a provider for this class (in the api root module:
+ * `{ provide: ConnectionStatsSource, useExisting: <its cluster-state service adapter> }`).
+ * Until one is registered the endpoint says so (`connections.available: false`) instead of
+ * reporting zero sockets.
+ */
+export interface ConnectionsReport {
+  /** Cluster-wide sockets + SSE streams, and MAX_CONCURRENT_CONNECTIONS. */
+  total: number;
+  limit: number;
+  websocket?: number;
+  sse?: number;
+  rooms?: number;
+  /** Anything else the realtime module wants operators to see (per process, per namespace...). */
+  [extra: string]: unknown;
+}
+
+export abstract class ConnectionStatsSource {
+  abstract report(): Promise<ConnectionsReport>;
+}

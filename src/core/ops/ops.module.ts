@@ -1,0 +1,38 @@
+import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
+import { ConnectionStatsSource } from './connection-stats.source';
+import { DbPoolStats } from './db-pool-stats';
+import { InstanceRegistry } from './instance-registry';
+import { PerformanceController } from './performance.controller';
+import { QueueStats } from './queue-stats';
+import { RuntimeSampler } from './runtime-sampler';
+
+export interface OpsModuleOptions {
+  /** Modules that provide `connections` (e.g. the realtime module). */
+  imports?: ModuleMetadata['imports'];
+  /** A class implementing ConnectionStatsSource, provided by one of `imports`. */
+  connections?: Type<ConnectionStatsSource>;
+}
+
+/**
+ * Operations endpoints of the api process: /api/performance/detailed. Connection figures come
+ * from an optional ConnectionStatsSource (see connection-stats.source.ts):
+ * `OpsModule.register({ imports: [RealtimeModule], connections: TheRealtimeStatsAdapter })`.
+ */
+@Module({})
+export class OpsModule {
+  static register(opts: OpsModuleOptions = {}): DynamicModule {
+    return {
+      module: OpsModule,
+      imports: opts.imports ?? [],
+      controllers: [PerformanceController],
+      providers: [
+        RuntimeSampler,
+        DbPoolStats,
+        QueueStats,
+        InstanceRegistry,
+        ...(opts.connections ? [{ provide: ConnectionStatsSource, useExisting: opts.connections }] : []),
+      ],
+      exports: [RuntimeSampler, QueueStats, InstanceRegistry],
+    };
+  }
+}
