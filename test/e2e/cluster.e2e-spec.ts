@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-require-imports */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createAdmin } from '../support/admin';
 import { ROOT } from '../support/api-process';
 import { waitFor } from '../support/http-client';
 import { stackEnv } from '../support/stack';
@@ -165,6 +166,44 @@ describe('cluster mode: nginx + supervisord in front of several api processes', 
     ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
+  });
+
+  it('streams SSE through nginx unbuffered: the status feed lists every api process', async () => {
+    const admin = await createAdmin(cluster.url);
+    const controller = new AbortController();
+    const res = await fetch(`${cluster.url}/api/performance/stream`, { headers: { cookie: admin.client.cookieHeader }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const instances = new Set<string>();
+    const arrivals: number[] = [];
+    try {
+      // Events arrive one by one (every 2 s), not when a buffer fills: nginx does not hold them back.
+      await waitFor(
+        async () => {
+          const { value, done } = await reader.read();
+          if (done) throw new Error('stream ended');
+          text += decoder.decode(value, { stream: true });
+          let end: number;
+          while ((end = text.indexOf('\n\n')) >= 0) {
+            const event = text.slice(0, end);
+            text = text.slice(end + 2);
+            const data = /^data: (.*)$/m.exec(event)?.[1];
+            if (!/^event: status$/m.test(event) || !data) continue;
+            arrivals.push(Date.now());
+            for (const p of (JSON.parse(data) as { processes: Array<{ instance: string }> }).processes) instances.add(p.instance);
+          }
+          return arrivals.length >= 2 && cluster.apiPorts.every((port) => [...instances].some((i) => i.endsWith(`-api-${port}`)));
+        },
+        60000,
+        0,
+      );
+    } finally {
+      controller.abort();
+    }
+    expect(arrivals[arrivals.length - 1] - arrivals[0]).toBeGreaterThan(1000);
   });
 
   it('answers in the API error shape when no api process is up', async () => {

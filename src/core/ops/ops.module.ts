@@ -5,6 +5,8 @@ import { InstanceRegistry } from './instance-registry';
 import { PerformanceController } from './performance.controller';
 import { QueueStats } from './queue-stats';
 import { RuntimeSampler } from './runtime-sampler';
+import { StatusController } from './status.controller';
+import { StatusSnapshots } from './status-snapshot';
 
 export interface OpsModuleOptions {
   /** Modules that provide `connections` (e.g. the realtime module). */
@@ -14,7 +16,8 @@ export interface OpsModuleOptions {
 }
 
 /**
- * Operations endpoints of the api process: /api/performance/detailed. Connection figures come
+ * Operations endpoints of the api process: /api/performance/detailed, the /status page and its
+ * SSE feed /api/performance/stream. Connection figures come
  * from an optional ConnectionStatsSource (see connection-stats.source.ts):
  * `OpsModule.register({ imports: [RealtimeModule], connections: TheRealtimeStatsAdapter })`.
  */
@@ -24,12 +27,13 @@ export class OpsModule {
     return {
       module: OpsModule,
       imports: opts.imports ?? [],
-      controllers: [PerformanceController],
+      controllers: [PerformanceController, StatusController],
       providers: [
         RuntimeSampler,
         DbPoolStats,
         QueueStats,
         InstanceRegistry,
+        StatusSnapshots,
         ...(opts.connections ? [{ provide: ConnectionStatsSource, useExisting: opts.connections }] : []),
       ],
       exports: [RuntimeSampler, QueueStats, InstanceRegistry],

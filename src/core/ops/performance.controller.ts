@@ -1,11 +1,11 @@
-import { Controller, Get, Optional } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { Roles } from '../session/auth.decorators';
-import { ConnectionStatsSource } from './connection-stats.source';
 import { DbPoolStats } from './db-pool-stats';
 import { InstanceRegistry } from './instance-registry';
 import { QueueStats } from './queue-stats';
 import { RuntimeSampler } from './runtime-sampler';
+import { StatusSnapshots } from './status-snapshot';
 
 /** Operators' view of the process that answers and of the whole cluster (SPEC §4 Operations). */
 @Controller('api/performance')
@@ -16,13 +16,13 @@ export class PerformanceController {
     private readonly db: DbPoolStats,
     private readonly queues: QueueStats,
     private readonly instances: InstanceRegistry,
-    @Optional() private readonly connections?: ConnectionStatsSource,
+    private readonly snapshots: StatusSnapshots,
   ) {}
 
   @Roles('admin')
   @Get('detailed')
   async detailed() {
-    const [queues, cluster, connections] = await Promise.all([this.queues.counts(), this.instances.cluster().catch(() => null), this.connectionsReport()]);
+    const [queues, cluster, connections] = await Promise.all([this.queues.counts(), this.instances.cluster().catch(() => null), this.snapshots.connections()]);
     const sample = this.runtime.latest();
     return {
       timestamp: new Date().toISOString(),
@@ -39,17 +39,5 @@ export class PerformanceController {
       connections,
       cluster: cluster && { instances: cluster.length, processes: cluster },
     };
-  }
-
-  private async connectionsReport() {
-    if (!this.connections) {
-      return { available: false, reason: 'no ConnectionStatsSource is registered (the realtime module provides one)' };
-    }
-    try {
-      const r = await this.connections.report();
-      return { available: true, percent: r.limit ? Math.round((r.total / r.limit) * 10000) / 100 : 0, ...r };
-    } catch (err) {
-      return { available: false, reason: (err as Error).message };
-    }
   }
 }

@@ -22,18 +22,13 @@ export class QueueStats implements OnApplicationShutdown {
     return `${this.config.redis.prefix}bull`;
   }
 
+  /** Per queue, in the configured order. */
   async counts(): Promise<Record<string, QueueCounts | { error: string }>> {
-    const out: Record<string, QueueCounts | { error: string }> = {};
-    await Promise.all(
-      this.config.queue.names.map(async (name) => {
-        try {
-          out[name] = (await this.queue(name).getJobCounts(...JOB_STATES)) as QueueCounts;
-        } catch (err) {
-          out[name] = { error: (err as Error).message };
-        }
-      }),
+    const names = this.config.queue.names;
+    const results = await Promise.all(
+      names.map((name) => this.queue(name).getJobCounts(...JOB_STATES).then((c) => c as QueueCounts, (err: Error) => ({ error: err.message }))),
     );
-    return out;
+    return Object.fromEntries(names.map((name, i) => [name, results[i]]));
   }
 
   private queue(name: string): Queue {
