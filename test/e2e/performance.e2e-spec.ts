@@ -21,6 +21,7 @@ describe('GET /api/performance/detailed', () => {
     const res = await user.client.get('/api/performance/detailed');
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ statusCode: 403 });
+    expect((await user.client.get('/api/connections/stats')).status).toBe(403);
   });
 
   it("gives an admin this process's memory, event loop, CPU, GC, DB pools and queue sizes", async () => {

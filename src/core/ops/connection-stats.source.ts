@@ -12,6 +12,12 @@ export interface ConnectionsReport {
   websocket?: number;
   sse?: number;
   rooms?: number;
+  /** Open connections per client address, cluster-wide (MAX_CONNECTIONS_PER_IP applies to these). */
+  perIp?: Record<string, number>;
+  /** Open connections per Socket.IO namespace (and `sse`). */
+  perNamespace?: Record<string, number>;
+  /** One entry per live api process. */
+  processes?: Array<{ instance: string; [figure: string]: unknown }>;
   /** Anything else the realtime module wants operators to see (per process, per namespace...). */
   [extra: string]: unknown;
 }

@@ -1,3 +1,4 @@
+import { connectionsStatsView } from './connections.view';
 import { poolStats } from './db-pool-stats';
 import { liveReports } from './instance-registry';
 import { cpuPercent, loopDelayMs } from './runtime-sampler';
@@ -35,5 +36,28 @@ describe('operations figures', () => {
     expect(poolStats('SLAVE0', pool)).toEqual({ node: 'SLAVE0', role: 'replica', open: 4, idle: 1, waiting: 2, limit: 10 });
     expect(poolStats('MASTER', {})).toEqual({ node: 'MASTER', role: 'primary', open: 0, idle: 0, waiting: 0, limit: 0 });
     expect(poolStats('MASTER', undefined)).toBeNull();
+  });
+});
+
+describe('connections stats view', () => {
+  it('gives the percentage of the cap and the busiest addresses first', () => {
+    const view = connectionsStatsView(
+      { total: 2250, limit: 3000, perIp: { '10.0.0.1': 3, '10.0.0.2': 49, '10.0.0.3': 12, '10.0.0.4': 49 }, perNamespace: { '/chat': 2000, sse: 250 }, processes: [{ instance: 'a' }] },
+      50,
+      3,
+    );
+    expect(view).toEqual({
+      current: 2250,
+      limit: 3000,
+      percent: 75,
+      perIpTop: [
+        { ip: '10.0.0.2', connections: 49 },
+        { ip: '10.0.0.4', connections: 49 },
+        { ip: '10.0.0.3', connections: 12 },
+      ],
+      perIpLimit: 50,
+      perNamespace: { '/chat': 2000, sse: 250 },
+      perInstance: [{ instance: 'a' }],
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
 import { ConnectionStatsSource } from './connection-stats.source';
+import { ConnectionsController } from './connections.controller';
 import { DbPoolStats } from './db-pool-stats';
 import { InstanceRegistry } from './instance-registry';
 import { PerformanceController } from './performance.controller';
@@ -16,7 +17,7 @@ export interface OpsModuleOptions {
 }
 
 /**
- * Operations endpoints of the api process: /api/performance/detailed, the /status page and its
+ * Operations endpoints of the api process: /api/performance/detailed, /api/connections/stats, the /status page and its
  * SSE feed /api/performance/stream. Connection figures come
  * from an optional ConnectionStatsSource (see connection-stats.source.ts):
  * `OpsModule.register({ imports: [RealtimeModule], connections: TheRealtimeStatsAdapter })`.
@@ -27,7 +28,7 @@ export class OpsModule {
     return {
       module: OpsModule,
       imports: opts.imports ?? [],
-      controllers: [PerformanceController, StatusController],
+      controllers: [PerformanceController, StatusController, ConnectionsController],
       providers: [
         RuntimeSampler,
         DbPoolStats,
