@@ -1,7 +1,3 @@
-import 'reflect-metadata';
-import { DataSource } from 'typeorm';
-import { AppConfig } from './src/config/app-config';
-import { dataSourceOptions } from './src/core/database/data-source-options';
-
-/** For the TypeORM CLI (`npx typeorm -d dist/ormconfig.js migration:show`); the app uses the same options. */
-export default new DataSource(dataSourceOptions(AppConfig.fromProcessEnv()));
+// The TypeORM CLI data source (SPEC §6). Defined in src/ so it is built to
+// dist/ormconfig.js with the app: `npx typeorm -d dist/ormconfig.js migration:show`.
+export { default } from './src/ormconfig';

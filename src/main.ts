@@ -13,7 +13,23 @@ async function bootstrap(): Promise<void> {
   keepAliveOnStrayErrors();
   configureHttp(app, config);
   await app.listen(config.http.port);
-  app.get(Logger).log({ port: config.http.port, instance: config.instanceId }, 'api listening');
+  const logger = app.get(Logger);
+  logger.log({ port: config.http.port, instance: config.instanceId }, 'api listening');
+  // Drain (ShutdownState), close listeners and connections, exit 0: a clean stop for Supervisor and k8s.
+  let closing = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (closing) return;
+      closing = true;
+      app
+        .close()
+        .then(() => process.exit(0))
+        .catch((err: unknown) => {
+          logger.error({ err }, 'error while shutting down');
+          process.exit(1);
+        });
+    });
+  }
 }
 
 bootstrap().catch((err: unknown) => {

@@ -11,6 +11,7 @@ import { OpsModule } from '../core/ops/ops.module';
 import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
 import { SessionModule } from '../core/session/session.module';
+import { AiModule } from '../modules/ai/ai.module';
 import { AuthModule } from '../modules/auth/auth.module';
 import { ProjectsModule } from '../modules/projects/projects.module';
 
@@ -32,7 +33,7 @@ export class ApiModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [...coreImports(config), MetricsModule, HealthModule, OpsModule.register(), AuthModule, ProjectsModule],
+      imports: [...coreImports(config), MetricsModule, HealthModule, OpsModule.register(), AuthModule, ProjectsModule, AiModule],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -64,9 +64,17 @@ export class AppConfig {
     apiKey?: string;
     model: string;
     cacheTtlS: number;
+    /** Off only to measure what the cache buys (bench/ai); coalescing still applies. */
+    cacheEnabled: boolean;
     concurrency: number;
     batchWindowMs: number;
+    batchMaxSize: number;
     timeoutMs: number;
+    /** Consecutive failures that open a provider's circuit, and how long it then stays open. */
+    breakerFailures: number;
+    breakerCooldownMs: number;
+    /** Simulated model latency of the `local` provider (per call; a batch is one call). */
+    localLatencyMs: number;
   };
 
   constructor(e: Env) {
@@ -134,9 +142,14 @@ export class AppConfig {
       apiKey: e.AI_API_KEY,
       model: e.AI_MODEL,
       cacheTtlS: e.AI_CACHE_TTL_S,
+      cacheEnabled: e.AI_CACHE_ENABLED,
       concurrency: e.AI_CONCURRENCY,
       batchWindowMs: e.AI_BATCH_WINDOW_MS,
+      batchMaxSize: e.AI_BATCH_MAX_SIZE,
       timeoutMs: e.AI_TIMEOUT_MS,
+      breakerFailures: e.AI_BREAKER_FAILURES,
+      breakerCooldownMs: e.AI_BREAKER_COOLDOWN_MS,
+      localLatencyMs: e.AI_LOCAL_LATENCY_MS,
     };
   }
 

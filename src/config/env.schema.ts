@@ -14,7 +14,7 @@ const hostList = z
   .string()
   .transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean))
   .refine((l) => l.length > 0, 'must name at least one host')
-  .refine((l) => l.every((h) => /^[A-Za-z0-9_.\-]+(:\d{1,5})?$/.test(h)), 'must be host[:port] separated by commas');
+  .refine((l) => l.every((h) => /^[A-Za-z0-9_.-]+(:\d{1,5})?$/.test(h)), 'must be host[:port] separated by commas');
 
 /**
  * Every variable the processes read. Defaults point at the local stack that
@@ -89,9 +89,14 @@ export const envSchema = z.object({
   AI_API_KEY: z.string().optional(),
   AI_MODEL: z.string().default('gpt-4o-mini'),
   AI_CACHE_TTL_S: int(1).default('3600'),
+  AI_CACHE_ENABLED: bool.default('true'),
   AI_CONCURRENCY: int(1, 1000).default('10'),
   AI_BATCH_WINDOW_MS: int(0, 10000).default('20'),
   AI_TIMEOUT_MS: int(100).default('15000'),
+  AI_BREAKER_FAILURES: int(1, 1000).default('1'),
+  AI_BREAKER_COOLDOWN_MS: int(100).default('10000'),
+  AI_BATCH_MAX_SIZE: int(1, 1000).default('16'),
+  AI_LOCAL_LATENCY_MS: int(0, 600000).default('0'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -47,6 +47,15 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(r.body).toMatchObject({ statusCode: 413, message: 'Request body is too large' });
   });
 
+  it('refuses absurdly nested bodies with 400 on every route', async () => {
+    const deep = '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000);
+    for (const path of ['/api/projects', '/api/auth/register']) {
+      const r = await alice.client.post(path, deep, { 'content-type': 'application/json' });
+      expect(r.status).toBe(400);
+      expect(r.body.message).toBe('Request body is nested deeper than 32 levels');
+    }
+  });
+
   it('stores SQL metacharacters as plain text', async () => {
     const name = `x'); DROP TABLE projects; -- "\\ %_`;
     const r = await alice.client.post('/api/projects', { name });

@@ -184,7 +184,6 @@ describe('ops/: Prometheus, alerts, Grafana', () => {
 
 describe('ops/k8s', () => {
   // Manifests are arbitrary nested YAML; the assertions below are the type check.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Doc = { kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
   const dir = join(ROOT, 'ops', 'k8s');
   const docs: Doc[] = readdirSync(dir)

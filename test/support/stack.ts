@@ -5,7 +5,10 @@ import { join } from 'node:path';
 export function stackEnv(): Record<string, string> {
   const keys = ['DB_WRITE_HOST', 'DB_WRITE_PORT', 'DB_READ_HOST', 'DB_DATABASE', 'DB_USERNAME', 'DB_PASSWORD', 'REDIS_URL'];
   const env: Record<string, string> = {};
-  for (const k of keys) if (process.env[k] !== undefined) env[k] = process.env[k] as string;
+  for (const k of keys) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
   if (!env.DB_WRITE_HOST || !env.REDIS_URL) throw new Error('e2e tests run through `npm test`, which starts the services and sets DB_*/REDIS_URL');
   return env;
 }

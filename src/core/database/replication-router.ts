@@ -54,11 +54,11 @@ export class ReplicationRouter {
   private instrument(runner: QueryRunner, mode: ReplicationMode, createRunner: (m: ReplicationMode) => QueryRunner): void {
     const query: QueryFn = runner.query.bind(runner);
     const role = roleOf(mode);
-    const wrapped = async (sql: string, parameters?: unknown[], structured?: boolean): Promise<any> => {
+    const wrapped = async (sql: string, parameters?: unknown[], structured?: boolean): Promise<unknown> => {
       const write = isWriteStatement(sql);
       const end = dbQueryDuration.startTimer({ role, operation: operationOf(sql) });
       try {
-        const result = await query(sql, parameters, structured as true);
+        const result: unknown = await query(sql, parameters, structured as true);
         end();
         dbQueriesTotal.inc({ role, kind: write ? 'write' : 'read' });
         if (write) await this.markWrite();
@@ -81,14 +81,14 @@ export class ReplicationRouter {
     parameters: unknown[] | undefined,
     structured: boolean | undefined,
     err: unknown,
-  ): Promise<any> {
+  ): Promise<unknown> {
     // The failed runner is released by whoever created it, as usual.
     this.replicas.markDown((err as Error).message);
     dbReplicaFallbacksTotal.inc();
     const primary = createRunner('master');
     const end = dbQueryDuration.startTimer({ role: 'primary', operation: operationOf(sql) });
     try {
-      return await primary.query(sql, parameters, structured as true);
+      return (await primary.query(sql, parameters, structured as true)) as unknown;
     } finally {
       end();
       dbQueriesTotal.inc({ role: 'primary', kind: 'read' });

@@ -37,7 +37,7 @@ export class HealthController {
       if (!(err instanceof ServiceUnavailableException)) throw err;
       result = err.getResponse() as HealthCheckResult;
     }
-    const read = await this.deps.databaseRead();
+    const read = this.deps.databaseRead();
     const readUp = read.database_read.status === 'up';
     // A replica down is reported but keeps 200: reads fall back to the primary.
     const body = {

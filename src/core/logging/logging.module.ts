@@ -5,6 +5,8 @@ import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '../../config/app-config';
 
 const QUIET_PATHS = new Set(['/up', '/livez', '/metrics']);
+const LOGS_REQUESTS = new Set(['info', 'debug', 'trace']);
+const userIdOf = (req: IncomingMessage) => (req as { principal?: { id: number } }).principal?.id;
 
 /**
  * Structured JSON logs, one line per event, with the request id (nginx's
@@ -30,8 +32,13 @@ export class LoggingModule {
                 res.setHeader('X-Request-Id', id);
                 return id;
               },
-              customProps: (req: IncomingMessage) => ({ userId: (req as { principal?: { id: number } }).principal?.id }),
-              autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has((req.url ?? '').split('?')[0]) },
+              // Only on the completion line (customProps would run on every request, twice).
+              customSuccessObject: (req: IncomingMessage, _res: ServerResponse, val: object) => ({ ...val, userId: userIdOf(req) }),
+              customErrorObject: (req: IncomingMessage, _res: ServerResponse, _err: Error, val: object) => ({ ...val, userId: userIdOf(req) }),
+              // The request line is written at info: above that, skip the per-request work entirely.
+              autoLogging: LOGS_REQUESTS.has(config.log.level)
+                ? { ignore: (req: IncomingMessage) => QUIET_PATHS.has((req.url ?? '').split('?')[0]) }
+                : false,
               redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
               serializers: {
                 req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),

@@ -28,6 +28,8 @@ export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOpt
     // Reconnect forever, quickly at first: everything recovers when Redis returns.
     retryStrategy: (times) => Math.min(100 * times, 2000),
     lazyConnect: false,
+    // Commands issued in the same tick share one write (e.g. a guard's two lookups).
+    enableAutoPipelining: failFast,
     ...opts.extra,
   };
   if (config.clusterNodes?.length) {

@@ -25,6 +25,11 @@ export class AuthGuard implements CanActivate {
     const targets = [ctx.getHandler(), ctx.getClass()];
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) ?? false;
     const req = ctx.switchToHttp().getRequest<Request>();
+    // The read-your-writes lookup starts beside the token's revocation check
+    // (one pipelined round trip to Redis); its answer counts only for the verified user.
+    const claimed = this.authenticator.claimedUserId(req);
+    const prefetch = claimed ? this.sticky.isWithin(claimed) : undefined;
+    prefetch?.catch(() => undefined);
     const principal = await this.authenticator.fromRequest(req);
     if (!principal) {
       if (isPublic) return true;
@@ -34,7 +39,7 @@ export class AuthGuard implements CanActivate {
     const unit = currentUnitOfWork();
     if (unit) {
       unit.userId = String(principal.id);
-      unit.userWithinWindow = await this.sticky.isWithin(unit.userId);
+      unit.userWithinWindow = await (claimed === unit.userId && prefetch ? prefetch : this.sticky.isWithin(unit.userId));
     }
     const roles = this.reflector.getAllAndOverride<UserRole[] | undefined>(ROLES, targets);
     if (roles?.length && !roles.includes(principal.role)) throw new ForbiddenError('This needs the admin role');

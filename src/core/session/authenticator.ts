@@ -25,4 +25,23 @@ export class Authenticator {
   fromToken(token: string): Promise<Principal | null> {
     return this.tokens.verify(token);
   }
+
+  /**
+   * The user id the request claims, before any verification: only for
+   * prefetching per-user state in parallel with the real check.
+   */
+  claimedUserId(req: Request): string | undefined {
+    const header = req.headers.authorization;
+    if (header) {
+      const match = /^Bearer\s+[\w-]+\.([\w-]+)\.[\w-]+$/i.exec(header);
+      if (!match) return undefined;
+      try {
+        const sub = (JSON.parse(Buffer.from(match[1], 'base64url').toString()) as { sub?: unknown }).sub;
+        return typeof sub === 'string' ? sub : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return req.session?.userId ? String(req.session.userId) : undefined;
+  }
 }

@@ -2,7 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { AppConfig } from '../../config/app-config';
 import { Authenticator } from './authenticator';
-import { Tokens } from './tokens';
+import { jwtModuleOptions, Tokens } from './tokens';
 
 /** Authentication shared by HTTP, sockets and SSE. */
 @Global()
@@ -10,7 +10,7 @@ import { Tokens } from './tokens';
   imports: [
     JwtModule.registerAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({ secret: config.auth.jwtSecret, signOptions: { algorithm: 'HS256' } }),
+      useFactory: jwtModuleOptions,
     }),
   ],
   providers: [Tokens, Authenticator],

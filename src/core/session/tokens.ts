@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
-import { randomUUID } from 'node:crypto';
+import { JwtModuleOptions, JwtService } from '@nestjs/jwt';
+import { createSecretKey, randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import type { UserRole } from '../../modules/auth/entities/user.entity';
 import { REDIS } from '../redis/redis.module';
@@ -12,6 +12,15 @@ interface TokenClaims {
   role: UserRole;
   jti: string;
   exp: number;
+}
+
+/**
+ * HS256 with the secret as a KeyObject: given a string, jsonwebtoken first tries to parse it as a PEM
+ * public key on every sign and verify, and that failed parse cost more than the rest of the request's
+ * authentication (bench/http). Same key bytes, so tokens signed with the plain string stay valid.
+ */
+export function jwtModuleOptions(config: AppConfig): JwtModuleOptions {
+  return { secret: createSecretKey(Buffer.from(config.auth.jwtSecret, 'utf8')), signOptions: { algorithm: 'HS256' } };
 }
 
 /** Bearer tokens for API and socket clients: signed, expiring, revocable on logout. */

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// Where the time of bench/http goes: copies of dist/ with one piece switched off (text patches of the
+// compiled JS), each started as its own api, measured in the same run, interleaved over several rounds.
+// A patch whose text is no longer in dist/ stops the run with its name: update PATCHES below.
+//
+//   node bench/http/ablate.js
+//   ABLATE=base,nopino,nopino+nouow ABLATE_KINDS=bearer,cookie,up ABLATE_ROUNDS=3 BENCH_DURATION_S=5 node bench/http/ablate.js
+//
+// Same stack handling as run.js (BENCH_STACK, BENCH_KEEP_STACK). Prints, per variant and target, the best
+// req/s, the best p99 and the median and lowest server CPU µs per request over the rounds.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const { ensure } = require('../../scripts/ensure');
+const { ROOT, log, intEnv, startServer, makeUser, measure, children, sleep } = require('./run');
+
+/** name -> [file under dist/, text, replacement]. */
+const PATCHES = {
+  // nestjs-pino / pino-http middleware (and its AsyncLocalStorage) on no route.
+  nopino: [['core/logging/logging.module.js', 'pinoHttp: {', "forRoutes: [{ path: 'never-matches', method: 0 }], pinoHttp: {"]],
+  nocustomprops: [['core/logging/logging.module.js', 'customProps: (req) => ({ userId: req.principal?.id }),', '']],
+  // No unit of work: no AsyncLocalStorage of ours (sticky routing is then off).
+  nouow: [['app/http-setup.js', '(0, unit_of_work_1.runUnitOfWork)(() => next())', 'next()']],
+  nosessbearer: [['app/http-setup.js', '(SESSIONLESS.test(req.originalUrl) ?', '((SESSIONLESS.test(req.originalUrl) || req.headers.authorization) ?']],
+  norolling: [['core/session/session.middleware.js', 'rolling: true', 'rolling: false']],
+  autopipe: [['core/redis/redis.factory.js', 'const common = {', 'const common = { enableAutoPipelining: true,']],
+  nocors: [['app/http-setup.js', 'app.enableCors(', 'void (']],
+  nometrics: [['app/http-setup.js', 'app.use(http_metrics_middleware_1.httpMetricsMiddleware);', '']],
+  noprobe: [['core/health/health.indicators.js', 'this.replicas.check()', 'Promise.resolve(this.replicas.status)']],
+};
+
+const VARIANTS = (process.env.ABLATE || 'base,nopino,nopino+nouow,nosessbearer,norolling,autopipe,nocors+nometrics,all')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const KINDS = (process.env.ABLATE_KINDS || 'bearer,cookie').split(',').map((s) => s.trim());
+const ROUNDS = intEnv('ABLATE_ROUNDS', 3);
+
+function patchesOf(variant) {
+  if (variant === 'base') return [];
+  const names = variant === 'all' ? Object.keys(PATCHES) : variant.split('+');
+  for (const n of names) if (!PATCHES[n]) throw new Error(`unknown patch ${n} (known: ${Object.keys(PATCHES).join(', ')})`);
+  return names.flatMap((n) => PATCHES[n].map((p) => [n, ...p]));
+}
+
+function build(variant, into) {
+  const dir = join(into, variant);
+  execFileSync('cp', ['-a', join(ROOT, 'dist'), dir]);
+  for (const [name, file, text, replacement] of patchesOf(variant)) {
+    const path = join(dir, file);
+    const source = readFileSync(path, 'utf8');
+    if (!source.includes(text)) throw new Error(`patch ${name}: "${text}" is no longer in dist/${file}`);
+    writeFileSync(path, source.split(text).join(replacement));
+  }
+  return join(dir, 'main.js');
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  ensure();
+  const stack = require('../../scripts/stack');
+  const { services, migrate } = require('../../scripts/services');
+  const stackName = process.env.BENCH_STACK || 'bench';
+  const { env, own } = await services(stackName, log);
+  const work = mkdtempSync(join(tmpdir(), 'switchboard-ablate-'));
+  try {
+    migrate(env);
+    const apis = {};
+    for (const v of VARIANTS) {
+      // The copies live outside the repo: NODE_PATH lets them find node_modules.
+      apis[v] = await startServer(`api:${v}`, build(v, work), { ...env, LOG_LEVEL: 'warn', NODE_PATH: join(ROOT, 'node_modules') }, '/livez');
+    }
+    const user = await makeUser(apis[VARIANTS[0]]);
+    await sleep(3000); // past the user's read-your-writes window
+    const targets = {
+      bearer: (api) => ({ url: `${api.url}/api/projects`, headers: { authorization: `Bearer ${user.token}` } }),
+      cookie: (api) => ({ url: `${api.url}/api/projects`, headers: { cookie: user.cookie } }),
+      up: (api) => ({ url: `${api.url}/up` }),
+    };
+    const results = new Map();
+    let bad = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const kind of KINDS) {
+        for (const v of round % 2 ? [...VARIANTS].reverse() : VARIANTS) {
+          const r = await measure({ name: `${v} ${kind}`, server: apis[v], ...targets[kind](apis[v]) });
+          bad += r.errors + r.non2xx;
+          log(`round ${round + 1}: ${r.name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.cpuUsPerReq.toFixed(0)} µs/req`);
+          if (!results.has(r.name)) results.set(r.name, []);
+          results.get(r.name).push(r);
+        }
+      }
+    }
+    const lines = ['| variant target | best req/s | best p99 ms | median CPU µs/req | lowest CPU µs/req |', '|---|---:|---:|---:|---:|'];
+    for (const [name, rs] of results) {
+      lines.push(
+        `| ${name} | ${Math.max(...rs.map((r) => r.rps)).toFixed(0)} | ${Math.min(...rs.map((r) => r.p99))} | ` +
+          `${median(rs.map((r) => r.cpuUsPerReq)).toFixed(0)} | ${Math.min(...rs.map((r) => r.cpuUsPerReq)).toFixed(0)} |`,
+      );
+    }
+    process.stdout.write(`\n${lines.join('\n')}\n\n`);
+    return bad ? 1 : 0;
+  } finally {
+    for (const c of children) await c.stop();
+    rmSync(work, { recursive: true, force: true });
+    if (own && process.env.BENCH_KEEP_STACK !== '1') await stack.down(stackName);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err) => {
+    log(err && err.stack ? err.stack : String(err));
+    for (const c of children) await c.stop().catch(() => {});
+    process.exit(1);
+  },
+);

@@ -1,0 +1,29 @@
+import { Body, Controller, Get, HttpCode, Post, UseInterceptors } from '@nestjs/common';
+import { Roles } from '../../core/session/auth.decorators';
+import { AiResponseCache, CacheStats } from './ai.cache';
+import { AiAnswer, AiService } from './ai.service';
+import { BodyDepthInterceptor } from './body-depth.interceptor';
+import { CompleteDto } from './dto/complete.dto';
+
+@Controller('api/ai')
+export class AiController {
+  constructor(
+    private readonly ai: AiService,
+    private readonly cache: AiResponseCache,
+  ) {}
+
+  /** Any authenticated user. */
+  @Post('complete')
+  @HttpCode(200)
+  @UseInterceptors(BodyDepthInterceptor)
+  complete(@Body() dto: CompleteDto): Promise<AiAnswer> {
+    return this.ai.answer(dto.query, dto.context);
+  }
+
+  /** Cluster-wide (counters live in Redis). */
+  @Get('cache/stats')
+  @Roles('admin')
+  stats(): Promise<CacheStats> {
+    return this.cache.stats();
+  }
+}

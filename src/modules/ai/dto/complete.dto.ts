@@ -1,0 +1,53 @@
+import { IsObject, IsOptional, IsString, Matches, MaxLength, registerDecorator, ValidationOptions } from 'class-validator';
+import { canonicalJson } from '../ai.keys';
+import { MAX_QUERY_CHARS } from '../ai.service';
+
+/** Longest context accepted, measured as canonical JSON, and its deepest nesting. */
+export const MAX_CONTEXT_CHARS = 16000;
+export const MAX_CONTEXT_DEPTH = 16;
+
+/** Nesting depth, walked without recursion so a hostile body cannot blow the stack. Stops early past `limit`. */
+export function jsonDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+function SmallJson(maxChars: number, maxDepth: number, options?: ValidationOptions) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'smallJson',
+      target: target.constructor,
+      propertyName,
+      options,
+      validator: {
+        validate: (value: unknown) => value === undefined || (jsonDepth(value, maxDepth) <= maxDepth && canonicalJson(value).length <= maxChars),
+      },
+    });
+}
+
+/**
+ * POST /api/ai/complete. A query over MAX_QUERY_CHARS (a 100 KB one too) is a
+ * 400 with the field message: the body itself is within the global 1 MB
+ * limit, so it is the field that is wrong; bodies over 1 MB are 413.
+ */
+export class CompleteDto {
+  @IsString({ message: 'query must be a string' })
+  @Matches(/\S/, { message: 'query must not be empty' })
+  @MaxLength(MAX_QUERY_CHARS, { message: `query must be at most ${MAX_QUERY_CHARS} characters` })
+  query!: string;
+
+  @IsOptional()
+  @IsObject({ message: 'context must be a JSON object' })
+  @SmallJson(MAX_CONTEXT_CHARS, MAX_CONTEXT_DEPTH, {
+    message: `context must be at most ${MAX_CONTEXT_CHARS} characters of JSON, nested at most ${MAX_CONTEXT_DEPTH} deep`,
+  })
+  context?: Record<string, unknown>;
+}
