@@ -1,7 +1,7 @@
 /**
  * Where /api/performance/detailed gets its connection and room figures. The realtime module
  * owns those counts; it registers a provider for this class (in the api root module:
- * `{ provide: ConnectionStatsSource, useExisting: <its cluster-state service adapter> }`).
+ * `OpsModule.register({ connections: AnAdapterClass })`, see ops.module.ts).
  * Until one is registered the endpoint says so (`connections.available: false`) instead of
  * reporting zero sockets.
  */

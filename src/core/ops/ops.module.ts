@@ -12,7 +12,7 @@ import { StatusSnapshots } from './status-snapshot';
 export interface OpsModuleOptions {
   /** Modules that provide `connections` (e.g. the realtime module). */
   imports?: ModuleMetadata['imports'];
-  /** A class implementing ConnectionStatsSource, provided by one of `imports`. */
+  /** A class implementing ConnectionStatsSource; instantiated here, so it may inject what `imports` or global modules export. */
   connections?: Type<ConnectionStatsSource>;
 }
 
@@ -35,7 +35,7 @@ export class OpsModule {
         QueueStats,
         InstanceRegistry,
         StatusSnapshots,
-        ...(opts.connections ? [{ provide: ConnectionStatsSource, useExisting: opts.connections }] : []),
+        ...(opts.connections ? [{ provide: ConnectionStatsSource, useClass: opts.connections }] : []),
       ],
       exports: [RuntimeSampler, QueueStats, InstanceRegistry],
     };
