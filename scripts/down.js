@@ -26,6 +26,8 @@ async function main(argv) {
     }
   }
   const log = (msg) => process.stderr.write(`${msg}\n`);
+  // A cluster (npm run up -- --instances N) uses the stack: stop its supervisord first.
+  await require('./cluster').stopRunning({ name: all ? undefined : name, log });
   if (all) {
     const names = await stack.downAll({ log });
     log(names.length ? `stopped stacks: ${names.join(', ')}` : 'no stacks under .stack/');

@@ -47,8 +47,9 @@ async function main() {
   };
   if (opts.instances > 1) {
     const cluster = require('./cluster');
-    await cluster.run({ instances: opts.instances, port, env, root });
-    return;
+    const code = await cluster.run({ instances: opts.instances, port, env, root });
+    if (own) await stack.down('dev');
+    process.exit(code);
   }
   launch('api', [join(root, 'dist', 'main.js')], { PORT: String(port) });
   launch('worker', [join(root, 'bin', 'switchboard'), 'queue:work', '--queue=high,default'], {});

@@ -7,6 +7,8 @@ import { HttpErrorFilter } from '../core/errors/http-exception.filter';
 import { HealthModule } from '../core/health/health.module';
 import { LoggingModule } from '../core/logging/logging.module';
 import { MetricsModule } from '../core/metrics/metrics.module';
+import { OpsModule } from '../core/ops/ops.module';
+import { RealtimeConnectionStats } from '../core/ops/realtime-connection-stats';
 import { RealtimeModule } from '../core/realtime/realtime.module';
 import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
@@ -35,7 +37,18 @@ export class ApiModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [...coreImports(config), MetricsModule, HealthModule, RealtimeModule.forApi(), AuthModule, ProjectsModule, ChatModule, NotificationsModule, AiModule],
+      imports: [
+        ...coreImports(config),
+        MetricsModule,
+        HealthModule,
+        RealtimeModule.forApi(),
+        OpsModule.register({ connections: RealtimeConnectionStats }),
+        AuthModule,
+        ProjectsModule,
+        ChatModule,
+        NotificationsModule,
+        AiModule,
+      ],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },

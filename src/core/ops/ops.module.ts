@@ -1,0 +1,43 @@
+import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
+import { ConnectionStatsSource } from './connection-stats.source';
+import { ConnectionsController } from './connections.controller';
+import { DbPoolStats } from './db-pool-stats';
+import { InstanceRegistry } from './instance-registry';
+import { PerformanceController } from './performance.controller';
+import { QueueStats } from './queue-stats';
+import { RuntimeSampler } from './runtime-sampler';
+import { StatusController } from './status.controller';
+import { StatusSnapshots } from './status-snapshot';
+
+export interface OpsModuleOptions {
+  /** Modules that provide `connections` (e.g. the realtime module). */
+  imports?: ModuleMetadata['imports'];
+  /** A class implementing ConnectionStatsSource; instantiated here, so it may inject what `imports` or global modules export. */
+  connections?: Type<ConnectionStatsSource>;
+}
+
+/**
+ * Operations endpoints of the api process: /api/performance/detailed, /api/connections/stats, the /status page and its
+ * SSE feed /api/performance/stream. Connection figures come
+ * from an optional ConnectionStatsSource (see connection-stats.source.ts):
+ * `OpsModule.register({ imports: [RealtimeModule], connections: TheRealtimeStatsAdapter })`.
+ */
+@Module({})
+export class OpsModule {
+  static register(opts: OpsModuleOptions = {}): DynamicModule {
+    return {
+      module: OpsModule,
+      imports: opts.imports ?? [],
+      controllers: [PerformanceController, StatusController, ConnectionsController],
+      providers: [
+        RuntimeSampler,
+        DbPoolStats,
+        QueueStats,
+        InstanceRegistry,
+        StatusSnapshots,
+        ...(opts.connections ? [{ provide: ConnectionStatsSource, useClass: opts.connections }] : []),
+      ],
+      exports: [RuntimeSampler, QueueStats, InstanceRegistry],
+    };
+  }
+}

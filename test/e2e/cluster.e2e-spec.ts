@@ -1,0 +1,233 @@
+/* eslint-disable @typescript-eslint/no-require-imports */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createAdmin } from '../support/admin';
+import { ROOT } from '../support/api-process';
+import { waitFor } from '../support/http-client';
+import { stackEnv } from '../support/stack';
+
+/**
+ * The production topology on one machine, for real: scripts/cluster.js renders the project's
+ * nginx site and supervisor programs, a real supervisord runs a real nginx in front of two api
+ * processes (and the workers), and the tests talk to nginx only.
+ */
+interface ClusterHandle {
+  url: string;
+  dir: string;
+  logDir: string;
+  nginxDir: string;
+  apiPorts: number[];
+  child: { pid: number };
+  ctl(args: string[]): Promise<string>;
+  pidOf(program: string): Promise<number>;
+  apiProgram(port: number): string;
+  stop(): Promise<void>;
+  output(): string;
+}
+interface ClusterModule {
+  start(opts: { instances: number; port: number; env: Record<string, string>; name: string; readyTimeoutMs?: number }): Promise<ClusterHandle>;
+}
+const clusterScript = require(join(ROOT, 'scripts', 'cluster.js')) as ClusterModule;
+
+interface AccessLine {
+  request_id: string;
+  uri: string;
+  status: number;
+  upstream_addr: string;
+}
+
+function accessLog(cluster: ClusterHandle): AccessLine[] {
+  const file = join(cluster.nginxDir, 'access.log');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AccessLine);
+}
+
+/** The api port nginx sent a request to, from nginx's own access log. */
+async function servedBy(cluster: ClusterHandle, requestId: string): Promise<number> {
+  let line: AccessLine | undefined;
+  await waitFor(async () => (line = accessLog(cluster).find((l) => l.request_id === requestId)) !== undefined, 10000);
+  const last = (line as AccessLine).upstream_addr.split(', ').pop() as string;
+  return Number(last.split(':').pop());
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) });
+    return false;
+  } catch (err) {
+    return ((err as { cause?: { code?: string } }).cause?.code ?? '') === 'ECONNREFUSED';
+  }
+}
+
+async function freeBase(span: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const ports = [...Array(span).keys()].map((i) => base + i);
+    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
+  }
+  throw new Error('no free port range for the cluster');
+}
+
+describe('cluster mode: nginx + supervisord in front of several api processes', () => {
+  jest.setTimeout(240000);
+  let cluster: ClusterHandle;
+
+  beforeAll(async () => {
+    const port = await freeBase(3);
+    cluster = await clusterScript.start({
+      instances: 2,
+      port,
+      env: { ...stackEnv(), NODE_ENV: 'test', LOG_LEVEL: 'info' },
+      name: `e2e-${process.env.SWITCHBOARD_STACK || 'given'}`,
+      readyTimeoutMs: 180000,
+    });
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('answers /up with 200 through nginx from one of the api processes', async () => {
+    const res = await fetch(`${cluster.url}/up`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { status: string }).status).toBe('ok');
+    const port = await servedBy(cluster, res.headers.get('x-request-id') as string);
+    expect(cluster.apiPorts).toContain(port);
+  });
+
+  it("hands nginx's X-Request-Id to the api, which answers and logs with it", async () => {
+    const res = await fetch(`${cluster.url}/api/auth/me`);
+    expect(res.status).toBe(401);
+    const id = res.headers.get('x-request-id') as string;
+    // nginx's $request_id (32 hex digits), not an id the api made up (a UUID).
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    const port = await servedBy(cluster, id);
+    const apiLog = join(cluster.logDir, `switchboard-api-${port}.log`);
+    await waitFor(async () => existsSync(apiLog) && readFileSync(apiLog, 'utf8').includes(id), 10000);
+  });
+
+  it('restarts a SIGKILLed api process while /up keeps answering 200 through nginx', async () => {
+    const probe = await fetch(`${cluster.url}/up`);
+    const victimPort = await servedBy(cluster, probe.headers.get('x-request-id') as string);
+    const program = cluster.apiProgram(victimPort);
+    const oldPid = await cluster.pidOf(program);
+    expect(oldPid).toBeGreaterThan(0);
+
+    const statuses: number[] = [];
+    let probing = true;
+    const prober = (async () => {
+      while (probing) {
+        try {
+          const r = await fetch(`${cluster.url}/up`, { signal: AbortSignal.timeout(15000) });
+          statuses.push(r.status);
+          await r.arrayBuffer();
+        } catch {
+          statuses.push(0);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(oldPid, 'SIGKILL');
+    // supervisord notices the exit and starts the same program again, with a new pid.
+    await waitFor(async () => {
+      const pid = await cluster.pidOf(program);
+      return pid > 0 && pid !== oldPid;
+    }, 60000);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${victimPort}/up`).catch(() => null))?.status === 200, 90000);
+    probing = false;
+    await prober;
+
+    expect(statuses.length).toBeGreaterThan(5);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    // RUNNING once it has stayed up for startsecs.
+    await waitFor(async () => /RUNNING/.test(await cluster.ctl(['status', program])), 30000);
+  });
+
+  it('serves the SPEC §8 metric names at /metrics through nginx', async () => {
+    const res = await fetch(`${cluster.url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    for (const name of [
+      'http_request_duration_seconds',
+      'db_query_duration_seconds',
+      'socket_active_connections',
+      'socket_messages_total',
+      'sse_active_clients',
+      'queue_jobs',
+      'queue_job_duration_seconds',
+      'connection_capacity_ratio',
+      'process_cpu_user_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      expect(text).toContain(`# TYPE ${name} `);
+    }
+  });
+
+  it('streams SSE through nginx unbuffered: the status feed lists every api process', async () => {
+    const admin = await createAdmin(cluster.url);
+    const controller = new AbortController();
+    const res = await fetch(`${cluster.url}/api/performance/stream`, { headers: { cookie: admin.client.cookieHeader }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const instances = new Set<string>();
+    const arrivals: number[] = [];
+    try {
+      // Events arrive one by one (every 2 s), not when a buffer fills: nginx does not hold them back.
+      await waitFor(
+        async () => {
+          const { value, done } = await reader.read();
+          if (done) throw new Error('stream ended');
+          text += decoder.decode(value, { stream: true });
+          let end: number;
+          while ((end = text.indexOf('\n\n')) >= 0) {
+            const event = text.slice(0, end);
+            text = text.slice(end + 2);
+            const data = /^data: (.*)$/m.exec(event)?.[1];
+            if (!/^event: status$/m.test(event) || !data) continue;
+            arrivals.push(Date.now());
+            for (const p of (JSON.parse(data) as { processes: Array<{ instance: string }> }).processes) instances.add(p.instance);
+          }
+          return arrivals.length >= 2 && cluster.apiPorts.every((port) => [...instances].some((i) => i.endsWith(`-api-${port}`)));
+        },
+        60000,
+        0,
+      );
+    } finally {
+      controller.abort();
+    }
+    expect(arrivals[arrivals.length - 1] - arrivals[0]).toBeGreaterThan(1000);
+  });
+
+  it('answers in the API error shape when no api process is up', async () => {
+    for (const port of cluster.apiPorts) await cluster.ctl(['stop', cluster.apiProgram(port)]);
+    const res = await fetch(`${cluster.url}/up`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'no api instance is answering' });
+    for (const port of cluster.apiPorts) await cluster.ctl(['start', cluster.apiProgram(port)]);
+    await waitFor(async () => (await fetch(`${cluster.url}/up`)).status === 200, 90000);
+  });
+
+  it('stops nginx and every api process when supervisord is stopped', async () => {
+    const pids = await Promise.all(cluster.apiPorts.map((p) => cluster.pidOf(cluster.apiProgram(p))));
+    const nginxPid = await cluster.pidOf('nginx');
+    await cluster.stop();
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect([...pids, nginxPid].filter(alive)).toEqual([]);
+    expect(await portIsFree(Number(new URL(cluster.url).port))).toBe(true);
+  });
+});

@@ -1,0 +1,86 @@
+import { Queue } from 'bullmq';
+import { Browser, chromium } from 'playwright-core';
+import { createAdmin } from '../support/admin';
+import { ApiProcess, startApi } from '../support/api-process';
+import { registerUser } from '../support/http-client';
+
+// The functions passed to page.evaluate run in Chromium; this file is compiled without the DOM lib.
+interface PageNode {
+  textContent: string | null;
+  firstElementChild: PageNode | null;
+  children: ArrayLike<PageNode>;
+}
+declare const document: { querySelector(selector: string): PageNode | null; querySelectorAll(selector: string): Iterable<PageNode> };
+
+/** The operator's status page in the real Debian Chromium, fed by the project's own SSE. */
+describe('/status page', () => {
+  jest.setTimeout(180000);
+  let a: ApiProcess;
+  let b: ApiProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startApi({ INSTANCE_ID: 'status-a' }), startApi({ INSTANCE_ID: 'status-b' })]);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('is for admins only', async () => {
+    expect((await fetch(`${a.url}/status`)).status).toBe(401);
+    const user = await registerUser(a.url);
+    expect((await user.client.get('/status')).status).toBe(403);
+    expect((await user.client.get('/api/performance/stream')).status).toBe(403);
+  });
+
+  it('shows every api process, the queues and the replica, and updates live as a job is queued', async () => {
+    const admin = await createAdmin(a.url);
+    const context = await browser.newContext();
+    await context.addCookies([...admin.client.cookies].map(([name, value]) => ({ name, value, url: a.url })));
+    const page = await context.newPage();
+    await page.goto(`${a.url}/status`);
+
+    await page.waitForSelector('#state[data-live="true"]', { timeout: 30000 });
+    // Both processes publish their samples to Redis every 5 s; the page lists them as they appear.
+    await page.waitForFunction(
+      () => {
+        const text = document.querySelector('#processes tbody')?.textContent ?? '';
+        return text.includes('status-a') && text.includes('status-b');
+      },
+      undefined,
+      { timeout: 60000 },
+    );
+    const queueNames = await page.$$eval('#queues tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+    expect(queueNames.sort()).toEqual(['default', 'high']);
+    const replica = await page.$$eval('#replicas tbody tr td', (tds) => tds.map((td) => td.textContent));
+    expect(replica[1]).toBe('up');
+    expect(await page.textContent('#capacity')).toMatch(/^\d+ \/ 3000 connections \(/);
+
+    const delayedOnDefault = () =>
+      page.evaluate(() => {
+        const row = [...document.querySelectorAll('#queues tbody tr')].find((tr) => tr.firstElementChild?.textContent === 'default');
+        return Number(row?.children[3]?.textContent);
+      });
+    const before = await delayedOnDefault();
+    expect(Number.isInteger(before)).toBe(true);
+    const queue = new Queue('default', { connection: { url: process.env.REDIS_URL, maxRetriesPerRequest: null } as never, prefix: 'sb:bull' });
+    const job = await queue.add('status-page-probe', {}, { delay: 3600_000 });
+    try {
+      await page.waitForFunction(
+        (expected) => {
+          const row = [...document.querySelectorAll('#queues tbody tr')].find((tr) => tr.firstElementChild?.textContent === 'default');
+          return Number(row?.children[3]?.textContent) === expected;
+        },
+        before + 1,
+        { timeout: 30000 },
+      );
+    } finally {
+      await job.remove();
+      await queue.close();
+      await context.close();
+    }
+  });
+});
