@@ -57,7 +57,9 @@ async function waitHttp(url, ms = 30000) {
     try {
       const r = await fetch(url);
       if (r.status < 500) return;
-    } catch {}
+    } catch {
+      // not listening yet
+    }
     await sleep(100);
   }
   throw new Error(`${url} did not come up`);
@@ -234,7 +236,9 @@ async function fanout(kind, env, receivers, rate, seconds, overload) {
           if (line.startsWith('realtime_shed_total')) shed += Number(line.split(' ').pop());
           if (line.startsWith('realtime_channel_gaps_total{result="filled"}')) gapsFilled += Number(line.split(' ').pop());
         }
-      } catch {}
+      } catch {
+        // the process may be gone by now; its counters are simply not added
+      }
     }
   }
   // Silent loss: a receiver missing events although it was never told to refetch.

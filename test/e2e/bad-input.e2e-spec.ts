@@ -1,5 +1,6 @@
 import { ApiProcess, startApi } from '../support/api-process';
 import { registerUser, TestUser } from '../support/http-client';
+import { ownStack } from '../support/stack';
 
 /** Nothing a client sends may crash the process, leak internals or touch another user's data. */
 describe('bad input gets a clear error and changes nothing', () => {
@@ -69,6 +70,9 @@ describe('bad input gets a clear error and changes nothing', () => {
 
   it('gives 404 for unknown projects, 403 for someone else’s, 400 for a bad id', async () => {
     const mine = await alice.client.post('/api/projects', { name: 'private' });
+    // Bob reads the replica: wait until it has the row, or a lagging replica answers 404.
+    const { name, control } = ownStack();
+    await control.waitReplicaCaughtUp(name, 20000);
     expect((await bob.client.get(`/api/projects/${mine.body.id}`)).status).toBe(403);
     expect((await bob.client.get('/api/projects')).body.map((p: { id: number }) => p.id)).not.toContain(mine.body.id);
     expect((await alice.client.get('/api/projects/999999999')).status).toBe(404);
