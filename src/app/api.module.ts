@@ -7,10 +7,14 @@ import { HttpErrorFilter } from '../core/errors/http-exception.filter';
 import { HealthModule } from '../core/health/health.module';
 import { LoggingModule } from '../core/logging/logging.module';
 import { MetricsModule } from '../core/metrics/metrics.module';
+import { QueueBoardModule } from '../core/queue/queue-board.module';
+import { QueueModule } from '../core/queue/queue.module';
+import { RealtimePlaceholderModule } from '../core/queue/realtime.placeholder';
 import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
 import { SessionModule } from '../core/session/session.module';
 import { AiModule } from '../modules/ai/ai.module';
+import { AnalysesModule } from '../modules/analyses/analyses.module';
 import { AuthModule } from '../modules/auth/auth.module';
 import { ProjectsModule } from '../modules/projects/projects.module';
 
@@ -32,7 +36,18 @@ export class ApiModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      imports: [...coreImports(config), MetricsModule, HealthModule, AuthModule, ProjectsModule, AiModule],
+      imports: [
+        ...coreImports(config),
+        RealtimePlaceholderModule,
+        QueueModule,
+        QueueBoardModule,
+        MetricsModule,
+        HealthModule,
+        AuthModule,
+        ProjectsModule,
+        AnalysesModule,
+        AiModule,
+      ],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -92,3 +92,8 @@ export const connectionCapacityRatio = once(
   'connection_capacity_ratio',
   () => new Gauge({ name: 'connection_capacity_ratio', help: 'Cluster-wide connections / MAX_CONCURRENT_CONNECTIONS' }),
 );
+
+export const queueMonitorAlert = once(
+  'queue_monitor_alert',
+  () => new Gauge({ name: 'queue_monitor_alert', help: '1 when queue:monitor found the queue at or over --max', labelNames: ['queue'] as const }),
+);
