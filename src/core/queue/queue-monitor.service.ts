@@ -59,7 +59,8 @@ export class QueueMonitor {
       queueMonitorAlert.set({ queue: q.name }, s.alert ? 1 : 0);
       if (s.alert) {
         const message = `Queue ${q.name} holds ${s.size} jobs (max ${max})`;
-        this.logger.warn({ queue: q.name, size: s.size, max }, message);
+        // Logged as one JSON line on stderr, so `--json` stdout stays parseable whatever the CLI's logger does.
+        process.stderr.write(JSON.stringify({ level: 'warn', context: 'QueueMonitor', queue: q.name, size: s.size, max, msg: message }) + '\n');
         await this.realtime
           .toAdmins('system:warning', { code: 'queue_backlog', queue: q.name, size: s.size, max, message })
           .catch((err: Error) => this.logger.error({ err: err.message }, 'could not send the queue alert to admins'));
