@@ -12,6 +12,11 @@ export interface DispatchOptions {
   /** Overrides the worker's --tries for this job (Laravel's $tries). */
   attempts?: number;
   delayMs?: number;
+  /**
+   * A custom id makes dispatch idempotent (a second add with the same id is a no-op).
+   * BullMQ refuses ids that are integers or contain ":" (e.g. use `assistant-reply-<messageId>`).
+   */
+  jobId?: string;
 }
 
 export interface DispatchedJob {
@@ -70,6 +75,7 @@ export class QueueRegistry implements OnApplicationShutdown {
     const jobOpts: JobsOptions = {};
     if (opts.attempts) jobOpts.attempts = opts.attempts;
     if (opts.delayMs) jobOpts.delay = opts.delayMs;
+    if (opts.jobId) jobOpts.jobId = opts.jobId;
     const job = await withTimeout(queue.add(name, data, jobOpts), DISPATCH_TIMEOUT_MS);
     const id = job.id as string;
     if (opts.ownerId !== undefined) {
