@@ -9,11 +9,14 @@ import { LoggingModule } from '../core/logging/logging.module';
 import { MetricsModule } from '../core/metrics/metrics.module';
 import { OpsModule } from '../core/ops/ops.module';
 import { RealtimeConnectionStats } from '../core/ops/realtime-connection-stats';
+import { QueueBoardModule } from '../core/queue/queue-board.module';
+import { QueueModule } from '../core/queue/queue.module';
 import { RealtimeModule } from '../core/realtime/realtime.module';
 import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
 import { SessionModule } from '../core/session/session.module';
 import { AiModule } from '../modules/ai/ai.module';
+import { AnalysesModule } from '../modules/analyses/analyses.module';
 import { AuthModule } from '../modules/auth/auth.module';
 import { ChatModule } from '../modules/chat/chat.module';
 import { NotificationsModule } from '../modules/notifications/notifications.module';
@@ -42,9 +45,12 @@ export class ApiModule {
         MetricsModule,
         HealthModule,
         RealtimeModule.forApi(),
+        QueueModule,
+        QueueBoardModule,
         OpsModule.register({ connections: RealtimeConnectionStats }),
         AuthModule,
         ProjectsModule,
+        AnalysesModule,
         ChatModule,
         NotificationsModule,
         AiModule,

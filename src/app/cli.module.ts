@@ -1,6 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { MigrateCommand } from '../core/database/commands/migrate.command';
+import { QUEUE_COMMANDS } from '../core/queue/commands';
+import { QueueModule } from '../core/queue/queue.module';
+import { RealtimeModule } from '../core/realtime/realtime.module';
+import { AnalysesModule } from '../modules/analyses/analyses.module';
 import { AuthModule } from '../modules/auth/auth.module';
 import { UserCreateCommand } from '../modules/auth/user-create.command';
 import { coreImports } from './api.module';
@@ -11,8 +15,8 @@ export class CliModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [...coreImports(config, { logToStderr: true }), AuthModule],
-      providers: [MigrateCommand, UserCreateCommand],
+      imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesModule],
+      providers: [MigrateCommand, UserCreateCommand, ...QUEUE_COMMANDS],
     };
   }
 }

@@ -58,7 +58,15 @@ export class AppConfig {
     rateLimitPoints: number;
     rateLimitDurationS: number;
   };
-  readonly queue: { names: string[]; tries: number; backoffMs: number; metricsPort?: number };
+  readonly queue: {
+    names: string[];
+    tries: number;
+    backoffMs: number;
+    lockMs: number;
+    stalledIntervalMs: number;
+    analysisStationMs: number;
+    metricsPort?: number;
+  };
   readonly ai: {
     providers: string[];
     apiKey?: string;
@@ -136,7 +144,15 @@ export class AppConfig {
       rateLimitPoints: e.RATE_LIMIT_POINTS,
       rateLimitDurationS: e.RATE_LIMIT_DURATION_S,
     };
-    this.queue = { names: e.QUEUE_NAMES, tries: e.QUEUE_TRIES, backoffMs: e.QUEUE_BACKOFF_MS, metricsPort: e.METRICS_PORT };
+    this.queue = {
+      names: e.QUEUE_NAMES,
+      tries: e.QUEUE_TRIES,
+      backoffMs: e.QUEUE_BACKOFF_MS,
+      lockMs: e.QUEUE_LOCK_MS,
+      stalledIntervalMs: e.QUEUE_STALLED_INTERVAL_MS,
+      analysisStationMs: e.ANALYSIS_STATION_MS,
+      metricsPort: e.METRICS_PORT,
+    };
     this.ai = {
       providers: e.AI_PROVIDERS,
       apiKey: e.AI_API_KEY,

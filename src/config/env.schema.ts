@@ -76,6 +76,12 @@ export const envSchema = z.object({
     .refine((l) => l.length > 0 && l.every((q) => /^[a-z0-9_-]+$/i.test(q)), 'must be queue names separated by commas'),
   QUEUE_TRIES: int(1, 1000).default('3'),
   QUEUE_BACKOFF_MS: int(0).default('2000'),
+  /** Worker job lock; renewed at half of it, so a SIGKILLed worker's job is free again within it. */
+  QUEUE_LOCK_MS: int(1000, 600000).default('5000'),
+  /** How often workers look for jobs whose lock expired (stalled) and put them back. */
+  QUEUE_STALLED_INTERVAL_MS: int(500, 600000).default('3000'),
+  /** How long one analysis station works (the demo long job of SPEC §4). */
+  ANALYSIS_STATION_MS: int(0, 600000).default('500'),
   METRICS_PORT: port.optional(),
 
   AI_PROVIDERS: z

@@ -112,3 +112,8 @@ export const realtimeChannelGapsTotal = once(
       labelNames: ['result'] as const,
     }),
 );
+
+export const queueMonitorAlert = once(
+  'queue_monitor_alert',
+  () => new Gauge({ name: 'queue_monitor_alert', help: '1 when queue:monitor found the queue at or over --max', labelNames: ['queue'] as const }),
+);

@@ -1,5 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import { bullPrefix } from '../queue/queue.keys';
 import { AppConfig } from '../../config/app-config';
 import { createRedis, RedisClient } from '../redis/redis.factory';
 
@@ -17,9 +18,9 @@ export class QueueStats implements OnApplicationShutdown {
 
   constructor(private readonly config: AppConfig) {}
 
-  /** BullMQ's key prefix; the same formula as the queue module (`sb:bull:high:wait`). */
+  /** BullMQ's key prefix, as the queue module sets it (`sb:bull:high:wait`). */
   get prefix(): string {
-    return `${this.config.redis.prefix}bull`;
+    return bullPrefix(this.config);
   }
 
   /** Per queue, in the configured order. */

@@ -1,0 +1,189 @@
+// Queue benchmark: our queue:work beside a bare BullMQ Worker, in the same run.
+//  1. trivial jobs/s end to end (a pre-filled queue drained) at concurrency 1, 10, 50;
+//  2. the wait of `high` jobs (added every BENCH_HIGH_EVERY_MS) while `default` holds a 20,000-job backlog.
+// Usage: npm run build && node bench/queues/run.js   (knobs: BENCH_STACK, BENCH_JOBS, BENCH_BACKLOG, BENCH_ONLY=throughput|priority)
+const { spawn } = require('node:child_process');
+const { randomUUID } = require('node:crypto');
+const { join } = require('node:path');
+const { Queue, Worker } = require('bullmq');
+const Redis = require('ioredis');
+
+const root = join(__dirname, '..', '..');
+const JOBS = Number(process.env.BENCH_JOBS || 5000);
+const BACKLOG = Number(process.env.BENCH_BACKLOG || 20000);
+const HIGH_EVERY_MS = Number(process.env.BENCH_HIGH_EVERY_MS || 50);
+const ONLY = process.env.BENCH_ONLY || '';
+// Backlog jobs take this long each, so the backlog lasts long enough to sample many high jobs.
+const BACKLOG_JOB_MS = Number(process.env.BENCH_BACKLOG_JOB_MS || 5);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+
+async function fill(queue, n, sleepMs = 0) {
+  for (let i = 0; i < n; i += 1000) {
+    const batch = Array.from({ length: Math.min(1000, n - i) }, () => ({ name: 'queue:probe', data: { sleepMs, fail: false } }));
+    await queue.addBulk(batch);
+  }
+}
+
+/** Time from the first completed job to the n-th, polling the completed count. */
+async function drainTime(queue, n, timeoutMs = 600000) {
+  const deadline = Date.now() + timeoutMs;
+  let first = 0;
+  for (;;) {
+    const done = await queue.getCompletedCount();
+    if (done > 0 && !first) first = Date.now();
+    if (done >= n) return (Date.now() - first) / 1000;
+    if (Date.now() > deadline) throw new Error(`only ${done}/${n} jobs done in ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+function startOurs(env, args) {
+  const child = spawn(process.execPath, [join(root, 'bin', 'switchboard'), 'queue:work', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env, LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    child,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function throughput(env, redisUrl) {
+  const rows = [];
+  for (const c of [1, 10, 50]) {
+    const n = c === 1 ? Math.min(JOBS, 3000) : JOBS;
+    // bare BullMQ: one Worker, in this process
+    const barePrefix = `bench${randomUUID().slice(0, 6)}:bull`;
+    const bareConn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const bareQueue = new Queue('default', { connection: bareConn, prefix: barePrefix });
+    await fill(bareQueue, n);
+    const worker = new Worker('default', async () => undefined, { connection: bareConn.duplicate(), prefix: barePrefix, concurrency: c });
+    const bareS = await drainTime(bareQueue, n);
+    await worker.close();
+    await bareQueue.obliterate({ force: true });
+    await bareQueue.close();
+    await bareConn.quit();
+
+    // ours: bin/switchboard queue:work (child process), same jobs through the handler registry
+    const prefix = `bench${randomUUID().slice(0, 6)}:`;
+    const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue('default', { connection: conn, prefix: `${prefix}bull` });
+    await fill(queue, n);
+    const ours = startOurs({ ...env, REDIS_PREFIX: prefix }, ['--queue=high,default', `--concurrency=${c}`, '--timeout=0']);
+    const oursS = await drainTime(queue, n);
+    await ours.stop();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await conn.quit();
+    const row = { concurrency: c, jobs: n, bareJobsPerS: Math.round(n / bareS), oursJobsPerS: Math.round(n / oursS) };
+    row.ratio = +(row.oursJobsPerS / row.bareJobsPerS).toFixed(2);
+    rows.push(row);
+    console.log(JSON.stringify({ part: 'throughput', ...row }));
+  }
+  return rows;
+}
+
+/** Adds a high job every HIGH_EVERY_MS while the default backlog drains; wait = processedOn - timestamp. */
+async function highWait(label, highQueue, defaultQueue) {
+  const ids = [];
+  while ((await defaultQueue.getWaitingCount()) > BACKLOG * 0.1) {
+    const j = await highQueue.add('queue:probe', { sleepMs: 0, fail: false });
+    ids.push(j.id);
+    await sleep(HIGH_EVERY_MS);
+  }
+  await sleep(500);
+  const waits = [];
+  for (const id of ids) {
+    const j = await highQueue.getJob(id);
+    if (j && j.processedOn) waits.push(j.processedOn - j.timestamp);
+  }
+  const row = { part: 'priority', target: label, highJobs: ids.length, measured: waits.length, p50ms: pct(waits, 50), p99ms: pct(waits, 99), maxms: Math.max(...waits) };
+  console.log(JSON.stringify(row));
+  return row;
+}
+
+async function priority(env, redisUrl) {
+  const out = [];
+  const concurrency = Number(process.env.BENCH_PRIORITY_CONCURRENCY || 10);
+  // bare: the usual BullMQ set-up, one Worker per queue (no cross-queue order exists there)
+  {
+    const prefix = `bench${randomUUID().slice(0, 6)}:bull`;
+    const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const high = new Queue('high', { connection: conn, prefix });
+    const def = new Queue('default', { connection: conn, prefix });
+    await fill(def, BACKLOG, BACKLOG_JOB_MS);
+    const noop = async (job) => {
+      if (job.data.sleepMs) await sleep(job.data.sleepMs);
+    };
+    const workers = [
+      new Worker('high', noop, { connection: conn.duplicate(), prefix, concurrency }),
+      new Worker('default', noop, { connection: conn.duplicate(), prefix, concurrency }),
+    ];
+    out.push(await highWait(`bare BullMQ (a Worker per queue, concurrency ${concurrency} each)`, high, def));
+    await Promise.all(workers.map((w) => w.close()));
+    for (const q of [high, def]) {
+      await q.obliterate({ force: true });
+      await q.close();
+    }
+    await conn.quit();
+  }
+  {
+    const prefix = `bench${randomUUID().slice(0, 6)}:`;
+    const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const high = new Queue('high', { connection: conn, prefix: `${prefix}bull` });
+    const def = new Queue('default', { connection: conn, prefix: `${prefix}bull` });
+    await fill(def, BACKLOG, BACKLOG_JOB_MS);
+    const ours = startOurs({ ...env, REDIS_PREFIX: prefix }, ['--queue=high,default', `--concurrency=${concurrency}`, '--timeout=0']);
+    await sleep(200);
+    // wait for the worker to start draining before sampling
+    while ((await def.getWaitingCount()) >= BACKLOG) await sleep(20);
+    out.push(await highWait(`ours (queue:work --queue=high,default --concurrency=${concurrency})`, high, def));
+    await ours.stop();
+    for (const q of [high, def]) {
+      await q.obliterate({ force: true });
+      await q.close();
+    }
+    await conn.quit();
+  }
+  return out;
+}
+
+async function main() {
+  let env = {};
+  let stop = async () => undefined;
+  if (!process.env.REDIS_URL) {
+    const { services } = require(join(root, 'scripts', 'services.js'));
+    const name = process.env.BENCH_STACK || 'bench';
+    ({ env } = await services(name));
+    if (!process.env.BENCH_KEEP_STACK) stop = () => require(join(root, 'scripts', 'stack.js')).down(name);
+  }
+  const redisUrl = env.REDIS_URL || process.env.REDIS_URL;
+  const started = Date.now();
+  const results = {};
+  if (!ONLY || ONLY === 'throughput') results.throughput = await throughput(env, redisUrl);
+  if (!ONLY || ONLY === 'priority') results.priority = await priority(env, redisUrl);
+  console.log('\n## Summary');
+  for (const r of results.throughput || []) {
+    console.log(`concurrency ${String(r.concurrency).padStart(2)}: bare ${r.bareJobsPerS} jobs/s, ours ${r.oursJobsPerS} jobs/s, ours/bare ${r.ratio}`);
+  }
+  for (const r of results.priority || []) console.log(`high wait under a ${BACKLOG}-job default backlog, ${r.target}: p50 ${r.p50ms} ms, p99 ${r.p99ms} ms (${r.measured} high jobs)`);
+  console.log(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  await stop();
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,20 @@
+import { DomainError } from '../../errors/domain-error';
+
+/** Commands print results on stdout, problems on stderr, and set the exit code (2: usage, 1: failure). */
+export function fail(command: string, err: unknown): void {
+  const usage = err instanceof DomainError && err.code === 'bad_request';
+  process.stderr.write(`${command}: ${(err as Error).message}\n`);
+  process.exitCode = usage ? 2 : 1;
+}
+
+export function parseCount(flag: string, value: string, min = 0): number {
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`${flag} must be a whole number >= ${min} (got "${value}")`);
+  return Number(value);
+}
+
+/** A plain table: column widths from the content. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}

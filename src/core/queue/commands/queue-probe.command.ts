@@ -1,0 +1,60 @@
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { PROBE_JOB, ProbeJob } from '../probe.job';
+import { QueueRegistry } from '../queue-registry';
+import { fail, parseCount } from './cli-output';
+
+interface ProbeFlags {
+  queue?: string;
+  count?: string;
+  fail?: boolean;
+  sleep?: string;
+  json?: boolean;
+}
+
+@Command({ name: 'queue:probe', description: 'Dispatch diagnostic jobs that sleep, then succeed (or throw with --fail); prints their ids' })
+export class QueueProbeCommand extends CommandRunner {
+  constructor(private readonly registry: QueueRegistry) {
+    super();
+  }
+
+  async run(_args: string[], f: ProbeFlags): Promise<void> {
+    try {
+      const queue = f.queue ?? 'default';
+      const count = f.count === undefined ? 1 : parseCount('--count', f.count, 1);
+      const sleepMs = f.sleep === undefined ? 0 : parseCount('--sleep', f.sleep);
+      if (count > 100000) throw new Error('--count is limited to 100000');
+      const data: ProbeJob = { sleepMs, fail: f.fail ?? false };
+      const ids = [];
+      for (let i = 0; i < count; i++) ids.push(await this.registry.dispatch(queue, PROBE_JOB, data));
+      if (f.json) process.stdout.write(JSON.stringify(ids) + '\n');
+      else for (const j of ids) process.stdout.write(`Dispatched probe ${j.queue}:${j.id}\n`);
+    } catch (err) {
+      fail('queue:probe', err);
+    }
+  }
+
+  @Option({ flags: '--queue <name>', description: 'Queue (default "default")' })
+  parseQueue(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--count <n>', description: 'How many jobs (default 1)' })
+  parseCount(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--fail', description: 'The jobs throw after sleeping' })
+  parseFail(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--sleep <ms>', description: 'Sleep this long first (default 0)' })
+  parseSleep(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--json', description: 'JSON: [{queue, id}]' })
+  parseJson(): boolean {
+    return true;
+  }
+}

@@ -1,0 +1,49 @@
+import type { Job } from 'bullmq';
+import { jobRoom, RealtimeService, userRoom } from '../realtime/realtime.contract';
+
+/** The seeds' JobProgressPayload (eventType and timestamp are added by RealtimeService). */
+export interface JobProgressPayload {
+  jobId: string;
+  queueName: string;
+  progress: number;
+  status: 'active' | 'waiting' | 'completed' | 'failed';
+  message?: string;
+  currentStep?: string;
+  totalSteps?: number;
+  attempt?: number;
+}
+
+/**
+ * job:started|progress|completed|failed for announced jobs, to `job:<queue>:<id>`
+ * and to the owner's `user:<id>` (the owner is `job.data.userId`).
+ */
+export class JobAnnouncer {
+  constructor(private readonly realtime: RealtimeService) {}
+
+  started(queue: string, job: Job): Promise<void> {
+    return this.send(queue, job, 'job:started', { progress: progressOf(job), status: 'active', attempt: job.attemptsMade + 1 });
+  }
+
+  progress(queue: string, job: Job, progress: number, extra: Partial<JobProgressPayload> = {}): Promise<void> {
+    return this.send(queue, job, 'job:progress', { ...extra, progress, status: 'active' });
+  }
+
+  completed(queue: string, job: Job): Promise<void> {
+    return this.send(queue, job, 'job:completed', { progress: 100, status: 'completed' });
+  }
+
+  failed(queue: string, job: Job, err: Error): Promise<void> {
+    return this.send(queue, job, 'job:failed', { progress: progressOf(job), status: 'failed', message: err.message });
+  }
+
+  private async send(queue: string, job: Job, event: string, fields: Omit<JobProgressPayload, 'jobId' | 'queueName'>): Promise<void> {
+    const payload: JobProgressPayload = { jobId: String(job.id), queueName: queue, ...fields };
+    await this.realtime.toRoom(jobRoom(queue, String(job.id)), event, payload);
+    const owner = (job.data as { userId?: unknown })?.userId;
+    if (typeof owner === 'number' || typeof owner === 'string') await this.realtime.toRoom(userRoom(owner), event, payload);
+  }
+}
+
+function progressOf(job: Job): number {
+  return typeof job.progress === 'number' ? job.progress : 0;
+}

@@ -1,0 +1,111 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { JobsOptions, Queue } from 'bullmq';
+import { AppConfig } from '../../config/app-config';
+import { BadRequestError, NotFoundError, UnavailableError } from '../errors/domain-error';
+import type { RedisClient } from '../redis/redis.factory';
+import { REDIS } from '../redis/redis.module';
+import { bullPrefix, readJobOwner, recordJobOwner } from './queue.keys';
+
+export interface DispatchOptions {
+  /** The user the job belongs to (job room authorisation, GET /api/jobs). */
+  ownerId?: number;
+  /** Overrides the worker's --tries for this job (Laravel's $tries). */
+  attempts?: number;
+  delayMs?: number;
+  /**
+   * A custom id makes dispatch idempotent (a second add with the same id is a no-op).
+   * BullMQ refuses ids that are integers or contain ":" (e.g. use `assistant-reply-<messageId>`).
+   */
+  jobId?: string;
+}
+
+export interface DispatchedJob {
+  queue: string;
+  id: string;
+}
+
+/** Keep succeeded jobs a day (GET /api/jobs), failed ones until an operator deals with them. */
+const DEFAULT_JOB_OPTIONS: JobsOptions = { removeOnComplete: { age: 24 * 3600, count: 10000 }, removeOnFail: false };
+const DISPATCH_TIMEOUT_MS = 3000;
+
+/**
+ * Producer side of the configured queues (plain BullMQ Queue objects: this
+ * never consumes). Uses the shared fail-fast connection, so with Redis away a
+ * dispatch fails at once (503) instead of hanging a request.
+ */
+@Injectable()
+export class QueueRegistry implements OnApplicationShutdown {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    readonly config: AppConfig,
+    @Inject(REDIS) private readonly redis: RedisClient,
+  ) {}
+
+  get names(): string[] {
+    return this.config.queue.names;
+  }
+
+  has(name: string): boolean {
+    return this.config.queue.names.includes(name);
+  }
+
+  /** The queue, or not_found for a name the configuration does not list. */
+  get(name: string): Queue {
+    if (!this.has(name)) throw new NotFoundError(`Queue "${name}"`);
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.redis, prefix: bullPrefix(this.config), defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue.on('error', () => undefined); // surfaced by the failing call itself
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** The named queues (all configured ones when `only` is empty); bad_request for an unknown name. */
+  select(only?: string | string[]): Queue[] {
+    const names = only === undefined || only.length === 0 ? this.names : Array.isArray(only) ? only : only.split(',').map((s) => s.trim());
+    const unknown = names.filter((n) => !this.has(n));
+    if (unknown.length) throw new BadRequestError(`Unknown queue(s): ${unknown.join(', ')} (configured: ${this.names.join(', ')})`);
+    return names.map((n) => this.get(n));
+  }
+
+  async dispatch<Data extends object>(queueName: string, name: string, data: Data, opts: DispatchOptions = {}): Promise<DispatchedJob> {
+    const queue = this.select([queueName])[0];
+    const jobOpts: JobsOptions = {};
+    if (opts.attempts) jobOpts.attempts = opts.attempts;
+    if (opts.delayMs) jobOpts.delay = opts.delayMs;
+    if (opts.jobId) jobOpts.jobId = opts.jobId;
+    const job = await withTimeout(queue.add(name, data, jobOpts), DISPATCH_TIMEOUT_MS);
+    const id = job.id as string;
+    if (opts.ownerId !== undefined) {
+      await withTimeout(recordJobOwner(this.redis, this.config.redis.prefix, queueName, id, opts.ownerId), DISPATCH_TIMEOUT_MS);
+    }
+    return { queue: queueName, id };
+  }
+
+  /** The owner recorded at dispatch, if any. */
+  async ownerOf(queueName: string, jobId: string): Promise<number | undefined> {
+    return (await readJobOwner(this.redis, this.config.redis.prefix, queueName, jobId)) ?? undefined;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+  }
+}
+
+/** Redis trouble on the dispatch path is a 503, never a hung request. */
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new UnavailableError('The queue is unavailable')), ms))),
+    ]);
+  } catch (err) {
+    if (err instanceof UnavailableError) throw err;
+    throw new UnavailableError('The queue is unavailable');
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,24 @@
+import { Global, Module, OnModuleInit } from '@nestjs/common';
+import { FailedJobs } from './failed-jobs.service';
+import { JobHandlers } from './job-handlers';
+import { PROBE_JOB, probeHandler } from './probe.job';
+import { QueueMonitor } from './queue-monitor.service';
+import { QueueRegistry } from './queue-registry';
+
+/**
+ * Queues for every process: the producer registry, the job-handler registry,
+ * failed-job and monitor services. Consuming happens only in queue:work
+ * (commands/queue-work.command.ts), never in the api.
+ */
+@Global()
+@Module({
+  providers: [QueueRegistry, JobHandlers, FailedJobs, QueueMonitor],
+  exports: [QueueRegistry, JobHandlers, FailedJobs, QueueMonitor],
+})
+export class QueueModule implements OnModuleInit {
+  constructor(private readonly handlers: JobHandlers) {}
+
+  onModuleInit(): void {
+    this.handlers.register(PROBE_JOB, probeHandler);
+  }
+}

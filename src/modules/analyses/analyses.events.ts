@@ -1,0 +1,24 @@
+/** The seeds' AnalysisProgressPayload (eventType and timestamp are added by RealtimeService). */
+export interface AnalysisProgressPayload {
+  projectId: string;
+  analysisId: string;
+  currentStation: number;
+  totalStations: number;
+  stationName: string;
+  progress: number;
+  logs?: string[];
+}
+
+/** What queue:work receives for an analysis (typed job payload, beside the processor). */
+export interface AnalysisJob {
+  analysisId: number;
+  projectId: number;
+  /** The owner: job:* events also go to user:<userId>. */
+  userId: number;
+  stations: number;
+}
+
+export const ANALYSIS_JOB = 'analysis';
+
+const STATION_NAMES = ['ingest', 'validate', 'normalise', 'correlate', 'score', 'report'];
+export const stationName = (n: number) => `${n}:${STATION_NAMES[(n - 1) % STATION_NAMES.length]}`;

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ProjectsModule } from '../projects/projects.module';
+import { AnalysesController } from './analyses.controller';
+import { AnalysisProcessor } from './analyses.processor';
+import { AnalysesService } from './analyses.service';
+import { Analysis } from './entities/analysis.entity';
+import { JobsService } from './jobs.service';
+
+/** Projects' analyses (long jobs with live progress) and the job status route. */
+@Module({
+  imports: [TypeOrmModule.forFeature([Analysis]), ProjectsModule],
+  controllers: [AnalysesController],
+  providers: [AnalysesService, JobsService, AnalysisProcessor],
+})
+export class AnalysesModule {}

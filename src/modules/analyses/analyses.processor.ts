@@ -1,0 +1,102 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Job, UnrecoverableError } from 'bullmq';
+import { Repository } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { JobContext, JobHandlers } from '../../core/queue/job-handlers';
+import { analysisRoom, projectRoom, RealtimeService, userRoom } from '../../core/realtime/realtime.contract';
+import { ANALYSIS_JOB, AnalysisJob, AnalysisProgressPayload, stationName } from './analyses.events';
+import { Analysis } from './entities/analysis.entity';
+
+export interface AnalysisResult {
+  analysisId: number;
+  stations: Array<{ name: string; score: number }>;
+}
+
+/**
+ * Runs an analysis station by station. Idempotent: completed_stations is
+ * advanced with a compare-and-set per station, and a retried (or stalled and
+ * re-run) job resumes at the first unfinished station. analysis:* events go to
+ * the analysis, project and owner's rooms; job:* ones come from the worker.
+ */
+@Injectable()
+export class AnalysisProcessor implements OnModuleInit {
+  constructor(
+    private readonly handlers: JobHandlers,
+    private readonly realtime: RealtimeService,
+    private readonly config: AppConfig,
+    @InjectRepository(Analysis) private readonly analyses: Repository<Analysis>,
+  ) {}
+
+  onModuleInit(): void {
+    this.handlers.register<AnalysisJob, AnalysisResult>(ANALYSIS_JOB, {
+      announce: true,
+      run: (job, ctx) => this.run(job, ctx),
+      onFailed: (job, err) => this.markFailed(job.data, err),
+    });
+  }
+
+  async run(job: Job<AnalysisJob>, ctx: JobContext): Promise<AnalysisResult> {
+    const { analysisId, stations } = job.data;
+    // Writing first makes this unit of work sticky: the reads below see the primary, never a lagging replica.
+    await this.analyses
+      .createQueryBuilder()
+      .update()
+      .set({ status: 'running', startedAt: () => 'COALESCE(started_at, CURRENT_TIMESTAMP(3))', error: null })
+      .where('id = :id AND status <> :done', { id: analysisId, done: 'completed' })
+      .execute();
+    const row = await this.analyses.findOneBy({ id: analysisId });
+    if (!row) throw new UnrecoverableError(`Analysis ${analysisId} no longer exists`);
+    if (row.status === 'completed' && row.result) return JSON.parse(row.result) as AnalysisResult;
+
+    const first = row.completedStations + 1;
+    await this.emit(job.data, 'analysis:started', first - 1, `${first > 1 ? 'resuming at' : 'starting'} station ${first}`);
+    for (let n = first; n <= stations; n++) {
+      if (ctx.signal.aborted) throw new Error('analysis aborted');
+      await this.work(n);
+      const progress = Math.floor((n / stations) * 100);
+      const moved = await this.analyses
+        .createQueryBuilder()
+        .update()
+        .set({ completedStations: n, progress })
+        .where('id = :id AND completed_stations = :prev', { id: analysisId, prev: n - 1 })
+        .execute();
+      if (!moved.affected) throw new Error(`station ${n} of analysis ${analysisId} was finished by someone else`);
+      await ctx.progress(progress, { currentStep: stationName(n), totalSteps: stations, message: `station ${n}/${stations} done` });
+      await this.emit(job.data, 'analysis:progress', n, `station ${stationName(n)} done`);
+    }
+    const result: AnalysisResult = {
+      analysisId,
+      stations: Array.from({ length: stations }, (_, i) => ({ name: stationName(i + 1), score: ((analysisId * 31 + i * 17) % 100) / 100 })),
+    };
+    await this.analyses.update(
+      { id: analysisId },
+      { status: 'completed', progress: 100, completedStations: stations, result: JSON.stringify(result), finishedAt: new Date() },
+    );
+    await this.emit(job.data, 'analysis:completed', stations, 'analysis completed');
+    return result;
+  }
+
+  private async markFailed(data: AnalysisJob, err: Error): Promise<void> {
+    await this.analyses.update({ id: data.analysisId }, { status: 'failed', error: err.message.slice(0, 2000), finishedAt: new Date() });
+  }
+
+  private work(_station: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, this.config.queue.analysisStationMs));
+  }
+
+  private async emit(data: AnalysisJob, event: string, station: number, log: string): Promise<void> {
+    const payload: AnalysisProgressPayload = {
+      projectId: String(data.projectId),
+      analysisId: String(data.analysisId),
+      currentStation: station,
+      totalStations: data.stations,
+      stationName: station > 0 ? stationName(station) : '',
+      progress: Math.floor((station / data.stations) * 100),
+      logs: [log],
+    };
+    await this.realtime.toRoom(analysisRoom(data.analysisId), event, payload);
+    await this.realtime.toRoom(projectRoom(data.projectId), event, payload);
+    await this.realtime.toRoom(userRoom(data.userId), event, payload);
+  }
+}

@@ -1,0 +1,103 @@
+import { decodeChannelMessage, envelope } from '../../src/core/realtime/event-log';
+import { Job, Queue } from 'bullmq';
+import Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { CliResult, ManagedProcess, runCli, spawnCli } from '../support/api-process';
+import { waitFor } from '../support/http-client';
+import { stackEnv } from '../support/stack';
+
+export interface PublishedEvent {
+  room: string;
+  event: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Each test file gets its own REDIS_PREFIX, so its queues, failed lists,
+ * restart key and sessions are its own on the shared test Redis.
+ */
+export class QueueKit {
+  readonly prefix = `t${randomUUID().slice(0, 8)}:`;
+  readonly redis = new Redis(stackEnv().REDIS_URL, { maxRetriesPerRequest: 3 });
+  private readonly queues = new Map<string, Queue>();
+  private readonly procs: ManagedProcess[] = [];
+  private readonly connections: Redis[] = [];
+
+  constructor(readonly extraEnv: Record<string, string> = {}) {}
+
+  get env(): Record<string, string> {
+    return { REDIS_PREFIX: this.prefix, QUEUE_LOCK_MS: '2000', QUEUE_STALLED_INTERVAL_MS: '1000', ...this.extraEnv };
+  }
+
+  queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      const connection = this.redis.duplicate();
+      this.connections.push(connection);
+      q = new Queue(name, { connection, prefix: `${this.prefix}bull` });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  cli(args: string[], env: Record<string, string> = {}, timeoutMs?: number): Promise<CliResult> {
+    return runCli(args, { ...this.env, ...env }, timeoutMs);
+  }
+
+  work(args: string[] = [], env: Record<string, string> = {}): ManagedProcess {
+    const p = spawnCli(['queue:work', ...args], { ...this.env, ...env });
+    this.procs.push(p);
+    return p;
+  }
+
+  async probe(args: string[]): Promise<Array<{ queue: string; id: string }>> {
+    const r = await this.cli(['queue:probe', '--json', ...args]);
+    if (r.code !== 0) throw new Error(`queue:probe failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as Array<{ queue: string; id: string }>;
+  }
+
+  job(queue: string, id: string): Promise<Job | undefined> {
+    return this.queue(queue).getJob(id);
+  }
+
+  waitState(queue: string, id: string, state: string, timeoutMs = 30000): Promise<Job> {
+    return waitFor(async () => {
+      const job = await this.job(queue, id);
+      return job && (await job.getState()) === state ? job : undefined;
+    }, timeoutMs);
+  }
+
+  /**
+   * Collects what RealtimeService publishes, from the same Redis fan-out
+   * channel every api process delivers from (`<prefix>rt:events`): one entry
+   * per target room, the payload as clients receive it (with eventId,
+   * eventType, timestamp).
+   */
+  async listen(): Promise<{ events: PublishedEvent[]; close: () => Promise<void> }> {
+    const sub = this.redis.duplicate();
+    const events: PublishedEvent[] = [];
+    sub.on('message', (_channel: string, message: string) => {
+      const e = decodeChannelMessage(message);
+      for (const room of e.rooms) events.push({ room, event: e.eventType, payload: envelope(e) });
+    });
+    await sub.subscribe(`${this.prefix}rt:events`);
+    return { events, close: async () => void (await sub.quit()) };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.kill()));
+    for (const q of this.queues.values()) {
+      await q.obliterate({ force: true }).catch(() => undefined);
+      await q.close();
+    }
+    await Promise.all(this.connections.map((c) => c.quit()));
+    await this.redis.quit();
+  }
+}
+
+export function exitOf(p: ManagedProcess, timeoutMs = 30000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return Promise.race([
+    p.exited,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${p.name} did not exit in ${timeoutMs} ms:\n${p.logs()}`)), timeoutMs)),
+  ]);
+}
