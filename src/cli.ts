@@ -1,12 +1,15 @@
 import 'reflect-metadata';
 import { CommandFactory } from 'nest-commander';
+import { Logger } from 'nestjs-pino';
 import { CliModule } from './app/cli.module';
 import { loadConfigOrExit } from './app/process';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  await CommandFactory.run(CliModule.register(config), {
-    logger: ['error', 'warn'],
+  const app = await CommandFactory.createWithoutRunning(CliModule.register(config), {
+    // Only errors before the app exists; after that every log line is pino JSON on stderr,
+    // so a command's own output (--json) on stdout stays clean.
+    logger: ['error'],
     errorHandler: (err) => {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
@@ -16,6 +19,9 @@ async function main(): Promise<void> {
       process.exit(1);
     },
   });
+  app.useLogger(app.get(Logger));
+  await CommandFactory.runApplication(app);
+  await app.close();
 }
 
 main()

@@ -16,6 +16,7 @@ import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
 import { SessionModule } from '../core/session/session.module';
 import { AiModule } from '../modules/ai/ai.module';
+import { AssistantModule } from '../modules/assistant/assistant.module';
 import { AnalysesModule } from '../modules/analyses/analyses.module';
 import { AuthModule } from '../modules/auth/auth.module';
 import { ChatModule } from '../modules/chat/chat.module';
@@ -54,6 +55,7 @@ export class ApiModule {
         ChatModule,
         NotificationsModule,
         AiModule,
+        AssistantModule,
       ],
       providers: [
         { provide: APP_PIPE, useValue: validationPipe },

@@ -5,6 +5,7 @@ import { QUEUE_COMMANDS } from '../core/queue/commands';
 import { QueueModule } from '../core/queue/queue.module';
 import { RealtimeModule } from '../core/realtime/realtime.module';
 import { AnalysesModule } from '../modules/analyses/analyses.module';
+import { AssistantModule } from '../modules/assistant/assistant.module';
 import { AuthModule } from '../modules/auth/auth.module';
 import { UserCreateCommand } from '../modules/auth/user-create.command';
 import { coreImports } from './api.module';
@@ -15,7 +16,7 @@ export class CliModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesModule],
+      imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesModule, AssistantModule],
       providers: [MigrateCommand, UserCreateCommand, ...QUEUE_COMMANDS],
     };
   }

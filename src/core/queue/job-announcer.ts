@@ -38,9 +38,10 @@ export class JobAnnouncer {
 
   private async send(queue: string, job: Job, event: string, fields: Omit<JobProgressPayload, 'jobId' | 'queueName'>): Promise<void> {
     const payload: JobProgressPayload = { jobId: String(job.id), queueName: queue, ...fields };
-    await this.realtime.toRoom(jobRoom(queue, String(job.id)), event, payload);
     const owner = (job.data as { userId?: unknown })?.userId;
-    if (typeof owner === 'number' || typeof owner === 'string') await this.realtime.toRoom(userRoom(owner), event, payload);
+    const rooms = [jobRoom(queue, String(job.id))];
+    if (typeof owner === 'number' || typeof owner === 'string') rooms.push(userRoom(owner));
+    await this.realtime.toRooms(rooms, event, payload);
   }
 }
 

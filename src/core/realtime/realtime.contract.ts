@@ -30,6 +30,11 @@ export const chatRoom = (roomId: number | string) => `chat:${roomId}`;
 export abstract class RealtimeService {
   /** Resolves with the event id once the event is on its way (history written, published). */
   abstract toRoom(room: string, event: string, payload: object, opts?: EmitOptions): Promise<string>;
+  /**
+   * One event (one id) to several rooms: a client in more than one of them
+   * receives it once, and every room's history holds it under the same id.
+   */
+  abstract toRooms(rooms: string[], event: string, payload: object, opts?: EmitOptions): Promise<string>;
   abstract toUser(userId: number | string, event: string, payload: object, opts?: EmitOptions): Promise<string>;
   abstract toProject(projectId: number | string, event: string, payload: object, opts?: EmitOptions): Promise<string>;
   /** Every connected client (system:* events). */

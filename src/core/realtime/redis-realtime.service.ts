@@ -26,6 +26,10 @@ export class RedisRealtimeService extends RealtimeService {
     return String((await this.publish([room], event, payload, opts)).id);
   }
 
+  async toRooms(rooms: string[], event: string, payload: object, opts?: EmitOptions): Promise<string> {
+    return String((await this.publish([...new Set(rooms)], event, payload, opts)).id);
+  }
+
   toUser(userId: number | string, event: string, payload: object, opts?: EmitOptions): Promise<string> {
     return this.toRoom(userRoom(userId), event, payload, opts);
   }

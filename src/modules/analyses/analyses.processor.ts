@@ -95,8 +95,6 @@ export class AnalysisProcessor implements OnModuleInit {
       progress: Math.floor((station / data.stations) * 100),
       logs: [log],
     };
-    await this.realtime.toRoom(analysisRoom(data.analysisId), event, payload);
-    await this.realtime.toRoom(projectRoom(data.projectId), event, payload);
-    await this.realtime.toRoom(userRoom(data.userId), event, payload);
+    await this.realtime.toRooms([analysisRoom(data.analysisId), projectRoom(data.projectId), userRoom(data.userId)], event, payload);
   }
 }

@@ -25,8 +25,13 @@ function roomView(r: ChatRoom): RoomView {
   };
 }
 
+/** Called after a member's message is stored and delivered (e.g. the assistant's trigger). */
+export type MemberMessageListener = (room: { id: number; assistant: boolean }, message: MessageView) => Promise<void>;
+
 @Injectable()
 export class ChatService {
+  private readonly memberMessageListeners: MemberMessageListener[] = [];
+
   constructor(
     @InjectRepository(ChatRoom) private readonly rooms: Repository<ChatRoom>,
     @InjectRepository(ChatRoomMember) private readonly members: Repository<ChatRoomMember>,
@@ -94,7 +99,32 @@ export class ChatService {
   /** Stores the message, then `message:new` to the room on every api process. */
   async send(userId: number, roomId: number, body: string): Promise<MessageView> {
     await this.assertMember(userId, roomId);
-    return this.post(userId, roomId, body);
+    const view = await this.post(userId, roomId, body);
+    if (this.memberMessageListeners.length) {
+      const room = await this.rooms.findOne({ where: { id: roomId }, select: { id: true, assistant: true } });
+      if (room) for (const listener of this.memberMessageListeners) await listener({ id: room.id, assistant: room.assistant }, view);
+    }
+    return view;
+  }
+
+  onMemberMessage(listener: MemberMessageListener): void {
+    this.memberMessageListeners.push(listener);
+  }
+
+  /** The `limit` messages of a room before `messageId`, oldest first (context for the assistant). */
+  async recentBefore(roomId: number, messageId: string, limit: number): Promise<Array<{ userId: number; body: string }>> {
+    const rows = await this.messages
+      .createQueryBuilder('m')
+      .where('m.room_id = :roomId AND m.id < :messageId', { roomId, messageId })
+      .orderBy('m.id', 'DESC')
+      .take(limit)
+      .getMany();
+    return rows.reverse().map((m) => ({ userId: m.userId, body: m.body }));
+  }
+
+  /** Adds a member if not one already (idempotent). */
+  async ensureMember(roomId: number, userId: number): Promise<void> {
+    await this.members.createQueryBuilder().insert().into(ChatRoomMember).values({ roomId, userId }).orIgnore().execute();
   }
 
   /** For the assistant and other trusted senders: no membership check. */
