@@ -9,6 +9,37 @@ import type { RedisClient } from '../redis/redis.factory';
 
 export const SESSION_COOKIE = 'switchboard.sid';
 
+/** How often one process refreshes an unchanged session's TTL in Redis. */
+const TOUCH_EVERY_MS = 60_000;
+const TOUCH_MEMORY = 50_000;
+
+/**
+ * Sliding expiry (`rolling`) made express-session send an EXPIRE to Redis on
+ * every request of every unchanged session. The TTL only needs refreshing
+ * now and then: each process touches a session at most once a minute, which
+ * moves its expiry by at most that minute. Sessions themselves stay in Redis.
+ */
+export class ThrottledTouchRedisStore extends RedisStore {
+  private readonly touched = new Map<string, number>();
+
+  override async touch(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): Promise<void> {
+    const now = Date.now();
+    const last = this.touched.get(sid);
+    if (last !== undefined && now - last < TOUCH_EVERY_MS) {
+      cb?.();
+      return;
+    }
+    if (this.touched.size >= TOUCH_MEMORY) this.touched.clear();
+    this.touched.set(sid, now);
+    return super.touch(sid, sess, cb);
+  }
+
+  override async destroy(sid: string, cb?: (err?: unknown) => void): Promise<void> {
+    this.touched.delete(sid);
+    return super.destroy(sid, cb);
+  }
+}
+
 /**
  * express-session in Redis (connect-redis): nothing about a session lives in
  * process memory, so any api process serves any request. A Redis failure is
@@ -19,7 +50,7 @@ export function sessionMiddleware(config: AppConfig, redis: RedisClient): Reques
   const handler = session({
     name: SESSION_COOKIE,
     secret: config.auth.sessionSecret,
-    store: new RedisStore({ client: redis, prefix: `${config.redis.prefix}sess:`, ttl: config.auth.sessionTtlSeconds }),
+    store: new ThrottledTouchRedisStore({ client: redis, prefix: `${config.redis.prefix}sess:`, ttl: config.auth.sessionTtlSeconds }),
     resave: false,
     saveUninitialized: false,
     rolling: true,

@@ -1,0 +1,35 @@
+import type { SessionData } from 'express-session';
+import type { RedisClient } from '../redis/redis.factory';
+import { ThrottledTouchRedisStore } from './session.middleware';
+
+describe('ThrottledTouchRedisStore', () => {
+  const sess = { cookie: { originalMaxAge: 7200_000, expires: new Date(Date.now() + 7200_000) } } as unknown as SessionData;
+
+  function store() {
+    const expires: string[] = [];
+    const client = {
+      expire: (key: string) => {
+        expires.push(key);
+        return Promise.resolve(1);
+      },
+      del: () => Promise.resolve(1),
+    };
+    return { expires, s: new ThrottledTouchRedisStore({ client: client as unknown as RedisClient, prefix: 'p:' }) };
+  }
+
+  it('refreshes a session TTL once a minute per process, not on every request', async () => {
+    const { expires, s } = store();
+    await s.touch('a', sess);
+    await s.touch('a', sess);
+    await s.touch('b', sess);
+    expect(expires).toEqual(['p:a', 'p:b']);
+  });
+
+  it('touches again after the session was destroyed', async () => {
+    const { expires, s } = store();
+    await s.touch('a', sess);
+    await s.destroy('a');
+    await s.touch('a', sess);
+    expect(expires).toEqual(['p:a', 'p:a']);
+  });
+});
