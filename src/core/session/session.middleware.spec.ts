@@ -14,7 +14,7 @@ describe('ThrottledTouchRedisStore', () => {
       },
       del: () => Promise.resolve(1),
     };
-    return { expires, s: new ThrottledTouchRedisStore({ client: client as unknown as RedisClient, prefix: 'p:' }) };
+    return { expires, s: new ThrottledTouchRedisStore({ client: client, prefix: 'p:' }) };
   }
 
   it('refreshes a session TTL once a minute per process, not on every request', async () => {
