@@ -1,5 +1,4 @@
 import type { SessionData } from 'express-session';
-import type { RedisClient } from '../redis/redis.factory';
 import { ThrottledTouchRedisStore } from './session.middleware';
 
 describe('ThrottledTouchRedisStore', () => {
