@@ -28,7 +28,7 @@
  * `up` prints the environment as KEY=value lines on stdout (progress goes to stderr).
  *
  * Ports: 'dev' -> 13306/13307/16379, 'test' -> 23306/23307/26379, any other name -> a
- * base derived from the name in 30000-59000; STACK_PORT_BASE overrides the base
+ * base derived from the name in 24000-31999 (below the ephemeral port range); STACK_PORT_BASE overrides the base
  * (primary = base, replica = base + 1, redis = base + 2).
  *
  * Node 20 builtins only; no npm dependencies.
@@ -153,8 +153,9 @@ function portsFor(name) {
   } else if (Object.prototype.hasOwnProperty.call(FIXED_PORTS, name)) {
     return { ...FIXED_PORTS[name] };
   } else {
-    // Deterministic base in 30000..58998 so that base+2 <= 59000.
-    base = 30000 + (sha1(name).readUInt32BE(0) % 28999);
+    // Deterministic base in 24000..31997, below Linux's ephemeral range (32768+): a listener
+    // there can collide with the local end of some outgoing connection and fail to bind.
+    base = 24000 + (sha1(name).readUInt32BE(0) % 7998);
   }
   return { primary: base, replica: base + 1, redis: base + 2 };
 }
