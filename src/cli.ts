@@ -3,6 +3,7 @@ import { CommandFactory } from 'nest-commander';
 import { Logger } from 'nestjs-pino';
 import { CliModule } from './app/cli.module';
 import { loadConfigOrExit } from './app/process';
+import { runUnitOfWork } from './core/database/unit-of-work';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -20,7 +21,9 @@ async function main(): Promise<void> {
     },
   });
   app.useLogger(app.get(Logger));
-  await CommandFactory.runApplication(app);
+  // A command is one unit of work: after it writes, it reads its own writes from the primary
+  // (queue:work starts a fresh unit for every job).
+  await runUnitOfWork(() => CommandFactory.runApplication(app));
   await app.close();
 }
 
