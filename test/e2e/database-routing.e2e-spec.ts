@@ -1,4 +1,4 @@
-import { ApiProcess, startApi } from '../support/api-process';
+import { ApiProcess, runCli, startApi } from '../support/api-process';
 import { registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
 import { metricValue } from '../support/metrics';
 import { ownStack } from '../support/stack';
@@ -49,6 +49,11 @@ describe('sticky read/write routing over real replication', () => {
     await new Promise((r) => setTimeout(r, WINDOW_MS + 300));
     const afterWindow = await owner.client.on(b.url).get('/api/projects');
     expect((afterWindow.body as Array<{ id: number }>).map((p) => p.id)).not.toContain(id);
+
+    // A CLI command is one unit of work too: user:create reads its new row back from the primary.
+    const cli = await runCli(['user:create', `--email=frozen-${Date.now()}@example.test`, '--password=password-123']);
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
 
     await control.sql(name, 'replica', 'START SLAVE SQL_THREAD');
     await control.waitReplicaCaughtUp(name, 20000);
