@@ -1,8 +1,7 @@
-/* eslint-disable @typescript-eslint/no-require-imports */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAdmin } from '../support/admin';
-import { ROOT } from '../support/api-process';
+import { allApisUp, ClusterHandle, clusterScript, freeBase, portIsFree, servedBy } from '../support/cluster';
 import { waitFor } from '../support/http-client';
 import { stackEnv } from '../support/stack';
 
@@ -11,66 +10,6 @@ import { stackEnv } from '../support/stack';
  * nginx site and supervisor programs, a real supervisord runs a real nginx in front of two api
  * processes (and the workers), and the tests talk to nginx only.
  */
-interface ClusterHandle {
-  url: string;
-  dir: string;
-  logDir: string;
-  nginxDir: string;
-  apiPorts: number[];
-  child: { pid: number };
-  ctl(args: string[]): Promise<string>;
-  pidOf(program: string): Promise<number>;
-  apiProgram(port: number): string;
-  stop(): Promise<void>;
-  output(): string;
-}
-interface ClusterModule {
-  start(opts: { instances: number; port: number; env: Record<string, string>; name: string; readyTimeoutMs?: number }): Promise<ClusterHandle>;
-}
-const clusterScript = require(join(ROOT, 'scripts', 'cluster.js')) as ClusterModule;
-
-interface AccessLine {
-  request_id: string;
-  uri: string;
-  status: number;
-  upstream_addr: string;
-}
-
-function accessLog(cluster: ClusterHandle): AccessLine[] {
-  const file = join(cluster.nginxDir, 'access.log');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as AccessLine);
-}
-
-/** The api port nginx sent a request to, from nginx's own access log. */
-async function servedBy(cluster: ClusterHandle, requestId: string): Promise<number> {
-  let line: AccessLine | undefined;
-  await waitFor(async () => (line = accessLog(cluster).find((l) => l.request_id === requestId)) !== undefined, 10000);
-  const last = (line as AccessLine).upstream_addr.split(', ').pop() as string;
-  return Number(last.split(':').pop());
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  try {
-    await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) });
-    return false;
-  } catch (err) {
-    return ((err as { cause?: { code?: string } }).cause?.code ?? '') === 'ECONNREFUSED';
-  }
-}
-
-async function freeBase(span: number): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 20000);
-    const ports = [...Array(span).keys()].map((i) => base + i);
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
-  }
-  throw new Error('no free port range for the cluster');
-}
-
 describe('cluster mode: nginx + supervisord in front of several api processes', () => {
   jest.setTimeout(240000);
   let cluster: ClusterHandle;
@@ -84,6 +23,7 @@ describe('cluster mode: nginx + supervisord in front of several api processes', 
       name: `e2e-${process.env.SWITCHBOARD_STACK || 'given'}`,
       readyTimeoutMs: 180000,
     });
+    await allApisUp(cluster);
   });
 
   afterAll(async () => {

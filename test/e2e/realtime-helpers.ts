@@ -9,13 +9,13 @@ export interface Received {
 }
 
 /** A socket.io-client socket that records every event it receives. */
-export function openSocket(baseUrl: string, nsp: string, opts: { token?: string; cookie?: string; forwardedFor?: string; reconnection?: boolean } = {}) {
+export function openSocket(baseUrl: string, nsp: string, opts: { token?: string; cookie?: string; forwardedFor?: string; reconnection?: boolean; transports?: ('polling' | 'websocket')[] } = {}) {
   const headers: Record<string, string> = {};
   if (opts.cookie) headers.cookie = opts.cookie;
   if (opts.forwardedFor) headers['x-forwarded-for'] = opts.forwardedFor;
   const socket: Socket = io(baseUrl + nsp, {
     auth: opts.token ? { token: opts.token } : {},
-    transports: ['websocket'],
+    transports: opts.transports ?? ['websocket'],
     forceNew: true, // one engine connection per socket: its own headers (cookie, X-Forwarded-For)
     extraHeaders: headers,
     reconnection: opts.reconnection ?? false,
