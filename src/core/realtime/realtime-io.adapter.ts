@@ -1,11 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import { filter, type Observable } from 'rxjs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
-import { sessionMiddleware } from '../session/session.middleware';
+import { SESSION_COOKIE, sessionMiddleware } from '../session/session.middleware';
 import { EventLog } from './event-log';
 import { recoveryAdapter } from './recovery-adapter';
 import { SocketConnections } from './socket-connections';
@@ -27,6 +30,17 @@ function compactDeflate(threshold: number) {
   };
 }
 
+const SESSION_COOKIE_PREFIX = `${SESSION_COOKIE}=`;
+
+/** Only a handshake that carries our session cookie needs the session loaded (tokens come in the CONNECT packet). */
+function hasSessionCookie(req: IncomingMessage): boolean {
+  const cookie = req.headers.cookie;
+  return typeof cookie === 'string' && cookie.includes(SESSION_COOKIE_PREFIX);
+}
+
+/** The socket type of the Socket.IO copy @nestjs/platform-socket.io compiles against. */
+type NestSocket = Parameters<IoAdapter['bindMessageHandlers']>[0];
+
 type EngineRes = ServerResponse & { status?: (code: number) => EngineRes; json?: (body: unknown) => void };
 
 /**
@@ -37,6 +51,7 @@ type EngineRes = ServerResponse & { status?: (code: number) => EngineRes; json?:
  */
 export class RealtimeIoAdapter extends IoAdapter {
   private readonly config: AppConfig;
+  private readonly logger = new Logger('RealtimeIoAdapter');
 
   constructor(private readonly app: INestApplication) {
     super(app);
@@ -64,6 +79,9 @@ export class RealtimeIoAdapter extends IoAdapter {
     const session = sessionMiddleware(this.config, this.app.get<RedisClient>(REDIS));
     server.engine.use((req: IncomingMessage & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
       if (req._query?.sid !== undefined) return next(); // only the handshake carries the cookie we need
+      // Without our cookie there is no session to load; loading one anyway kept express-session's
+      // per-request closures alive with the socket (bench/RESULTS.md, about 5 KB per socket).
+      if (!hasSessionCookie(req)) return next();
       // The session middleware answers a Redis failure in Express style; give the raw response that shape.
       res.status = (code: number) => {
         res.statusCode = code;
@@ -76,5 +94,34 @@ export class RealtimeIoAdapter extends IoAdapter {
       session(req as never, res as never, next);
     });
     return server;
+  }
+
+  /**
+   * Nest's IoAdapter builds an rxjs pipeline per socket and per handler
+   * (fromEvent + mergeMap + takeUntil(disconnect)), held for the socket's whole
+   * life: about 6 KB per socket with three handlers (bench/RESULTS.md). A
+   * plain listener per handler does the same (handler result, then ack) and
+   * builds the pipeline per message only.
+   */
+  override bindMessageHandlers(socket: NestSocket, handlers: MessageMappingProperties[], transform: (data: unknown) => Observable<unknown>): void {
+    for (const { message, callback, isAckHandledManually } of handlers) {
+      socket.on(message as string, (...args: unknown[]) => {
+        // fromEvent's convention, which mapPayload expects: one argument as is, several as an array.
+        const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]);
+        transform(callback(data, ack))
+          .pipe(filter((response) => response !== null && response !== undefined))
+          .subscribe({
+            next: (response) => {
+              const r = response as { event?: string; data?: unknown };
+              if (r.event) {
+                socket.emit(r.event, r.data);
+                return;
+              }
+              if (!isAckHandledManually && typeof ack === 'function') (ack as (r: unknown) => void)(response);
+            },
+            error: (err: unknown) => this.logger.error({ err, event: message }, 'socket handler failed'),
+          });
+      });
+    }
   }
 }
