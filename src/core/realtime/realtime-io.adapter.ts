@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
-import { filter, type Observable } from 'rxjs';
+import { filter, from, isObservable, mergeMap, of } from 'rxjs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
@@ -101,15 +101,20 @@ export class RealtimeIoAdapter extends IoAdapter {
    * (fromEvent + mergeMap + takeUntil(disconnect)), held for the socket's whole
    * life: about 6 KB per socket with three handlers (bench/RESULTS.md). A
    * plain listener per handler does the same (handler result, then ack) and
-   * builds the pipeline per message only.
+   * builds the pipeline per message only. (The transform argument is not used: see below.)
    */
-  override bindMessageHandlers(socket: NestSocket, handlers: MessageMappingProperties[], transform: (data: unknown) => Observable<unknown>): void {
+  override bindMessageHandlers(socket: NestSocket, handlers: MessageMappingProperties[]): void {
     for (const { message, callback, isAckHandledManually } of handlers) {
       socket.on(message as string, (...args: unknown[]) => {
         // fromEvent's convention, which mapPayload expects: one argument as is, several as an array.
         const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]);
-        transform(callback(data, ack))
-          .pipe(filter((response) => response !== null && response !== undefined))
+        // What Nest's transform does (await, then an observable's values or the one value), without
+        // keeping Nest's per-socket transform closure alive.
+        from(Promise.resolve(callback(data, ack) as unknown))
+          .pipe(
+            mergeMap((result) => (isObservable(result) ? result : of(result))),
+            filter((response) => response !== null && response !== undefined),
+          )
           .subscribe({
             next: (response) => {
               const r = response as { event?: string; data?: unknown };
