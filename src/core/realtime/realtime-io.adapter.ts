@@ -10,6 +10,7 @@ import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { SESSION_COOKIE, sessionMiddleware } from '../session/session.middleware';
 import { EventLog } from './event-log';
+import { sendPreEncodedFramesUnderThreshold } from './pre-encoded-frames';
 import { recoveryAdapter } from './recovery-adapter';
 import { SocketConnections } from './socket-connections';
 
@@ -65,9 +66,9 @@ export class RealtimeIoAdapter extends IoAdapter {
       ...options,
       cors: { origin: this.config.http.corsOrigins, credentials: true },
       maxHttpBufferSize: rt.maxBufferBytes,
-      // 0 turns per-message deflate off. While it is negotiated Socket.IO cannot send one pre-encoded
-      // frame to every socket of a room (engine.io skips wsPreEncodedFrame), which costs about 2x
-      // CPU per delivery even for frames under the threshold: see bench/RESULTS.md.
+      // 0 turns per-message deflate off. While it is negotiated engine.io would not send one
+      // pre-encoded frame to every socket of a room, which cost about 2x CPU per delivery even for
+      // frames under the threshold: sendPreEncodedFramesUnderThreshold restores that (bench/RESULTS.md).
       perMessageDeflate: rt.compressionThresholdBytes > 0 ? compactDeflate(rt.compressionThresholdBytes) : false,
       httpCompression: { threshold: rt.compressionThresholdBytes },
       pingInterval: rt.pingIntervalMs,
@@ -76,6 +77,7 @@ export class RealtimeIoAdapter extends IoAdapter {
       connectionStateRecovery: { maxDisconnectionDuration: rt.recoveryWindowMs, skipMiddlewares: false },
       adapter: recoveryAdapter(this.app.get(EventLog), connections.sessions) as never,
     }) as Server;
+    if (rt.compressionThresholdBytes > 0) sendPreEncodedFramesUnderThreshold(server);
     const session = sessionMiddleware(this.config, this.app.get<RedisClient>(REDIS));
     server.engine.use((req: IncomingMessage & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
       if (req._query?.sid !== undefined) return next(); // only the handshake carries the cookie we need
