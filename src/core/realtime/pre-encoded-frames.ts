@@ -25,27 +25,32 @@ const patched = new WeakSet<object>();
  * before. The transport class is patched once, from the first websocket seen.
  */
 export function sendPreEncodedFramesUnderThreshold(server: Server): void {
-  server.engine.on('connection', (conn: { transport: WsTransport; once(ev: string, fn: () => void): void }) => {
-    const patch = () => {
-      const transport = conn.transport;
-      if (transport.name !== 'websocket') return;
-      const proto = Object.getPrototypeOf(transport) as WsTransport;
-      if (patched.has(proto)) return;
-      patched.add(proto);
-      const original = proto._canSendPreEncodedFrame;
-      proto._canSendPreEncodedFrame = function (this: WsTransport, packet) {
-        if (original.call(this, packet)) return true;
-        const frame = packet.options?.wsPreEncodedFrame;
-        const sender = this.socket?._sender;
-        const threshold = this.perMessageDeflate?.threshold;
-        if (!frame || threshold === undefined || typeof sender?.sendFrame !== 'function') return false;
-        if (sender._state !== WS_SENDER_IDLE || sender._queue?.length) return false;
-        let bytes = 0;
-        for (const part of frame) bytes += part.length;
-        return bytes < threshold; // the whole frame, so the payload is under it too
-      };
-    };
-    patch();
-    conn.once('upgrade', patch);
-  });
+  type Conn = { transport: WsTransport; once(ev: string, fn: () => void): void };
+  // Listens only until the class is patched: nothing stays per connection afterwards.
+  const onConnection = (conn: Conn) => {
+    if (patchTransport(conn.transport)) server.engine.off('connection', onConnection);
+    else conn.once('upgrade', () => patchTransport(conn.transport) && server.engine.off('connection', onConnection));
+  };
+  server.engine.on('connection', onConnection);
+}
+
+/** Patches the websocket transport class once; true once it is patched. */
+function patchTransport(transport: WsTransport): boolean {
+  if (transport.name !== 'websocket') return false;
+  const proto = Object.getPrototypeOf(transport) as WsTransport;
+  if (patched.has(proto)) return true;
+  patched.add(proto);
+  const original = proto._canSendPreEncodedFrame;
+  proto._canSendPreEncodedFrame = function (this: WsTransport, packet) {
+    if (original.call(this, packet)) return true;
+    const frame = packet.options?.wsPreEncodedFrame;
+    const sender = this.socket?._sender;
+    const threshold = this.perMessageDeflate?.threshold;
+    if (!frame || threshold === undefined || typeof sender?.sendFrame !== 'function') return false;
+    if (sender._state !== WS_SENDER_IDLE || sender._queue?.length) return false;
+    let bytes = 0;
+    for (const part of frame) bytes += part.length;
+    return bytes < threshold; // the whole frame, so the payload is under it too
+  };
+  return true;
 }
