@@ -104,6 +104,36 @@ describe('realtime across api processes', () => {
     expect(pb.eventId).toBe(id);
   });
 
+  it('compresses events above WS_COMPRESSION_THRESHOLD_BYTES, sends smaller ones as they are, all in order', async () => {
+    const user = await registerTokenUser(a.url, 'deflate-target');
+    const receivers = [openSocket(a.url, '/realtime', { token: user.client.token }), openSocket(a.url, '/realtime', { token: user.client.token })];
+    cleanups.push(...receivers.map((r) => () => r.socket.close()));
+    await Promise.all(receivers.map((r) => r.next('connected')));
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { EventLog } = require(join(ROOT, 'dist/core/realtime/event-log.js')) as typeof import('../../src/core/realtime/event-log');
+    const { RedisRealtimeService } = require(join(ROOT, 'dist/core/realtime/redis-realtime.service.js')) as typeof import('../../src/core/realtime/redis-realtime.service');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const redis = new Redis(stackEnv().REDIS_URL);
+    cleanups.push(() => redis.quit());
+    const service = new RedisRealtimeService(new EventLog(redis, { prefix: 'sb:', historyPerRoom: 100, historyTtlMs: 60000 }));
+    const big = 'x'.repeat(8000); // far above the 1,024-byte default threshold, and compressible
+    const wsBytes = (r: (typeof receivers)[number]) =>
+      (r.socket.io.engine.transport as unknown as { ws: { _socket: { bytesRead: number } } }).ws._socket.bytesRead;
+    const before = receivers.map(wsBytes);
+    // Interleaved without waiting: a small frame must not overtake a large one being compressed.
+    await Promise.all(Array.from({ length: 40 }, (_, i) => service.toUser(user.id, 'job:progress', { jobId: String(i), queue: 'default', progress: i, note: i % 2 ? big : 'small' })));
+    for (const r of receivers) {
+      const got: { eventId: string; jobId: string; note: string }[] = [];
+      for (let i = 0; i < 40; i++) got.push(await r.next<{ eventId: string; jobId: string; note: string }>('job:progress'));
+      const ids = got.map((g) => Number(g.eventId));
+      expect(ids).toEqual([...ids].sort((x, y) => x - y)); // in id order, none overtaking another
+      expect(new Set(got.map((g) => g.jobId)).size).toBe(40);
+      expect(got.every((g) => g.note === (Number(g.jobId) % 2 ? big : 'small'))).toBe(true);
+    }
+    // 20 x 8 KB arrived in far fewer bytes than sent: the large ones were compressed.
+    receivers.forEach((r, i) => expect(wsBytes(r) - before[i]).toBeLessThan(40000));
+  });
+
   it('authenticates by session cookie in the handshake and by `authenticate` within the deadline, and closes the rest', async () => {
     const viaCookie = await registerUser(a.url, 'cookie');
     const s1 = openSocket(b.url, '/notifications', { cookie: viaCookie.client.cookieHeader });

@@ -110,25 +110,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   /** Installed on each namespace: limits, then handshake auth. Runs for recovered sockets too. */
   middleware(): (socket: Socket, next: (err?: Error) => void) => void {
     return (raw, next) => {
-      const socket = raw as AppSocket;
-      void (async () => {
-        const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
-        socket.data.ip = ip;
-        socket.data.rooms = [];
-        await this.cluster.acquire(ip);
-        let released = false;
-        socket.data.release = () => {
-          if (released) return;
-          released = true;
-          this.cluster.release(ip);
-        };
-        // A client that goes away before the connection completes must not hold its slot.
-        socket.conn.once('close', () => socket.data.release?.());
-        const principal = await this.handshakePrincipal(socket).catch(() => null);
-        if (principal) socket.data.principal = principal;
-        const recovery = (socket.data as { recovery?: PendingRecovery }).recovery;
-        if (recovery && recovery.userId !== principal?.id) delete socket.data.recovery;
-      })().then(
+      this.admit(raw as AppSocket).then(
         () => next(),
         (err: unknown) => {
           const code = err instanceof ConnectionRefusedError ? err.code : 'unavailable';
@@ -139,6 +121,36 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     };
   }
 
+  /**
+   * Per-socket listeners are made in small methods of their own: a closure
+   * made inside the middleware kept its whole scope chain (Socket.IO's
+   * middleware runner included) alive for the socket's life.
+   */
+  private async admit(socket: AppSocket): Promise<void> {
+    const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
+    socket.data.ip = ip;
+    socket.data.rooms = [];
+    await this.cluster.acquire(ip);
+    this.holdSlot(socket);
+    const principal = await this.handshakePrincipal(socket).catch(() => null);
+    if (principal) socket.data.principal = principal;
+    const recovery = (socket.data as { recovery?: PendingRecovery }).recovery;
+    if (recovery && recovery.userId !== principal?.id) delete socket.data.recovery;
+  }
+
+  /** The socket holds a cluster slot until released, once; a client gone before it connects releases it too. */
+  private holdSlot(socket: AppSocket): void {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      socket.conn.off('close', release);
+      this.cluster.release(socket.data.ip);
+    };
+    socket.data.release = release;
+    socket.conn.once('close', release);
+  }
+
   attach(nsp: Namespace): void {
     this.hub.attach(nsp);
     nsp.use(this.middleware());
@@ -147,7 +159,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   async onConnection(raw: Socket): Promise<void> {
     const socket = raw as AppSocket;
     socketActiveConnections.inc({ namespace: socket.nsp.name });
-    socket.once('disconnect', () => this.onDisconnect(socket));
+    this.watchDisconnect(socket);
     const recovery = socket.data.recovery;
     delete socket.data.recovery;
     try {
@@ -173,6 +185,10 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  private watchDisconnect(socket: AppSocket): void {
+    socket.once('disconnect', () => this.onDisconnect(socket));
+  }
+
   private onDisconnect(socket: AppSocket): void {
     socketActiveConnections.dec({ namespace: socket.nsp.name });
     clearTimeout(socket.data.authTimer);
@@ -191,7 +207,11 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
 
   private async handshakePrincipal(socket: AppSocket): Promise<Principal | null> {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
-    if (typeof auth?.token === 'string' && auth.token) return this.authenticator.fromToken(auth.token);
+    if (typeof auth?.token === 'string' && auth.token) {
+      const token = auth.token;
+      delete auth.token; // checked once here; the credential is not kept in memory for the socket's life
+      return this.authenticator.fromToken(token);
+    }
     return this.authenticator.fromRequest(socket.request as Request);
   }
 
