@@ -130,7 +130,17 @@ describe('realtime through nginx + supervisord (cluster mode)', () => {
     const disconnected = once(s.socket, 'disconnect', 30000);
     process.kill(oldPid, 'SIGKILL');
     await disconnected;
-    for (let i = 1; i <= 3; i++) expect((await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: `missed ${i}` })).status).toBe(201);
+    // nginx does not resend a POST to the next upstream (not idempotent): the first one after the kill
+    // may get 502/503 until nginx marks the dead process failed; a client retries those.
+    const postOnce = async (body: string) => {
+      const r = await waitFor(async () => {
+        const res = await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body });
+        if (res.status === 502 || res.status === 503) return undefined;
+        return res;
+      }, 15000, 200);
+      expect(r.status).toBe(201);
+    };
+    for (let i = 1; i <= 3; i++) await postOnce(`missed ${i}`);
     const reconnected = s.next<{ recovered: boolean }>('connected', 60000);
     s.socket.connect();
     expect((await reconnected).recovered).toBe(true);
