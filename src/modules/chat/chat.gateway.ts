@@ -1,5 +1,6 @@
-import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import type { Namespace, Socket } from 'socket.io';
+import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import type { Socket } from 'socket.io';
+import { NamespaceGateway } from '../../core/realtime/namespace.gateway';
 import { chatRoom } from '../../core/realtime/realtime.contract';
 import { parsePayload, SocketConnections } from '../../core/realtime/socket-connections';
 import { messageSendPayload, roomJoinPayload, typingPayload } from './chat.events';
@@ -7,33 +8,12 @@ import { ChatService } from './chat.service';
 
 /** Inbound chat events. Outbound delivery (`message:new`, `typing`) goes through RealtimeService. */
 @WebSocketGateway({ namespace: 'chat' })
-export class ChatGateway implements OnGatewayInit, OnGatewayConnection {
+export class ChatGateway extends NamespaceGateway {
   constructor(
-    private readonly connections: SocketConnections,
+    connections: SocketConnections,
     private readonly chat: ChatService,
-  ) {}
-
-  afterInit(nsp: Namespace): void {
-    this.connections.attach(nsp);
-  }
-
-  handleConnection(socket: Socket): Promise<void> {
-    return this.connections.onConnection(socket);
-  }
-
-  @SubscribeMessage('authenticate')
-  authenticate(@ConnectedSocket() socket: Socket, @MessageBody() data: unknown) {
-    return this.connections.authenticate(socket, data);
-  }
-
-  @SubscribeMessage('subscribe')
-  subscribe(@ConnectedSocket() socket: Socket, @MessageBody() data: unknown) {
-    return this.connections.subscribe(socket, data);
-  }
-
-  @SubscribeMessage('unsubscribe')
-  unsubscribe(@ConnectedSocket() socket: Socket, @MessageBody() data: unknown) {
-    return this.connections.unsubscribe(socket, data);
+  ) {
+    super(connections);
   }
 
   @SubscribeMessage('room:join')

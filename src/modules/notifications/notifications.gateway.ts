@@ -1,37 +1,17 @@
-import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import type { Namespace, Socket } from 'socket.io';
+import { ConnectedSocket, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import type { Socket } from 'socket.io';
+import { NamespaceGateway } from '../../core/realtime/namespace.gateway';
 import { SocketConnections } from '../../core/realtime/socket-connections';
 import { NotificationsService } from './notifications.service';
 
 /** `/notifications`: `notification:new` and `notification:unread-count` arrive on the user's own room. */
 @WebSocketGateway({ namespace: 'notifications' })
-export class NotificationsGateway implements OnGatewayInit, OnGatewayConnection {
+export class NotificationsGateway extends NamespaceGateway {
   constructor(
-    private readonly connections: SocketConnections,
+    connections: SocketConnections,
     private readonly notifications: NotificationsService,
-  ) {}
-
-  afterInit(nsp: Namespace): void {
-    this.connections.attach(nsp);
-  }
-
-  handleConnection(socket: Socket): Promise<void> {
-    return this.connections.onConnection(socket);
-  }
-
-  @SubscribeMessage('authenticate')
-  authenticate(@ConnectedSocket() socket: Socket, @MessageBody() data: unknown) {
-    return this.connections.authenticate(socket, data);
-  }
-
-  @SubscribeMessage('subscribe')
-  subscribe(@ConnectedSocket() socket: Socket, @MessageBody() data: unknown) {
-    return this.connections.subscribe(socket, data);
-  }
-
-  @SubscribeMessage('unsubscribe')
-  unsubscribe(@ConnectedSocket() socket: Socket, @MessageBody() data: unknown) {
-    return this.connections.unsubscribe(socket, data);
+  ) {
+    super(connections);
   }
 
   /** The current count, answered in the ack. */
