@@ -1,7 +1,10 @@
 // Queue benchmark: our queue:work beside a bare BullMQ Worker, in the same run.
 //  1. trivial jobs/s end to end (a pre-filled queue drained) at concurrency 1, 10, 50;
 //  2. the wait of `high` jobs (added every BENCH_HIGH_EVERY_MS) while `default` holds a 20,000-job backlog.
-// Usage: npm run build && node bench/queues/run.js   (knobs: BENCH_STACK, BENCH_JOBS, BENCH_BACKLOG, BENCH_ONLY=throughput|priority)
+// Both sides run in a child process of their own (bare: bench/queues/bare-worker.js; ours: bin/switchboard
+// queue:work), started the same way; BENCH_BARE_IN_PROCESS=1 runs the bare Worker inside this process instead
+// (warm JIT, no extra process: how runs before 2026-11-24 21:10 UTC measured it).
+// Usage: npm run build && node bench/queues/run.js   (knobs: BENCH_STACK, BENCH_JOBS, BENCH_ROUNDS, BENCH_BACKLOG, BENCH_ONLY=throughput|priority)
 const { spawn } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
 const { join } = require('node:path');
@@ -13,6 +16,9 @@ const JOBS = Number(process.env.BENCH_JOBS || 5000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG || 20000);
 const HIGH_EVERY_MS = Number(process.env.BENCH_HIGH_EVERY_MS || 50);
 const ONLY = process.env.BENCH_ONLY || '';
+const BARE_IN_PROCESS = process.env.BENCH_BARE_IN_PROCESS === '1';
+// Bare and ours alternate this many times per concurrency; the medians are reported (one drain is ~1 s: noisy).
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
 // Backlog jobs take this long each, so the backlog lasts long enough to sample many high jobs.
 const BACKLOG_JOB_MS = Number(process.env.BENCH_BACKLOG_JOB_MS || 5);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -41,8 +47,8 @@ async function drainTime(queue, n, timeoutMs = 600000) {
   }
 }
 
-function startOurs(env, args) {
-  const child = spawn(process.execPath, [join(root, 'bin', 'switchboard'), 'queue:work', ...args], {
+function startChild(args, env) {
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env, LOG_LEVEL: 'error' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -57,18 +63,64 @@ function startOurs(env, args) {
   };
 }
 
+function startOurs(env, args) {
+  return startChild([join(root, 'bin', 'switchboard'), 'queue:work', ...args], env);
+}
+
+/** A bare BullMQ Worker per queue with a no-op (or sleepMs) processor: a child process, or in this one. */
+function startBare(redisUrl, prefix, queues, concurrency) {
+  if (!BARE_IN_PROCESS) {
+    return startChild([join(__dirname, 'bare-worker.js')], { REDIS_URL: redisUrl, BARE_PREFIX: prefix, BARE_QUEUES: queues.join(','), BARE_CONCURRENCY: String(concurrency) });
+  }
+  const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const processor = async (job) => {
+    if (job.data.sleepMs) await sleep(job.data.sleepMs);
+  };
+  const workers = queues.map((q) => new Worker(q, processor, { connection: conn.duplicate(), prefix, concurrency }));
+  return {
+    stop: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+      await conn.quit();
+    },
+  };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
 async function throughput(env, redisUrl) {
   const rows = [];
   for (const c of [1, 10, 50]) {
+    const rounds = [];
+    for (let round = 0; round < ROUNDS; round++) rounds.push(await throughputRound(env, redisUrl, c));
+    const row = {
+      concurrency: c,
+      jobs: rounds[0].jobs,
+      rounds: ROUNDS,
+      bareJobsPerS: Math.round(median(rounds.map((r) => r.bareJobsPerS))),
+      oursJobsPerS: Math.round(median(rounds.map((r) => r.oursJobsPerS))),
+      ratio: +median(rounds.map((r) => r.ratio)).toFixed(2),
+      ratios: rounds.map((r) => r.ratio),
+    };
+    rows.push(row);
+    console.log(JSON.stringify({ part: 'throughput', ...row }));
+  }
+  return rows;
+}
+
+async function throughputRound(env, redisUrl, c) {
+  {
     const n = c === 1 ? Math.min(JOBS, 3000) : JOBS;
-    // bare BullMQ: one Worker, in this process
+    // bare BullMQ: one Worker (its own process unless BENCH_BARE_IN_PROCESS=1)
     const barePrefix = `bench${randomUUID().slice(0, 6)}:bull`;
     const bareConn = new Redis(redisUrl, { maxRetriesPerRequest: null });
     const bareQueue = new Queue('default', { connection: bareConn, prefix: barePrefix });
     await fill(bareQueue, n);
-    const worker = new Worker('default', async () => undefined, { connection: bareConn.duplicate(), prefix: barePrefix, concurrency: c });
+    const bare = startBare(redisUrl, barePrefix, ['default'], c);
     const bareS = await drainTime(bareQueue, n);
-    await worker.close();
+    await bare.stop();
     await bareQueue.obliterate({ force: true });
     await bareQueue.close();
     await bareConn.quit();
@@ -86,10 +138,9 @@ async function throughput(env, redisUrl) {
     await conn.quit();
     const row = { concurrency: c, jobs: n, bareJobsPerS: Math.round(n / bareS), oursJobsPerS: Math.round(n / oursS) };
     row.ratio = +(row.oursJobsPerS / row.bareJobsPerS).toFixed(2);
-    rows.push(row);
-    console.log(JSON.stringify({ part: 'throughput', ...row }));
+    console.log(JSON.stringify({ part: 'throughput-round', ...row }));
+    return row;
   }
-  return rows;
 }
 
 /** Adds a high job every HIGH_EVERY_MS while the default backlog drains; wait = processedOn - timestamp. */
@@ -121,15 +172,10 @@ async function priority(env, redisUrl) {
     const high = new Queue('high', { connection: conn, prefix });
     const def = new Queue('default', { connection: conn, prefix });
     await fill(def, BACKLOG, BACKLOG_JOB_MS);
-    const noop = async (job) => {
-      if (job.data.sleepMs) await sleep(job.data.sleepMs);
-    };
-    const workers = [
-      new Worker('high', noop, { connection: conn.duplicate(), prefix, concurrency }),
-      new Worker('default', noop, { connection: conn.duplicate(), prefix, concurrency }),
-    ];
+    const bare = startBare(redisUrl, prefix, ['high', 'default'], concurrency);
+    while ((await def.getWaitingCount()) >= BACKLOG) await sleep(20);
     out.push(await highWait(`bare BullMQ (a Worker per queue, concurrency ${concurrency} each)`, high, def));
-    await Promise.all(workers.map((w) => w.close()));
+    await bare.stop();
     for (const q of [high, def]) {
       await q.obliterate({ force: true });
       await q.close();
@@ -173,7 +219,9 @@ async function main() {
   if (!ONLY || ONLY === 'priority') results.priority = await priority(env, redisUrl);
   console.log('\n## Summary');
   for (const r of results.throughput || []) {
-    console.log(`concurrency ${String(r.concurrency).padStart(2)}: bare ${r.bareJobsPerS} jobs/s, ours ${r.oursJobsPerS} jobs/s, ours/bare ${r.ratio}`);
+    console.log(
+      `concurrency ${String(r.concurrency).padStart(2)}: bare ${r.bareJobsPerS} jobs/s, ours ${r.oursJobsPerS} jobs/s, ours/bare ${r.ratio} (medians of ${r.rounds} rounds; ratios ${r.ratios.join(' ')})`,
+    );
   }
   for (const r of results.priority || []) console.log(`high wait under a ${BACKLOG}-job default backlog, ${r.target}: p50 ${r.p50ms} ms, p99 ${r.p99ms} ms (${r.measured} high jobs)`);
   console.log(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);

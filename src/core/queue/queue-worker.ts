@@ -53,6 +53,7 @@ class FetchingWorker extends Worker {
 }
 
 const IDLE_WAIT_S = 1;
+const WAKER_RETRY_MS = 200;
 const RESTART_POLL_MS = 1000;
 const COUNTS_REFRESH_MS = 10000;
 /** A queue seen empty is asked again at least this often even without a marker (other processes may take the marker). */
@@ -68,29 +69,40 @@ const EMPTY_RECHECK_MS = 20;
  * lower queue's job it first looks at the higher queues. Locks are renewed
  * every lockMs/2 and each Worker's stalled-job checker runs, so a job of a
  * SIGKILLed worker is back in its queue within lockMs + 2 × stalledIntervalMs.
- * Idle slots sleep until a BZPOPMIN on the queues' marker keys (which BullMQ
- * sets on every add) fires, or IDLE_WAIT_S passes (delayed retries come due).
+ *
+ * Waking: each queue has a blocking connection that BZPOPMINs its marker key
+ * (BullMQ sets it on every add, and again on every fetch while jobs remain),
+ * or returns after IDLE_WAIT_S (delayed retries come due). A queue our slots
+ * are draining is not watched: its marker would fire once per job for nothing,
+ * a round trip and a wake-up per job. Its watcher resumes when a fetch finds
+ * the queue empty or a slot goes idle. A marker wakes ONE idle slot; a slot that finds a job wakes
+ * the next, as BullMQ's own loop fetches one at a time, so one new job does
+ * not send every idle slot to Redis.
  */
 export class QueueWorker {
   readonly id = randomUUID().slice(0, 8);
   private readonly logger = new Logger('QueueWorker');
   private readonly workers: FetchingWorker[] = [];
   private readonly connections: RedisClient[] = [];
-  private readonly active = new Map<string, { job: Job; token: string }>();
+  /** Slot token → its running job (a slot runs one job at a time). */
+  private readonly active = new Map<string, Job>();
   private readonly announcer: JobAnnouncer;
   private stopping = false;
   private reason: StopReason | undefined;
   private processed = 0;
   private wakeGeneration = 0;
   private waiters: Array<() => void> = [];
-  private idleSlots = 0;
   private timers: NodeJS.Timeout[] = [];
-  private waker?: RedisClient;
+  private readonly watchers: RedisClient[] = [];
   /** Per queue: false once a fetch found it empty, true again on its marker or every EMPTY_RECHECK_MS. */
   private maybeReady: boolean[] = [];
   private readyGeneration: number[] = [];
   /** Per queue: a skipEmpty probe is under way; other slots do not probe the same queue at the same time. */
   private probing: boolean[] = [];
+  /** Per queue: our last fetch from it found a job and no slot is idle since, so its marker is not watched (see the class comment). */
+  private draining: boolean[] = [];
+  /** Per queue: resumes its parked marker watcher. */
+  private resumeWatcher: Array<(() => void) | undefined> = [];
 
   constructor(
     private readonly config: AppConfig,
@@ -119,7 +131,7 @@ export class QueueWorker {
     this.reason = reason;
     this.logger.log({ reason, active: this.active.size }, 'worker stopping after its running jobs');
     this.wakeAll();
-    this.waker?.disconnect();
+    this.stopWatchers();
   }
 
   async run(): Promise<StopReason> {
@@ -153,18 +165,21 @@ export class QueueWorker {
     this.maybeReady = this.opts.queues.map(() => true);
     this.readyGeneration = this.opts.queues.map(() => 0);
     this.probing = this.opts.queues.map(() => false);
+    this.draining = this.opts.queues.map(() => false);
+    this.resumeWatcher = this.opts.queues.map(() => undefined);
     this.every(EMPTY_RECHECK_MS, async () => void this.maybeReady.fill(true));
     if (this.opts.maxTimeS > 0) this.timers.push(setTimeout(() => this.stop('max-time'), this.opts.maxTimeS * 1000));
     void this.refreshCounts().catch(() => undefined);
-    const wakeLoop = this.runWaker(prefix);
+    const watching = Promise.all(this.opts.queues.map((_, index) => this.watchMarker(prefix, index)));
 
     this.logger.log({ worker: this.id, queues: this.opts.queues, concurrency: this.opts.concurrency }, 'worker started');
-    await Promise.all(Array.from({ length: this.opts.concurrency }, (_, i) => this.slot(`${this.id}:${i}`)));
+    // Slot 0 looks first; each slot that finds a job wakes the next (see noteFetched).
+    await Promise.all(Array.from({ length: this.opts.concurrency }, (_, i) => this.slot(`${this.id}:${i}`, i > 0)));
 
     for (const t of this.timers) clearInterval(t);
     this.stopping = true;
-    this.waker?.disconnect();
-    await wakeLoop;
+    this.stopWatchers();
+    await watching;
     await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
     this.logger.log({ worker: this.id, processed: this.processed, reason: this.reason }, 'worker stopped');
@@ -175,8 +190,9 @@ export class QueueWorker {
     this.timers.push(setInterval(() => void fn().catch(() => undefined), ms));
   }
 
-  private async slot(token: string): Promise<void> {
+  private async slot(token: string, startIdle: boolean): Promise<void> {
     let next: Fetched | undefined;
+    if (startIdle) await this.idle();
     while (next || !this.stopping) {
       try {
         if (!next) {
@@ -218,18 +234,50 @@ export class QueueWorker {
       } finally {
         if (skipEmpty) this.probing[index] = false;
       }
-      if (job) {
-        this.maybeReady[index] = true;
-        return { job, index };
-      }
-      if (generation === this.readyGeneration[index]) this.maybeReady[index] = false;
+      this.noteFetched(index, job !== undefined, generation);
+      if (job) return { job, index };
     }
     return undefined;
   }
 
+  /** Whether fetch(…, skipEmpty) would ask any queue above `index` (checked first: no promise per job when none). */
+  private mayProbe(index: number): boolean {
+    for (let i = 0; i < index; i++) if (this.maybeReady[i] && !this.probing[i]) return true;
+    return false;
+  }
+
+  /** Bookkeeping after every fetch from a queue (getNextJob, or fetchNext of a finished job). */
+  private noteFetched(index: number, found: boolean, generation: number): void {
+    if (found) {
+      this.maybeReady[index] = true;
+      this.draining[index] = true;
+      // There may be more: the next idle slot looks too (one at a time, not every idle slot at once).
+      this.waiters.shift()?.();
+      return;
+    }
+    // A marker that fired while we looked means "ask again"; keep the flag up then.
+    if (generation === this.readyGeneration[index]) this.maybeReady[index] = false;
+    if (this.draining[index]) {
+      this.draining[index] = false;
+      this.resumeWatcher[index]?.();
+    }
+  }
+
   private idle(): Promise<void> {
-    this.idleSlots++;
-    return new Promise<void>((resolve) => this.waiters.push(resolve)).finally(() => this.idleSlots--);
+    // An idle slot found every queue empty, so every queue is watched while it waits (another slot's
+    // success may have marked one "draining" after this slot looked; its marker must still wake us).
+    for (let index = 0; index < this.draining.length; index++) {
+      if (!this.draining[index]) continue;
+      this.draining[index] = false;
+      this.resumeWatcher[index]?.();
+    }
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** A marker fired: wakes one idle slot, and a slot that is looking right now looks again (the generation). */
+  private wakeOne(): void {
+    this.wakeGeneration++;
+    this.waiters.shift()?.();
   }
 
   private wakeAll(): void {
@@ -239,30 +287,43 @@ export class QueueWorker {
     for (const w of waiters) w();
   }
 
-  /** One blocking connection per process waits on every queue's marker key at once. */
-  private async runWaker(prefix: string): Promise<void> {
-    this.waker = createRedis(this.config.redis, { name: 'worker:wake', failFast: false });
-    this.connections.push(this.waker);
-    const markers = this.opts.queues.map((q) => `${prefix}:${q}:marker`);
+  private stopWatchers(): void {
+    for (const connection of this.watchers) connection.disconnect();
+    for (const resume of this.resumeWatcher) resume?.();
+  }
+
+  /**
+   * Waits on one queue's marker key (its own blocking connection) while our
+   * slots are not draining that queue; a marker sets the queue's ready flag
+   * and wakes one idle slot, and so does IDLE_WAIT_S without one (delayed jobs).
+   */
+  private async watchMarker(prefix: string, index: number): Promise<void> {
+    const connection = createRedis(this.config.redis, { name: `worker:wake:${this.opts.queues[index]}`, failFast: false });
+    this.connections.push(connection);
+    this.watchers.push(connection);
+    if (this.stopping) connection.disconnect();
+    const marker = `${prefix}:${this.opts.queues[index]}:marker`;
     while (!this.stopping) {
+      if (this.draining[index]) {
+        await new Promise<void>((resolve) => (this.resumeWatcher[index] = resolve));
+        this.resumeWatcher[index] = undefined;
+        continue;
+      }
       try {
-        const popped: [string, string, string] | null = await (this.waker as import('ioredis').Redis).bzpopmin(...markers, IDLE_WAIT_S);
-        const index = popped ? markers.indexOf(popped[0]) : -1;
-        if (index >= 0) {
+        if (await connection.bzpopmin(marker, IDLE_WAIT_S)) {
           this.maybeReady[index] = true;
           this.readyGeneration[index]++;
         }
       } catch {
-        if (!this.stopping) await new Promise((r) => setTimeout(r, 200));
+        if (!this.stopping) await new Promise((r) => setTimeout(r, WAKER_RETRY_MS));
       }
-      this.wakeAll();
+      this.wakeOne();
     }
   }
 
   private async execute({ job, index }: Fetched, token: string): Promise<Fetched | undefined> {
     const queue = this.opts.queues[index];
-    const key = `${queue}:${job.id}`;
-    this.active.set(key, { job, token });
+    this.active.set(token, job);
     const handler = this.handlers.get(job.name);
     // Laravel: a job's own tries win over the worker's --tries.
     if (!job.opts.attempts) job.opts.attempts = this.opts.tries;
@@ -301,7 +362,7 @@ export class QueueWorker {
       this.logger.warn({ queue, jobId: job.id, err: (err as Error).message }, 'could not finish job');
       return undefined;
     } finally {
-      this.active.delete(key);
+      this.active.delete(token);
     }
   }
 
@@ -315,15 +376,17 @@ export class QueueWorker {
       await move(false);
       return undefined;
     }
-    if (index > 0) {
+    if (index > 0 && this.mayProbe(index)) {
       const higher = await this.fetch(token, 0, index, true);
       if (higher) {
         await move(false);
         return higher;
       }
     }
+    const generation = this.readyGeneration[index];
     const raw = await move(true);
     const same = await this.workers[index].adopt(raw, token);
+    this.noteFetched(index, same !== undefined, generation);
     if (same) return { job: same, index };
     return this.fetch(token, index + 1, this.workers.length);
   }
@@ -366,7 +429,7 @@ export class QueueWorker {
 
   private async renewLocks(): Promise<void> {
     await Promise.all(
-      [...this.active.values()].map(async ({ job, token }) => {
+      [...this.active].map(async ([token, job]) => {
         const ok = await job.extendLock(token, this.config.queue.lockMs).catch(() => 0);
         if (!ok) this.logger.warn({ jobId: job.id, queue: job.queueName }, 'could not extend a job lock');
       }),
