@@ -28,6 +28,8 @@ const PATCHES = {
   autopipe: [['core/redis/redis.factory.js', 'const common = {', 'const common = { enableAutoPipelining: true,']],
   nocors: [['app/http-setup.js', 'app.enableCors(', 'void (']],
   nometrics: [['app/http-setup.js', 'app.use(http_metrics_middleware_1.httpMetricsMiddleware);', '']],
+  // The ops module (event-loop/GC sampler, instance registry, status snapshots).
+  noops: [['app/api.module.js', 'ops_module_1.OpsModule.register({ connections: realtime_connection_stats_1.RealtimeConnectionStats }),', '']],
   noprobe: [['core/health/health.indicators.js', 'this.replicas.check()', 'Promise.resolve(this.replicas.status)']],
 };
 
