@@ -17,6 +17,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const stack = require('./stack');
 
 const ROOT = path.join(__dirname, '..');
 const CLUSTERS_DIR = path.join(ROOT, '.stack', '.clusters');
@@ -28,19 +29,8 @@ const noop = () => {};
 
 /* ------------------------------------------------------------------ tools */
 
-function which(name) {
-  const dirs = [...(process.env.PATH || '').split(path.delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin'];
-  for (const d of dirs) {
-    const p = path.join(d, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      /* keep looking */
-    }
-  }
-  return null;
-}
+/** An executable on PATH or in the sbin/bin folders (the stack manager's finder). */
+const which = (name) => stack.which([name]);
 
 function findTools() {
   const tools = { nginx: which('nginx'), supervisord: which('supervisord'), supervisorctl: which('supervisorctl') };

@@ -997,6 +997,7 @@ async function downAll({ log = noop } = {}) {
 
 module.exports = {
   config,
+  which,
   up,
   down,
   stop,
