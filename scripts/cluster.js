@@ -14,7 +14,6 @@
 const { spawn, execFile } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const stack = require('./stack');
@@ -69,28 +68,9 @@ function exec(bin, args, opts = {}) {
   });
 }
 
-function tcpAnswers(port, timeoutMs = 500) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    const done = (v) => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(v);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    sock.once('connect', () => done(true));
-    sock.once('error', () => done(false));
-  });
-}
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return e.code === 'EPERM';
-  }
-}
+// Port probe and pid check: the stack manager's (cluster mode probes with a shorter timeout).
+const tcpAnswers = (port, timeoutMs = 500) => stack.tcpAnswers(port, timeoutMs);
+const { pidAlive } = stack;
 
 /* ------------------------------------------------------------------ configuration */
 

@@ -998,6 +998,8 @@ async function downAll({ log = noop } = {}) {
 module.exports = {
   config,
   which,
+  tcpAnswers,
+  pidAlive,
   up,
   down,
   stop,
