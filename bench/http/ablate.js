@@ -14,7 +14,7 @@ const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { ensure } = require('../../scripts/ensure');
-const { ROOT, log, intEnv, startServer, makeUser, measure, children, sleep } = require('./run');
+const { ROOT, log, intEnv, startServer, makeUser, measure, children, sleep, runMain } = require('./run');
 
 /** name -> [file under dist/, text, replacement]. */
 const PATCHES = {
@@ -111,11 +111,4 @@ async function main() {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (err) => {
-    log(err && err.stack ? err.stack : String(err));
-    for (const c of children) await c.stop().catch(() => {});
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -295,10 +295,9 @@ async function main() {
   return failed ? 1 : 0;
 }
 
-module.exports = { ROOT, log, sleep, intEnv, startServer, makeUser, measure, children };
-
-if (require.main === module) {
-  main().then(
+/** Runs a benchmark's main: exit with its code; on a crash, stop every server it started first. */
+function runMain(fn) {
+  fn().then(
     (code) => process.exit(code),
     async (err) => {
       log(err && err.stack ? err.stack : String(err));
@@ -306,4 +305,10 @@ if (require.main === module) {
       process.exit(1);
     },
   );
+}
+
+module.exports = { ROOT, log, sleep, intEnv, startServer, makeUser, measure, children, runMain };
+
+if (require.main === module) {
+  runMain(main);
 }

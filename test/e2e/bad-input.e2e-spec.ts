@@ -48,6 +48,18 @@ describe('bad input gets a clear error and changes nothing', () => {
     expect(r.body).toMatchObject({ statusCode: 413, message: 'Request body is too large' });
   });
 
+  it('checks the cursor and page size of paged lists', async () => {
+    expect((await alice.client.get('/api/notifications?limit=2')).status).toBe(200);
+    for (const q of ['limit=0', 'limit=101', 'limit=abc']) expect((await alice.client.get(`/api/notifications?${q}`)).status).toBe(400);
+    const badCursor = await alice.client.get('/api/notifications?before=1%20OR%201=1');
+    expect(badCursor.status).toBe(400);
+    expect(badCursor.body.message).toEqual(['before must be a notification id']);
+    const room = await alice.client.post('/api/chat/rooms', { memberIds: [] });
+    expect((await alice.client.get(`/api/chat/rooms/${room.body.id}/messages?limit=2`)).status).toBe(200);
+    expect((await alice.client.get(`/api/chat/rooms/${room.body.id}/messages?limit=101`)).status).toBe(400);
+    expect((await alice.client.get(`/api/chat/rooms/${room.body.id}/messages?before=abc`)).body.message).toEqual(['before must be a message id']);
+  });
+
   it('refuses absurdly nested bodies with 400 on every route', async () => {
     const deep = '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000);
     for (const path of ['/api/projects', '/api/auth/register']) {

@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
+import { ID_CURSOR, PageLimitQuery } from '../../../core/http/cursor-page.dto';
 
 export const MAX_MESSAGE_LENGTH = 4000;
 
@@ -27,15 +27,8 @@ export class SendMessageDto {
   body!: string;
 }
 
-export class MessagesQueryDto {
+export class MessagesQueryDto extends PageLimitQuery {
   @IsOptional()
-  @Matches(/^[1-9][0-9]{0,19}$/, { message: 'before must be a message id' })
+  @Matches(ID_CURSOR, { message: 'before must be a message id' })
   before?: string;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
 }

@@ -1,19 +1,12 @@
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, Matches } from 'class-validator';
+import { ID_CURSOR, PageLimitQuery } from '../../../core/http/cursor-page.dto';
 
-export class NotificationsQueryDto {
+export class NotificationsQueryDto extends PageLimitQuery {
   @IsOptional()
   @IsIn(['unread', 'all'])
   status?: 'unread' | 'all';
 
   @IsOptional()
-  @Matches(/^[1-9][0-9]{0,19}$/, { message: 'before must be a notification id' })
+  @Matches(ID_CURSOR, { message: 'before must be a notification id' })
   before?: string;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
 }
