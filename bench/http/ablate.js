@@ -18,22 +18,18 @@ const { ROOT, log, intEnv, startServer, makeUser, measure, children, sleep, runM
 
 /** name -> [file under dist/, text, replacement]. */
 const PATCHES = {
-  // nestjs-pino / pino-http middleware (and its AsyncLocalStorage) on no route.
-  nopino: [['core/logging/logging.module.js', 'pinoHttp: {', "forRoutes: [{ path: 'never-matches', method: 0 }], pinoHttp: {"]],
-  nocustomprops: [['core/logging/logging.module.js', 'customProps: (req) => ({ userId: req.principal?.id }),', '']],
-  // No unit of work: no AsyncLocalStorage of ours (sticky routing is then off).
-  nouow: [['app/http-setup.js', '(0, unit_of_work_1.runUnitOfWork)(() => next())', 'next()']],
-  nosessbearer: [['app/http-setup.js', '(SESSIONLESS.test(req.originalUrl) ?', '((SESSIONLESS.test(req.originalUrl) || req.headers.authorization) ?']],
+  // Guard lookups batched per event-loop turn (DataLoader + setImmediate) vs per request.
+  nobatch: [['core/redis/batched-reads.js', 'batchScheduleFn: (run) => setImmediate(run),', '']],
+  // The guard's Redis read answered without Redis (what that round trip costs).
+  noredis: [['core/redis/batched-reads.js', 'redis.mget(...keys)', 'Promise.resolve(keys.map(() => null))']],
+  // No unit of work: no AsyncLocalStorage of ours (sticky routing and request log fields are then off).
+  nouow: [['app/http-setup.js', '(0, unit_of_work_1.runUnitOfWork)(next, { requestId: req.requestId })', 'next()']],
   norolling: [['core/session/session.middleware.js', 'rolling: true', 'rolling: false']],
-  autopipe: [['core/redis/redis.factory.js', 'const common = {', 'const common = { enableAutoPipelining: true,']],
-  nocors: [['app/http-setup.js', 'app.enableCors(', 'void (']],
-  nometrics: [['app/http-setup.js', 'app.use(http_metrics_middleware_1.httpMetricsMiddleware);', '']],
   // The ops module (event-loop/GC sampler, instance registry, status snapshots).
   noops: [['app/api.module.js', 'ops_module_1.OpsModule.register({ connections: realtime_connection_stats_1.RealtimeConnectionStats }),', '']],
-  noprobe: [['core/health/health.indicators.js', 'this.replicas.check()', 'Promise.resolve(this.replicas.status)']],
 };
 
-const VARIANTS = (process.env.ABLATE || 'base,nopino,nopino+nouow,nosessbearer,norolling,autopipe,nocors+nometrics,all')
+const VARIANTS = (process.env.ABLATE || 'base,nobatch,noredis,nouow,norolling,noops')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
