@@ -4,7 +4,9 @@
 // A patch whose text is no longer in dist/ stops the run with its name: update PATCHES below.
 //
 //   node bench/http/ablate.js
-//   ABLATE=base,nopino,nopino+nouow ABLATE_KINDS=bearer,cookie,up ABLATE_ROUNDS=3 BENCH_DURATION_S=5 node bench/http/ablate.js
+//   ABLATE=bare,base,nouow ABLATE_KINDS=bearer,cookie,up ABLATE_ROUNDS=3 BENCH_DURATION_S=5 node bench/http/ablate.js
+//
+// `bare` is run.js's baseline app, measured in the same interleaved rounds.
 //
 // Same stack handling as run.js (BENCH_STACK, BENCH_KEEP_STACK). Prints, per variant and target, the best
 // req/s, the best p99 and the median and lowest server CPU µs per request over the rounds.
@@ -67,16 +69,21 @@ async function main() {
   try {
     migrate(env);
     const apis = {};
-    for (const v of VARIANTS) {
+    for (const v of VARIANTS.filter((x) => x !== 'bare')) {
       // The copies live outside the repo: NODE_PATH lets them find node_modules.
       apis[v] = await startServer(`api:${v}`, build(v, work), { ...env, LOG_LEVEL: 'warn', NODE_PATH: join(ROOT, 'node_modules') }, '/livez');
     }
-    const user = await makeUser(apis[VARIANTS[0]]);
+    const user = await makeUser(Object.values(apis)[0]);
+    // 'bare' is the baseline app of run.js in the same rounds: its /bare/projects stands for both auth kinds.
+    if (VARIANTS.includes('bare')) {
+      apis.bare = await startServer('bare', join(__dirname, 'bare-app.js'), { ...env, BENCH_USER_ID: String(user.id) }, '/bare/up');
+    }
     await sleep(3000); // past the user's read-your-writes window
+    const path = (api, ours, bare) => `${api.url}${api === apis.bare ? bare : ours}`;
     const targets = {
-      bearer: (api) => ({ url: `${api.url}/api/projects`, headers: { authorization: `Bearer ${user.token}` } }),
-      cookie: (api) => ({ url: `${api.url}/api/projects`, headers: { cookie: user.cookie } }),
-      up: (api) => ({ url: `${api.url}/up` }),
+      bearer: (api) => ({ url: path(api, '/api/projects', '/bare/projects'), headers: { authorization: `Bearer ${user.token}` } }),
+      cookie: (api) => ({ url: path(api, '/api/projects', '/bare/projects'), headers: { cookie: user.cookie } }),
+      up: (api) => ({ url: path(api, '/up', '/bare/up') }),
     };
     const results = new Map();
     let bad = 0;
