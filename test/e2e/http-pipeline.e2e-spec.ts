@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ApiProcess, startApi } from '../support/api-process';
 import { registerTokenUser, TestUser, waitFor } from '../support/http-client';
 
@@ -75,7 +76,8 @@ describe('HTTP pipeline: CORS, request ids, request log fields', () => {
   });
 
   it("writes the request's id and user on its access line and on lines logged while it runs", async () => {
-    const res = await user.client.post('/api/ai/complete', { query: 'pipeline log fields' }, { 'x-request-id': 'req-log-fields-1' });
+    // A query never asked before: a cached answer would not call (and log) the dead provider.
+    const res = await user.client.post('/api/ai/complete', { query: `pipeline log fields ${randomUUID()}` }, { 'x-request-id': 'req-log-fields-1' });
     expect(res.status).toBe(200);
     const lines = await waitFor(async () => {
       const mine = logLines(api).filter((l) => l.reqId === 'req-log-fields-1');
