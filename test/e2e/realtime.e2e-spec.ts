@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ApiProcess, ROOT, startApi } from '../support/api-process';
 import { createAdmin } from '../support/admin';
 import { registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
-import { stackEnv } from '../support/stack';
+import { ownStack, stackEnv } from '../support/stack';
 import { ack, connectError, once, openSocket, outcome, readSse, SwitchingProxy } from './realtime-helpers';
 
 jest.setTimeout(120000);
@@ -302,6 +302,65 @@ describe('realtime across api processes', () => {
     expect((await reconnected).recovered).toBe(false);
     expect(await s.next('error')).toMatchObject({ code: 'auth_timeout' });
     expect(s.received.filter((r) => r.event === 'message:new')).toHaveLength(0);
+  });
+
+  it('re-checks rooms on recovery: a member removed while away gets nothing of that room replayed', async () => {
+    const { name, control } = ownStack();
+    const owner = await registerTokenUser(a.url, 'owner');
+    const member = await registerTokenUser(a.url, 'removed');
+    const shared = await createRoom(owner, [member.id]);
+    const own = await createRoom(member);
+    const proxy = new SwitchingProxy(c.port);
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const s = openSocket(proxy.url, '/chat', { token: member.client.token, reconnection: true });
+    cleanups.push(() => s.socket.close());
+    await s.next('connected');
+    expect(await ack(s.socket, 'room:join', { roomId: shared })).toEqual({ ok: true, roomId: shared });
+    expect(await ack(s.socket, 'room:join', { roomId: own })).toEqual({ ok: true, roomId: own });
+    proxy.targetPort = 1;
+    const disconnected = once(s.socket, 'disconnect');
+    await proxy.stop();
+    await proxy.start();
+    await disconnected;
+    // Removed from the shared room while away (there is no API for it yet: straight in the database).
+    await control.sql(name, 'primary', `DELETE FROM ${process.env.DB_DATABASE}.chat_room_members WHERE room_id = ${shared} AND user_id = ${member.id}`);
+    await control.waitReplicaCaughtUp(name, 20000);
+    expect((await owner.client.post(`/api/chat/rooms/${shared}/messages`, { body: 'after removal' })).status).toBe(201);
+    expect((await member.client.post(`/api/chat/rooms/${own}/messages`, { body: 'still mine' })).status).toBe(201);
+    const reconnected = s.next<{ recovered: boolean }>('connected', 30000);
+    proxy.targetPort = b.port;
+    expect((await reconnected).recovered).toBe(true);
+    await waitFor(async () => s.received.some((r) => r.event === 'message:new' && r.payload.body === 'still mine'), 15000);
+    await owner.client.post(`/api/chat/rooms/${shared}/messages`, { body: 'live after removal' });
+    await new Promise((r) => setTimeout(r, 500));
+    const bodies = s.received.filter((r) => r.event === 'message:new').map((r) => r.payload.body);
+    expect(bodies).toEqual(['still mine']);
+    expect(await ack(s.socket, 'room:join', { roomId: shared })).toMatchObject({ ok: false, error: 'forbidden' });
+  });
+
+  it('recovers a socket that had been connected for several recovery windows (streams-adapter #48)', async () => {
+    const env = { ...ENV, WS_RECOVERY_WINDOW_MS: '3000' };
+    const [d, e] = await Promise.all([startApi(env), startApi(env)]);
+    cleanups.push(() => d.kill(), () => e.stop());
+    const user = await registerTokenUser(a.url, 'longlived');
+    const roomId = await createRoom(user);
+    const proxy = new SwitchingProxy(d.port);
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const s = openSocket(proxy.url, '/chat', { token: user.client.token, reconnection: true });
+    cleanups.push(() => s.socket.close());
+    await s.next('connected');
+    await ack(s.socket, 'room:join', { roomId });
+    await new Promise((r) => setTimeout(r, 8000)); // well past the window: the session must have been kept alive
+    const disconnected = once(s.socket, 'disconnect');
+    await d.kill();
+    await disconnected;
+    await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'while away' });
+    const reconnected = s.next<{ recovered: boolean }>('connected', 30000);
+    proxy.targetPort = e.port;
+    expect((await reconnected).recovered).toBe(true);
+    await waitFor(async () => s.received.some((r) => r.event === 'message:new' && r.payload.body === 'while away'), 15000);
   });
 
   it('resumes SSE on another process with exactly the missed events (Last-Event-ID), then live', async () => {
