@@ -38,10 +38,14 @@ if perIp >= tonumber(ARGV[5]) then return {'ip_limit', total} end
 redis.call('HINCRBY', KEYS[2], 'total', 1)
 redis.call('HINCRBY', KEYS[2], ipField, 1)
 redis.call('PEXPIRE', KEYS[2], ttl)
-return {'ok', total + 1}
+local result = {'ok', total + 1}
+for i = 3, #KEYS do
+  result[i] = redis.call('GET', KEYS[i]) or false
+end
+return result
 `;
 
-type WithAcquire = RedisClient & { rtAcquire(...args: (string | number)[]): Promise<[string, number]> };
+type WithAcquire = RedisClient & { rtAcquire(numKeys: number, ...args: (string | number)[]): Promise<[string, number, ...(string | null)[]]> };
 
 export class ConnectionRefusedError extends DomainError {
   constructor(code: 'connection_limit' | 'ip_limit') {
@@ -83,7 +87,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     this.procsKey = `${p}procs`;
     this.procPrefix = `${p}proc:`;
     this.ownKey = this.procPrefix + config.instanceId;
-    redis.defineCommand('rtAcquire', { numberOfKeys: 2, lua: ACQUIRE_LUA });
+    redis.defineCommand('rtAcquire', { lua: ACQUIRE_LUA });
   }
 
   onModuleInit(): void {
@@ -109,11 +113,18 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     this.statsProvider = fn;
   }
 
-  /** Takes one connection slot cluster-wide or throws connection_limit / ip_limit. */
-  async acquire(ip: string): Promise<void> {
-    const [result, total] = await (this.redis as WithAcquire).rtAcquire(
+  /**
+   * Takes one connection slot cluster-wide or throws connection_limit / ip_limit.
+   * `read`: keys whose values (GET) the caller needs anyway, returned from the
+   * same atomic call, so a socket handshake costs one Redis round trip rather
+   * than one per key (each command left about 2 KB of garbage behind, bench/RESULTS.md).
+   */
+  async acquire(ip: string, read: string[] = []): Promise<(string | null)[]> {
+    const [result, total, ...values] = await (this.redis as WithAcquire).rtAcquire(
+      2 + read.length,
       this.procsKey,
       this.ownKey,
+      ...read,
       this.config.instanceId,
       PROCESS_TTL_MS,
       ip,
@@ -125,6 +136,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     this.total++;
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     this.setClusterTotal(Number(total));
+    return values;
   }
 
   release(ip: string): void {

@@ -26,6 +26,11 @@ export class Authenticator {
     return this.tokens.verify(token);
   }
 
+  /** A token checked except for revocation (see Tokens.check): valid only if `revocationKey` is absent from Redis. */
+  checkToken(token: string): { principal: Principal; revocationKey: string } | null {
+    return this.tokens.check(token);
+  }
+
   /**
    * The user id the request claims, before any verification: only for
    * prefetching per-user state in parallel with the real check.
