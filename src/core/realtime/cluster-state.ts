@@ -3,7 +3,7 @@ import { AppConfig } from '../../config/app-config';
 import { DomainError } from '../errors/domain-error';
 import { connectionCapacityRatio } from '../metrics/metrics';
 import { REDIS } from '../redis/redis.module';
-import type { RedisClient } from '../redis/redis.factory';
+import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
 
 /**
  * Cluster-wide connection counts, presence and per-process stats. Each api
@@ -69,6 +69,14 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   private readonly procPrefix: string;
   private readonly ownKey: string;
   private timer?: NodeJS.Timeout;
+  /**
+   * The connection that takes slots: its own, without auto-pipelining. A
+   * handshake's one command then goes straight out; on the shared connection
+   * each handshake, alone in its tick during a connection storm, built an
+   * ioredis auto-pipeline (a Pipeline copies every defined script: ~2.5 KB
+   * each time) that outlived the round trip into old space (bench/RESULTS.md).
+   */
+  private slots?: RedisClient;
   private total = 0;
   private readonly perIp = new Map<string, number>();
   private readonly users = new Map<number, number>();
@@ -87,10 +95,14 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     this.procsKey = `${p}procs`;
     this.procPrefix = `${p}proc:`;
     this.ownKey = this.procPrefix + config.instanceId;
-    redis.defineCommand('rtAcquire', { lua: ACQUIRE_LUA });
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    const slots = createRedis(this.config.redis, { name: 'realtime-slots', extra: { enableAutoPipelining: false } });
+    slots.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'slot connection error'));
+    slots.defineCommand('rtAcquire', { lua: ACQUIRE_LUA });
+    this.slots = slots;
+    await redisReady(slots).catch((err: Error) => this.logger.warn({ err: err.message }, 'slot connection not ready yet'));
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.timer.unref();
     this.reportTimer = setInterval(() => this.report(), 5 * 60 * 1000);
@@ -107,6 +119,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.timer);
     clearInterval(this.reportTimer);
     await this.redis.multi().zrem(this.procsKey, this.config.instanceId).del(this.ownKey).exec().catch(() => undefined);
+    await this.slots?.quit().catch(() => this.slots?.disconnect());
   }
 
   setStatsProvider(fn: StatsProvider): void {
@@ -120,7 +133,8 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    * than one per key (each command left about 2 KB of garbage behind, bench/RESULTS.md).
    */
   async acquire(ip: string, read: string[] = []): Promise<(string | null)[]> {
-    const [result, total, ...values] = await (this.redis as WithAcquire).rtAcquire(
+    if (!this.slots) throw new Error('ClusterState is not initialised');
+    const [result, total, ...values] = await (this.slots as WithAcquire).rtAcquire(
       2 + read.length,
       this.procsKey,
       this.ownKey,
