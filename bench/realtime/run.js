@@ -4,6 +4,7 @@
 //   node bench/realtime/run.js [--part=a,b,c] [--conns=10000,20000] [--receivers=100] [--rates=200,1000]
 //                              [--seconds=5] [--overload-receivers=1000] [--overload-rate=1000] [--stack=bench]
 //                              [--kinds=stock,ours] [--ours-env='WS_COMPRESSION_THRESHOLD_BYTES=0']
+//                              [--idle=15] [--verbose] [--ours-main=OTHER_WORKTREE/dist/main.js]
 //
 // (a) RSS per connection held by one process; (b) cross-process fan-out latency p50/p99 and
 // delivered/expected (2 processes, receivers split across them, a worker-style publisher that has no
@@ -11,7 +12,7 @@
 const { fork, spawn } = require('node:child_process');
 const { existsSync, readFileSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
-const { join } = require('node:path');
+const { dirname, join } = require('node:path');
 const { performance } = require('node:perf_hooks');
 
 const root = join(__dirname, '..', '..');
@@ -28,6 +29,9 @@ const OVER_RATE = Number(args['overload-rate'] || 1000);
 // explicit GC request (mem-probe.js, preloaded into both servers); --idle=0 skips the idle reading.
 const IDLE_S = Number(args.idle ?? 15);
 const PROBE = ['-r', join(__dirname, 'mem-probe.js')];
+// Another build of ours against the same stack and bench, e.g. a before/after comparison:
+// --ours-main=/path/to/other/worktree/dist/main.js (run from that worktree's root).
+const OURS_MAIN = args['ours-main'] || join(root, 'dist', 'main.js');
 // Extra environment for our processes, e.g. --ours-env=WS_COMPRESSION_THRESHOLD_BYTES=0
 const OURS_ENV = Object.fromEntries((args['ours-env'] ? args['ours-env'].split(';') : []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
@@ -73,8 +77,8 @@ async function waitHttp(url, ms = 30000) {
 async function startOurs(env) {
   const port = await freePort();
   const probeFile = join(tmpdir(), `rt-mem-probe-${process.pid}-${port}.json`);
-  const child = spawn(process.execPath, [...PROBE, join(root, 'dist', 'main.js')], {
-    cwd: root,
+  const child = spawn(process.execPath, [...PROBE, OURS_MAIN], {
+    cwd: join(dirname(OURS_MAIN), '..'),
     env: { ...process.env, ...env, MEM_PROBE_FILE: probeFile, PORT: String(port), LOG_LEVEL: 'error', MAX_CONCURRENT_CONNECTIONS: '60000', MAX_CONNECTIONS_PER_IP: '60000', ...OURS_ENV },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
