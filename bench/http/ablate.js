@@ -4,7 +4,9 @@
 // A patch whose text is no longer in dist/ stops the run with its name: update PATCHES below.
 //
 //   node bench/http/ablate.js
-//   ABLATE=base,nopino,nopino+nouow ABLATE_KINDS=bearer,cookie,up ABLATE_ROUNDS=3 BENCH_DURATION_S=5 node bench/http/ablate.js
+//   ABLATE=bare,base,nouow ABLATE_KINDS=bearer,cookie,up ABLATE_ROUNDS=3 BENCH_DURATION_S=5 node bench/http/ablate.js
+//
+// `bare` is run.js's baseline app, measured in the same interleaved rounds.
 //
 // Same stack handling as run.js (BENCH_STACK, BENCH_KEEP_STACK). Prints, per variant and target, the best
 // req/s, the best p99 and the median and lowest server CPU µs per request over the rounds.
@@ -18,22 +20,18 @@ const { ROOT, log, intEnv, startServer, makeUser, measure, children, sleep, runM
 
 /** name -> [file under dist/, text, replacement]. */
 const PATCHES = {
-  // nestjs-pino / pino-http middleware (and its AsyncLocalStorage) on no route.
-  nopino: [['core/logging/logging.module.js', 'pinoHttp: {', "forRoutes: [{ path: 'never-matches', method: 0 }], pinoHttp: {"]],
-  nocustomprops: [['core/logging/logging.module.js', 'customProps: (req) => ({ userId: req.principal?.id }),', '']],
-  // No unit of work: no AsyncLocalStorage of ours (sticky routing is then off).
-  nouow: [['app/http-setup.js', '(0, unit_of_work_1.runUnitOfWork)(() => next())', 'next()']],
-  nosessbearer: [['app/http-setup.js', '(SESSIONLESS.test(req.originalUrl) ?', '((SESSIONLESS.test(req.originalUrl) || req.headers.authorization) ?']],
+  // Guard lookups batched per event-loop turn (DataLoader + setImmediate) vs per request.
+  nobatch: [['core/redis/batched-reads.js', 'batchScheduleFn: (run) => setImmediate(run),', '']],
+  // The guard's Redis read answered without Redis (what that round trip costs).
+  noredis: [['core/redis/batched-reads.js', 'redis.mget(...keys)', 'Promise.resolve(keys.map(() => null))']],
+  // No unit of work: no AsyncLocalStorage of ours (sticky routing and request log fields are then off).
+  nouow: [['app/http-setup.js', '(0, unit_of_work_1.runUnitOfWork)(next, { requestId: req.requestId })', 'next()']],
   norolling: [['core/session/session.middleware.js', 'rolling: true', 'rolling: false']],
-  autopipe: [['core/redis/redis.factory.js', 'const common = {', 'const common = { enableAutoPipelining: true,']],
-  nocors: [['app/http-setup.js', 'app.enableCors(', 'void (']],
-  nometrics: [['app/http-setup.js', 'app.use(http_metrics_middleware_1.httpMetricsMiddleware);', '']],
   // The ops module (event-loop/GC sampler, instance registry, status snapshots).
   noops: [['app/api.module.js', 'ops_module_1.OpsModule.register({ connections: realtime_connection_stats_1.RealtimeConnectionStats }),', '']],
-  noprobe: [['core/health/health.indicators.js', 'this.replicas.check()', 'Promise.resolve(this.replicas.status)']],
 };
 
-const VARIANTS = (process.env.ABLATE || 'base,nopino,nopino+nouow,nosessbearer,norolling,autopipe,nocors+nometrics,all')
+const VARIANTS = (process.env.ABLATE || 'base,nobatch,noredis,nouow,norolling,noops')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
@@ -71,16 +69,21 @@ async function main() {
   try {
     migrate(env);
     const apis = {};
-    for (const v of VARIANTS) {
+    for (const v of VARIANTS.filter((x) => x !== 'bare')) {
       // The copies live outside the repo: NODE_PATH lets them find node_modules.
       apis[v] = await startServer(`api:${v}`, build(v, work), { ...env, LOG_LEVEL: 'warn', NODE_PATH: join(ROOT, 'node_modules') }, '/livez');
     }
-    const user = await makeUser(apis[VARIANTS[0]]);
+    const user = await makeUser(Object.values(apis)[0]);
+    // 'bare' is the baseline app of run.js in the same rounds: its /bare/projects stands for both auth kinds.
+    if (VARIANTS.includes('bare')) {
+      apis.bare = await startServer('bare', join(__dirname, 'bare-app.js'), { ...env, BENCH_USER_ID: String(user.id) }, '/bare/up');
+    }
     await sleep(3000); // past the user's read-your-writes window
+    const path = (api, ours, bare) => `${api.url}${api === apis.bare ? bare : ours}`;
     const targets = {
-      bearer: (api) => ({ url: `${api.url}/api/projects`, headers: { authorization: `Bearer ${user.token}` } }),
-      cookie: (api) => ({ url: `${api.url}/api/projects`, headers: { cookie: user.cookie } }),
-      up: (api) => ({ url: `${api.url}/up` }),
+      bearer: (api) => ({ url: path(api, '/api/projects', '/bare/projects'), headers: { authorization: `Bearer ${user.token}` } }),
+      cookie: (api) => ({ url: path(api, '/api/projects', '/bare/projects'), headers: { cookie: user.cookie } }),
+      up: (api) => ({ url: path(api, '/up', '/bare/up') }),
     };
     const results = new Map();
     let bad = 0;

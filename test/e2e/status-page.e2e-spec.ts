@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Browser, chromium } from 'playwright-core';
 import { createAdmin } from '../support/admin';
+import { chromiumPath } from '../support/chromium';
 import { ApiProcess, startApi } from '../support/api-process';
 import { registerUser } from '../support/http-client';
 
@@ -21,8 +22,8 @@ describe('/status page', () => {
 
   beforeAll(async () => {
     [a, b] = await Promise.all([startApi({ INSTANCE_ID: 'status-a' }), startApi({ INSTANCE_ID: 'status-b' })]);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-  });
+    browser = await chromium.launch({ executablePath: await chromiumPath(), args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  }, 600_000); // the first run on a fresh machine installs Chromium
 
   afterAll(async () => {
     await browser?.close();

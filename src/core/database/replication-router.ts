@@ -1,13 +1,22 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { DataSource, QueryRunner, ReplicationMode } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { dbQueriesTotal, dbQueryDuration, dbReplicaFallbacksTotal } from '../metrics/metrics';
 import { ReplicaHealth } from './replica-health';
-import { isConnectionError, isWriteStatement, operationOf, roleOf, routeQueryRunner } from './replication-routing';
+import { DbRole, isConnectionError, isWriteStatement, operationOf, roleOf, routeQueryRunner } from './replication-routing';
 import { StickyWindow } from './sticky-window';
 import { currentUnitOfWork } from './unit-of-work';
 
 type QueryFn = QueryRunner['query'];
+
+interface StatementKind {
+  write: boolean;
+  duration: { role: string; operation: string };
+  count: { role: string; kind: 'read' | 'write' };
+}
+
+const MAX_KNOWN_STATEMENTS = 2000;
 
 /**
  * TypeORM has no sticky mode and sends every repository read to a replica:
@@ -22,6 +31,7 @@ type QueryFn = QueryRunner['query'];
 @Injectable()
 export class ReplicationRouter {
   private readonly logger = new Logger(ReplicationRouter.name);
+  private readonly kinds = new Map<string, StatementKind>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -55,16 +65,16 @@ export class ReplicationRouter {
     const query: QueryFn = runner.query.bind(runner);
     const role = roleOf(mode);
     const wrapped = async (sql: string, parameters?: unknown[], structured?: boolean): Promise<unknown> => {
-      const write = isWriteStatement(sql);
-      const end = dbQueryDuration.startTimer({ role, operation: operationOf(sql) });
+      const kind = this.classify(role, sql);
+      const started = performance.now();
       try {
         const result: unknown = await query(sql, parameters, structured as true);
-        end();
-        dbQueriesTotal.inc({ role, kind: write ? 'write' : 'read' });
-        if (write) await this.markWrite();
+        dbQueryDuration.observe(kind.duration, (performance.now() - started) / 1000);
+        dbQueriesTotal.inc(kind.count);
+        if (kind.write) await this.markWrite();
         return result;
       } catch (err) {
-        end();
+        dbQueryDuration.observe(kind.duration, (performance.now() - started) / 1000);
         if (mode === 'slave' && isConnectionError(err)) {
           return this.retryOnPrimary(runner, createRunner, sql, parameters, structured, err);
         }
@@ -72,6 +82,23 @@ export class ReplicationRouter {
       }
     };
     runner.query = wrapped as QueryFn;
+  }
+
+  /**
+   * What a statement is, per role and SQL text: TypeORM sends the same text
+   * (values as `?`) again and again, so the regexes and label objects are
+   * made once (bounded: raw SQL with literals would only refill the map).
+   */
+  private classify(role: DbRole, sql: string): StatementKind {
+    const key = role + sql;
+    let kind = this.kinds.get(key);
+    if (!kind) {
+      const write = isWriteStatement(sql);
+      kind = { write, duration: { role, operation: operationOf(sql) }, count: { role, kind: write ? 'write' : 'read' } };
+      if (this.kinds.size >= MAX_KNOWN_STATEMENTS) this.kinds.clear();
+      this.kinds.set(key, kind);
+    }
+    return kind;
   }
 
   private async retryOnPrimary(

@@ -35,6 +35,11 @@ export class StickyWindow {
     }
   }
 
+  /** The key whose presence means "inside the window", for callers that batch it with other reads; undefined when off. */
+  keyOf(userId: string): string | undefined {
+    return this.enabled ? this.prefix + userId : undefined;
+  }
+
   /** Throws when Redis is unreachable: the request then fails fast with 503. */
   async isWithin(userId: string): Promise<boolean> {
     if (!this.enabled) return false;

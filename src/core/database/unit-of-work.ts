@@ -8,6 +8,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export interface UnitOfWork {
   wrote: boolean;
   userId?: string;
+  /** The HTTP request's id (nginx's X-Request-Id or our own), on every log line written within the unit. */
+  requestId?: string;
   /** The user wrote within DB_STICKY_WINDOW_MS (on any process). */
   userWithinWindow: boolean;
 }

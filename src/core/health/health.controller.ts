@@ -12,6 +12,8 @@ import { ShutdownState } from './shutdown-state';
  */
 @Controller()
 export class HealthController {
+  private inFlight?: Promise<{ status: number; json: string }>;
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly deps: DependencyIndicators,
@@ -30,6 +32,17 @@ export class HealthController {
       });
       return;
     }
+    const report = await (this.inFlight ??= this.check().finally(() => (this.inFlight = undefined)));
+    res.status(report.status).type('json').send(report.json);
+  }
+
+  /**
+   * One round of checks, shared by every /up request that arrives while it
+   * runs: a storm of probes (load balancers, k8s, monitoring) costs one
+   * SELECT 1 and one PING at a time, and an answer is never older than the
+   * round in flight when the request came in.
+   */
+  private async check(): Promise<{ status: number; json: string }> {
     let result: HealthCheckResult;
     try {
       result = await this.health.check([() => this.deps.databaseWrite(), () => this.deps.redisPing()]);
@@ -46,7 +59,7 @@ export class HealthController {
       error: { ...result.error, ...(readUp ? {} : read) },
       details: { ...result.details, ...read },
     };
-    res.status(result.status === 'ok' ? 200 : 503).json(body);
+    return { status: result.status === 'ok' ? 200 : 503, json: JSON.stringify(body) };
   }
 
   @Public()

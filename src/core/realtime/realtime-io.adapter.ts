@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { REDIS } from '../redis/redis.module';
+import { BatchedReads } from '../redis/batched-reads';
 import type { RedisClient } from '../redis/redis.factory';
 import { SESSION_COOKIE, sessionMiddleware } from '../session/session.middleware';
 import { compactDeflate, shareNegotiatedDeflateParams } from './compact-deflate';
@@ -66,7 +67,7 @@ export class RealtimeIoAdapter extends IoAdapter {
       sendPreEncodedFramesUnderThreshold(server);
       shareNegotiatedDeflateParams();
     }
-    const session = sessionMiddleware(this.config, this.app.get<RedisClient>(REDIS));
+    const session = sessionMiddleware(this.config, this.app.get<RedisClient>(REDIS), this.app.get(BatchedReads));
     server.engine.use((req: IncomingMessage & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
       if (req._query?.sid !== undefined) return next(); // only the handshake carries the cookie we need
       // Without our cookie there is no session to load; loading one anyway kept express-session's

@@ -28,8 +28,11 @@ export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOpt
     // Reconnect forever, quickly at first: everything recovers when Redis returns.
     retryStrategy: (times) => Math.min(100 * times, 2000),
     lazyConnect: false,
-    // Commands issued in the same tick share one write (e.g. a guard's two lookups).
+    // Commands issued in the same tick share one write. MGET is left out: its callers batch it
+    // themselves (Authenticator), and each auto-pipeline flush builds an ioredis Pipeline that copies
+    // every defined script, which cost more than the write it saved (bench/RESULTS.md).
     enableAutoPipelining: failFast,
+    autoPipeliningIgnoredCommands: ['mget'],
     ...opts.extra,
   };
   if (config.clusterNodes?.length) {

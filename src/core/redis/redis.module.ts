@@ -1,5 +1,6 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
+import { BatchedReads } from './batched-reads';
 import { createRedis, redisReady, RedisClient } from './redis.factory';
 
 /** DI token of the shared fail-fast command connection. */
@@ -26,8 +27,9 @@ export const REDIS = Symbol('REDIS');
         return client;
       },
     },
+    { provide: BatchedReads, inject: [REDIS], useFactory: (redis: RedisClient) => new BatchedReads(redis) },
   ],
-  exports: [REDIS],
+  exports: [REDIS, BatchedReads],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: RedisClient) {}

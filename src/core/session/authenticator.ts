@@ -1,7 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
+import { StickyWindow } from '../database/sticky-window';
+import { BatchedReads } from '../redis/batched-reads';
 import type { Principal } from './principal';
 import { Tokens } from './tokens';
+
+const BEARER = /^Bearer\s+(\S+)$/i;
+
+export interface Identity {
+  principal: Principal;
+  /** The user wrote within DB_STICKY_WINDOW_MS, on any process: their reads go to the primary. */
+  withinWindow: boolean;
+}
 
 /**
  * Resolves the caller of an HTTP request (or a socket handshake, which
@@ -9,12 +19,16 @@ import { Tokens } from './tokens';
  */
 @Injectable()
 export class Authenticator {
-  constructor(private readonly tokens: Tokens) {}
+  constructor(
+    private readonly tokens: Tokens,
+    private readonly sticky: StickyWindow,
+    private readonly reads: BatchedReads,
+  ) {}
 
   async fromRequest(req: Request): Promise<Principal | null> {
     const header = req.headers.authorization;
     if (header) {
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      const match = BEARER.exec(header);
       return match ? this.tokens.verify(match[1]) : null;
     }
     const s = req.session;
@@ -26,27 +40,33 @@ export class Authenticator {
     return this.tokens.verify(token);
   }
 
-  /** A token checked except for revocation (see Tokens.check): valid only if `revocationKey` is absent from Redis. */
+  /** A token checked except for revocation (Tokens.claimsOf): valid only if `revocationKey` is absent from Redis. */
   checkToken(token: string): { principal: Principal; revocationKey: string } | null {
-    return this.tokens.check(token);
+    const claims = this.tokens.claimsOf(token);
+    return claims ? { principal: this.tokens.principalOf(claims), revocationKey: this.tokens.revokedKey(claims) } : null;
   }
 
   /**
-   * The user id the request claims, before any verification: only for
-   * prefetching per-user state in parallel with the real check.
+   * The caller and their read-your-writes window, for the HTTP guard. A
+   * bearer token's revocation mark and the window are read in the same MGET
+   * (BatchedReads), with other requests' keys.
+   * Throws only if Redis is unreachable.
    */
-  claimedUserId(req: Request): string | undefined {
+  async identify(req: Request): Promise<Identity | null> {
     const header = req.headers.authorization;
     if (header) {
-      const match = /^Bearer\s+[\w-]+\.([\w-]+)\.[\w-]+$/i.exec(header);
-      if (!match) return undefined;
-      try {
-        const sub = (JSON.parse(Buffer.from(match[1], 'base64url').toString()) as { sub?: unknown }).sub;
-        return typeof sub === 'string' ? sub : undefined;
-      } catch {
-        return undefined;
-      }
+      const match = BEARER.exec(header);
+      const claims = match ? this.tokens.claimsOf(match[1]) : null;
+      if (!claims) return null;
+      const windowKey = this.sticky.keyOf(claims.sub);
+      const revokedKey = this.tokens.revokedKey(claims);
+      const [revoked, within] = await Promise.all([this.reads.get(revokedKey), windowKey ? this.reads.get(windowKey) : null]);
+      if (revoked !== null) return null;
+      return { principal: this.tokens.principalOf(claims), withinWindow: within != null };
     }
-    return req.session?.userId ? String(req.session.userId) : undefined;
+    const s = req.session;
+    if (!s?.userId || !s.role) return null;
+    const windowKey = this.sticky.keyOf(String(s.userId));
+    return { principal: { id: s.userId, role: s.role, via: 'session' }, withinWindow: windowKey ? (await this.reads.get(windowKey)) !== null : false };
   }
 }

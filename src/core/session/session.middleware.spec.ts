@@ -1,4 +1,6 @@
 import type { SessionData } from 'express-session';
+import type { BatchedReads } from '../redis/batched-reads';
+import type { RedisClient } from '../redis/redis.factory';
 import { ThrottledTouchRedisStore } from './session.middleware';
 
 describe('ThrottledTouchRedisStore', () => {
@@ -13,7 +15,8 @@ describe('ThrottledTouchRedisStore', () => {
       },
       del: () => Promise.resolve(1),
     };
-    return { expires, s: new ThrottledTouchRedisStore({ client: client, prefix: 'p:' }) };
+    const reads = { get: () => Promise.resolve(null) } as unknown as BatchedReads;
+    return { expires, s: new ThrottledTouchRedisStore({ client: client as unknown as RedisClient, reads, prefix: 'p:', ttl: 7200 }) };
   }
 
   it('refreshes a session TTL once a minute per process, not on every request', async () => {

@@ -5,6 +5,7 @@ import session from 'express-session';
 import { AppConfig } from '../../config/app-config';
 import { UnavailableError } from '../errors/domain-error';
 import { sendError } from '../errors/http-exception.filter';
+import type { BatchedReads } from '../redis/batched-reads';
 import type { RedisClient } from '../redis/redis.factory';
 
 export const SESSION_COOKIE = 'switchboard.sid';
@@ -21,6 +22,22 @@ const TOUCH_MEMORY = 50_000;
  */
 export class ThrottledTouchRedisStore extends RedisStore {
   private readonly touched = new Map<string, number>();
+
+  /** Session loads go out with other requests' reads in one MGET (BatchedReads); writes go straight to Redis. */
+  constructor(opts: { client: RedisClient; reads: BatchedReads; prefix: string; ttl: number }) {
+    const { client, reads } = opts;
+    super({
+      ...opts,
+      client: {
+        get: (key: string) => reads.get(key),
+        set: (...args: Parameters<RedisClient['set']>) => client.set(...args),
+        del: (key: string) => client.del(key),
+        expire: (key: string, seconds: number) => client.expire(key, seconds),
+        mget: (keys: string[]) => client.mget(keys),
+        scan: (...args: Parameters<RedisClient['scan']>) => client.scan(...args),
+      },
+    });
+  }
 
   override async touch(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): Promise<void> {
     const now = Date.now();
@@ -45,12 +62,12 @@ export class ThrottledTouchRedisStore extends RedisStore {
  * process memory, so any api process serves any request. A Redis failure is
  * a 503 for that request, not a hang and not a stack trace.
  */
-export function sessionMiddleware(config: AppConfig, redis: RedisClient): RequestHandler {
+export function sessionMiddleware(config: AppConfig, redis: RedisClient, reads: BatchedReads): RequestHandler {
   const logger = new Logger('Session');
   const handler = session({
     name: SESSION_COOKIE,
     secret: config.auth.sessionSecret,
-    store: new ThrottledTouchRedisStore({ client: redis, prefix: `${config.redis.prefix}sess:`, ttl: config.auth.sessionTtlSeconds }),
+    store: new ThrottledTouchRedisStore({ client: redis, reads, prefix: `${config.redis.prefix}sess:`, ttl: config.auth.sessionTtlSeconds }),
     resave: false,
     saveUninitialized: false,
     rolling: true,

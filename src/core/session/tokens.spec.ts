@@ -60,4 +60,27 @@ describe('Tokens', () => {
     await tokens.revoke(principal!);
     await expect(tokens.verify(token)).resolves.toBeNull();
   });
+
+  it('stops accepting a remembered token once it has expired', async () => {
+    const tokens = makeTokens();
+    const short = jwt.sign({ sub: '3', role: 'user', jti: 'j-short' }, SECRET, { algorithm: 'HS256', expiresIn: 60 });
+    await expect(tokens.verify(short)).resolves.toMatchObject({ id: 3 });
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + 61_000);
+    try {
+      expect(tokens.claimsOf(short)).toBeNull();
+      await expect(tokens.verify(short)).resolves.toBeNull();
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('never remembers a token that failed verification', async () => {
+    const tokens = makeTokens();
+    const { token } = await tokens.issue(1, 'user');
+    const tampered = `${token.slice(0, -2)}xx`;
+    expect(tokens.claimsOf(tampered)).toBeNull();
+    expect(tokens.claimsOf(tampered)).toBeNull();
+    expect(tokens.claimsOf(token)).toMatchObject({ sub: '1', role: 'user' });
+  });
 });

@@ -7,7 +7,7 @@ import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import type { Principal } from './principal';
 
-interface TokenClaims {
+export interface TokenClaims {
   sub: string;
   role: UserRole;
   jti: string;
@@ -23,10 +23,14 @@ export function jwtModuleOptions(config: AppConfig): JwtModuleOptions {
   return { secret: createSecretKey(Buffer.from(config.auth.jwtSecret, 'utf8')), signOptions: { algorithm: 'HS256' } };
 }
 
+/** Distinct live tokens whose verification is remembered per process (about 2 MB when full). */
+const VERIFIED_CACHE_SIZE = 5000;
+
 /** Bearer tokens for API and socket clients: signed, expiring, revocable on logout. */
 @Injectable()
 export class Tokens {
   private readonly revokedPrefix: string;
+  private readonly verified = new Map<string, TokenClaims>();
 
   constructor(
     private readonly jwt: JwtService,
@@ -42,31 +46,48 @@ export class Tokens {
     return { token, expiresIn };
   }
 
-  /** The principal of a valid, unrevoked token; null for anything else. Throws only if Redis is unreachable. */
-  async verify(token: string): Promise<Principal | null> {
-    const checked = this.check(token);
-    if (!checked) return null;
-    if ((await this.redis.exists(checked.revocationKey)) === 1) return null;
-    return checked.principal;
-  }
-
   /**
-   * Everything but the revocation lookup: signature, expiry, claims. The caller
-   * must treat the principal as valid only if `revocationKey` does not exist in
-   * Redis (a socket handshake reads it in the same round trip as its connection slot).
+   * The claims of a token with a valid signature, an expiry in the future and
+   * the shape we issue; null for anything else. Verified tokens are remembered
+   * (bounded, oldest first out) so a client's next request costs a Map lookup
+   * instead of an HMAC; the expiry is checked on every use, revocation is not
+   * part of this (see `verify` and Authenticator).
    */
-  check(token: string): { principal: Principal; revocationKey: string } | null {
+  claimsOf(token: string): TokenClaims | null {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.exp * 1000 > Date.now()) return known;
+      this.verified.delete(token);
+      return null;
+    }
     let claims: TokenClaims;
     try {
-      // Synchronous: HS256 with a KeyObject needs no async secret lookup, and verifyAsync wraps the
-      // same call in three promises and a callback (garbage per socket handshake, bench/RESULTS.md).
       claims = this.jwt.verify<TokenClaims>(token, { algorithms: ['HS256'] });
     } catch {
       return null;
     }
     const id = Number(claims.sub);
-    if (!Number.isSafeInteger(id) || id <= 0 || (claims.role !== 'user' && claims.role !== 'admin') || !claims.jti) return null;
-    return { principal: { id, role: claims.role, via: 'token', tokenId: claims.jti, tokenExpiresAt: claims.exp }, revocationKey: this.revokedPrefix + claims.jti };
+    if (!Number.isSafeInteger(id) || id <= 0 || (claims.role !== 'user' && claims.role !== 'admin') || !claims.jti || !claims.exp) return null;
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  /** The Redis key that marks a token revoked (present until the token would have expired anyway). */
+  revokedKey(claims: TokenClaims): string {
+    return this.revokedPrefix + claims.jti;
+  }
+
+  principalOf(claims: TokenClaims): Principal {
+    return { id: Number(claims.sub), role: claims.role, via: 'token', tokenId: claims.jti, tokenExpiresAt: claims.exp };
+  }
+
+  /** The principal of a valid, unrevoked token; null for anything else. Throws only if Redis is unreachable. */
+  async verify(token: string): Promise<Principal | null> {
+    const claims = this.claimsOf(token);
+    if (!claims) return null;
+    if ((await this.redis.exists(this.revokedKey(claims))) === 1) return null;
+    return this.principalOf(claims);
   }
 
   async revoke(principal: Principal): Promise<void> {
