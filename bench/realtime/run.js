@@ -4,13 +4,15 @@
 //   node bench/realtime/run.js [--part=a,b,c] [--conns=10000,20000] [--receivers=100] [--rates=200,1000]
 //                              [--seconds=5] [--overload-receivers=1000] [--overload-rate=1000] [--stack=bench]
 //                              [--kinds=stock,ours] [--ours-env='WS_COMPRESSION_THRESHOLD_BYTES=0']
+//                              [--idle=15] [--verbose] [--ours-main=OTHER_WORKTREE/dist/main.js]
 //
 // (a) RSS per connection held by one process; (b) cross-process fan-out latency p50/p99 and
 // delivered/expected (2 processes, receivers split across them, a worker-style publisher that has no
 // Socket.IO server); (c) overload: crash? loss? shedding counted? Prints a table and ratios.
 const { fork, spawn } = require('node:child_process');
-const { readFileSync } = require('node:fs');
-const { join } = require('node:path');
+const { existsSync, readFileSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { dirname, join } = require('node:path');
 const { performance } = require('node:perf_hooks');
 
 const root = join(__dirname, '..', '..');
@@ -23,6 +25,13 @@ const RATES = list(args.rates, [200, 1000]);
 const SECONDS = Number(args.seconds || 5);
 const OVER_RECEIVERS = Number(args['overload-receivers'] || 1000);
 const OVER_RATE = Number(args['overload-rate'] || 1000);
+// (a) also reads RSS after both servers sat idle this long after the 3 s reading, then after the same
+// explicit GC request (mem-probe.js, preloaded into both servers); --idle=0 skips the idle reading.
+const IDLE_S = Number(args.idle ?? 15);
+const PROBE = ['-r', join(__dirname, 'mem-probe.js')];
+// Another build of ours against the same stack and bench, e.g. a before/after comparison:
+// --ours-main=/path/to/other/worktree/dist/main.js (run from that worktree's root).
+const OURS_MAIN = args['ours-main'] || join(root, 'dist', 'main.js');
 // Extra environment for our processes, e.g. --ours-env=WS_COMPRESSION_THRESHOLD_BYTES=0
 const OURS_ENV = Object.fromEntries((args['ours-env'] ? args['ours-env'].split(';') : []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
@@ -67,20 +76,36 @@ async function waitHttp(url, ms = 30000) {
 
 async function startOurs(env) {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(root, 'dist', 'main.js')], {
-    cwd: root,
-    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'error', MAX_CONCURRENT_CONNECTIONS: '60000', MAX_CONNECTIONS_PER_IP: '60000', ...OURS_ENV },
+  const probeFile = join(tmpdir(), `rt-mem-probe-${process.pid}-${port}.json`);
+  const child = spawn(process.execPath, [...PROBE, OURS_MAIN], {
+    cwd: join(dirname(OURS_MAIN), '..'),
+    env: { ...process.env, ...env, MEM_PROBE_FILE: probeFile, PORT: String(port), LOG_LEVEL: 'error', MAX_CONCURRENT_CONNECTIONS: '60000', MAX_CONNECTIONS_PER_IP: '60000', ...OURS_ENV },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitHttp(`http://127.0.0.1:${port}/livez`);
-  return { kind: 'ours', port, child, url: `http://127.0.0.1:${port}` };
+  return { kind: 'ours', port, child, probeFile, url: `http://127.0.0.1:${port}` };
 }
 
 async function startStock(env) {
   const port = await freePort();
-  const child = fork(join(__dirname, 'stock-server.js'), [], { cwd: root, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const probeFile = join(tmpdir(), `rt-mem-probe-${process.pid}-${port}.json`);
+  const child = fork(join(__dirname, 'stock-server.js'), [], { cwd: root, execArgv: PROBE, env: { ...process.env, ...env, MEM_PROBE_FILE: probeFile, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   await new Promise((r) => child.once('message', r));
-  return { kind: 'stock', port, child, url: `http://127.0.0.1:${port}` };
+  return { kind: 'stock', port, child, probeFile, url: `http://127.0.0.1:${port}` };
+}
+
+/** The same explicit GC request for either server (mem-probe.js); memory before and after it. */
+async function gcProbe(server) {
+  rmSync(server.probeFile, { force: true });
+  server.child.kill('SIGUSR2');
+  const end = Date.now() + 30000;
+  while (!existsSync(server.probeFile)) {
+    if (Date.now() > end) throw new Error(`${server.kind}: no answer to the GC request`);
+    await sleep(100);
+  }
+  const r = JSON.parse(readFileSync(server.probeFile, 'utf8'));
+  rmSync(server.probeFile, { force: true });
+  return r;
 }
 
 async function stop(server) {
@@ -134,6 +159,8 @@ async function partA(env, rows) {
       const auth = kind === 'ours' ? await tokenFor(server.url) : {};
       await sleep(2000);
       const before = procStat(server.child.pid);
+      // Baseline for the after-GC figure: the same GC request, before any socket.
+      const base = (await gcProbe(server)).after;
       const started = Date.now();
       let sockets = [];
       let error = null;
@@ -145,8 +172,31 @@ async function partA(env, rows) {
       const connectS = (Date.now() - started) / 1000;
       await sleep(3000);
       const after = procStat(server.child.pid);
-      const perConnKb = (after.rssKb - before.rssKb) / Math.max(1, sockets.length);
-      rows.push({ part: 'a', server: kind, connections: sockets.length, target: n, rssMb: +(after.rssKb / 1024).toFixed(1), kbPerConn: +perConnKb.toFixed(2), connectS: +connectS.toFixed(1), error });
+      const count = Math.max(1, sockets.length);
+      const perConnKb = (after.rssKb - before.rssKb) / count;
+      let idleKb = null;
+      if (IDLE_S > 0) {
+        await sleep(IDLE_S * 1000);
+        idleKb = (procStat(server.child.pid).rssKb - before.rssKb) / count;
+      }
+      const gc = await gcProbe(server);
+      if (args.verbose) console.log(JSON.stringify({ server: kind, n, before, base, gc }));
+      const per = (key) => +((gc.after[key] - base[key]) / 1024 / count).toFixed(2);
+      rows.push({
+        part: 'a',
+        server: kind,
+        connections: sockets.length,
+        target: n,
+        rssMb: +(after.rssKb / 1024).toFixed(1),
+        kbPerConn: +perConnKb.toFixed(2),
+        kbIdle: idleKb === null ? null : +idleKb.toFixed(2),
+        kbAfterGc: per('rss'),
+        heapKbAfterGc: per('heapUsed'),
+        externalKbAfterGc: per('external'),
+        heapUsedKbBeforeGc: +((gc.before.heapUsed - base.heapUsed) / 1024 / count).toFixed(2),
+        connectS: +connectS.toFixed(1),
+        error,
+      });
       console.log(JSON.stringify(rows[rows.length - 1]));
       for (const s of sockets) s.disconnect();
       await sleep(500);
@@ -301,7 +351,10 @@ async function main() {
   for (const n of CONNS) {
     const o = find('a', 'ours', 'target', n);
     const s = find('a', 'stock', 'target', n);
-    if (o && s) console.log(`RSS per connection at ${n}: ${(o.kbPerConn / s.kbPerConn).toFixed(2)}x (${o.kbPerConn} KB vs ${s.kbPerConn} KB)`);
+    if (!o || !s) continue;
+    console.log(`RSS per connection at ${n}, 3 s after the last connect: ${(o.kbPerConn / s.kbPerConn).toFixed(2)}x (${o.kbPerConn} KB vs ${s.kbPerConn} KB)`);
+    if (o.kbIdle !== null && s.kbIdle !== null) console.log(`RSS per connection at ${n}, ${IDLE_S} s later (idle): ${(o.kbIdle / s.kbIdle).toFixed(2)}x (${o.kbIdle} KB vs ${s.kbIdle} KB)`);
+    console.log(`RSS per connection at ${n}, after the same GC request: ${(o.kbAfterGc / s.kbAfterGc).toFixed(2)}x (${o.kbAfterGc} KB vs ${s.kbAfterGc} KB; JS heap ${o.heapKbAfterGc} vs ${s.heapKbAfterGc} KB)`);
   }
   for (const rate of RATES) {
     const o = find('b', 'ours', 'rate', rate);

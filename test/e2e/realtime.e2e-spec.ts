@@ -160,6 +160,21 @@ describe('realtime across api processes', () => {
     await gone;
   });
 
+  it('does not take a handshake token once it is revoked (checked in the same Redis call as the slot)', async () => {
+    const user = await registerTokenUser(a.url, 'revoked');
+    const before = openSocket(b.url, '/realtime', { token: user.client.token });
+    cleanups.push(() => before.socket.close());
+    await before.next('connected');
+    expect(await before.next('authenticated')).toEqual({ userId: user.id });
+
+    expect((await user.client.post('/api/auth/logout')).status).toBe(204);
+    const after = openSocket(c.url, '/realtime', { token: user.client.token });
+    cleanups.push(() => after.socket.close());
+    await after.next('connected');
+    expect(await ack(after.socket, 'subscribe', { room: `user:${user.id}` })).toMatchObject({ ok: false, error: 'unauthorized' });
+    expect(await ack(after.socket, 'authenticate', { token: user.client.token })).toMatchObject({ ok: false, error: 'unauthorized' });
+  });
+
   it('enforces room rules, the room limit and payload validation with ack codes', async () => {
     const owner = await registerTokenUser(a.url, 'owner');
     const stranger = await registerTokenUser(a.url, 'stranger');

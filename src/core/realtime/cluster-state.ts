@@ -3,7 +3,7 @@ import { AppConfig } from '../../config/app-config';
 import { DomainError } from '../errors/domain-error';
 import { connectionCapacityRatio } from '../metrics/metrics';
 import { REDIS } from '../redis/redis.module';
-import type { RedisClient } from '../redis/redis.factory';
+import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
 
 /**
  * Cluster-wide connection counts, presence and per-process stats. Each api
@@ -38,10 +38,14 @@ if perIp >= tonumber(ARGV[5]) then return {'ip_limit', total} end
 redis.call('HINCRBY', KEYS[2], 'total', 1)
 redis.call('HINCRBY', KEYS[2], ipField, 1)
 redis.call('PEXPIRE', KEYS[2], ttl)
-return {'ok', total + 1}
+local result = {'ok', total + 1}
+for i = 3, #KEYS do
+  result[i] = redis.call('GET', KEYS[i]) or false
+end
+return result
 `;
 
-type WithAcquire = RedisClient & { rtAcquire(...args: (string | number)[]): Promise<[string, number]> };
+type WithAcquire = RedisClient & { rtAcquire(numKeys: number, ...args: (string | number)[]): Promise<[string, number, ...(string | null)[]]> };
 
 export class ConnectionRefusedError extends DomainError {
   constructor(code: 'connection_limit' | 'ip_limit') {
@@ -65,6 +69,14 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   private readonly procPrefix: string;
   private readonly ownKey: string;
   private timer?: NodeJS.Timeout;
+  /**
+   * The connection that takes slots: its own, without auto-pipelining. A
+   * handshake's one command then goes straight out; on the shared connection
+   * each handshake, alone in its tick during a connection storm, built an
+   * ioredis auto-pipeline (a Pipeline copies every defined script: ~2.5 KB
+   * each time) that outlived the round trip into old space (bench/RESULTS.md).
+   */
+  private slots?: RedisClient;
   private total = 0;
   private readonly perIp = new Map<string, number>();
   private readonly users = new Map<number, number>();
@@ -83,10 +95,14 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     this.procsKey = `${p}procs`;
     this.procPrefix = `${p}proc:`;
     this.ownKey = this.procPrefix + config.instanceId;
-    redis.defineCommand('rtAcquire', { numberOfKeys: 2, lua: ACQUIRE_LUA });
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    const slots = createRedis(this.config.redis, { name: 'realtime-slots', extra: { enableAutoPipelining: false } });
+    slots.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'slot connection error'));
+    slots.defineCommand('rtAcquire', { lua: ACQUIRE_LUA });
+    this.slots = slots;
+    await redisReady(slots).catch((err: Error) => this.logger.warn({ err: err.message }, 'slot connection not ready yet'));
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.timer.unref();
     this.reportTimer = setInterval(() => this.report(), 5 * 60 * 1000);
@@ -103,17 +119,26 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.timer);
     clearInterval(this.reportTimer);
     await this.redis.multi().zrem(this.procsKey, this.config.instanceId).del(this.ownKey).exec().catch(() => undefined);
+    await this.slots?.quit().catch(() => this.slots?.disconnect());
   }
 
   setStatsProvider(fn: StatsProvider): void {
     this.statsProvider = fn;
   }
 
-  /** Takes one connection slot cluster-wide or throws connection_limit / ip_limit. */
-  async acquire(ip: string): Promise<void> {
-    const [result, total] = await (this.redis as WithAcquire).rtAcquire(
+  /**
+   * Takes one connection slot cluster-wide or throws connection_limit / ip_limit.
+   * `read`: keys whose values (GET) the caller needs anyway, returned from the
+   * same atomic call, so a socket handshake costs one Redis round trip rather
+   * than one per key (each command left about 2 KB of garbage behind, bench/RESULTS.md).
+   */
+  async acquire(ip: string, read: string[] = []): Promise<(string | null)[]> {
+    if (!this.slots) throw new Error('ClusterState is not initialised');
+    const [result, total, ...values] = await (this.slots as WithAcquire).rtAcquire(
+      2 + read.length,
       this.procsKey,
       this.ownKey,
+      ...read,
       this.config.instanceId,
       PROCESS_TTL_MS,
       ip,
@@ -125,6 +150,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     this.total++;
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     this.setClusterTotal(Number(total));
+    return values;
   }
 
   release(ip: string): void {

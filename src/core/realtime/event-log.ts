@@ -66,8 +66,10 @@ export interface EventLogOptions {
 /** Event ids, per-room history in Redis streams, and the fan-out channel. Usable from any process. */
 export class EventLog {
   readonly channel: string;
-  private readonly seqKey: string;
+  /** Holds the newest id handed out (a plain counter: GET it for the current id). */
+  readonly seqKey: string;
   private readonly globalKey: string;
+  private inflightId: Promise<number> | null = null;
 
   constructor(
     private readonly redis: RedisClient,
@@ -101,6 +103,23 @@ export class EventLog {
   /** The newest id handed out so far (0 before any event). */
   async currentId(): Promise<number> {
     return Number((await this.redis.get(this.seqKey)) ?? 0);
+  }
+
+  /**
+   * An id no newer than the newest one at the time of the call: a read already
+   * in flight is shared. Right for a recovery offset taken before the socket
+   * joins its rooms (an older offset can only replay more, never miss), and
+   * during a connection storm many sockets share one GET instead of one each
+   * (less garbage per connection, bench/RESULTS.md).
+   */
+  offsetForNewSocket(): Promise<number> {
+    if (!this.inflightId) {
+      this.inflightId = this.currentId().finally(() => {
+        this.inflightId = null;
+      });
+      this.inflightId.catch(() => undefined); // a caller that no longer needs it must not leave it unhandled
+    }
+    return this.inflightId;
   }
 
   /**

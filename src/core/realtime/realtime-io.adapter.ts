@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
+import { WebSocketsController } from '@nestjs/websockets/web-sockets-controller';
 import { filter, from, isObservable, mergeMap, of } from 'rxjs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
@@ -10,27 +11,11 @@ import { REDIS } from '../redis/redis.module';
 import { BatchedReads } from '../redis/batched-reads';
 import type { RedisClient } from '../redis/redis.factory';
 import { SESSION_COOKIE, sessionMiddleware } from '../session/session.middleware';
+import { compactDeflate, shareNegotiatedDeflateParams } from './compact-deflate';
 import { EventLog } from './event-log';
 import { sendPreEncodedFramesUnderThreshold } from './pre-encoded-frames';
 import { recoveryAdapter } from './recovery-adapter';
 import { SocketConnections } from './socket-connections';
-
-/**
- * Per-message deflate with small zlib windows and no context takeover: ws's
- * defaults (32 KB windows kept per connection) cost about 250 KB of RSS per
- * socket here (bench/RESULTS.md); small windows keep compression for large
- * payloads at a few KB.
- */
-function compactDeflate(threshold: number) {
-  return {
-    threshold,
-    serverNoContextTakeover: true,
-    clientNoContextTakeover: true,
-    serverMaxWindowBits: 10,
-    clientMaxWindowBits: 10,
-    zlibDeflateOptions: { memLevel: 4 },
-  };
-}
 
 const SESSION_COOKIE_PREFIX = `${SESSION_COOKIE}=`;
 
@@ -70,7 +55,7 @@ export class RealtimeIoAdapter extends IoAdapter {
       // 0 turns per-message deflate off. While it is negotiated engine.io would not send one
       // pre-encoded frame to every socket of a room, which cost about 2x CPU per delivery even for
       // frames under the threshold: sendPreEncodedFramesUnderThreshold restores that (bench/RESULTS.md).
-      perMessageDeflate: rt.compressionThresholdBytes > 0 ? compactDeflate(rt.compressionThresholdBytes) : false,
+      perMessageDeflate: rt.compressionThresholdBytes > 0 ? compactDeflate(rt.compressionThresholdBytes, rt.maxBufferBytes) : false,
       httpCompression: { threshold: rt.compressionThresholdBytes },
       pingInterval: rt.pingIntervalMs,
       pingTimeout: rt.pingTimeoutMs,
@@ -78,7 +63,10 @@ export class RealtimeIoAdapter extends IoAdapter {
       connectionStateRecovery: { maxDisconnectionDuration: rt.recoveryWindowMs, skipMiddlewares: false },
       adapter: recoveryAdapter(this.app.get(EventLog), connections.sessions) as never,
     }) as Server;
-    if (rt.compressionThresholdBytes > 0) sendPreEncodedFramesUnderThreshold(server);
+    if (rt.compressionThresholdBytes > 0) {
+      sendPreEncodedFramesUnderThreshold(server);
+      shareNegotiatedDeflateParams();
+    }
     const session = sessionMiddleware(this.config, this.app.get<RedisClient>(REDIS), this.app.get(BatchedReads));
     server.engine.use((req: IncomingMessage & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
       if (req._query?.sid !== undefined) return next(); // only the handshake carries the cookie we need
@@ -104,32 +92,104 @@ export class RealtimeIoAdapter extends IoAdapter {
    * (fromEvent + mergeMap + takeUntil(disconnect)), held for the socket's whole
    * life: about 6 KB per socket with three handlers (bench/RESULTS.md). A
    * plain listener per handler does the same (handler result, then ack) and
-   * builds the pipeline per message only. (The transform argument is not used: see below.)
+   * builds the pipeline per message only. Used only where the shared listeners
+   * below are not installed (see installSharedHandlers).
    */
   override bindMessageHandlers(socket: NestSocket, handlers: MessageMappingProperties[]): void {
     for (const { message, callback, isAckHandledManually } of handlers) {
-      socket.on(message as string, (...args: unknown[]) => {
-        // fromEvent's convention, which mapPayload expects: one argument as is, several as an array.
-        const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]);
-        // What Nest's transform does (await, then an observable's values or the one value), without
-        // keeping Nest's per-socket transform closure alive.
-        from(Promise.resolve(callback(data, ack) as unknown))
-          .pipe(
-            mergeMap((result) => (isObservable(result) ? result : of(result))),
-            filter((response) => response !== null && response !== undefined),
-          )
-          .subscribe({
-            next: (response) => {
-              const r = response as { event?: string; data?: unknown };
-              if (r.event) {
-                socket.emit(r.event, r.data);
-                return;
-              }
-              if (!isAckHandledManually && typeof ack === 'function') (ack as (r: unknown) => void)(response);
-            },
-            error: (err: unknown) => this.logger.error({ err, event: message }, 'socket handler failed'),
-          });
-      });
+      socket.on(message as string, (...args: unknown[]) => this.dispatch(socket, message as string, callback, args, isAckHandledManually));
     }
   }
+
+  private readonly shared = new WeakMap<MessageMappingProperties[], SharedListener[]>();
+  /** The socket whose gateway has no handleDisconnect, between its handlers and its disconnect hook (one tick). */
+  private noDisconnectHookFor: unknown = null;
+
+  /**
+   * Called (see installSharedHandlers) instead of Nest's subscribeMessages, which
+   * binds every handler to every socket (`callback.bind(gateway, socket)`) and
+   * hands the bound copies to bindMessageHandlers: per socket three bound
+   * functions, three listener closures and their contexts, kept for the
+   * socket's life. Here each gateway gets one listener per event, shared by all
+   * its sockets (EventEmitter calls it with the socket as `this`), which calls
+   * the same Nest handler (guards, pipes, filters, parameter decorators) with
+   * that socket.
+   */
+  bindSharedMessageHandlers(socket: NestSocket, handlers: MessageMappingProperties[], gateway: object): void {
+    let listeners = this.shared.get(handlers);
+    if (!listeners) {
+      listeners = handlers.map(({ message, callback, isAckHandledManually }) => {
+        // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listener's own `this` is the socket
+        const adapter = this;
+        const event = message as string;
+        const listener = function (this: NestSocket, ...args: unknown[]) {
+          adapter.dispatch(this, event, (data: unknown, ack: unknown) => callback.call(gateway, this, data, ack), args, isAckHandledManually);
+        };
+        return { event, listener };
+      });
+      this.shared.set(handlers, listeners);
+    }
+    for (const { event, listener } of listeners) socket.on(event, listener);
+    // Nest then adds `() => disconnect.next(socket)` as a disconnect listener: with no handleDisconnect
+    // on the gateway nothing observes that subject, so the closure need not be kept (bindClientDisconnect).
+    this.noDisconnectHookFor = typeof (gateway as { handleDisconnect?: unknown }).handleDisconnect === 'function' ? null : socket;
+  }
+
+  override bindClientDisconnect(client: NestSocket, callback: () => void): void {
+    const skip = client === this.noDisconnectHookFor;
+    this.noDisconnectHookFor = null;
+    if (!skip) super.bindClientDisconnect(client, callback);
+  }
+
+  /** One client event: Nest's handler, then its result as the ack (or as an event, Nest's `{event, data}`). */
+  private dispatch(socket: NestSocket, message: string, callback: (data: unknown, ack: unknown) => unknown, args: unknown[], isAckHandledManually: boolean): void {
+    // fromEvent's convention, which mapPayload expects: one argument as is, several as an array.
+    const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]);
+    // What Nest's transform does (await, then an observable's values or the one value), without
+    // keeping Nest's per-socket transform closure alive.
+    from(Promise.resolve(callback(data, ack)))
+      .pipe(
+        mergeMap((result) => (isObservable(result) ? result : of(result))),
+        filter((response) => response !== null && response !== undefined),
+      )
+      .subscribe({
+        next: (response) => {
+          const r = response as { event?: string; data?: unknown };
+          if (r.event) {
+            socket.emit(r.event, r.data);
+            return;
+          }
+          if (!isAckHandledManually && typeof ack === 'function') (ack as (r: unknown) => void)(response);
+        },
+        error: (err: unknown) => this.logger.error({ err, event: message }, 'socket handler failed'),
+      });
+  }
 }
+
+interface SharedListener {
+  event: string;
+  listener: (this: NestSocket, ...args: unknown[]) => void;
+}
+
+type SubscribeMessages = (this: { config: { getIoAdapter(): unknown } }, handlers: MessageMappingProperties[], client: unknown, gateway: object) => void;
+
+/**
+ * Routes Nest's per-socket handler binding to RealtimeIoAdapter.bindSharedMessageHandlers
+ * when the app's adapter is one (other apps in the process are untouched). Nest 11's
+ * WebSocketsController.subscribeMessages(handlers, client, gateway) is public; if its shape
+ * ever differs, nothing is patched and Nest's own path (with bindMessageHandlers above) runs.
+ */
+function installSharedHandlers(): void {
+  const proto = WebSocketsController.prototype as unknown as { subscribeMessages: SubscribeMessages; [PATCHED]?: true };
+  const original = proto.subscribeMessages;
+  if (proto[PATCHED] || typeof original !== 'function' || original.length !== 3) return;
+  proto[PATCHED] = true;
+  proto.subscribeMessages = function (this: { config: { getIoAdapter(): unknown } }, handlers, client, gateway) {
+    const adapter = this.config?.getIoAdapter?.();
+    if (adapter instanceof RealtimeIoAdapter) adapter.bindSharedMessageHandlers(client as NestSocket, handlers, gateway);
+    else original.call(this, handlers, client, gateway);
+  };
+}
+
+const PATCHED = Symbol('switchboard.sharedHandlers');
+installSharedHandlers();

@@ -31,9 +31,18 @@ interface SocketState {
   principal?: Principal;
   ip: string;
   rooms: string[];
-  release?: () => void;
+  /** Holds a cluster connection slot (released once, on disconnect or when the client leaves before connecting). */
+  slot?: boolean;
   authTimer?: NodeJS.Timeout;
   recovery?: PendingRecovery;
+}
+
+/** A socket between its cluster slot and its connection handler. */
+interface Admission {
+  /** Releases the slot when the client leaves before the socket connects. */
+  gone: () => void;
+  /** The recovery offset, read during the handshake (before any room is joined). */
+  offset?: number;
 }
 
 export type AppSocket = Socket & { data: SocketState };
@@ -45,6 +54,15 @@ export function parsePayload<T>(schema: ZodType<T>, data: unknown): T {
   const r = schema.safeParse(data);
   if (!r.success) throw new BadRequestError(r.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; '));
   return r.data;
+}
+
+/**
+ * What a socket keeps of its principal for its life: who and which role. The
+ * token's id and expiry serve HTTP logout only, and the uuid string cost
+ * about 0.1 KB per socket.
+ */
+function socketPrincipal(p: Principal): Principal {
+  return { id: p.id, role: p.role, via: p.via };
 }
 
 function pidOf(socket: Socket): string | undefined {
@@ -64,6 +82,14 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   private readonly limiters = new Map<EventClass, RateLimiterRedis>();
   readonly sessions: SocketSessionStore;
   private touchTimer?: NodeJS.Timeout;
+  /** Sockets past the cluster limits that have not connected yet (kept out of socket.data, which stays small). */
+  private readonly admitting = new Map<AppSocket, Admission>();
+  /**
+   * One disconnect listener shared by every socket (EventEmitter calls it with
+   * the socket as `this`): a closure per socket cost a context and a `once`
+   * wrapper for the socket's whole life.
+   */
+  private readonly disconnectListener: (this: Socket) => void;
 
   constructor(
     private readonly config: AppConfig,
@@ -76,6 +102,11 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     private readonly sticky: StickyWindow,
     private readonly realtime: RedisRealtimeService,
   ) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const connections = this;
+    this.disconnectListener = function (this: Socket) {
+      connections.onDisconnect(this as AppSocket);
+    };
     const refreshMs = Math.max(1000, Math.floor(config.realtime.recoveryWindowMs / 3));
     this.sessions = new SocketSessionStore(redis, config.redis.prefix, config.realtime.recoveryWindowMs + refreshMs);
     for (const cls of ['auth', 'rooms', 'message', 'typing'] as EventClass[]) {
@@ -130,25 +161,48 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
     socket.data.ip = ip;
     socket.data.rooms = [];
-    await this.cluster.acquire(ip);
-    this.holdSlot(socket);
-    const principal = await this.handshakePrincipal(socket).catch(() => null);
-    if (principal) socket.data.principal = principal;
-    const recovery = (socket.data as { recovery?: PendingRecovery }).recovery;
-    if (recovery && recovery.userId !== principal?.id) delete socket.data.recovery;
+    // A handshake token is checked here (signature, expiry) and its revocation key is read in the
+    // same Redis call that takes the connection slot, with the recovery offset: one round trip per
+    // connection instead of three, and each command left about 2 KB of garbage (bench/RESULTS.md).
+    const token = this.takeHandshakeToken(socket);
+    const checked = token === undefined ? undefined : this.authenticator.checkToken(token);
+    const offsetToo = !!checked && !socket.data.recovery;
+    const read = checked ? (offsetToo ? [checked.revocationKey, this.log.seqKey] : [checked.revocationKey]) : [];
+    const [revoked, seq] = await this.cluster.acquire(ip, read);
+    this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined);
+    const principal =
+      checked === undefined ? await this.authenticator.fromRequest(socket.request as Request).catch(() => null) : checked && revoked === null ? checked.principal : null;
+    if (principal) socket.data.principal = socketPrincipal(principal);
+    const recovery = socket.data.recovery;
+    if (recovery && recovery.userId !== principal?.id) socket.data.recovery = undefined;
   }
 
-  /** The socket holds a cluster slot until released, once; a client gone before it connects releases it too. */
-  private holdSlot(socket: AppSocket): void {
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      socket.conn.off('close', release);
-      this.cluster.release(socket.data.ip);
-    };
-    socket.data.release = release;
-    socket.conn.once('close', release);
+  /**
+   * The socket holds a cluster slot until released, once. Until it connects,
+   * the connection closing releases it (socket.io drops a socket whose client
+   * left during the middleware without any event); afterwards, disconnect does.
+   */
+  private holdSlot(socket: AppSocket, offset: number | undefined): void {
+    socket.data.slot = true;
+    const gone = () => this.releaseSlot(socket);
+    this.admitting.set(socket, { gone, offset });
+    socket.conn.once('close', gone);
+  }
+
+  /** The socket connected (or its client left): the admission's listener goes, its offset is handed back. */
+  private admitted(socket: AppSocket): number | undefined {
+    const admission = this.admitting.get(socket);
+    if (!admission) return undefined;
+    this.admitting.delete(socket);
+    socket.conn.off('close', admission.gone);
+    return admission.offset;
+  }
+
+  private releaseSlot(socket: AppSocket): void {
+    this.admitted(socket);
+    if (!socket.data.slot) return;
+    socket.data.slot = false;
+    this.cluster.release(socket.data.ip);
   }
 
   attach(nsp: Namespace): void {
@@ -159,9 +213,10 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   async onConnection(raw: Socket): Promise<void> {
     const socket = raw as AppSocket;
     socketActiveConnections.inc({ namespace: socket.nsp.name });
-    this.watchDisconnect(socket);
+    const handshakeOffset = this.admitted(socket);
+    socket.on('disconnect', this.disconnectListener);
     const recovery = socket.data.recovery;
-    delete socket.data.recovery;
+    if (recovery) socket.data.recovery = undefined;
     try {
       const principal = socket.data.principal;
       if (!principal) {
@@ -173,11 +228,11 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
         await this.recover(socket, principal, recovery);
         return;
       }
-      const offset = await this.log.currentId();
+      const offset = handshakeOffset ?? (await this.log.offsetForNewSocket());
       this.joinBaseRooms(socket, principal);
       socket.emit('connected', { socketId: socket.id, recovered: false }, String(offset));
       socket.emit('authenticated', { userId: principal.id });
-      await this.saveSession(socket);
+      await this.saveSession(socket, true);
     } catch (err) {
       this.logger.warn({ err: (err as Error).message, socketId: socket.id }, 'connection set-up failed');
       socket.emit('error', { code: 'unavailable', message: 'Could not set up the connection' });
@@ -185,14 +240,10 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private watchDisconnect(socket: AppSocket): void {
-    socket.once('disconnect', () => this.onDisconnect(socket));
-  }
-
   private onDisconnect(socket: AppSocket): void {
     socketActiveConnections.dec({ namespace: socket.nsp.name });
     clearTimeout(socket.data.authTimer);
-    socket.data.release?.();
+    this.releaseSlot(socket);
     if (socket.data.principal) this.cluster.userOffline(socket.data.principal.id);
     this.hub.endReplay(socket, Number.MAX_SAFE_INTEGER);
   }
@@ -205,14 +256,13 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     }, this.config.realtime.authTimeoutMs);
   }
 
-  private async handshakePrincipal(socket: AppSocket): Promise<Principal | null> {
+  /** The handshake token, removed from the handshake: checked once, not kept in memory for the socket's life. */
+  private takeHandshakeToken(socket: AppSocket): string | undefined {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
-    if (typeof auth?.token === 'string' && auth.token) {
-      const token = auth.token;
-      delete auth.token; // checked once here; the credential is not kept in memory for the socket's life
-      return this.authenticator.fromToken(token);
-    }
-    return this.authenticator.fromRequest(socket.request as Request);
+    if (typeof auth?.token !== 'string' || !auth.token) return undefined;
+    const token = auth.token;
+    delete auth.token;
+    return token;
   }
 
   private joinBaseRooms(socket: AppSocket, principal: Principal): void {
@@ -255,11 +305,13 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     return e.target !== 'sse' && namespacesFor(e.eventType).includes(socket.nsp.name as never) && e.rooms.some((r) => socket.rooms.has(r));
   }
 
-  private async saveSession(socket: AppSocket): Promise<void> {
+  /** `first`: the save right after a handshake, batched with other new sockets' (SocketSessionStore.saveSoon). */
+  private async saveSession(socket: AppSocket, first = false): Promise<void> {
     const pid = pidOf(socket);
     const principal = socket.data.principal;
     if (!pid || !principal) return;
-    await this.sessions.save({ sid: socket.id, pid, nsp: socket.nsp.name, userId: principal.id, rooms: socket.data.rooms });
+    const session = { sid: socket.id, pid, nsp: socket.nsp.name, userId: principal.id, rooms: socket.data.rooms };
+    await (first ? this.sessions.saveSoon(session) : this.sessions.save(session));
   }
 
   private async touchSessions(): Promise<void> {
@@ -322,7 +374,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
         const principal = await this.authenticator.fromToken(token);
         if (!principal) throw new UnauthorizedError('Invalid or expired token');
         if (s.data.principal && s.data.principal.id !== principal.id) throw new BadRequestError('This socket is already authenticated as another user');
-        s.data.principal = principal;
+        s.data.principal = socketPrincipal(principal);
         clearTimeout(s.data.authTimer);
         this.joinBaseRooms(s, principal);
         await this.saveSession(s);

@@ -1,5 +1,30 @@
 import type { RedisClient } from '../redis/redis.factory';
 
+function isCluster(redis: RedisClient): boolean {
+  return (redis as { isCluster?: boolean }).isCluster === true;
+}
+
+/** How long a new socket's session may wait to be written with others (saveSoon). */
+const SAVE_BATCH_MS = 5;
+/** Keys per script call when many sessions are written or refreshed at once. */
+const CHUNK = 500;
+
+/** KEYS = session keys; ARGV[1] = ttl ms, ARGV[1 + i] = the value for KEYS[i]. */
+const SET_MANY_LUA = `
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[1])
+end
+return #KEYS
+`;
+
+/** KEYS = session keys; ARGV[1] = ttl ms. */
+const PEXPIRE_MANY_LUA = `
+for i = 1, #KEYS do
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
+end
+return #KEYS
+`;
+
 /** What a socket needs to be recovered on any process (kept in Redis, not in the process that may die). */
 export interface StoredSession {
   sid: string;
@@ -38,16 +63,66 @@ export class SocketSessionStore {
     await this.redis.set(this.key(s.pid), JSON.stringify(s), 'PX', this.ttlMs);
   }
 
+  private batch: { entries: [string, string][]; written: Promise<void> } | null = null;
+
+  /**
+   * The first save of a new socket, written with the others of the next few
+   * milliseconds: the SETs leave in one tick, so they share one auto-pipeline
+   * (one ioredis Pipeline object per batch instead of one per socket, most of
+   * the garbage a connection storm left behind, bench/RESULTS.md). Nothing
+   * waits on it but the connection handler, after `connected` was sent.
+   */
+  saveSoon(s: StoredSession): Promise<void> {
+    if (!this.batch) {
+      const entries: [string, string][] = [];
+      const written = new Promise<void>((resolve) => setTimeout(resolve, SAVE_BATCH_MS)).then(async () => {
+        this.batch = null;
+        await this.setMany(entries);
+      });
+      written.catch(() => undefined); // each caller sees the failure; none may leave it unhandled
+      this.batch = { entries, written };
+    }
+    this.batch.entries.push([this.key(s.pid), JSON.stringify(s)]);
+    return this.batch.written;
+  }
+
   async load(pid: string): Promise<StoredSession | null> {
     const raw = await this.redis.get(this.key(pid));
     return raw ? (JSON.parse(raw) as StoredSession) : null;
   }
 
+  /**
+   * Refreshes the TTL of every live socket's session: one script call per
+   * CHUNK keys (a command per socket, 10,000 every refresh at 10,000 sockets,
+   * was a burst of garbage proportional to the connections held).
+   */
   async touch(pids: string[]): Promise<void> {
     if (!pids.length) return;
-    const pipeline = this.redis.pipeline();
-    for (const pid of pids) pipeline.pexpire(this.key(pid), this.ttlMs);
-    await pipeline.exec();
+    const keys = pids.map((pid) => this.key(pid));
+    if (isCluster(this.redis)) {
+      await Promise.all(keys.map((key) => this.redis.pexpire(key, this.ttlMs)));
+      return;
+    }
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const chunk = keys.slice(i, i + CHUNK);
+      calls.push(this.redis.eval(PEXPIRE_MANY_LUA, chunk.length, ...chunk, this.ttlMs));
+    }
+    await Promise.all(calls);
+  }
+
+  /** Writes sessions with one script call per CHUNK (a Redis Cluster spreads the keys over slots: one SET each there). */
+  private async setMany(entries: [string, string][]): Promise<void> {
+    if (isCluster(this.redis)) {
+      await Promise.all(entries.map(([key, value]) => this.redis.set(key, value, 'PX', this.ttlMs)));
+      return;
+    }
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < entries.length; i += CHUNK) {
+      const chunk = entries.slice(i, i + CHUNK);
+      calls.push(this.redis.eval(SET_MANY_LUA, chunk.length, ...chunk.map(([key]) => key), this.ttlMs, ...chunk.map(([, value]) => value)));
+    }
+    await Promise.all(calls);
   }
 
   async remove(pid: string): Promise<void> {

@@ -40,6 +40,12 @@ export class Authenticator {
     return this.tokens.verify(token);
   }
 
+  /** A token checked except for revocation (Tokens.claimsOf): valid only if `revocationKey` is absent from Redis. */
+  checkToken(token: string): { principal: Principal; revocationKey: string } | null {
+    const claims = this.tokens.claimsOf(token);
+    return claims ? { principal: this.tokens.principalOf(claims), revocationKey: this.tokens.revokedKey(claims) } : null;
+  }
+
   /**
    * The caller and their read-your-writes window, for the HTTP guard. A
    * bearer token's revocation mark and the window are read in the same MGET
