@@ -1,5 +1,6 @@
 import type { Namespace } from 'socket.io';
 import type { AppConfig } from '../../config/app-config';
+import { realtimeShedTotal } from '../metrics/metrics';
 import { decodeChannelMessage, type EventLog, type LoggedEvent } from './event-log';
 import { FANOUT_SLICE_MS, INBOX_PAUSE_AT, RealtimeHub } from './realtime-hub';
 
@@ -15,8 +16,9 @@ function fakeNamespace(costMs: number) {
       return true;
     },
   };
-  const nsp = { name: '/realtime', sockets: new Map(), to: () => op } as unknown as Namespace;
-  return { nsp, emitted };
+  const disconnected: boolean[] = [];
+  const nsp = { name: '/realtime', sockets: new Map(), to: () => op, disconnectSockets: (close: boolean) => disconnected.push(close) } as unknown as Namespace;
+  return { nsp, emitted, disconnected };
 }
 
 /** What the hub uses of the ioredis subscriber: its socket, to pause and resume reading. */
@@ -70,9 +72,9 @@ describe('RealtimeHub under overload (more channel messages than it can fan out)
   });
 });
 
-/** The global stream of events 1..n, as EventLog reads it to fill gaps. */
-function fakeLog(n: number) {
-  const all: LoggedEvent[] = Array.from({ length: n }, (_, i) => decodeChannelMessage(message(i + 1)));
+/** The global stream of events 1..n (from `oldest` on: older ones trimmed), as EventLog reads it to fill gaps. */
+function fakeLog(n: number, oldest = 1) {
+  const all: LoggedEvent[] = Array.from({ length: n }, (_, i) => decodeChannelMessage(message(i + 1))).filter((e) => e.id >= oldest);
   return {
     between: async (from: number, to: number) => all.filter((e) => e.id > from && e.id < to),
     currentId: async () => n,
@@ -132,3 +134,42 @@ describe('RealtimeHub when the channel loses events (Redis dropped the subscribe
   });
 });
 
+describe('RealtimeHub never leaves a client with a silent hole', () => {
+  it('makes every client resync when missing events are gone from the global stream too', async () => {
+    const hub = new RealtimeHub({} as AppConfig, fakeLog(8, 5)); // 2..4 trimmed from the global stream
+    const { nsp, emitted, disconnected } = fakeNamespace(0);
+    hub.attach(nsp);
+    let sseClosed = 0;
+    hub.addSse({ rooms: new Set(['user:1']), deliver: () => undefined, close: () => sseClosed++ });
+    hub.receive(message(1));
+    await until(() => emitted.length >= 1);
+    expect(disconnected).toEqual([]);
+    hub.receive(message(8));
+    await until(() => emitted.length >= 5);
+    expect(emitted).toEqual([1, 5, 6, 7, 8]);
+    expect(disconnected).toEqual([true]); // sockets reconnect: history replay or recovered: false
+    expect(sseClosed).toBe(1); // SSE resumes with Last-Event-ID
+  });
+
+  it('sheds a socket whose unsent output passes the bound, counts it and tells admins', async () => {
+    const hub = new RealtimeHub({} as AppConfig, {} as EventLog);
+    const { nsp } = fakeNamespace(0);
+    const closed: string[] = [];
+    const socket = (id: string, writeBuffer: number, bufferedAmount: number) => ({
+      conn: { writeBuffer: new Array<unknown>(writeBuffer), transport: { socket: { bufferedAmount } } },
+      disconnect: (close: boolean) => close && closed.push(id),
+    });
+    nsp.sockets.set('ok', socket('ok', 1000, 1024 * 1024) as never);
+    nsp.sockets.set('packets', socket('packets', 1001, 0) as never);
+    nsp.sockets.set('bytes', socket('bytes', 0, 1024 * 1024 + 1) as never);
+    hub.attach(nsp);
+    const warned: number[] = [];
+    hub.onShed = (n) => warned.push(n);
+    const before = (await realtimeShedTotal.get()).values.find((v) => v.labels.transport === 'websocket')?.value ?? 0;
+    (hub as unknown as { shedSlowSockets(): void }).shedSlowSockets();
+    const after = (await realtimeShedTotal.get()).values.find((v) => v.labels.transport === 'websocket')?.value ?? 0;
+    expect(closed).toEqual(['packets', 'bytes']);
+    expect(after - before).toBe(2);
+    expect(warned).toEqual([2]);
+  });
+});

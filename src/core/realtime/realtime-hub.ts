@@ -28,6 +28,8 @@ interface Requeued {
 export interface SseListener {
   rooms: Set<string>;
   deliver(e: LoggedEvent): void;
+  /** Ends the stream; the client resumes from history with Last-Event-ID. */
+  close?(): void;
 }
 
 /**
@@ -223,7 +225,8 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
    * Redis drops a subscriber whose output buffer overflows (and any reconnect
    * loses what was published meanwhile). The ids tell: fetch the missing ones
    * from the global stream and deliver them first, in order. What is no
-   * longer there is counted and logged, never silently skipped.
+   * longer there is counted and logged, and the clients resync (`resyncAll`):
+   * never silently skipped.
    */
   private fillGap(lastId: number, next: LoggedEvent): void {
     this.fillUpTo(lastId, next.id, [next]);
@@ -240,19 +243,31 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
         realtimeChannelGapsTotal.inc({ result: 'filled' }, missing.length);
         if (lost > 0) {
           realtimeChannelGapsTotal.inc({ result: 'lost' }, lost);
-          this.logger.error({ from: lastId + 1, to: toId - 1, lost }, 'events missing from the channel and the global stream');
+          this.logger.error({ from: lastId + 1, to: toId - 1, lost }, 'events missing from the channel and the global stream: clients resync');
+          this.resyncAll();
         }
         filled = missing;
       })
       .catch((err: Error) => {
         realtimeChannelGapsTotal.inc({ result: 'lost' }, toId - lastId - 1);
-        this.logger.error({ err: err.message, from: lastId + 1, to: toId - 1 }, 'could not fill a gap on the channel');
+        this.logger.error({ err: err.message, from: lastId + 1, to: toId - 1 }, 'could not fill a gap on the channel: clients resync');
+        this.resyncAll();
       })
       .finally(() => {
         const queued = this.waiting ?? [];
         this.waiting = null;
         this.requeue([...filled.map((event) => ({ event, filled: true })), ...queued.map((event) => ({ event, filled: false }))]);
       });
+  }
+
+  /**
+   * Events this process could not deliver (gone from the channel and from the global stream) must not
+   * leave its clients with a silent hole: every socket is disconnected (it reconnects and recovers from
+   * its rooms' history, or is told `recovered: false`) and every SSE stream ends (Last-Event-ID).
+   */
+  private resyncAll(): void {
+    for (const nsp of this.namespaces.values()) nsp.disconnectSockets(true);
+    for (const listeners of [...this.sse.values()]) for (const listener of [...listeners]) listener.close?.();
   }
 
   /**
