@@ -5,7 +5,8 @@
 // for 5 s, capped at 60 s), then collects per receiver what arrived, and reports:
 // delivered/expected, deliveries/s, p50/p99, alive, shed, gaps filled, told to refetch, holes (lost:
 // an event missing below the newest one a receiver got, after its last `recovered: false`), tail not
-// yet arrived, server CPU and peak RSS per process, receiver processes' CPU.
+// yet arrived, duplicates (an event received twice), server CPU and peak RSS per process, receiver
+// processes' CPU.
 const { fork } = require('node:child_process');
 const { join } = require('node:path');
 
@@ -185,10 +186,12 @@ module.exports = async function overload(kind, env, h) {
     let reconnects = 0;
     let recovered = 0;
     let receiversWithHoles = 0;
+    let duplicates = 0;
     for (const r of all) {
       const bits = Buffer.from(r.got, 'base64');
       const has = (seq) => (bits[seq >> 3] >> (seq & 7)) & 1;
       got += r.count;
+      duplicates += r.duplicates;
       if (r.refetches) toldToRefetch++;
       refetches += r.refetches;
       disconnects += r.disconnects;
@@ -250,6 +253,7 @@ module.exports = async function overload(kind, env, h) {
       holes,
       receiversWithHoles,
       tail,
+      duplicates,
     };
     console.log(JSON.stringify(row));
     return row;

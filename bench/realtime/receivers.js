@@ -32,6 +32,7 @@ class Receiver {
     this.url = url;
     this.got = new Uint8Array(cfg.total + 1); // got[seq] = 1
     this.count = 0;
+    this.duplicates = 0;
     this.maxSeq = 0;
     this.pid = null;
     this.offset = null;
@@ -109,7 +110,7 @@ class Receiver {
         this.got[seq] = 1;
         this.count++;
         if (seq > this.maxSeq) this.maxSeq = seq;
-      }
+      } else if (this.got[seq]) this.duplicates++;
       return;
     }
     if (msg.startsWith('"connected"', start + 1)) {
@@ -135,6 +136,7 @@ class Receiver {
       // seqs received, as a bitmap (base64) to keep the IPC message small
       got: Buffer.from(packBits(this.got)).toString('base64'),
       count: this.count,
+      duplicates: this.duplicates,
       maxSeq: this.maxSeq,
       refetches: this.refetches,
       lastRefetchOffset: this.lastRefetchOffset,

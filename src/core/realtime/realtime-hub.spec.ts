@@ -7,18 +7,27 @@ import { FANOUT_SLICE_MS, INBOX_PAUSE_AT, RealtimeHub } from './realtime-hub';
 /** A namespace whose room broadcasts cost `costMs` each (busy), recording the ids emitted. */
 function fakeNamespace(costMs: number) {
   const emitted: number[] = [];
+  /** Per broadcast id: the socket ids it excluded (sockets in a replay). */
+  const excluded = new Map<number, string[]>();
+  let except: string[] = [];
   const op = {
-    except: () => op,
+    except: (ids: string[]) => ((except = ids), op),
     emit: (_event: string, _payload: unknown, id: string) => {
       const end = performance.now() + costMs;
       while (performance.now() < end);
       emitted.push(Number(id));
+      excluded.set(Number(id), except);
       return true;
     },
   };
   const disconnected: boolean[] = [];
-  const nsp = { name: '/realtime', sockets: new Map(), to: () => op, disconnectSockets: (close: boolean) => disconnected.push(close) } as unknown as Namespace;
-  return { nsp, emitted, disconnected };
+  const nsp = {
+    name: '/realtime',
+    sockets: new Map(),
+    to: () => ((except = []), op),
+    disconnectSockets: (close: boolean) => disconnected.push(close),
+  } as unknown as Namespace;
+  return { nsp, emitted, excluded, disconnected };
 }
 
 /** What the hub uses of the ioredis subscriber: its socket, to pause and resume reading. */
@@ -173,3 +182,40 @@ describe('RealtimeHub never leaves a client with a silent hole', () => {
     expect(warned).toEqual([2]);
   });
 });
+
+describe('RealtimeHub recovery while the hub is behind the channel', () => {
+  it('sends nothing twice: live delivery resumes only after the hub has passed what the replay sent', async () => {
+    const hub = new RealtimeHub({} as AppConfig, fakeLog(8));
+    const { nsp, emitted, excluded } = fakeNamespace(0);
+    hub.attach(nsp);
+    const got: number[] = [];
+    const socket = { id: 's1', nsp, rooms: new Set(['user:1']), connected: true, emit: (_ev: string, _p: unknown, id: string) => got.push(Number(id)) };
+    nsp.sockets.set('s1', socket as never);
+    for (const id of [1, 2, 3]) hub.receive(message(id));
+    await until(() => emitted.length >= 3);
+    // The socket recovers; history in Redis (ahead of the hub) replays up to 6.
+    hub.beginReplay(socket as never);
+    hub.endReplay(socket as never, 6);
+    for (const id of [4, 5, 6, 7, 8]) hub.receive(message(id));
+    await until(() => emitted.length >= 8);
+    for (const id of [4, 5, 6]) expect(excluded.get(id)).toEqual(['s1']); // replayed already: not again
+    expect(got).toEqual([]); // nothing held back beyond 6 to send on its own
+    expect(excluded.get(7)).toEqual([]); // released once the hub reached 6: live as usual
+    expect(excluded.get(8)).toEqual([]);
+  });
+
+  it('forgets a held socket that disconnects', async () => {
+    const hub = new RealtimeHub({} as AppConfig, fakeLog(3));
+    const { nsp, emitted, excluded } = fakeNamespace(0);
+    hub.attach(nsp);
+    const socket = { id: 's1', nsp, rooms: new Set(['user:1']), connected: true, emit: () => true };
+    hub.beginReplay(socket as never);
+    hub.endReplay(socket as never, 2);
+    socket.connected = false;
+    hub.endReplay(socket as never, Number.MAX_SAFE_INTEGER); // what the disconnect handler does
+    hub.receive(message(1));
+    await until(() => emitted.length >= 1);
+    expect(excluded.get(1)).toEqual([]);
+  });
+});
+

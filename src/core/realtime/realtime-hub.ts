@@ -24,6 +24,12 @@ interface Requeued {
   filled: boolean;
 }
 
+/** Live events held for a socket during its replay; `until` once the replay is done but the hub is behind it. */
+interface Held {
+  events: LoggedEvent[];
+  until: number | null;
+}
+
 /** An open SSE stream: the rooms it listens to and how to write one event. */
 export interface SseListener {
   rooms: Set<string>;
@@ -44,7 +50,9 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RealtimeHub.name);
   private subscriber?: RedisClient;
   private readonly namespaces = new Map<string, Namespace>();
-  private readonly replaying = new Map<string, Map<string, LoggedEvent[]>>();
+  private readonly replaying = new Map<string, Map<string, Held>>();
+  /** Sockets whose replay went further than the hub has delivered: held until it catches up (`endReplay`). */
+  private readonly catchingUp = new Set<{ socket: Socket; held: Held }>();
   private readonly sse = new Map<string, Set<SseListener>>();
   sseClients = 0;
   /** The last id delivered from the channel: ids are global and published in order, so a jump is a loss. */
@@ -105,14 +113,28 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
 
   /** Live events for this socket are held back until `endReplay`. */
   beginReplay(socket: Socket): void {
-    this.replaying.get(socket.nsp.name)?.set(socket.id, []);
+    this.replaying.get(socket.nsp.name)?.set(socket.id, { events: [], until: null });
   }
 
-  /** Sends events after `lastSentId` that arrived live during the replay, then resumes live delivery. */
+  /**
+   * Sends events after `lastSentId` that arrived live during the replay, then resumes live delivery.
+   * The replay reads history in Redis, which is ahead of this hub when it is behind the channel
+   * (overload): live delivery then resumes only once the hub has passed `lastSentId`, so nothing
+   * replayed is sent again, and what is held meanwhile is only what the replay did not send.
+   */
   endReplay(socket: Socket, lastSentId: number): void {
-    const buffered = this.replaying.get(socket.nsp.name)?.get(socket.id) ?? [];
-    this.replaying.get(socket.nsp.name)?.delete(socket.id);
-    for (const e of buffered) if (e.id > lastSentId) emitTo(socket, e);
+    const sockets = this.replaying.get(socket.nsp.name);
+    const held = sockets?.get(socket.id);
+    if (!sockets || !held) return;
+    if (socket.connected && (this.lastId ?? 0) < lastSentId) {
+      held.until = lastSentId;
+      held.events = held.events.filter((e) => e.id > lastSentId);
+      this.catchingUp.add({ socket, held });
+      return;
+    }
+    sockets.delete(socket.id);
+    for (const entry of this.catchingUp) if (entry.held === held) this.catchingUp.delete(entry);
+    if (socket.connected) for (const e of held.events) if (e.id > lastSentId) emitTo(socket, e);
   }
 
   addSse(listener: SseListener): () => void {
@@ -219,6 +241,7 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
     this.lastId = e.id;
     if (e.target !== 'sse') this.deliverToSockets(e);
     if (e.target !== 'websocket') this.deliverToSse(e);
+    if (this.catchingUp.size) for (const { socket, held } of this.catchingUp) if (e.id >= (held.until ?? 0)) this.endReplay(socket, held.until ?? 0);
   }
 
   /**
@@ -333,7 +356,8 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
         op = op.except(held);
         for (const socketId of held) {
           const socket = nsp.sockets.get(socketId);
-          if (socket && e.rooms.some((r) => socket.rooms.has(r))) replaying.get(socketId)?.push(e);
+          const held = replaying.get(socketId);
+          if (socket && held && (held.until === null || e.id > held.until) && e.rooms.some((r) => socket.rooms.has(r))) held.events.push(e);
         }
       }
       // The id is the last argument: socket.io-client keeps it as the recovery offset.
