@@ -5,10 +5,13 @@
 //                              [--seconds=5] [--overload-receivers=1000] [--overload-rate=1000] [--stack=bench]
 //                              [--kinds=stock,ours] [--ours-env='WS_COMPRESSION_THRESHOLD_BYTES=0']
 //                              [--idle=15] [--verbose] [--ours-main=OTHER_WORKTREE/dist/main.js]
+//                              [--procs=2] [--slow=0] [--pubsub-limit='4mb 1mb 2'] [--kill-subscribers-at=2.5,4.9]
+//                              (part c options, see overload.js)
 //
 // (a) RSS per connection held by one process; (b) cross-process fan-out latency p50/p99 and
 // delivered/expected (2 processes, receivers split across them, a worker-style publisher that has no
-// Socket.IO server); (c) overload: crash? loss? shedding counted? Prints a table and ratios.
+// Socket.IO server); (c) overload: crash? loss? shedding counted? (receivers in --procs child
+// processes so that the servers are the bottleneck). Prints a table and ratios.
 const { fork, spawn } = require('node:child_process');
 const { existsSync, readFileSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -23,8 +26,6 @@ const CONNS = list(args.conns, [10000, 20000]);
 const RECEIVERS = Number(args.receivers || 100);
 const RATES = list(args.rates, [200, 1000]);
 const SECONDS = Number(args.seconds || 5);
-const OVER_RECEIVERS = Number(args['overload-receivers'] || 1000);
-const OVER_RATE = Number(args['overload-rate'] || 1000);
 // (a) also reads RSS after both servers sat idle this long after the 3 s reading, then after the same
 // explicit GC request (mem-probe.js, preloaded into both servers); --idle=0 skips the idle reading.
 const IDLE_S = Number(args.idle ?? 15);
@@ -343,7 +344,9 @@ async function main() {
   const rows = [];
   if (PARTS.includes('a')) await partA(fullEnv, rows);
   if (PARTS.includes('b')) for (const rate of RATES) for (const kind of (args.kinds || 'stock,ours').split(',')) rows.push(await fanout(kind, fullEnv, RECEIVERS, rate, SECONDS, false));
-  if (PARTS.includes('c')) for (const kind of (args.kinds || 'stock,ours').split(',')) rows.push(await fanout(kind, fullEnv, OVER_RECEIVERS, OVER_RATE, SECONDS, true));
+  // (c) is server-bound: receivers in child processes (overload.js, receivers.js).
+  const over = { args, root, sleep, now, procStat, startOurs, startStock, stop, tokenFor };
+  if (PARTS.includes('c')) for (const kind of (args.kinds || 'stock,ours').split(',')) rows.push(await require('./overload')(kind, fullEnv, over));
   console.log('\nresults');
   console.table(rows);
   const find = (part, server, key, val) => rows.find((r) => r.part === part && r.server === server && (!key || r[key] === val));

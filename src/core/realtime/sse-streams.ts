@@ -56,7 +56,7 @@ export class SseStreams {
         res.end();
       }
     };
-    const detach = this.hub.addSse({ rooms, deliver: (e) => (replaying ? held.push(e) : write(e)) });
+    const detach = this.hub.addSse({ rooms, deliver: (e) => (replaying ? held.push(e) : write(e)), close: () => res.end() });
     let keepAlive: NodeJS.Timeout | undefined;
     const cleanup = () => {
       if (closed) return;
