@@ -52,7 +52,7 @@ const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined
  * Everything Express does for us before Nest's router, as one middleware (each
  * Express layer and each per-request closure showed up in bench/http): request
  * id, metrics and access line at the end of the response, CORS (from
- * CORS_ORIGINS, for requests with an Origin), body parsing (1 MB,
+ * CORS_ORIGIN, for requests with an Origin), body parsing (1 MB,
  * 400/413 in our error shape) only when there is a body, the Redis session only
  * for clients that use one, then the unit of work that scopes sticky database
  * routing and the request's log fields. Parsing and the session come before
