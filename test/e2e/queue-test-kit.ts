@@ -18,7 +18,9 @@ export interface PublishedEvent {
  */
 export class QueueKit {
   readonly prefix = `t${randomUUID().slice(0, 8)}:`;
-  readonly redis = new Redis(stackEnv().REDIS_URL, { maxRetriesPerRequest: 3 });
+  // Connects on first use: a file whose tests are all filtered out (`-t`) never runs afterAll, and an
+  // idle open connection kept Jest from exiting.
+  readonly redis = new Redis(stackEnv().REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
   private readonly queues = new Map<string, Queue>();
   private readonly procs: ManagedProcess[] = [];
   private readonly connections: Redis[] = [];
@@ -32,7 +34,7 @@ export class QueueKit {
   queue(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      const connection = this.redis.duplicate();
+      const connection = this.redis.duplicate({ lazyConnect: false });
       this.connections.push(connection);
       q = new Queue(name, { connection, prefix: `${this.prefix}bull` });
       this.queues.set(name, q);
