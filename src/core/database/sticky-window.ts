@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
+import { BatchedReads } from '../redis/batched-reads';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 
@@ -17,6 +18,7 @@ export class StickyWindow {
   constructor(
     config: AppConfig,
     @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly reads: BatchedReads,
   ) {
     this.windowMs = config.db.stickyWindowMs;
     this.enabled = config.db.sticky && config.db.stickyWindowMs > 0;
@@ -35,14 +37,13 @@ export class StickyWindow {
     }
   }
 
-  /** The key whose presence means "inside the window", for callers that batch it with other reads; undefined when off. */
-  keyOf(userId: string): string | undefined {
-    return this.enabled ? this.prefix + userId : undefined;
-  }
-
-  /** Throws when Redis is unreachable: the request then fails fast with 503. */
+  /**
+   * Read with other callers' keys in one MGET (BatchedReads): a request's token
+   * check and window cost one round trip. Throws when Redis is unreachable:
+   * the request then fails fast with 503.
+   */
   async isWithin(userId: string): Promise<boolean> {
     if (!this.enabled) return false;
-    return (await this.redis.exists(this.prefix + userId)) === 1;
+    return (await this.reads.get(this.prefix + userId)) !== null;
   }
 }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { StickyWindow } from '../database/sticky-window';
-import { BatchedReads } from '../redis/batched-reads';
 import type { Principal } from './principal';
 import { Tokens } from './tokens';
 
@@ -22,7 +21,6 @@ export class Authenticator {
   constructor(
     private readonly tokens: Tokens,
     private readonly sticky: StickyWindow,
-    private readonly reads: BatchedReads,
   ) {}
 
   async fromRequest(req: Request): Promise<Principal | null> {
@@ -47,9 +45,7 @@ export class Authenticator {
   }
 
   /**
-   * The caller and their read-your-writes window, for the HTTP guard. A
-   * bearer token's revocation mark and the window are read in the same MGET
-   * (BatchedReads), with other requests' keys.
+   * The caller and their read-your-writes window, for the HTTP guard.
    * Throws only if Redis is unreachable.
    */
   async identify(req: Request): Promise<Identity | null> {
@@ -58,15 +54,12 @@ export class Authenticator {
       const match = BEARER.exec(header);
       const claims = match ? this.tokens.claimsOf(match[1]) : null;
       if (!claims) return null;
-      const windowKey = this.sticky.keyOf(claims.sub);
-      const revokedKey = this.tokens.revokedKey(claims);
-      const [revoked, within] = await Promise.all([this.reads.get(revokedKey), windowKey ? this.reads.get(windowKey) : null]);
-      if (revoked !== null) return null;
-      return { principal: this.tokens.principalOf(claims), withinWindow: within != null };
+      // Both reads go out in the same MGET (BatchedReads), with other requests' keys.
+      const [revoked, withinWindow] = await Promise.all([this.tokens.isRevoked(claims), this.sticky.isWithin(claims.sub)]);
+      return revoked ? null : { principal: this.tokens.principalOf(claims), withinWindow };
     }
     const s = req.session;
     if (!s?.userId || !s.role) return null;
-    const windowKey = this.sticky.keyOf(String(s.userId));
-    return { principal: { id: s.userId, role: s.role, via: 'session' }, withinWindow: windowKey ? (await this.reads.get(windowKey)) !== null : false };
+    return { principal: { id: s.userId, role: s.role, via: 'session' }, withinWindow: await this.sticky.isWithin(String(s.userId)) };
   }
 }
