@@ -97,6 +97,13 @@ export class SwitchingProxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Drops every client and points at a port where nothing listens: clients retry while events pile up. */
+  async cut(): Promise<void> {
+    this.targetPort = 1;
+    await this.stop();
+    await this.start();
+  }
+
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));

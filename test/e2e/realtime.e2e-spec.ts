@@ -284,10 +284,8 @@ describe('realtime across api processes', () => {
     cleanups.push(() => s.socket.close());
     await s.next<{ socketId: string; recovered: boolean }>('connected');
     await ack(s.socket, 'room:join', { roomId });
-    proxy.targetPort = 1; // nothing listens: reconnection attempts fail while events pile up
     const disconnected = once(s.socket, 'disconnect');
-    await proxy.stop();
-    await proxy.start();
+    await proxy.cut();
     await disconnected;
     for (let i = 1; i <= 25; i++) await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: `m${i}` });
     const reconnected = s.next<{ recovered: boolean }>('connected', 30000);
@@ -305,10 +303,8 @@ describe('realtime across api processes', () => {
     cleanups.push(() => s.socket.close());
     await s.next('connected');
     await ack(s.socket, 'room:join', { roomId });
-    proxy.targetPort = 1;
     const disconnected = once(s.socket, 'disconnect');
-    await proxy.stop();
-    await proxy.start();
+    await proxy.cut();
     await disconnected;
     s.socket.auth = { token: 'forged.jwt.token' };
     await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'secret' });
@@ -333,10 +329,8 @@ describe('realtime across api processes', () => {
     await s.next('connected');
     expect(await ack(s.socket, 'room:join', { roomId: shared })).toEqual({ ok: true, roomId: shared });
     expect(await ack(s.socket, 'room:join', { roomId: own })).toEqual({ ok: true, roomId: own });
-    proxy.targetPort = 1;
     const disconnected = once(s.socket, 'disconnect');
-    await proxy.stop();
-    await proxy.start();
+    await proxy.cut();
     await disconnected;
     // Removed from the shared room while away (there is no API for it yet: straight in the database).
     await control.sql(name, 'primary', `DELETE FROM ${process.env.DB_DATABASE}.chat_room_members WHERE room_id = ${shared} AND user_id = ${member.id}`);
