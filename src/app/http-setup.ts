@@ -12,6 +12,7 @@ import { httpRequestDuration } from '../core/metrics/metrics';
 import { BatchedReads } from '../core/redis/batched-reads';
 import type { RedisClient } from '../core/redis/redis.factory';
 import { REDIS } from '../core/redis/redis.module';
+import { Authenticator } from '../core/session/authenticator';
 import { sessionMiddleware } from '../core/session/session.middleware';
 
 declare module 'express-serve-static-core' {
@@ -21,7 +22,7 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** Paths that never need a session (probes and scrapes must not depend on Redis). */
+/** Paths that never need a session or a caller (probes and scrapes must not depend on Redis). */
 const SESSIONLESS = /^\/(up|livez|metrics)(\/|\?|$)/;
 /** Bearer clients have no use for a session, except on the auth routes (login, logout). */
 const needsSession = (req: Request) =>
@@ -54,12 +55,14 @@ const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined
  * id, metrics and access line at the end of the response, CORS (from
  * CORS_ORIGIN, for requests with an Origin), body parsing (1 MB,
  * 400/413 in our error shape) only when there is a body, the Redis session only
- * for clients that use one, then the unit of work that scopes sticky database
- * routing and the request's log fields. Parsing and the session come before
- * the unit of work because their callbacks resume in the socket's or Redis'
- * async context, not in the unit's.
+ * for clients that use one, the caller (bearer token or session, with their
+ * read-your-writes window: one batched Redis read) for the AuthGuard, then the
+ * unit of work that scopes sticky database routing and the request's log
+ * fields. Parsing, the session and the caller come before the unit of work
+ * because their callbacks resume in the socket's or Redis' async context, not
+ * in the unit's.
  */
-export function requestPipeline(config: AppConfig, session: RequestHandler): RequestHandler {
+export function requestPipeline(config: AppConfig, session: RequestHandler, authenticator: Authenticator): RequestHandler {
   const logger = new Logger('Http');
   const allowOrigins = cors({ origin: config.http.corsOrigins, credentials: true });
   const parseJson = json({ limit: config.http.bodyLimitBytes });
@@ -83,9 +86,19 @@ export function requestPipeline(config: AppConfig, session: RequestHandler): Req
       );
     }
   };
-  const inUnitOfWork = (req: Request, next: NextFunction) => runUnitOfWork(next, { requestId: req.requestId });
+  const identified = (req: Request, res: Response, next: NextFunction) => {
+    if (SESSIONLESS.test(req.originalUrl)) return runUnitOfWork(next, { requestId: req.requestId });
+    authenticator.identify(req).then(
+      (identity) => {
+        if (!identity) return runUnitOfWork(next, { requestId: req.requestId });
+        req.principal = identity.principal;
+        runUnitOfWork(next, { requestId: req.requestId, userId: String(identity.principal.id), userWithinWindow: identity.withinWindow });
+      },
+      (err: unknown) => sendError(res, err, logger, req),
+    );
+  };
   const withSession = (req: Request, res: Response, next: NextFunction) =>
-    needsSession(req) ? session(req, res, () => inUnitOfWork(req, next)) : inUnitOfWork(req, next);
+    needsSession(req) ? session(req, res, () => identified(req, res, next)) : identified(req, res, next);
   const afterCors = (req: Request, res: Response, next: NextFunction) => {
     if (!hasBody(req)) return withSession(req, res, next);
     parseJson(req, res, (err?: unknown) => (err ? afterBody(req, res, next, err) : parseForm(req, res, (e?: unknown) => afterBody(req, res, next, e))));
@@ -118,5 +131,5 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   const express = app as NestExpressApplication;
   express.set('trust proxy', 'loopback, linklocal, uniquelocal');
   express.disable('x-powered-by');
-  app.use(requestPipeline(config, sessionMiddleware(config, app.get<RedisClient>(REDIS), app.get(BatchedReads))));
+  app.use(requestPipeline(config, sessionMiddleware(config, app.get<RedisClient>(REDIS), app.get(BatchedReads)), app.get(Authenticator)));
 }

@@ -42,8 +42,11 @@ export class StickyWindow {
    * check and window cost one round trip. Throws when Redis is unreachable:
    * the request then fails fast with 503.
    */
-  async isWithin(userId: string): Promise<boolean> {
-    if (!this.enabled) return false;
-    return (await this.reads.get(this.prefix + userId)) !== null;
+  isWithin(userId: string): Promise<boolean> {
+    if (!this.enabled) return OUTSIDE;
+    return this.reads.get(this.prefix + userId).then(isSet);
   }
 }
+
+const OUTSIDE: Promise<boolean> = Promise.resolve(false);
+const isSet = (value: string | null) => value !== null;

@@ -19,7 +19,7 @@ function unitOfWorkFields(): { reqId?: string; userId?: string } {
  * not mounted (`forRoutes: []`): a child logger and a second
  * AsyncLocalStorage per request cost about a fifth of a request's CPU
  * (bench/RESULTS.md). The request context comes from the unit of work through
- * pino's `mixin`, and the access line from core/http/request-pipeline.ts.
+ * pino's `mixin`, and the access line from app/http-setup.ts.
  */
 @Module({})
 export class LoggingModule {

@@ -2,10 +2,8 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { UserRole } from '../../modules/auth/entities/user.entity';
-import { currentUnitOfWork } from '../database/unit-of-work';
 import { ForbiddenError, UnauthorizedError } from '../errors/domain-error';
 import { IS_PUBLIC, ROLES } from './auth.decorators';
-import { Authenticator } from './authenticator';
 
 interface RouteRules {
   isPublic: boolean;
@@ -13,34 +11,26 @@ interface RouteRules {
 }
 
 /**
- * The one HTTP guard: session cookie or bearer token, roles, and the
- * per-user read-your-writes window for the database router.
+ * The one HTTP guard: public routes, signed-in callers, roles. Who the caller
+ * is (session cookie or bearer token, and their read-your-writes window) was
+ * settled before Nest's router, in the request pipeline (app/http-setup.ts),
+ * so this check is synchronous: Nest then awaits nothing for it.
+ * Without `req.principal` every non-public route is a 401.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   /** Per controller class and handler (a handler can be inherited): decorators never change after start-up, so they are read once. */
   private readonly rules = new WeakMap<object, WeakMap<object, RouteRules>>();
 
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly authenticator: Authenticator,
-  ) {}
+  constructor(private readonly reflector: Reflector) {}
 
-  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+  canActivate(ctx: ExecutionContext): boolean {
     if (ctx.getType() !== 'http') return true;
     const { isPublic, roles } = this.rulesOf(ctx);
-    const req = ctx.switchToHttp().getRequest<Request>();
-    const identity = await this.authenticator.identify(req);
-    if (!identity) {
+    const principal = ctx.switchToHttp().getRequest<Request>().principal;
+    if (!principal) {
       if (isPublic) return true;
       throw new UnauthorizedError();
-    }
-    const principal = identity.principal;
-    req.principal = principal;
-    const unit = currentUnitOfWork();
-    if (unit) {
-      unit.userId = String(principal.id);
-      unit.userWithinWindow = identity.withinWindow;
     }
     if (roles?.length && !roles.includes(principal.role)) throw new ForbiddenError('This needs the admin role');
     return true;

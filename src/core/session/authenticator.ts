@@ -45,21 +45,27 @@ export class Authenticator {
   }
 
   /**
-   * The caller and their read-your-writes window, for the HTTP guard.
-   * Throws only if Redis is unreachable.
+   * The caller of an HTTP request and their read-your-writes window, settled
+   * once per request by the request pipeline (app/http-setup.ts) before Nest's
+   * router. Null for no credentials or invalid ones. Rejects only if Redis is
+   * unreachable.
    */
-  async identify(req: Request): Promise<Identity | null> {
+  identify(req: Request): Promise<Identity | null> {
     const header = req.headers.authorization;
     if (header) {
       const match = BEARER.exec(header);
       const claims = match ? this.tokens.claimsOf(match[1]) : null;
-      if (!claims) return null;
+      if (!claims) return NO_ONE;
       // Both reads go out in the same MGET (BatchedReads), with other requests' keys.
-      const [revoked, withinWindow] = await Promise.all([this.tokens.isRevoked(claims), this.sticky.isWithin(claims.sub)]);
-      return revoked ? null : { principal: this.tokens.principalOf(claims), withinWindow };
+      return Promise.all([this.tokens.isRevoked(claims), this.sticky.isWithin(claims.sub)]).then(([revoked, withinWindow]) =>
+        revoked ? null : { principal: this.tokens.principalOf(claims), withinWindow },
+      );
     }
     const s = req.session;
-    if (!s?.userId || !s.role) return null;
-    return { principal: { id: s.userId, role: s.role, via: 'session' }, withinWindow: await this.sticky.isWithin(String(s.userId)) };
+    if (!s?.userId || !s.role) return NO_ONE;
+    const principal: Principal = { id: s.userId, role: s.role, via: 'session' };
+    return this.sticky.isWithin(String(s.userId)).then((withinWindow) => ({ principal, withinWindow }));
   }
 }
+
+const NO_ONE: Promise<null> = Promise.resolve(null);
