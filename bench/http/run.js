@@ -5,11 +5,13 @@
 // 1. builds if needed, starts (or reuses) the stack BENCH_STACK (default "bench") and migrates, like npm test;
 // 2. starts one api (`node dist/main.js`, LOG_LEVEL=warn) and one bare app, each on a free port;
 // 3. registers a user with BENCH_PROJECTS projects, takes a bearer token and keeps the session cookie;
-// 4. runs autocannon against each target on 127.0.0.1, one after the other (warm-up, then measured run);
-// 5. prints the table, stops the processes it started (by pid) and the stack unless BENCH_KEEP_STACK=1.
+// 4. runs autocannon against each target on 127.0.0.1, one after the other (warm-up, then measured run),
+//    in BENCH_ROUNDS rounds, every other round in reverse order (so no target always runs first or last);
+// 5. prints the table of medians over the rounds (the ratio is of the median req/s; each round's own
+//    ratio beside it), stops the processes it started (by pid) and the stack unless BENCH_KEEP_STACK=1.
 // Exit status 1 when any response was not 2xx or a request failed.
 //
-// Knobs: BENCH_CONNECTIONS (20), BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_PROJECTS (5),
+// Knobs: BENCH_CONNECTIONS (20), BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_PROJECTS (5), BENCH_ROUNDS (3),
 // BENCH_ONLY (comma-separated target names), BENCH_CPU_PROF=1 (writes .cpuprofile files to $TMPDIR/switchboard-bench-profiles/).
 'use strict';
 const { spawn } = require('node:child_process');
@@ -35,6 +37,7 @@ const CONNECTIONS = intEnv('BENCH_CONNECTIONS', 20);
 const DURATION_S = intEnv('BENCH_DURATION_S', 10);
 const WARMUP_S = intEnv('BENCH_WARMUP_S', 2, 0);
 const PROJECTS = intEnv('BENCH_PROJECTS', 5);
+const ROUNDS = intEnv('BENCH_ROUNDS', 3);
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 const PROFILE_DIR = join(require('node:os').tmpdir(), 'switchboard-bench-profiles');
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
@@ -211,9 +214,30 @@ async function measure(target) {
   };
 }
 
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** One row per target from its rounds: medians, errors summed, and each round's ratio to its baseline's same round. */
+function summarise(runs) {
+  return [...runs.values()].map(({ target, rounds }) => ({
+    name: target.name,
+    baseline: target.baseline,
+    rounds,
+    rps: median(rounds.map((r) => r.rps)),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
+    cpuUsPerReq: median(rounds.map((r) => r.cpuUsPerReq)),
+  }));
+}
+
 function table(rows) {
   const byName = new Map(rows.map((r) => [r.name, r]));
-  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU µs/req', 'req/s ours/bare', 'p99 ours/bare'];
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU µs/req', 'req/s ours/bare', 'p99 ours/bare', 'req/s ratio by round'];
   const lines = rows.map((r) => {
     const base = r.baseline ? byName.get(r.baseline) : null;
     return [
@@ -226,6 +250,7 @@ function table(rows) {
       r.cpuUsPerReq.toFixed(0),
       base ? (r.rps / base.rps).toFixed(2) : '',
       base ? (r.p99 / base.p99).toFixed(2) : '',
+      base ? r.rounds.map((x, i) => (x.rps / base.rounds[i].rps).toFixed(2)).join(' ') : '',
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -272,15 +297,17 @@ async function main() {
     ];
     const only = (process.env.BENCH_ONLY || '').split(',').map((s) => s.trim()).filter(Boolean);
     const chosen = only.length ? targets.filter((t) => only.some((o) => t.name.includes(o))) : targets;
-    log(`${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s per target, ${chosen.length} targets`);
-    const rows = [];
-    for (const t of chosen) {
-      log(`measuring ${t.name}`);
-      const row = await measure(t);
-      row.baseline = t.baseline;
-      rows.push(row);
-      if (!api.running || !bare.running) throw new Error(`a server exited during the run:\n${api.output}\n${bare.output}`);
+    log(`${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s per target, ${chosen.length} targets, ${ROUNDS} rounds`);
+    const runs = new Map(chosen.map((t) => [t.name, { target: t, rounds: [] }]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of round % 2 ? [...chosen].reverse() : chosen) {
+        const r = await measure(t);
+        runs.get(t.name).rounds.push(r);
+        log(`round ${round + 1}: ${t.name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.cpuUsPerReq.toFixed(0)} µs/req`);
+        if (!api.running || !bare.running) throw new Error(`a server exited during the run:\n${api.output}\n${bare.output}`);
+      }
     }
+    const rows = summarise(runs);
     process.stdout.write(`\n${table(rows)}\n\n`);
     const bad = rows.filter((r) => r.errors || r.non2xx);
     if (bad.length) {
