@@ -40,4 +40,22 @@ describe('BatchedReads', () => {
     const results = await Promise.allSettled([reads.get('a'), reads.get('b')]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
+
+  it('answers getMany in order, in the same MGET as single gets', async () => {
+    const { redis, calls } = fakeRedis({ a: '1', c: '3' });
+    const reads = new BatchedReads(redis);
+    const [many, b] = await Promise.all([reads.getMany(['c', 'x', 'a']), reads.get('b')]);
+    expect(many).toEqual(['3', null, '1']);
+    expect(b).toBeNull();
+    expect(calls).toEqual([['c', 'x', 'a', 'b']]);
+  });
+
+  it('starts another MGET when a turn brings more than 256 keys', async () => {
+    const { redis, calls } = fakeRedis({ k0: 'first', k299: 'last' });
+    const reads = new BatchedReads(redis);
+    const values = await Promise.all(Array.from({ length: 300 }, (_, i) => reads.get(`k${i}`)));
+    expect(values[0]).toBe('first');
+    expect(values[299]).toBe('last');
+    expect(calls.map((c) => c.length)).toEqual([256, 44]);
+  });
 });

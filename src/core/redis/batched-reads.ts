@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import DataLoader from 'dataloader';
 import type Redis from 'ioredis';
 import { countReadCache } from '../metrics/metrics';
 import { ReadCache, ReadCacheOptions } from './read-cache';
@@ -7,6 +6,22 @@ import type { RedisClient } from './redis.factory';
 
 /** Where Redis publishes the keys a tracking client read and that changed since (RESP2 redirect mode). */
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
+
+/** Keys per MGET; a fuller turn starts another batch. */
+const MAX_BATCH = 256;
+
+interface Waiter {
+  at: number;
+  /** -1: one key, answered with its value rather than an array. */
+  count: number;
+  resolve: (values: never) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Batch {
+  keys: string[];
+  waiters: Waiter[];
+}
 
 export const READ_CACHE_DEFAULTS: ReadCacheOptions = { maxEntries: 50_000, presentMs: 1_000, absentMs: 60_000 };
 
@@ -42,7 +57,8 @@ export type TrackedConnections = (name: 'tracked-reads' | 'invalidations') => Re
  */
 export class BatchedReads {
   private readonly logger = new Logger(BatchedReads.name);
-  private readonly loader: DataLoader<string, string | null>;
+  /** The batch the current turn adds to; sent at setImmediate. */
+  private open: Batch | null = null;
   private readonly cache: ReadCache;
   private reader?: RedisClient;
   private subscriber?: RedisClient;
@@ -60,18 +76,36 @@ export class BatchedReads {
     cacheOptions: ReadCacheOptions = READ_CACHE_DEFAULTS,
   ) {
     this.cache = new ReadCache(cacheOptions);
-    this.loader = new DataLoader((keys) => this.read(keys), {
-      cache: false,
-      batchScheduleFn: (run) => setImmediate(run),
-      maxBatchSize: 256,
-    });
     this.uncount = countReadCache(() => this.counts);
   }
 
   /** The key's value, null when it does not exist; rejects when Redis is unreachable. */
   get(key: string): Promise<string | null> {
+    return this.enqueue([key], -1);
+  }
+
+  /**
+   * The keys' values in order (null where a key does not exist), read with
+   * every other caller's keys of this turn; rejects when Redis is unreachable.
+   * One promise per call, whatever the number of keys: each promise pays the
+   * unit of work's AsyncLocalStorage hooks on Node 20.
+   */
+  getMany(keys: string[]): Promise<(string | null)[]> {
+    return this.enqueue(keys, keys.length);
+  }
+
+  private enqueue<T>(keys: string[], count: number): Promise<T> {
     if (this.tracked && !this.reader) this.startTracking(this.tracked);
-    return this.loader.load(key);
+    let batch = this.open;
+    if (!batch || batch.keys.length + keys.length > MAX_BATCH) {
+      const fresh: Batch = (batch = this.open = { keys: [], waiters: [] });
+      setImmediate(() => this.send(fresh));
+    }
+    const { keys: all, waiters } = batch;
+    return new Promise<T>((resolve, reject) => {
+      waiters.push({ at: all.length, count, resolve: resolve as (values: never) => void, reject });
+      for (const key of keys) all.push(key);
+    });
   }
 
   /** Whether values are currently served from memory (tracking confirmed). */
@@ -92,7 +126,25 @@ export class BatchedReads {
     await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
   }
 
-  private async read(keys: readonly string[]): Promise<(string | null)[]> {
+  private send(batch: Batch): void {
+    if (this.open === batch) this.open = null;
+    const answer = (values: (string | null)[]) => {
+      for (const w of batch.waiters) w.resolve((w.count < 0 ? values[w.at] : values.slice(w.at, w.at + w.count)) as never);
+    };
+    const fail = (err: unknown) => {
+      for (const w of batch.waiters) w.reject(err);
+    };
+    try {
+      const values = this.read(batch.keys);
+      if (Array.isArray(values)) answer(values);
+      else values.then(answer, fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  /** The values, from memory when every key is kept there, else after one MGET of the rest. */
+  private read(keys: readonly string[]): (string | null)[] | Promise<(string | null)[]> {
     const now = Date.now();
     const values: (string | null)[] = new Array(keys.length);
     const misses: string[] = [];
@@ -111,17 +163,18 @@ export class BatchedReads {
     const ticket = this.cache.begin(misses);
     if (ticket) this.counts.miss += misses.length;
     else this.counts.uncached += misses.length;
-    let read: (string | null)[];
-    try {
-      // Only a read on the tracked connection is followed by invalidations.
-      read = await (ticket && this.reader ? this.reader : this.redis).mget(...misses);
-    } catch (err) {
-      this.cache.abandon(ticket);
-      throw err;
-    }
-    this.cache.settle(ticket, misses, read, Date.now());
-    missAt.forEach((at, j) => (values[at] = read[j]));
-    return values;
+    // Only a read on the tracked connection is followed by invalidations.
+    return (ticket && this.reader ? this.reader : this.redis).mget(...misses).then(
+      (read) => {
+        this.cache.settle(ticket, misses, read, Date.now());
+        missAt.forEach((at, j) => (values[at] = read[j]));
+        return values;
+      },
+      (err: unknown) => {
+        this.cache.abandon(ticket);
+        throw err;
+      },
+    );
   }
 
   private startTracking(make: TrackedConnections): void {
