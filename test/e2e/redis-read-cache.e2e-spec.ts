@@ -2,7 +2,6 @@ import Redis from 'ioredis';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BatchedReads } from '../../src/core/redis/batched-reads';
-import type { RedisClient } from '../../src/core/redis/redis.factory';
 import { stackEnv } from '../support/stack';
 
 /**
@@ -47,9 +46,7 @@ describe('BatchedReads with Redis client tracking', () => {
   beforeEach(async () => {
     shared = connect('shared');
     writer = connect('writer');
-    reads = new BatchedReads(shared as unknown as RedisClient, (name) =>
-      connect(name, name === 'invalidations' ? { autoResubscribe: false } : {}) as unknown as RedisClient,
-    );
+    reads = new BatchedReads(shared, (name) => connect(name, name === 'invalidations' ? { autoResubscribe: false } : {}));
     await reads.get(`${prefix}warm`); // starts tracking
     await waitCaching();
   });

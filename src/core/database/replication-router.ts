@@ -31,7 +31,7 @@ const MAX_KNOWN_STATEMENTS = 2000;
 @Injectable()
 export class ReplicationRouter {
   private readonly logger = new Logger(ReplicationRouter.name);
-  private readonly kinds = new Map<string, StatementKind>();
+  private readonly kinds: Record<DbRole, Map<string, StatementKind>> = { primary: new Map(), replica: new Map() };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -90,13 +90,14 @@ export class ReplicationRouter {
    * made once (bounded: raw SQL with literals would only refill the map).
    */
   private classify(role: DbRole, sql: string): StatementKind {
-    const key = role + sql;
-    let kind = this.kinds.get(key);
+    // Per role, then by the text itself: `role + sql` would copy every statement to look it up.
+    const known = this.kinds[role];
+    let kind = known.get(sql);
     if (!kind) {
       const write = isWriteStatement(sql);
       kind = { write, duration: { role, operation: operationOf(sql) }, count: { role, kind: write ? 'write' : 'read' } };
-      if (this.kinds.size >= MAX_KNOWN_STATEMENTS) this.kinds.clear();
-      this.kinds.set(key, kind);
+      if (known.size >= MAX_KNOWN_STATEMENTS) known.clear();
+      known.set(sql, kind);
     }
     return kind;
   }

@@ -103,7 +103,7 @@ export class BatchedReads {
     }
     const { keys: all, waiters } = batch;
     return new Promise<T>((resolve, reject) => {
-      waiters.push({ at: all.length, count, resolve: resolve as (values: never) => void, reject });
+      waiters.push({ at: all.length, count, resolve, reject });
       for (const key of keys) all.push(key);
     });
   }
@@ -209,7 +209,7 @@ export class BatchedReads {
     this.settingUp = true;
     const generation = this.generation;
     try {
-      const id = (await subscriber.client('ID')) as number;
+      const id = await subscriber.client('ID');
       await subscriber.subscribe(INVALIDATE_CHANNEL);
       await reader.client('TRACKING', 'OFF');
       await reader.client('TRACKING', 'ON', 'REDIRECT', String(id));
