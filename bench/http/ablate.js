@@ -29,6 +29,20 @@ const PATCHES = {
   // No unit of work: no AsyncLocalStorage of ours (sticky routing and request log fields are then off).
   nouow: [['core/database/unit-of-work.js', 'return storage.run({ wrote: false, userWithinWindow: false, ...init }, fn);', 'return fn();']],
   norolling: [['core/session/session.middleware.js', 'rolling: true', 'rolling: false']],
+  // GET /api/projects without its @CurrentUser() parameter (the user id read from the unit of work instead):
+  // what Nest's param pipeline with the global ValidationPipe costs a handler that has no body.
+  noparam: [
+    [
+      'modules/projects/projects.controller.js',
+      '    (0, common_1.Get)(),\n    __param(0, (0, auth_decorators_1.CurrentUser)()),\n    __metadata("design:type", Function),\n    __metadata("design:paramtypes", [Object]),',
+      '    (0, common_1.Get)(),\n    __metadata("design:type", Function),\n    __metadata("design:paramtypes", []),',
+    ],
+    [
+      'modules/projects/projects.controller.js',
+      'return this.projects.listFor(me.id);',
+      "return this.projects.listFor(Number(require('../../core/database/unit-of-work').currentUnitOfWork().userId));",
+    ],
+  ],
   // The ops module (event-loop/GC sampler, instance registry, status snapshots).
   noops: [['app/api.module.js', 'ops_module_1.OpsModule.register({ connections: realtime_connection_stats_1.RealtimeConnectionStats }),', '']],
 };
