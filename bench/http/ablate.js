@@ -22,10 +22,8 @@ const { ROOT, log, intEnv, startServer, makeUser, measure, children, sleep, runM
 const PATCHES = {
   // Reads batched per event-loop turn vs one MGET per read.
   nobatch: [['core/redis/batched-reads.js', 'const MAX_BATCH = 256;', 'const MAX_BATCH = 0;']],
-  // No client-side cache: every read goes to Redis (tracking stays on, nothing is kept).
-  nocache: [['core/redis/batched-reads.js', 'const kept = this.cache.lookup(key, now);', 'const kept = undefined;']],
   // The reads answered without Redis (what that round trip costs).
-  noredis: [['core/redis/batched-reads.js', '(ticket && this.reader ? this.reader : this.redis).mget(...misses)', 'Promise.resolve(misses.map(() => null))']],
+  noredis: [['core/redis/batched-reads.js', 'return this.redis.mget(...keys);', 'return Promise.resolve(keys.map(() => null));']],
   // No unit of work: no AsyncLocalStorage of ours (sticky routing and request log fields are then off).
   nouow: [['core/database/unit-of-work.js', 'return storage.run({ wrote: false, userWithinWindow: false, ...init }, fn);', 'return fn();']],
   norolling: [['core/session/session.middleware.js', 'rolling: true', 'rolling: false']],
@@ -47,7 +45,7 @@ const PATCHES = {
   noops: [['app/api.module.js', 'ops_module_1.OpsModule.register({ connections: realtime_connection_stats_1.RealtimeConnectionStats }),', '']],
 };
 
-const VARIANTS = (process.env.ABLATE || 'base,nobatch,nocache,noredis,nouow,norolling,noops')
+const VARIANTS = (process.env.ABLATE || 'base,nobatch,noredis,nouow,norolling,noops')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);

@@ -117,39 +117,3 @@ export const queueMonitorAlert = once(
   'queue_monitor_alert',
   () => new Gauge({ name: 'queue_monitor_alert', help: '1 when queue:monitor found the queue at or over --max', labelNames: ['queue'] as const }),
 );
-
-type ReadCacheCounts = { hit: number; miss: number; uncached: number };
-const readCacheSources = new Set<() => ReadCacheCounts>();
-
-/**
- * Keys read through BatchedReads: served from the client-side cache (`hit`),
- * read from Redis and tracked (`miss`), or read while tracking was off
- * (`uncached`). Summed from plain counters at scrape time: a labelled inc()
- * per key would cost more than a cache hit saves.
- */
-export const redisReadCacheTotal = once(
-  'redis_read_cache_total',
-  () =>
-    new Counter({
-      name: 'redis_read_cache_total',
-      help: 'Keys read through the batched reader, by result: hit (client-side cache), miss (tracked Redis read), uncached',
-      labelNames: ['result'] as const,
-      collect() {
-        const sum: ReadCacheCounts = { hit: 0, miss: 0, uncached: 0 };
-        for (const source of readCacheSources) {
-          const c = source();
-          sum.hit += c.hit;
-          sum.miss += c.miss;
-          sum.uncached += c.uncached;
-        }
-        this.reset();
-        for (const result of ['hit', 'miss', 'uncached'] as const) this.inc({ result }, sum[result]);
-      },
-    }),
-);
-
-/** Counts of one BatchedReads for redis_read_cache_total; returns the function that stops counting them. */
-export function countReadCache(source: () => ReadCacheCounts): () => void {
-  readCacheSources.add(source);
-  return () => readCacheSources.delete(source);
-}

@@ -58,4 +58,19 @@ describe('BatchedReads', () => {
     expect(values[299]).toBe('last');
     expect(calls.map((c) => c.length)).toEqual([256, 44]);
   });
+
+  it('reads key by key on Redis Cluster, where an MGET across slots would fail', async () => {
+    const gets: string[] = [];
+    const cluster = {
+      isCluster: true,
+      mget: () => Promise.reject(new Error("CROSSSLOT Keys in request don't hash to the same slot")),
+      get: (key: string) => {
+        gets.push(key);
+        return Promise.resolve(key === 'a' ? '1' : null);
+      },
+    } as unknown as RedisClient;
+    const reads = new BatchedReads(cluster);
+    await expect(Promise.all([reads.get('a'), reads.getMany(['b', 'a'])])).resolves.toEqual(['1', [null, '1']]);
+    expect(gets).toEqual(['a', 'b', 'a']);
+  });
 });

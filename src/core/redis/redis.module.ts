@@ -27,29 +27,14 @@ export const REDIS = Symbol('REDIS');
         return client;
       },
     },
-    {
-      provide: BatchedReads,
-      inject: [AppConfig, REDIS],
-      // Client-side caching needs one node to track reads: not on Redis Cluster.
-      useFactory: (config: AppConfig, redis: RedisClient) =>
-        new BatchedReads(
-          redis,
-          config.redis.clusterNodes?.length
-            ? undefined
-            : (name) => createRedis(config.redis, { name, extra: name === 'invalidations' ? { autoResubscribe: false } : undefined }),
-        ),
-    },
+    { provide: BatchedReads, inject: [REDIS], useFactory: (redis: RedisClient) => new BatchedReads(redis) },
   ],
   exports: [REDIS, BatchedReads],
 })
 export class RedisModule implements OnApplicationShutdown {
-  constructor(
-    @Inject(REDIS) private readonly redis: RedisClient,
-    private readonly reads: BatchedReads,
-  ) {}
+  constructor(@Inject(REDIS) private readonly redis: RedisClient) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.reads.close();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
