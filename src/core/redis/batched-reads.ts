@@ -4,13 +4,11 @@ import type { RedisClient } from './redis.factory';
 const MAX_BATCH = 256;
 
 interface Waiter {
-  at: number;
-  /** -1: one key, answered with its value rather than an array. */
-  count: number;
-  resolve: (values: never) => void;
+  resolve: (value: string | null) => void;
   reject: (err: unknown) => void;
 }
 
+/** `waiters[i]` asked for `keys[i]`. */
 interface Batch {
   keys: string[];
   waiters: Waiter[];
@@ -38,24 +36,15 @@ export class BatchedReads {
 
   /** The key's value, null when it does not exist; rejects when Redis is unreachable. */
   get(key: string): Promise<string | null> {
-    return this.enqueue([key], -1);
-  }
-
-  /** The keys' values in order (null where a key does not exist), read with every other caller's keys of this turn. */
-  getMany(keys: string[]): Promise<(string | null)[]> {
-    return this.enqueue(keys, keys.length);
-  }
-
-  private enqueue<T>(keys: string[], count: number): Promise<T> {
     let batch = this.open;
-    if (!batch || batch.keys.length + keys.length > MAX_BATCH) {
+    if (!batch || batch.keys.length >= MAX_BATCH) {
       const fresh: Batch = (batch = this.open = { keys: [], waiters: [] });
       setImmediate(() => this.send(fresh));
     }
-    const { keys: all, waiters } = batch;
-    return new Promise<T>((resolve, reject) => {
-      waiters.push({ at: all.length, count, resolve, reject });
-      for (const key of keys) all.push(key);
+    const { keys, waiters } = batch;
+    return new Promise((resolve, reject) => {
+      keys.push(key);
+      waiters.push({ resolve, reject });
     });
   }
 
@@ -63,7 +52,7 @@ export class BatchedReads {
     if (this.open === batch) this.open = null;
     this.read(batch.keys).then(
       (values) => {
-        for (const w of batch.waiters) w.resolve((w.count < 0 ? values[w.at] : values.slice(w.at, w.at + w.count)) as never);
+        batch.waiters.forEach((w, i) => w.resolve(values[i]));
       },
       (err: unknown) => {
         for (const w of batch.waiters) w.reject(err);
@@ -71,7 +60,7 @@ export class BatchedReads {
     );
   }
 
-  /** One MGET; on Redis Cluster one GET per key (keys of other slots would fail an MGET), auto-pipelined per node. */
+  /** One MGET; on Redis Cluster one GET per key, all sent at once (an MGET across slots fails there). */
   private read(keys: string[]): Promise<(string | null)[]> {
     if (this.redis.isCluster) return Promise.all(keys.map((key) => this.redis.get(key)));
     return this.redis.mget(...keys);
