@@ -44,9 +44,8 @@ export class StickyWindow {
    */
   isWithin(userId: string): Promise<boolean> {
     if (!this.enabled) return OUTSIDE;
-    return this.reads.get(this.prefix + userId).then(isSet);
+    return this.reads.exists(this.prefix + userId);
   }
 }
 
 const OUTSIDE: Promise<boolean> = Promise.resolve(false);
-const isSet = (value: string | null) => value !== null;

@@ -48,6 +48,11 @@ export class BatchedReads {
     });
   }
 
+  /** Whether the key exists (a revocation mark, a read-your-writes window), read the same way. */
+  exists(key: string): Promise<boolean> {
+    return this.get(key).then(isSet);
+  }
+
   private send(batch: Batch): void {
     if (this.open === batch) this.open = null;
     this.read(batch.keys).then(
@@ -66,3 +71,5 @@ export class BatchedReads {
     return this.redis.mget(...keys);
   }
 }
+
+const isSet = (value: string | null) => value !== null;

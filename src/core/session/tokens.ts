@@ -82,7 +82,7 @@ export class Tokens {
 
   /** Read with other callers' keys in one MGET (BatchedReads). Throws only if Redis is unreachable. */
   isRevoked(claims: TokenClaims): Promise<boolean> {
-    return this.reads.get(this.revokedKey(claims)).then(isSet);
+    return this.reads.exists(this.revokedKey(claims));
   }
 
   principalOf(claims: TokenClaims): Principal {
@@ -103,5 +103,3 @@ export class Tokens {
     await this.redis.set(this.revokedPrefix + principal.tokenId, '1', 'EX', ttl);
   }
 }
-
-const isSet = (value: string | null) => value !== null;
