@@ -42,6 +42,16 @@ describe('realtime across api processes', () => {
     for (const fn of cleanups.splice(0)) await fn();
   });
 
+  /** A reconnecting /chat socket through a SwitchingProxy to `port`; both are closed after the test. */
+  async function behindProxy(port: number, token: string | undefined) {
+    const proxy = new SwitchingProxy(port);
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const s = openSocket(proxy.url, '/chat', { token, reconnection: true });
+    cleanups.push(() => s.socket.close());
+    return { proxy, s };
+  }
+
   afterAll(async () => {
     await Promise.all([a, b, c].map((p) => p?.stop()));
   });
@@ -250,11 +260,7 @@ describe('realtime across api processes', () => {
     cleanups.push(() => d.kill());
     const user = await registerTokenUser(a.url, 'survivor');
     const roomId = await createRoom(user);
-    const proxy = new SwitchingProxy(d.port);
-    await proxy.start();
-    cleanups.push(() => proxy.stop());
-    const s = openSocket(proxy.url, '/chat', { token: user.client.token, reconnection: true });
-    cleanups.push(() => s.socket.close());
+    const { proxy, s } = await behindProxy(d.port, user.client.token);
     await s.next<{ socketId: string; recovered: boolean }>('connected');
     expect(await ack(s.socket, 'room:join', { roomId })).toEqual({ ok: true, roomId });
     // No event received yet apart from `connected`: recovery must still work (streams-adapter #26).
@@ -277,11 +283,7 @@ describe('realtime across api processes', () => {
   it('reports recovered=false when history no longer covers the gap', async () => {
     const user = await registerTokenUser(a.url, 'toolate');
     const roomId = await createRoom(user);
-    const proxy = new SwitchingProxy(c.port);
-    await proxy.start();
-    cleanups.push(() => proxy.stop());
-    const s = openSocket(proxy.url, '/chat', { token: user.client.token, reconnection: true });
-    cleanups.push(() => s.socket.close());
+    const { proxy, s } = await behindProxy(c.port, user.client.token);
     await s.next<{ socketId: string; recovered: boolean }>('connected');
     await ack(s.socket, 'room:join', { roomId });
     const disconnected = once(s.socket, 'disconnect');
@@ -296,11 +298,7 @@ describe('realtime across api processes', () => {
   it('runs authentication again on recovery: a reconnect with a bad token gets nothing replayed', async () => {
     const user = await registerTokenUser(a.url, 'reauth');
     const roomId = await createRoom(user);
-    const proxy = new SwitchingProxy(c.port);
-    await proxy.start();
-    cleanups.push(() => proxy.stop());
-    const s = openSocket(proxy.url, '/chat', { token: user.client.token, reconnection: true });
-    cleanups.push(() => s.socket.close());
+    const { proxy, s } = await behindProxy(c.port, user.client.token);
     await s.next('connected');
     await ack(s.socket, 'room:join', { roomId });
     const disconnected = once(s.socket, 'disconnect');
@@ -321,11 +319,7 @@ describe('realtime across api processes', () => {
     const member = await registerTokenUser(a.url, 'removed');
     const shared = await createRoom(owner, [member.id]);
     const own = await createRoom(member);
-    const proxy = new SwitchingProxy(c.port);
-    await proxy.start();
-    cleanups.push(() => proxy.stop());
-    const s = openSocket(proxy.url, '/chat', { token: member.client.token, reconnection: true });
-    cleanups.push(() => s.socket.close());
+    const { proxy, s } = await behindProxy(c.port, member.client.token);
     await s.next('connected');
     expect(await ack(s.socket, 'room:join', { roomId: shared })).toEqual({ ok: true, roomId: shared });
     expect(await ack(s.socket, 'room:join', { roomId: own })).toEqual({ ok: true, roomId: own });
@@ -354,11 +348,7 @@ describe('realtime across api processes', () => {
     cleanups.push(() => d.kill(), () => e.stop());
     const user = await registerTokenUser(a.url, 'longlived');
     const roomId = await createRoom(user);
-    const proxy = new SwitchingProxy(d.port);
-    await proxy.start();
-    cleanups.push(() => proxy.stop());
-    const s = openSocket(proxy.url, '/chat', { token: user.client.token, reconnection: true });
-    cleanups.push(() => s.socket.close());
+    const { proxy, s } = await behindProxy(d.port, user.client.token);
     await s.next('connected');
     await ack(s.socket, 'room:join', { roomId });
     await new Promise((r) => setTimeout(r, 8000)); // well past the window: the session must have been kept alive
