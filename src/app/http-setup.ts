@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config';
 import { runUnitOfWork } from '../core/database/unit-of-work';
-import { BadRequestError } from '../core/errors/domain-error';
+import { assertInputBounds, assertQueryBounds } from '../core/errors/input-bounds';
 import { sendError } from '../core/errors/http-exception.filter';
 import { httpRequestDuration } from '../core/metrics/metrics';
 import { BatchedReads } from '../core/redis/batched-reads';
@@ -32,20 +32,6 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Probes and scrapes get no access line (they would drown the rest). */
 const QUIET_PATHS = new Set(['/up', '/livez', '/metrics']);
 const LOGS_REQUESTS = new Set(['info', 'debug', 'trace']);
-const MAX_BODY_DEPTH = 32;
-
-/** Nesting depth of a parsed body, stopping once past `limit` (class-transformer recurses and overflows the stack on deep input). */
-export function depthExceeds(value: unknown, limit: number): boolean {
-  let level: unknown[] = [value];
-  for (let depth = 0; level.length; depth++) {
-    if (depth > limit) return true;
-    const next: unknown[] = [];
-    for (const v of level) if (v && typeof v === 'object') next.push(...Object.values(v));
-    level = next;
-  }
-  return false;
-}
-
 /** body-parser's own test (type-is `hasBody`): without a body neither parser does anything, so neither is called. */
 const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined || !Number.isNaN(Number(req.headers['content-length']));
 
@@ -99,15 +85,26 @@ export function requestPipeline(config: AppConfig, session: RequestHandler, auth
   };
   const withSession = (req: Request, res: Response, next: NextFunction) =>
     needsSession(req) ? session(req, res, () => identified(req, res, next)) : identified(req, res, next);
+  // The parsers call back from the socket's 'end' event: whatever throws there (a parser, the
+  // bounds check, the session) would be an uncaught exception that ends the process, so every
+  // callback of this stage answers the error instead.
+  const guarded = (req: Request, res: Response, step: () => void) => {
+    try {
+      step();
+    } catch (err) {
+      sendError(res, err, logger, req);
+    }
+  };
   const afterCors = (req: Request, res: Response, next: NextFunction) => {
+    assertQueryBounds(req.url);
     if (!hasBody(req)) return withSession(req, res, next);
-    parseJson(req, res, (err?: unknown) => (err ? afterBody(req, res, next, err) : parseForm(req, res, (e?: unknown) => afterBody(req, res, next, e))));
+    parseJson(req, res, (err?: unknown) =>
+      guarded(req, res, () => (err ? afterBody(req, res, next, err) : parseForm(req, res, (e?: unknown) => guarded(req, res, () => afterBody(req, res, next, e))))),
+    );
   };
   const afterBody = (req: Request, res: Response, next: NextFunction, err?: unknown) => {
     if (err) return sendError(res, err, logger, req);
-    if (req.body !== undefined && depthExceeds(req.body, MAX_BODY_DEPTH)) {
-      return sendError(res, new BadRequestError(`Request body is nested deeper than ${MAX_BODY_DEPTH} levels`), logger, req);
-    }
+    if (req.body !== undefined) assertInputBounds(req.body, 'Request body');
     withSession(req, res, next);
   };
 
@@ -121,9 +118,9 @@ export function requestPipeline(config: AppConfig, session: RequestHandler, auth
     // without one the answer only has to say it depends on it.
     if (req.headers.origin === undefined) {
       res.setHeader('Vary', 'Origin');
-      return afterCors(req, res, next);
+      return guarded(req, res, () => afterCors(req, res, next));
     }
-    allowOrigins(req, res, () => afterCors(req, res, next));
+    allowOrigins(req, res, () => guarded(req, res, () => afterCors(req, res, next)));
   };
 }
 

@@ -16,6 +16,7 @@ import { EventLog } from './event-log';
 import { sendPreEncodedFramesUnderThreshold } from './pre-encoded-frames';
 import { recoveryAdapter } from './recovery-adapter';
 import { SocketConnections } from './socket-connections';
+import { guardClientEvents, refusedOutOfBounds } from './client-event-guard';
 
 const SESSION_COOKIE_PREFIX = `${SESSION_COOKIE}=`;
 
@@ -99,6 +100,7 @@ export class RealtimeIoAdapter extends IoAdapter {
     for (const { message, callback, isAckHandledManually } of handlers) {
       socket.on(message as string, (...args: unknown[]) => this.dispatch(socket, message as string, callback, args, isAckHandledManually));
     }
+    guardClientEvents(socket, handlers);
   }
 
   private readonly shared = new WeakMap<MessageMappingProperties[], SharedListener[]>();
@@ -130,6 +132,7 @@ export class RealtimeIoAdapter extends IoAdapter {
       this.shared.set(handlers, listeners);
     }
     for (const { event, listener } of listeners) socket.on(event, listener);
+    guardClientEvents(socket, handlers);
     // Nest then adds `() => disconnect.next(socket)` as a disconnect listener: with no handleDisconnect
     // on the gateway nothing observes that subject, so the closure need not be kept (bindClientDisconnect).
     this.noDisconnectHookFor = typeof (gateway as { handleDisconnect?: unknown }).handleDisconnect === 'function' ? null : socket;
@@ -143,6 +146,7 @@ export class RealtimeIoAdapter extends IoAdapter {
 
   /** One client event: Nest's handler, then its result as the ack (or as an event, Nest's `{event, data}`). */
   private dispatch(socket: NestSocket, message: string, callback: (data: unknown, ack: unknown) => unknown, args: unknown[], isAckHandledManually: boolean): void {
+    if (refusedOutOfBounds(args)) return;
     // fromEvent's convention, which mapPayload expects: one argument as is, several as an array.
     const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]);
     // What Nest's transform does (await, then an observable's values or the one value), without

@@ -7,6 +7,7 @@ import type { Principal } from '../session/principal';
 import { ClusterState } from './cluster-state';
 import { RealtimeTestDto } from './dto';
 import { EventLog } from './event-log';
+import { PresenceScope } from './presence-scope';
 import { RealtimeHub } from './realtime-hub';
 import { analysisRoom } from './realtime.contract';
 import { BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
@@ -30,6 +31,7 @@ export class RealtimeController {
     private readonly log: EventLog,
     private readonly realtime: RedisRealtimeService,
     private readonly config: AppConfig,
+    private readonly presenceScope: PresenceScope,
   ) {}
 
   /** SSE over `?rooms=a,b` (the user's own room is always included). */
@@ -53,7 +55,8 @@ export class RealtimeController {
     return this.sse.open(req, res, me, [room]);
   }
 
-  /** Cluster-wide: websocket and SSE totals, authenticated counts, rooms with sizes, per process. */
+  /** Cluster-wide: websocket and SSE totals, authenticated counts, rooms with sizes, per process. Admin only: it names clients' IPs, rooms and users. */
+  @Roles('admin')
   @Get('stats')
   async stats() {
     const cluster = await this.cluster.clusterStats();
@@ -98,11 +101,12 @@ export class RealtimeController {
     };
   }
 
-  /** Who is online, across processes: `?userIds=1,2,3`. */
+  /** Who is online, across processes: `?userIds=1,2,3`, among the users the caller shares a project or room with. */
   @Get('presence')
-  async presence(@Query('userIds') raw: unknown) {
-    if (typeof raw !== 'string' || !/^[0-9]+(,[0-9]+){0,99}$/.test(raw)) throw new BadRequestError('userIds must be a comma-separated list of ids');
-    return { online: await this.cluster.online(raw.split(',').map(Number)) };
+  async presence(@CurrentUser() me: Principal, @Query('userIds') raw: unknown) {
+    if (typeof raw !== 'string' || !/^[0-9]{1,15}(,[0-9]{1,15}){0,99}$/.test(raw)) throw new BadRequestError('userIds must be a comma-separated list of ids');
+    const visible = await this.presenceScope.visibleTo(me, [...new Set(raw.split(',').map(Number))]);
+    return { online: await this.cluster.online(visible) };
   }
 
   @Roles('admin')

@@ -4,6 +4,7 @@ import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { ClusterState } from './cluster-state';
 import { EventLog } from './event-log';
+import { PresenceScope } from './presence-scope';
 import { RealtimeHub } from './realtime-hub';
 import { RealtimeController } from './realtime.controller';
 import { RealtimeService } from './realtime.contract';
@@ -44,7 +45,7 @@ export class RealtimeModule {
       module: RealtimeModule,
       global: true,
       controllers: [RealtimeController],
-      providers: [...publishing, ClusterState, RealtimeHub, RoomAccess, SocketConnections, SseStreams, RealtimeGateway],
+      providers: [...publishing, ClusterState, RealtimeHub, RoomAccess, PresenceScope, SocketConnections, SseStreams, RealtimeGateway],
       exports: [RealtimeService, RedisRealtimeService, EventLog, SocketConnections, RoomAccess, ClusterState],
     };
   }

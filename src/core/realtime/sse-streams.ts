@@ -1,12 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../../config/app-config';
-import { BadRequestError } from '../errors/domain-error';
 import { realtimeShedTotal, sseActiveClients } from '../metrics/metrics';
 import type { Principal } from '../session/principal';
 import { clientIp } from './client-ip';
 import { ClusterState } from './cluster-state';
 import { envelope, EventLog, LoggedEvent } from './event-log';
+import { resumePoint } from './last-event-id';
 import { RealtimeHub } from './realtime-hub';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
@@ -36,7 +36,7 @@ export class SseStreams {
 
   async open(req: Request, res: Response, user: Principal, requested: string[]): Promise<void> {
     for (const room of requested) await this.access.assert(user, room);
-    const lastEventId = this.lastEventId(req);
+    const resume = resumePoint(req);
     const rooms = new Set([...requested, userRoom(user.id), BROADCAST_ROOM, ...(user.role === 'admin' ? [ADMINS_ROOM] : [])]);
     const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     await this.cluster.acquire(ip);
@@ -72,13 +72,19 @@ export class SseStreams {
     res.on('close', cleanup);
 
     try {
+      // An id past the newest (or past any id at all) was never ours to have seen: resuming after it
+      // would filter out every event up to it. Told `gap`, the client resumes from now.
+      const newest = resume.kind === 'none' ? 0 : await this.log.currentId();
+      const known = resume.kind === 'id' && resume.id <= newest ? resume.id : null;
+      const beyond = resume.kind !== 'none' && known === null;
+      const lastEventId = resume.kind === 'none' ? null : (known ?? newest);
       const history = lastEventId === null ? null : await this.log.readAfter([...rooms], lastEventId);
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
       res.setHeader('Cache-Control', 'no-cache, no-transform');
       res.setHeader('Connection', 'keep-alive');
       res.setHeader('X-Accel-Buffering', 'no');
-      if (history) res.setHeader('Last-Event-ID-Status', history.gap ? 'gap' : 'replayed');
+      if (history) res.setHeader('Last-Event-ID-Status', beyond || history.gap ? 'gap' : 'replayed');
       res.flushHeaders();
       res.write(`retry: ${RETRY_MS}\n\n`);
       if (lastEventId !== null) lastSent = lastEventId;
@@ -90,12 +96,5 @@ export class SseStreams {
       cleanup();
       throw err;
     }
-  }
-
-  private lastEventId(req: Request): number | null {
-    const raw = req.header('last-event-id') ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined);
-    if (raw === undefined || raw === '') return null;
-    if (!/^[0-9]{1,16}$/.test(raw)) throw new BadRequestError('Last-Event-ID must be an event id');
-    return Number(raw);
   }
 }
