@@ -14,9 +14,9 @@ async function bootstrap(): Promise<void> {
   keepAliveOnStrayErrors();
   configureHttp(app, config);
   app.useWebSocketAdapter(new RealtimeIoAdapter(app));
-  await app.listen(config.http.port);
+  await app.listen(config.http.port, config.http.host);
   const logger = app.get(Logger);
-  logger.log({ port: config.http.port, instance: config.instanceId }, 'api listening');
+  logger.log({ port: config.http.port, host: config.http.host, instance: config.instanceId }, 'api listening');
   // Drain (ShutdownState), close listeners and connections, exit 0: a clean stop for Supervisor and k8s.
   let closing = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -15,6 +15,7 @@ export class AppConfig {
   readonly instanceId: string;
   readonly http: {
     port: number;
+    host: string;
     corsOrigins: string[];
     bodyLimitBytes: number;
     rateLimitPoints: number;
@@ -66,6 +67,7 @@ export class AppConfig {
     stalledIntervalMs: number;
     analysisStationMs: number;
     metricsPort?: number;
+    metricsHost: string;
   };
   readonly ai: {
     providers: string[];
@@ -94,6 +96,7 @@ export class AppConfig {
     this.instanceId = e.INSTANCE_ID ?? `${hostname()}:${e.PORT}:${process.pid}`;
     this.http = {
       port: e.PORT,
+      host: e.HOST,
       corsOrigins: e.CORS_ORIGIN.split(',').map((o) => o.trim()).filter(Boolean),
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       rateLimitPoints: e.HTTP_RATE_LIMIT_POINTS,
@@ -152,6 +155,7 @@ export class AppConfig {
       stalledIntervalMs: e.QUEUE_STALLED_INTERVAL_MS,
       analysisStationMs: e.ANALYSIS_STATION_MS,
       metricsPort: e.METRICS_PORT,
+      metricsHost: e.METRICS_HOST,
     };
     this.ai = {
       providers: e.AI_PROVIDERS,

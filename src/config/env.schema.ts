@@ -10,6 +10,7 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
 const port = int(1, 65535);
+const bindAddress = z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, 'must be an address to listen on (127.0.0.1, 0.0.0.0, ::)');
 const hostList = z
   .string()
   .transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean))
@@ -23,6 +24,8 @@ const hostList = z
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: port.default('3000'),
+  /** Behind nginx or a k8s Service only the proxy faces the network; containers set 0.0.0.0. */
+  HOST: bindAddress.default('127.0.0.1'),
   INSTANCE_ID: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_DRAIN_MS: int(0, 600000).default('0'),
@@ -83,6 +86,7 @@ export const envSchema = z.object({
   /** How long one analysis station works (the demo long job of SPEC §4). */
   ANALYSIS_STATION_MS: int(0, 600000).default('500'),
   METRICS_PORT: port.optional(),
+  METRICS_HOST: bindAddress.default('127.0.0.1'),
 
   AI_PROVIDERS: z
     .string()

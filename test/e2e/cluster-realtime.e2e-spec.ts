@@ -1,3 +1,4 @@
+import { createAdmin } from '../support/admin';
 import { AccessLine, accessLog, allApisUp, ClusterHandle, clusterScript, freeBase, upstreamPort } from '../support/cluster';
 import { registerTokenUser, TestUser, waitFor } from '../support/http-client';
 import { stackEnv } from '../support/stack';
@@ -25,6 +26,7 @@ function sessionLines(cluster: ClusterHandle, sid: string): AccessLine[] {
 describe('realtime through nginx + supervisord (cluster mode)', () => {
   jest.setTimeout(300000);
   let cluster: ClusterHandle;
+  let admin: TestUser | undefined;
   const cleanups: (() => unknown)[] = [];
 
   beforeAll(async () => {
@@ -49,7 +51,9 @@ describe('realtime through nginx + supervisord (cluster mode)', () => {
 
   /** The api ports whose processes report a member of `room` (live processes, 2 s heartbeat), `except` left out. */
   async function holders(user: TestUser, room: string, except?: number): Promise<number[]> {
-    const res = await user.client.get('/api/realtime/stats');
+    // The stats are admin-only (they name every client's rooms); the same admin reads them through nginx.
+    admin ??= await createAdmin(user.client.baseUrl);
+    const res = await admin.client.get('/api/realtime/stats');
     expect(res.status).toBe(200);
     const ports: number[] = [];
     for (const p of res.body.processes as { instance: string; rooms: Record<string, number> }[]) {

@@ -84,7 +84,7 @@ export class QueueWorkCommand extends CommandRunner {
     };
   }
 
-  /** With METRICS_PORT set, the worker serves /metrics on its own port. */
+  /** With METRICS_PORT set, the worker serves /metrics on its own port (on METRICS_HOST, loopback unless a container opens it). */
   private metricsServer(): Server | undefined {
     const port = this.config.queue.metricsPort;
     if (!port) return undefined;
@@ -99,7 +99,7 @@ export class QueueWorkCommand extends CommandRunner {
         .catch(() => res.writeHead(500).end());
     });
     server.on('error', (err) => this.logger.warn({ port, err: err.message }, 'worker metrics port unavailable'));
-    server.listen(port, '0.0.0.0');
+    server.listen(port, this.config.queue.metricsHost);
     return server;
   }
 
