@@ -106,7 +106,7 @@ export class RealtimeController {
   async presence(@CurrentUser() me: Principal, @Query('userIds') raw: unknown) {
     if (typeof raw !== 'string' || !/^[0-9]{1,15}(,[0-9]{1,15}){0,99}$/.test(raw)) throw new BadRequestError('userIds must be a comma-separated list of ids');
     const visible = await this.presenceScope.visibleTo(me, [...new Set(raw.split(',').map(Number))]);
-    return { online: await this.cluster.online(visible) };
+    return { online: visible.length ? await this.cluster.online(visible) : [] };
   }
 
   @Roles('admin')
