@@ -3,6 +3,7 @@
 const { spawn } = require('node:child_process');
 const { join } = require('node:path');
 const { ensure } = require('./ensure');
+const { nextRestart, WINDOW_MS } = require('./restarts');
 
 function parseArgs(argv) {
   const opts = { instances: 1 };
@@ -35,15 +36,30 @@ async function main() {
   const { env, own } = await services('dev');
   migrate(env);
   const port = Number(process.env.PORT || 3000);
-  const children = [];
+  /** @type {Map<string, import('node:child_process').ChildProcess>} the running child of each name */
+  const children = new Map();
+  /** @type {Map<string, number[]>} */
+  const exits = new Map();
+  // One process dying (a crash, an OOM kill) is not a reason to take the others and the stack down:
+  // it is restarted, as Supervisor does in cluster mode. One that keeps dying stops everything, saying so.
   const launch = (name, args, extraEnv) => {
     const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     prefixed(child, name);
     child.on('exit', (code, signal) => {
       process.stdout.write(`${name} | exited (${signal ?? code})\n`);
-      if (!stopping) void stop(1);
+      if (stopping) return;
+      const now = Date.now();
+      const next = nextRestart(exits.get(name) ?? [], now);
+      exits.set(name, [...(exits.get(name) ?? []), now].filter((t) => now - t < WINDOW_MS));
+      if (!next.restart) {
+        console.error(`[switchboard] ${name} exited ${next.recent} times within ${WINDOW_MS / 1000} s (last: ${signal ?? `code ${code}`}); not restarting it again. Stopping everything: see its output above.`);
+        void stop(1);
+        return;
+      }
+      console.error(`[switchboard] ${name} exited unexpectedly (${signal ?? `code ${code}`}); restarting it${next.delayMs ? ` in ${next.delayMs / 1000} s` : ''} (${next.recent} in the last ${WINDOW_MS / 1000} s). The other processes keep running.`);
+      setTimeout(() => !stopping && launch(name, args, extraEnv), next.delayMs);
     });
-    children.push(child);
+    children.set(name, child);
   };
   if (opts.instances > 1) {
     const cluster = require('./cluster');
@@ -59,8 +75,9 @@ async function main() {
   async function stop(code) {
     if (stopping) return;
     stopping = true;
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+    const running = [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const c of running) c.kill('SIGTERM');
+    await Promise.all(running.map((c) => new Promise((r) => c.once('exit', r))));
     if (own) await stack.down('dev');
     process.exit(code);
   }
