@@ -1,4 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { createAdmin } from '../support/admin';
 import { allApisUp, ClusterHandle, clusterScript, freeBase, portIsFree, servedBy } from '../support/cluster';
@@ -36,6 +38,27 @@ describe('cluster mode: nginx + supervisord in front of several api processes', 
     expect(((await res.json()) as { status: string }).status).toBe('ok');
     const port = await servedBy(cluster, res.headers.get('x-request-id') as string);
     expect(cluster.apiPorts).toContain(port);
+  });
+
+  it('keeps the api processes and worker metrics on loopback: only nginx faces the network', async () => {
+    // What another host on this machine's network would reach: its first non-loopback IPv4 address.
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    expect(outside).toBeDefined();
+    const reachable = (host: string, port: number) =>
+      new Promise<boolean>((resolve) => {
+        const c = connect(port, host);
+        c.setTimeout(2000, () => (c.destroy(), resolve(false)));
+        c.once('connect', () => (c.destroy(), resolve(true)));
+        c.once('error', () => resolve(false));
+      });
+    const workerPorts = (cluster as unknown as { workerMetricsPorts: number[] }).workerMetricsPorts;
+    await waitFor(async () => (await Promise.all(workerPorts.map((p) => reachable('127.0.0.1', p)))).every(Boolean), 30000);
+    for (const port of [...cluster.apiPorts, ...workerPorts]) {
+      expect(await reachable('127.0.0.1', port)).toBe(true);
+      expect(await reachable(outside as string, port)).toBe(false);
+    }
   });
 
   it("hands nginx's X-Request-Id to the api, which answers and logs with it", async () => {
