@@ -144,6 +144,7 @@ async function throughput(url, token, queries, clients) {
 
 async function main() {
   require(join(ROOT, 'scripts', 'ensure.js')).ensure();
+  if (require(join(ROOT, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) return;
   const { services, migrate } = require(join(ROOT, 'scripts', 'services.js'));
   const { env: stackEnv } = await services(STACK, log);
   migrate(stackEnv);

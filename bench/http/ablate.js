@@ -16,6 +16,7 @@ const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { ensure } = require('../../scripts/ensure');
+const { relaunchOnRequiredNode } = require('../../scripts/runtime');
 const { ROOT, log, intEnv, startServer, makeUser, measure, children, sleep, runMain } = require('./run');
 
 /** name -> [file under dist/, text, replacement]. */
@@ -75,6 +76,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   ensure();
+  if (relaunchOnRequiredNode(__filename)) return;
   const stack = require('../../scripts/stack');
   const { services, migrate } = require('../../scripts/services');
   const stackName = process.env.BENCH_STACK || 'bench';

@@ -20,6 +20,7 @@ const { createServer } = require('node:net');
 const { join } = require('node:path');
 const { isDeepStrictEqual } = require('node:util');
 const { ensure } = require('../../scripts/ensure');
+const { relaunchOnRequiredNode } = require('../../scripts/runtime');
 
 const ROOT = join(__dirname, '..', '..');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -260,6 +261,7 @@ function table(rows) {
 
 async function main() {
   ensure();
+  if (relaunchOnRequiredNode(__filename)) return;
   const stack = require('../../scripts/stack');
   const { services, migrate } = require('../../scripts/services');
   const stackName = process.env.BENCH_STACK || 'bench';

@@ -204,6 +204,7 @@ async function priority(env, redisUrl) {
 }
 
 async function main() {
+  if (require(join(root, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) return;
   let env = {};
   let stop = async () => undefined;
   if (!process.env.REDIS_URL) {

@@ -340,6 +340,7 @@ async function fanout(kind, env, receivers, rate, seconds, overload) {
 }
 
 async function main() {
+  if (require(join(root, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) return;
   const { services, migrate } = require(join(root, 'scripts', 'services.js'));
   const { env } = await services(args.stack || process.env.SWITCHBOARD_TEST_STACK || 'bench');
   migrate(env);

@@ -50,7 +50,7 @@ describe('docker-compose.yml', () => {
     expect(services.migrate.command).toEqual(['node', 'dist/cli.js', 'migrate']);
   });
 
-  it('pins every image by version tag, and the Dockerfile builds on a pinned Node 20 bookworm-slim', () => {
+  it('pins every image by version tag, and the Dockerfile builds on the Node 24 the project runs on (same version as the `node` dev dependency)', () => {
     for (const n of names) {
       const image = services[n].image as string;
       if (image === 'switchboard:local') {
@@ -64,7 +64,9 @@ describe('docker-compose.yml', () => {
       .split('\n')
       .filter((l) => l.startsWith('FROM '));
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const f of froms) expect(f).toMatch(/^FROM node:20\.\d+\.\d+-bookworm-slim AS \w/);
+    const pinned = (JSON.parse(read('package.json')) as { devDependencies: Record<string, string> }).devDependencies.node;
+    expect(pinned).toMatch(/^24\.\d+\.\d+$/);
+    for (const f of froms) expect(f).toMatch(new RegExp(`^FROM node:${pinned.replace(/\./g, '\\.')}-bookworm-slim AS \\w`));
   });
 
   it('starts things in order: data services healthy, migrations done, then api and workers, then nginx', () => {
