@@ -12,6 +12,7 @@
  * bin/switchboard typed in a shell) call relaunchOnRequiredNode() after installing: on an older
  * node they run themselves again on the project's Node 24 and pass on signals and the exit code.
  * Everything they start afterwards uses process.execPath, i.e. Node 24 as well.
+ * SWITCHBOARD_ANY_NODE=1 keeps whatever node started them (only for comparing runtimes).
  */
 const { spawn } = require('node:child_process');
 const { existsSync } = require('node:fs');
@@ -47,6 +48,8 @@ function projectNode(root = ROOT) {
  */
 function relaunchOnRequiredNode(script, args = process.argv.slice(2)) {
   if (onRequiredNode()) return false;
+  // For side-by-side runs on the old runtime (bench figures of Node 20 vs 24): stay where we are.
+  if (process.env.SWITCHBOARD_ANY_NODE === '1') return false;
   const bin = projectNode();
   if (!bin || process.env[RELAUNCHED]) {
     process.stderr.write(

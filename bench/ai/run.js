@@ -144,7 +144,6 @@ async function throughput(url, token, queries, clients) {
 
 async function main() {
   require(join(ROOT, 'scripts', 'ensure.js')).ensure();
-  if (require(join(ROOT, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) return;
   const { services, migrate } = require(join(ROOT, 'scripts', 'services.js'));
   const { env: stackEnv } = await services(STACK, log);
   migrate(stackEnv);
@@ -232,7 +231,8 @@ async function providerCalls(url) {
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
-main().catch((err) => {
+require(join(ROOT, 'scripts', 'ensure.js')).ensure();
+if (!require(join(ROOT, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) main().catch((err) => {
   log(err.stack || String(err));
   process.exit(1);
 });

@@ -76,7 +76,6 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   ensure();
-  if (relaunchOnRequiredNode(__filename)) return;
   const stack = require('../../scripts/stack');
   const { services, migrate } = require('../../scripts/services');
   const stackName = process.env.BENCH_STACK || 'bench';
@@ -130,4 +129,5 @@ async function main() {
   }
 }
 
-runMain(main);
+ensure();
+if (!relaunchOnRequiredNode(__filename)) runMain(main);

@@ -261,7 +261,6 @@ function table(rows) {
 
 async function main() {
   ensure();
-  if (relaunchOnRequiredNode(__filename)) return;
   const stack = require('../../scripts/stack');
   const { services, migrate } = require('../../scripts/services');
   const stackName = process.env.BENCH_STACK || 'bench';
@@ -338,6 +337,8 @@ function runMain(fn) {
 
 module.exports = { ROOT, log, sleep, intEnv, startServer, makeUser, measure, children, runMain };
 
+// On an older system node: run again on the project's Node 24 (scripts/runtime.js) before anything starts.
 if (require.main === module) {
-  runMain(main);
+  ensure();
+  if (!relaunchOnRequiredNode(__filename)) runMain(main);
 }

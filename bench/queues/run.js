@@ -204,7 +204,6 @@ async function priority(env, redisUrl) {
 }
 
 async function main() {
-  if (require(join(root, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) return;
   let env = {};
   let stop = async () => undefined;
   if (!process.env.REDIS_URL) {
@@ -229,7 +228,7 @@ async function main() {
   await stop();
 }
 
-main().then(
+if (!require(join(root, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) main().then(
   () => process.exit(0),
   (err) => {
     console.error(err);

@@ -340,7 +340,6 @@ async function fanout(kind, env, receivers, rate, seconds, overload) {
 }
 
 async function main() {
-  if (require(join(root, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) return;
   const { services, migrate } = require(join(root, 'scripts', 'services.js'));
   const { env } = await services(args.stack || process.env.SWITCHBOARD_TEST_STACK || 'bench');
   migrate(env);
@@ -372,7 +371,7 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((err) => {
+if (!require(join(root, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
