@@ -117,3 +117,13 @@ export const queueMonitorAlert = once(
   'queue_monitor_alert',
   () => new Gauge({ name: 'queue_monitor_alert', help: '1 when queue:monitor found the queue at or over --max', labelNames: ['queue'] as const }),
 );
+
+export const libraryPatchActive = once(
+  'library_patch_active',
+  () =>
+    new Gauge({
+      name: 'library_patch_active',
+      help: "1 while a patch of a library's internals is applied, 0 when its start-up check failed and the library's own path runs (core/patches)",
+      labelNames: ['library', 'patch'] as const,
+    }),
+);
