@@ -26,6 +26,13 @@ export function claimedOrigin(headers: IncomingHttpHeaders): string | undefined 
   return referer === undefined ? undefined : (originOf(referer) ?? 'null');
 }
 
+/** A body of at least one byte (type-is counts `Content-Length: 0`, which fetch sends for a bare POST). */
+function carriesBody(req: Request): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = Number(req.headers['content-length']);
+  return Number.isFinite(length) && length > 0;
+}
+
 /**
  * CORS_ORIGIN, or the host the request was sent to (the status page and the
  * queue dashboard post to their own origin). An attacker's page cannot make a
@@ -53,8 +60,7 @@ export function assertSameSiteWrite(req: Request, allowed: string[]): void {
   if (origin !== undefined && !isAllowedOrigin(origin, allowed, req.headers.host)) {
     throw new ForbiddenError('Cross-site request refused: this origin may not use the session cookie');
   }
-  // type-is: null without a body, false for a body of another type.
-  if (req.is(JSON_TYPES) === false) {
+  if (carriesBody(req) && !req.is(JSON_TYPES)) {
     throw new UnsupportedMediaTypeError('Requests authenticated by the session cookie must send application/json');
   }
 }
