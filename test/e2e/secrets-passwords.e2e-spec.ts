@@ -7,9 +7,6 @@ import { ApiProcess, freePort, ROOT, runCli, startApi } from '../support/api-pro
 import { HttpClient, registerUser } from '../support/http-client';
 import { stackEnv } from '../support/stack';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const { localSecrets } = require(join(ROOT, 'scripts', 'secrets.js')) as { localSecrets(root: string): { SESSION_SECRET: string; JWT_SECRET: string } };
-
 /** The secret this repository used to fall back on outside production: public, so anyone could sign with it. */
 const PUBLISHED_JWT_SECRET = 'switchboard-development-jwt-secret';
 
@@ -67,6 +64,8 @@ describe('secrets: no running process accepts a published one', () => {
     expect(process.env.SESSION_SECRET).toBe(kept.SESSION_SECRET);
     expect(kept.JWT_SECRET).toMatch(/^[0-9a-f]{64}$/);
     expect(statSync(join(ROOT, '.stack', 'secrets.json')).mode & 0o077).toBe(0);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { localSecrets } = require(join(ROOT, 'scripts', 'secrets.js')) as { localSecrets(root: string): Record<string, string> };
     const dir = mkdtempSync(join(tmpdir(), 'sb-secrets-'));
     const first = localSecrets(dir);
     expect(localSecrets(dir)).toEqual(first);
