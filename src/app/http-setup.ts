@@ -92,15 +92,13 @@ export function requestPipeline(config: AppConfig, session: RequestHandler, auth
     if (SESSIONLESS.test(req.originalUrl)) return runUnitOfWork(next, { requestId: req.requestId });
     authenticator.identify(req).then(
       (identity) => {
-        if (!identity) return runUnitOfWork(next, { requestId: req.requestId });
-        req.principal = identity.principal;
-        if (identity.principal.via === 'session') {
-          try {
-            assertSameSiteWrite(req, config.http.corsOrigins);
-          } catch (err) {
-            return sendError(res, err, logger, req);
-          }
+        if (identity) req.principal = identity.principal;
+        try {
+          assertSameSiteWrite(req, config.http.corsOrigins);
+        } catch (err) {
+          return sendError(res, err, logger, req);
         }
+        if (!identity) return runUnitOfWork(next, { requestId: req.requestId });
         runUnitOfWork(next, { requestId: req.requestId, userId: String(identity.principal.id), userWithinWindow: identity.withinWindow });
       },
       (err: unknown) => sendError(res, err, logger, req),

@@ -1,5 +1,5 @@
 import { ApiProcess, startApi } from '../support/api-process';
-import { registerTokenUser, registerUser, TestUser } from '../support/http-client';
+import { HttpClient, registerTokenUser, registerUser, TestUser } from '../support/http-client';
 import { openSocket, outcome } from './realtime-helpers';
 
 /** SPEC §4: a foreign page cannot use the session cookie (CSRF), over HTTP or a socket handshake; bearer clients are unaffected. */
@@ -33,7 +33,7 @@ describe('cross-site requests with the session cookie', () => {
   });
 
   it('refuses JSON from a foreign Origin or Referer, and Origin: null', async () => {
-    for (const headers of [{ origin: EVIL }, { referer: `${EVIL}/attack.html` }, { origin: 'null' }]) {
+    for (const headers of [{ origin: EVIL }, { referer: `${EVIL}/attack.html` }, { origin: 'null' }] as Record<string, string>[]) {
       const res = await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'forged' }, headers);
       expect({ headers, status: res.status }).toEqual({ headers, status: 403 });
     }
@@ -55,6 +55,20 @@ describe('cross-site requests with the session cookie', () => {
     // Reads and a bare POST (no body) are not affected.
     expect((await user.client.get('/api/auth/me', { origin: EVIL })).status).toBe(200);
     expect((await user.client.post('/api/notifications/read-all')).status).toBeLessThan(300);
+  });
+
+  it('refuses login and register from a foreign page (login CSRF), not from the app or a non-browser client', async () => {
+    const fresh = () => new HttpClient(api.url);
+    const form = `email=${encodeURIComponent(user.email)}&password=${encodeURIComponent(user.password)}`;
+    const formLogin = await fresh().post('/api/auth/login', form, { origin: EVIL, 'content-type': 'application/x-www-form-urlencoded' });
+    expect(formLogin.status).toBe(403);
+    expect(formLogin.headers.get('set-cookie')).toBeNull();
+    expect((await fresh().post('/api/auth/login', { email: user.email, password: user.password }, { origin: EVIL })).status).toBe(403);
+    const email = `csrf-reg-${Date.now()}@example.test`;
+    expect((await fresh().post('/api/auth/register', { email, password: 'a sound passphrase', name: 'x' }, { origin: EVIL })).status).toBe(403);
+    expect((await fresh().post('/api/auth/login', form, { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect((await fresh().post('/api/auth/login', { email: user.email, password: user.password }, { origin: APP })).status).toBe(200);
+    expect((await fresh().post('/api/auth/login', { email: user.email, password: user.password })).status).toBe(200);
   });
 
   it('leaves bearer clients alone, whatever their origin', async () => {

@@ -3,6 +3,8 @@ import type { Request } from 'express';
 import { ForbiddenError, UnsupportedMediaTypeError } from '../errors/domain-error';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Where a browser gets its session cookie: a foreign page must not log it in as someone else (login CSRF). */
+const STARTS_SESSION = /^\/api\/auth\/(login|register)\/?$/;
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
 function originOf(url: string): string | undefined {
@@ -45,17 +47,24 @@ export function isAllowedOrigin(origin: string, allowed: string[], host: string 
   return url !== undefined && host !== undefined && new URL(url).host === host.toLowerCase();
 }
 
+/** Authenticated by the session cookie, or about to be given one (login, register) without a bearer token. */
+function usesSessionCookie(req: Request): boolean {
+  if (req.principal) return req.principal.via === 'session';
+  return req.headers.authorization === undefined && STARTS_SESSION.test(req.path);
+}
+
 /**
  * Cross-site request forgery guard for cookie-authenticated requests (a
  * browser attaches the cookie to a cross-site form post on its own; a bearer
- * token it never attaches): a state-changing request from a foreign page is
- * 403, and its body must be JSON (415), which a cross-site form cannot send
- * and a cross-site script can only send after a CORS preflight that
- * CORS_ORIGIN refuses. Clients that send neither Origin nor Referer are not
- * browsers and pass the origin check.
+ * token it never attaches) and for the requests that hand out the cookie: a
+ * state-changing request from a foreign page is 403, and its body must be
+ * JSON (415), which a cross-site form cannot send and a cross-site script
+ * can only send after a CORS preflight that CORS_ORIGIN refuses. Clients
+ * that send neither Origin nor Referer are not browsers and pass the origin
+ * check. Runs once the caller is known (`req.principal`).
  */
 export function assertSameSiteWrite(req: Request, allowed: string[]): void {
-  if (SAFE_METHODS.has(req.method)) return;
+  if (SAFE_METHODS.has(req.method) || !usesSessionCookie(req)) return;
   const origin = claimedOrigin(req.headers);
   if (origin !== undefined && !isAllowedOrigin(origin, allowed, req.headers.host)) {
     throw new ForbiddenError('Cross-site request refused: this origin may not use the session cookie');
