@@ -130,6 +130,29 @@ describe('passwords', () => {
     expect(out).not.toContain('typed-secret-pass');
     expect((await new HttpClient(api.url).post('/api/auth/login', { email, password: 'typed-secret-pass' })).status).toBe(200);
 
+    // On a terminal (a pty from util-linux `script`): asked twice, and nothing typed is echoed.
+    const ttyEmail = `tty-${email}`;
+    const tty = spawn('script', ['-qec', `${process.execPath} bin/switchboard user:create --email=${ttyEmail}`, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...process.env, ...stackEnv(), LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    const answered = new Set<string>();
+    tty.stdout.on('data', (c: Buffer) => {
+      screen += c.toString();
+      for (const prompt of ['Password: ', 'Password (again): ']) {
+        if (screen.includes(prompt) && !answered.has(prompt)) {
+          answered.add(prompt);
+          tty.stdin.write('tty-typed-pass\r');
+        }
+      }
+    });
+    const ttyCode = await new Promise<number | null>((resolve) => tty.once('exit', resolve));
+    expect({ ttyCode, screen }).toEqual({ ttyCode: 0, screen: expect.stringContaining(`Created user ${ttyEmail}`) });
+    expect(screen).toContain('Password (again): ');
+    expect(screen).not.toContain('tty-typed-pass');
+
     const weak = await runCli(['user:create', `--email=other-${email}`, '--password=12345678']);
     expect(weak.code).toBe(2);
     expect(weak.stderr).toMatch(/most common/);
