@@ -17,6 +17,7 @@ type Service = {
   depends_on?: Record<string, { condition: string }> | string[];
   healthcheck?: { test: string[] };
   volumes?: string[];
+  networks?: { default?: { ipv4_address?: string } };
 };
 
 const read = (...p: string[]) => readFileSync(join(ROOT, ...p), 'utf8');
@@ -37,9 +38,16 @@ const SPEC_METRICS = [
   'connection_capacity_ratio',
 ];
 
-/** Compose's ${VAR:-default} with nothing set in the environment. */
+/** Compose's ${VAR:-default} with nothing set in the environment; ${VAR:?error} (required) set to a fresh value. */
 const withDefaults = (env: Record<string, string>) =>
-  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+  Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [
+      k,
+      String(v)
+        .replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')
+        .replace(/\$\{([A-Z_]+):\?[^}]*\}/g, (_, name: string) => `operator-set-${name.toLowerCase()}-0123456789`),
+    ]),
+  );
 
 describe('docker-compose.yml', () => {
   it('runs MySQL primary + replica, Redis, three api processes, two workers, nginx, Prometheus and Grafana', () => {
@@ -99,6 +107,10 @@ describe('docker-compose.yml', () => {
       expect(parsed.NODE_ENV).toBe('production');
       expect(parsed.DB_WRITE_HOST).toBe('mysql-primary');
       expect(parsed.DB_READ_HOST).toEqual(['mysql-replica:3306']);
+      expect(parsed.TRUSTED_PROXIES).toContain(services.nginx.networks?.default?.ipv4_address);
+      // No secret has a default anyone could read here.
+      expect(env.SESSION_SECRET).toMatch(/^\$\{SESSION_SECRET:\?/);
+      expect(env.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?/);
     }
     expect(new Set(apis.map((a) => services[a].environment?.INSTANCE_ID)).size).toBe(3);
     for (const w of workers) expect(services[w].environment?.METRICS_PORT).toBe('9464');

@@ -20,6 +20,16 @@ export const httpRequestDuration = once(
     }),
 );
 
+export const httpThrottledTotal = once(
+  'http_throttled_total',
+  () =>
+    new Counter({
+      name: 'http_throttled_total',
+      help: 'HTTP requests answered 429 by a throttle, by limit (login_ip, login_email, write, analyses_active)',
+      labelNames: ['limit'] as const,
+    }),
+);
+
 export const dbQueryDuration = once(
   'db_query_duration_seconds',
   () =>
