@@ -2,20 +2,21 @@
 # One image for every Switchboard process: the api (default command) and the workers
 # (`bin/switchboard queue:work ...`). Multi-stage: build with dev dependencies, ship without.
 
-FROM node:20.18.1-bookworm-slim AS build
+FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Only tsc runs here, on the image's Node 24: no install scripts (the `node` dev dependency would fetch a second Node 24).
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20.18.1-bookworm-slim AS prod-deps
+FROM node:24.21.0-bookworm-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM node:20.18.1-bookworm-slim AS runtime
+FROM node:24.21.0-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
@@ -23,6 +24,7 @@ COPY --from=prod-deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 COPY --chown=node:node bin ./bin
+COPY --chown=node:node scripts/runtime.js ./scripts/runtime.js
 USER node
 EXPOSE 3000
 # SIGTERM reaches node directly (exec form): /up turns 503, requests drain, sockets close.

@@ -2,21 +2,25 @@
 const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 const stack = require('./stack');
+const { secretsEnv } = require('./secrets');
 
 const root = join(__dirname, '..');
 const SERVICE_VARS = ['DB_WRITE_HOST', 'DB_READ_HOST', 'REDIS_URL'];
 
-/** Returns { env, own } where own says the project started its own stack. */
+/**
+ * Returns { env, own } where own says the project started its own stack. env also carries the
+ * stack's own SESSION_SECRET/JWT_SECRET (scripts/secrets.js) unless they are set.
+ */
 async function services(stackName, log = (m) => console.error(`[switchboard] ${m}`)) {
   const given = SERVICE_VARS.filter((v) => process.env[v]);
-  if (given.length === SERVICE_VARS.length) return { env: {}, own: false };
+  if (given.length === SERVICE_VARS.length) return { env: secretsEnv(root), own: false };
   if (given.length) {
     throw new Error(`Set all of ${SERVICE_VARS.join(', ')} to use your own services, or none to use the local stack (set: ${given.join(', ')})`);
   }
   const started = Date.now();
   const env = await stack.up(stackName, { log });
   log(`MariaDB primary ${env.DB_WRITE_PORT}, replica ${env.DB_READ_HOST}, Redis ${env.REDIS_URL} ready in ${Date.now() - started} ms (stack "${stackName}")`);
-  return { env, own: true };
+  return { env: { ...secretsEnv(root), ...env }, own: true };
 }
 
 function migrate(env) {

@@ -31,7 +31,7 @@
  * base derived from the name in 24000-31999 (below the ephemeral port range); STACK_PORT_BASE overrides the base
  * (primary = base, replica = base + 1, redis = base + 2).
  *
- * Node 20 builtins only; no npm dependencies.
+ * Node builtins only; no npm dependencies.
  */
 
 const fs = require('node:fs');

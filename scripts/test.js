@@ -2,9 +2,11 @@
 const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 const { ensure } = require('./ensure');
+const { relaunchOnRequiredNode } = require('./runtime');
 
 async function main() {
   ensure();
+  if (relaunchOnRequiredNode(__filename)) return;
   const stack = require('./stack');
   const { services, migrate, root } = require('./services');
   const stackName = process.env.SWITCHBOARD_TEST_STACK || 'test';

@@ -4,6 +4,7 @@ const { spawn } = require('node:child_process');
 const { join } = require('node:path');
 const { ensure } = require('./ensure');
 const { nextRestart, WINDOW_MS } = require('./restarts');
+const { relaunchOnRequiredNode } = require('./runtime');
 
 function parseArgs(argv) {
   const opts = { instances: 1 };
@@ -31,6 +32,7 @@ function prefixed(child, name) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   ensure();
+  if (relaunchOnRequiredNode(__filename)) return;
   const stack = require('./stack');
   const { services, migrate, root } = require('./services');
   const { env, own } = await services('dev');

@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CommandFactory } from 'nest-commander';
 import { Logger } from 'nestjs-pino';
 import { CliModule } from './app/cli.module';
@@ -6,6 +8,11 @@ import { loadConfigOrExit } from './app/process';
 import { runUnitOfWork } from './core/database/unit-of-work';
 
 async function main(): Promise<void> {
+  // Before the configuration and any connection: `--version` must answer on a machine with nothing running.
+  if (process.argv[2] === '--version' || process.argv[2] === '-V') {
+    process.stdout.write(`switchboard ${packageVersion()} (node ${process.version})\n`);
+    return;
+  }
   const config = loadConfigOrExit();
   const app = await CommandFactory.createWithoutRunning(CliModule.register(config), {
     // Only errors before the app exists; after that every log line is pino JSON on stderr,
@@ -25,6 +32,11 @@ async function main(): Promise<void> {
   // (queue:work starts a fresh unit for every job).
   await runUnitOfWork(() => CommandFactory.runApplication(app));
   await app.close();
+}
+
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return manifest.version;
 }
 
 main()

@@ -17,6 +17,12 @@ async function bootstrap(): Promise<void> {
   await app.listen(config.http.port, config.http.host);
   const logger = app.get(Logger);
   logger.log({ port: config.http.port, host: config.http.host, instance: config.instanceId }, 'api listening');
+  if (config.auth.generatedSecrets.length) {
+    logger.warn(
+      { variables: config.auth.generatedSecrets },
+      'no secret given: this process made up its own, so its sessions and tokens work on it alone and end with it (npm run up passes the stack\'s own)',
+    );
+  }
   // Drain (ShutdownState), close listeners and connections, exit 0: a clean stop for Supervisor and k8s.
   let closing = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

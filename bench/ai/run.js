@@ -52,7 +52,7 @@ async function startApi(stackEnv, env) {
   const port = await freePort();
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
     cwd: ROOT,
-    env: { ...process.env, ...stackEnv, NODE_ENV: 'production', SESSION_SECRET: 'bench-session-secret-0123456789', JWT_SECRET: 'bench-jwt-secret-0123456789abcdef', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    env: { ...process.env, ...stackEnv, NODE_ENV: 'production', SESSION_SECRET: 'bench-session-secret-0123456789', JWT_SECRET: 'bench-jwt-secret-0123456789abcdef', LOG_LEVEL: 'warn', WRITE_RATE_LIMIT_POINTS: '1000000000', ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -231,7 +231,8 @@ async function providerCalls(url) {
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
-main().catch((err) => {
+require(join(ROOT, 'scripts', 'ensure.js')).ensure();
+if (!require(join(ROOT, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) main().catch((err) => {
   log(err.stack || String(err));
   process.exit(1);
 });

@@ -16,6 +16,7 @@ const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { ensure } = require('../../scripts/ensure');
+const { relaunchOnRequiredNode } = require('../../scripts/runtime');
 const { ROOT, log, intEnv, startServer, makeUser, measure, children, sleep, runMain } = require('./run');
 
 /** name -> [file under dist/, text, replacement]. */
@@ -128,4 +129,5 @@ async function main() {
   }
 }
 
-runMain(main);
+ensure();
+if (!relaunchOnRequiredNode(__filename)) runMain(main);

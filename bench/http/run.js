@@ -20,6 +20,7 @@ const { createServer } = require('node:net');
 const { join } = require('node:path');
 const { isDeepStrictEqual } = require('node:util');
 const { ensure } = require('../../scripts/ensure');
+const { relaunchOnRequiredNode } = require('../../scripts/runtime');
 
 const ROOT = join(__dirname, '..', '..');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -336,6 +337,8 @@ function runMain(fn) {
 
 module.exports = { ROOT, log, sleep, intEnv, startServer, makeUser, measure, children, runMain };
 
+// On an older system node: run again on the project's Node 24 (scripts/runtime.js) before anything starts.
 if (require.main === module) {
-  runMain(main);
+  ensure();
+  if (!relaunchOnRequiredNode(__filename)) runMain(main);
 }

@@ -228,7 +228,7 @@ async function main() {
   await stop();
 }
 
-main().then(
+if (!require(join(root, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) main().then(
   () => process.exit(0),
   (err) => {
     console.error(err);

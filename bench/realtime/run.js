@@ -371,7 +371,7 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((err) => {
+if (!require(join(root, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) main().catch((err) => {
   console.error(err);
   process.exit(1);
 });

@@ -5,6 +5,7 @@ import { ConfigModule } from '../config/config.module';
 import { DatabaseModule } from '../core/database/database.module';
 import { HttpErrorFilter } from '../core/errors/http-exception.filter';
 import { HealthModule } from '../core/health/health.module';
+import { WriteThrottleGuard } from '../core/http/write-throttle.guard';
 import { LoggingModule } from '../core/logging/logging.module';
 import { MetricsModule } from '../core/metrics/metrics.module';
 import { OpsModule } from '../core/ops/ops.module';
@@ -61,6 +62,7 @@ export class ApiModule {
         { provide: APP_PIPE, useValue: validationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: WriteThrottleGuard },
       ],
     };
   }

@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { runUnitOfWork } from '../core/database/unit-of-work';
 import { assertInputBounds, assertQueryBounds } from '../core/errors/input-bounds';
 import { sendError } from '../core/errors/http-exception.filter';
+import { assertSameSiteWrite } from '../core/http/cross-site';
 import { httpRequestDuration } from '../core/metrics/metrics';
 import { BatchedReads } from '../core/redis/batched-reads';
 import type { RedisClient } from '../core/redis/redis.factory';
@@ -64,6 +65,7 @@ export function requestPipeline(config: AppConfig, session: RequestHandler, auth
         {
           reqId: req.requestId,
           userId: req.principal?.id,
+          ip: req.ip,
           req: { method: req.method, url: req.originalUrl },
           res: { statusCode: res.statusCode },
           responseTime: Math.round(seconds * 1000),
@@ -76,8 +78,13 @@ export function requestPipeline(config: AppConfig, session: RequestHandler, auth
     if (SESSIONLESS.test(req.originalUrl)) return runUnitOfWork(next, { requestId: req.requestId });
     authenticator.identify(req).then(
       (identity) => {
+        if (identity) req.principal = identity.principal;
+        try {
+          assertSameSiteWrite(req, config.http.corsOrigins);
+        } catch (err) {
+          return sendError(res, err, logger, req);
+        }
         if (!identity) return runUnitOfWork(next, { requestId: req.requestId });
-        req.principal = identity.principal;
         runUnitOfWork(next, { requestId: req.requestId, userId: String(identity.principal.id), userWithinWindow: identity.withinWindow });
       },
       (err: unknown) => sendError(res, err, logger, req),
@@ -126,7 +133,9 @@ export function requestPipeline(config: AppConfig, session: RequestHandler, auth
 
 export function configureHttp(app: INestApplication, config: AppConfig): void {
   const express = app as NestExpressApplication;
-  express.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // req.ip (and req.secure, for the session cookie) resolve the client as sockets and SSE do (clientAddress).
+  const trusted = config.http.trustedProxies;
+  express.set('trust proxy', (addr: string) => trusted.trusts(addr));
   express.disable('x-powered-by');
   app.use(requestPipeline(config, sessionMiddleware(config, app.get<RedisClient>(REDIS), app.get(BatchedReads)), app.get(Authenticator)));
 }

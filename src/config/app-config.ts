@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { TrustedProxies } from '../core/http/client-address';
 import { Env, parseEnv } from './env.schema';
 
 export interface DbHost {
@@ -21,6 +23,11 @@ export class AppConfig {
     rateLimitPoints: number;
     rateLimitDurationS: number;
     shutdownDrainMs: number;
+    trustedProxies: TrustedProxies;
+    loginThrottleAttempts: number;
+    loginThrottleDecayS: number;
+    writeRateLimitPoints: number;
+    writeRateLimitDurationS: number;
   };
   readonly log: { level: Env['LOG_LEVEL'] };
   readonly db: {
@@ -42,7 +49,14 @@ export class AppConfig {
     clusterNodes?: DbHost[];
     prefix: string;
   };
-  readonly auth: { sessionSecret: string; sessionTtlSeconds: number; jwtSecret: string; jwtTtlSeconds: number };
+  readonly auth: {
+    sessionSecret: string;
+    sessionTtlSeconds: number;
+    jwtSecret: string;
+    jwtTtlSeconds: number;
+    /** Secrets this process made up because none was given (outside production): valid for this process only. */
+    generatedSecrets: string[];
+  };
   readonly realtime: {
     maxConnections: number;
     maxConnectionsPerIp: number;
@@ -66,6 +80,7 @@ export class AppConfig {
     lockMs: number;
     stalledIntervalMs: number;
     analysisStationMs: number;
+    maxActiveAnalysesPerUser: number;
     metricsPort?: number;
     metricsHost: string;
   };
@@ -76,6 +91,8 @@ export class AppConfig {
     cacheTtlS: number;
     /** Off only to measure what the cache buys (bench/ai); coalescing still applies. */
     cacheEnabled: boolean;
+    /** global: one cache for everyone (hit counts shown to admins only); user: one cache per user. */
+    cacheScope: Env['AI_CACHE_SCOPE'];
     concurrency: number;
     batchWindowMs: number;
     batchMaxSize: number;
@@ -102,6 +119,11 @@ export class AppConfig {
       rateLimitPoints: e.HTTP_RATE_LIMIT_POINTS,
       rateLimitDurationS: e.HTTP_RATE_LIMIT_DURATION_S,
       shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+      trustedProxies: new TrustedProxies(e.TRUSTED_PROXIES),
+      loginThrottleAttempts: e.LOGIN_THROTTLE_ATTEMPTS,
+      loginThrottleDecayS: e.LOGIN_THROTTLE_DECAY_S,
+      writeRateLimitPoints: e.WRITE_RATE_LIMIT_POINTS,
+      writeRateLimitDurationS: e.WRITE_RATE_LIMIT_DURATION_S,
     };
     this.log = { level: e.LOG_LEVEL };
     const write = { host: e.DB_WRITE_HOST, port: e.DB_WRITE_PORT };
@@ -124,12 +146,21 @@ export class AppConfig {
       clusterNodes: e.REDIS_CLUSTER_NODES?.map((h) => parseHost(h, 6379)),
       prefix: e.REDIS_PREFIX,
     };
-    // Outside production a fixed development secret keeps local set-up to two commands.
+    // No secret is ever a published one: npm run up and npm test hand every process the stack's own
+    // (.stack/secrets.json); a process started by hand outside production makes up its own, which
+    // only it accepts (production refuses to start without them, env.schema.ts).
+    const generatedSecrets: string[] = [];
+    const secret = (given: string | undefined, name: string) => {
+      if (given) return given;
+      generatedSecrets.push(name);
+      return randomBytes(32).toString('hex');
+    };
     this.auth = {
-      sessionSecret: e.SESSION_SECRET ?? 'switchboard-development-session-secret',
+      sessionSecret: secret(e.SESSION_SECRET, 'SESSION_SECRET'),
       sessionTtlSeconds: e.SESSION_TTL_SECONDS,
-      jwtSecret: e.JWT_SECRET ?? 'switchboard-development-jwt-secret',
+      jwtSecret: secret(e.JWT_SECRET, 'JWT_SECRET'),
       jwtTtlSeconds: e.JWT_TTL_SECONDS,
+      generatedSecrets,
     };
     this.realtime = {
       maxConnections: e.MAX_CONCURRENT_CONNECTIONS,
@@ -154,6 +185,7 @@ export class AppConfig {
       lockMs: e.QUEUE_LOCK_MS,
       stalledIntervalMs: e.QUEUE_STALLED_INTERVAL_MS,
       analysisStationMs: e.ANALYSIS_STATION_MS,
+      maxActiveAnalysesPerUser: e.MAX_ACTIVE_ANALYSES_PER_USER,
       metricsPort: e.METRICS_PORT,
       metricsHost: e.METRICS_HOST,
     };
@@ -163,6 +195,7 @@ export class AppConfig {
       model: e.AI_MODEL,
       cacheTtlS: e.AI_CACHE_TTL_S,
       cacheEnabled: e.AI_CACHE_ENABLED,
+      cacheScope: e.AI_CACHE_SCOPE,
       concurrency: e.AI_CONCURRENCY,
       batchWindowMs: e.AI_BATCH_WINDOW_MS,
       batchMaxSize: e.AI_BATCH_MAX_SIZE,

@@ -11,7 +11,27 @@ describe('parseEnv', () => {
     expect(c.db.read).toEqual([c.db.write]);
     expect(c.realtime).toMatchObject({ maxConnections: 3000, maxConnectionsPerIp: 50, authTimeoutMs: 5000, maxRoomsPerSocket: 10, sseHistory: 1000 });
     expect(c.queue).toMatchObject({ names: ['high', 'default'], tries: 3, backoffMs: 2000 });
-    expect(c.ai).toMatchObject({ providers: ['local'], concurrency: 10, batchWindowMs: 20, timeoutMs: 15000, cacheTtlS: 3600 });
+    expect(c.ai).toMatchObject({ providers: ['local'], concurrency: 10, batchWindowMs: 20, timeoutMs: 15000, cacheTtlS: 3600, cacheScope: 'global' });
+    expect(c.http).toMatchObject({ loginThrottleAttempts: 5, loginThrottleDecayS: 60 });
+    expect(c.http.trustedProxies.trusts('127.0.0.1')).toBe(true);
+    expect(c.http.trustedProxies.trusts('10.0.0.1')).toBe(false);
+  });
+
+  it('makes up secrets of its own outside production, never a published one', () => {
+    const a = new AppConfig(parseEnv({}));
+    const b = new AppConfig(parseEnv({}));
+    expect(a.auth.generatedSecrets).toEqual(['SESSION_SECRET', 'JWT_SECRET']);
+    expect(a.auth.jwtSecret).toHaveLength(64);
+    expect(a.auth.jwtSecret).not.toBe(b.auth.jwtSecret);
+    expect(new AppConfig(parseEnv({ JWT_SECRET: 'j'.repeat(32), SESSION_SECRET: 's'.repeat(32) })).auth.generatedSecrets).toEqual([]);
+  });
+
+  it('never echoes a rejected value', () => {
+    for (const env of [{ SESSION_SECRET: 'hunter2-secret' }, { REDIS_URL: 'redis//:pa55-secret@host' }, { DB_POOL_SIZE: 'pa55-secret' }]) {
+      expect(() => parseEnv(env)).toThrow(ConfigError);
+      expect(() => parseEnv(env)).not.toThrow(/secret"|pa55|hunter2/);
+    }
+    expect(() => parseEnv({ SESSION_SECRET: 'hunter2-secret' })).toThrow('Invalid configuration: SESSION_SECRET must be at least 16 characters');
   });
 
   it('parses replica lists with and without ports', () => {
@@ -28,6 +48,10 @@ describe('parseEnv', () => {
     [{ DB_READ_HOST: 'a b' }, 'DB_READ_HOST must be host[:port]'],
     [{ AI_PROVIDERS: 'magic' }, 'AI_PROVIDERS must list providers'],
     [{ NODE_ENV: 'production' }, 'SESSION_SECRET is required in production'],
+    [{ NODE_ENV: 'production', SESSION_SECRET: 's'.repeat(32), JWT_SECRET: 'switchboard-development-jwt-secret' }, 'JWT_SECRET is a published example value'],
+    [{ NODE_ENV: 'production', SESSION_SECRET: 'compose-session-secret-change-me', JWT_SECRET: 'j'.repeat(32) }, 'SESSION_SECRET is a published example value'],
+    [{ TRUSTED_PROXIES: 'loopback, 10.0.0.0/33' }, 'TRUSTED_PROXIES must be CIDRs'],
+    [{ AI_CACHE_SCOPE: 'team' }, 'AI_CACHE_SCOPE must be global or user'],
   ])('names the variable in one line for %j', (env, message) => {
     expect(() => parseEnv(env)).toThrow(ConfigError);
     expect(() => parseEnv(env)).toThrow(message);

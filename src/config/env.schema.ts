@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { invalidProxyEntries } from '../core/http/client-address';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -16,6 +17,20 @@ const hostList = z
   .transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean))
   .refine((l) => l.length > 0, 'must name at least one host')
   .refine((l) => l.every((h) => /^[A-Za-z0-9_.-]+(:\d{1,5})?$/.test(h)), 'must be host[:port] separated by commas');
+
+const list = z.string().transform((s) => s.split(',').map((h) => h.trim()).filter(Boolean));
+
+/**
+ * Secrets that were ever public (in this repository's source, compose file or
+ * manifests): production refuses them by name, since anyone can sign with them.
+ */
+export const PUBLIC_SECRETS = [
+  'switchboard-development-session-secret',
+  'switchboard-development-jwt-secret',
+  'compose-session-secret-change-me',
+  'compose-jwt-secret-change-me-too',
+  'change-me-at-least-16-characters',
+];
 
 /**
  * Every variable the processes read. Defaults point at the local stack that
@@ -56,6 +71,19 @@ export const envSchema = z.object({
   BODY_LIMIT_BYTES: int(1024).default('1048576'),
   HTTP_RATE_LIMIT_POINTS: int(1).default('600'),
   HTTP_RATE_LIMIT_DURATION_S: int(1).default('60'),
+  /** Laravel's ThrottlesLogins: attempts per email + client address, then 429 until the window ends. */
+  LOGIN_THROTTLE_ATTEMPTS: int(1).default('5'),
+  LOGIN_THROTTLE_DECAY_S: int(1).default('60'),
+  /** Every authenticated write over HTTP, per user. */
+  WRITE_RATE_LIMIT_POINTS: int(1).default('300'),
+  WRITE_RATE_LIMIT_DURATION_S: int(1).default('60'),
+  TRUSTED_PROXIES: list
+    .default('loopback')
+    .refine((l) => l.length > 0, 'must name at least one proxy, or none')
+    .superRefine((l, ctx) => {
+      const bad = invalidProxyEntries(l);
+      if (bad.length) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be CIDRs, addresses, loopback, linklocal, uniquelocal or none (not ${bad.join(', ')})` });
+    }),
 
   MAX_CONCURRENT_CONNECTIONS: int(1).default('3000'),
   MAX_CONNECTIONS_PER_IP: int(1).default('50'),
@@ -85,6 +113,8 @@ export const envSchema = z.object({
   QUEUE_STALLED_INTERVAL_MS: int(500, 600000).default('3000'),
   /** How long one analysis station works (the demo long job of SPEC §4). */
   ANALYSIS_STATION_MS: int(0, 600000).default('500'),
+  /** Analyses one user may have waiting or running at once, so nobody can fill a queue and starve the others. */
+  MAX_ACTIVE_ANALYSES_PER_USER: int(1, 100000).default('5'),
   METRICS_PORT: port.optional(),
   METRICS_HOST: bindAddress.default('127.0.0.1'),
 
@@ -100,6 +130,7 @@ export const envSchema = z.object({
   AI_MODEL: z.string().default('gpt-4o-mini'),
   AI_CACHE_TTL_S: int(1).default('3600'),
   AI_CACHE_ENABLED: bool.default('true'),
+  AI_CACHE_SCOPE: z.enum(['global', 'user'], { message: 'must be global or user' }).default('global'),
   AI_CONCURRENCY: int(1, 1000).default('10'),
   AI_BATCH_WINDOW_MS: int(0, 10000).default('20'),
   AI_TIMEOUT_MS: int(100).default('15000'),
@@ -125,16 +156,18 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const result = envSchema.safeParse(cleaned);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const name = issue.path.join('.');
-    const value = cleaned[name];
-    throw new ConfigError(
-      `Invalid configuration: ${name} ${issue.message}${value === undefined ? '' : ` (got "${value}")`}`,
-    );
+    // The rejected value is never echoed: it may be a secret, a password or a URL carrying one.
+    throw new ConfigError(`Invalid configuration: ${issue.path.join('.')} ${issue.message}`);
   }
   const env = result.data;
   if (env.NODE_ENV === 'production') {
-    if (!env.SESSION_SECRET) throw new ConfigError('Invalid configuration: SESSION_SECRET is required in production');
-    if (!env.JWT_SECRET) throw new ConfigError('Invalid configuration: JWT_SECRET is required in production');
+    for (const name of ['SESSION_SECRET', 'JWT_SECRET'] as const) {
+      const secret = env[name];
+      if (!secret) throw new ConfigError(`Invalid configuration: ${name} is required in production`);
+      if (PUBLIC_SECRETS.includes(secret)) {
+        throw new ConfigError(`Invalid configuration: ${name} is a published example value; generate one (openssl rand -hex 32)`);
+      }
+    }
   }
   return env;
 }

@@ -131,6 +131,24 @@ describe('cluster mode: nginx + supervisord in front of several api processes', 
     }
   });
 
+  it('runs the api processes and the workers that supervisord starts on Node 24', async () => {
+    // prom-client's nodejs_version_info is read from the process itself, so this is the runtime
+    // supervisord really started, not the one the test runs on.
+    const versionOf = async (port: number): Promise<string> => {
+      let text = '';
+      await waitFor(async () => {
+        text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '');
+        return text.includes('nodejs_version_info');
+      }, 60000, 500);
+      return /nodejs_version_info\{version="(v[\d.]+)"/.exec(text)?.[1] ?? 'none';
+    };
+    const ports = [...cluster.apiPorts, ...cluster.workerMetricsPorts];
+    expect(cluster.workerMetricsPorts.length).toBeGreaterThan(0);
+    const versions = await Promise.all(ports.map(versionOf));
+    expect(versions).toHaveLength(ports.length);
+    for (const v of versions) expect(v).toMatch(/^v24\./);
+  });
+
   it('streams SSE through nginx unbuffered: the status feed lists every api process', async () => {
     const admin = await createAdmin(cluster.url);
     const controller = new AbortController();

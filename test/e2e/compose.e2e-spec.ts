@@ -17,6 +17,7 @@ type Service = {
   depends_on?: Record<string, { condition: string }> | string[];
   healthcheck?: { test: string[] };
   volumes?: string[];
+  networks?: { default?: { ipv4_address?: string } };
 };
 
 const read = (...p: string[]) => readFileSync(join(ROOT, ...p), 'utf8');
@@ -37,9 +38,16 @@ const SPEC_METRICS = [
   'connection_capacity_ratio',
 ];
 
-/** Compose's ${VAR:-default} with nothing set in the environment. */
+/** Compose's ${VAR:-default} with nothing set in the environment; ${VAR:?error} (required) set to a fresh value. */
 const withDefaults = (env: Record<string, string>) =>
-  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+  Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [
+      k,
+      String(v)
+        .replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')
+        .replace(/\$\{([A-Z_]+):\?[^}]*\}/g, (_, name: string) => `operator-set-${name.toLowerCase()}-0123456789`),
+    ]),
+  );
 
 describe('docker-compose.yml', () => {
   it('runs MySQL primary + replica, Redis, three api processes, two workers, nginx, Prometheus and Grafana', () => {
@@ -50,7 +58,7 @@ describe('docker-compose.yml', () => {
     expect(services.migrate.command).toEqual(['node', 'dist/cli.js', 'migrate']);
   });
 
-  it('pins every image by version tag, and the Dockerfile builds on a pinned Node 20 bookworm-slim', () => {
+  it('pins every image by version tag, and the Dockerfile builds on the Node 24 the project runs on (same version as the `node` dev dependency)', () => {
     for (const n of names) {
       const image = services[n].image as string;
       if (image === 'switchboard:local') {
@@ -64,7 +72,9 @@ describe('docker-compose.yml', () => {
       .split('\n')
       .filter((l) => l.startsWith('FROM '));
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const f of froms) expect(f).toMatch(/^FROM node:20\.\d+\.\d+-bookworm-slim AS \w/);
+    const pinned = (JSON.parse(read('package.json')) as { devDependencies: Record<string, string> }).devDependencies.node;
+    expect(pinned).toMatch(/^24\.\d+\.\d+$/);
+    for (const f of froms) expect(f).toMatch(new RegExp(`^FROM node:${pinned.replace(/\./g, '\\.')}-bookworm-slim AS \\w`));
   });
 
   it('starts things in order: data services healthy, migrations done, then api and workers, then nginx', () => {
@@ -97,6 +107,10 @@ describe('docker-compose.yml', () => {
       expect(parsed.NODE_ENV).toBe('production');
       expect(parsed.DB_WRITE_HOST).toBe('mysql-primary');
       expect(parsed.DB_READ_HOST).toEqual(['mysql-replica:3306']);
+      expect(parsed.TRUSTED_PROXIES).toContain(services.nginx.networks?.default?.ipv4_address);
+      // No secret has a default anyone could read here.
+      expect(env.SESSION_SECRET).toMatch(/^\$\{SESSION_SECRET:\?/);
+      expect(env.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?/);
     }
     expect(new Set(apis.map((a) => services[a].environment?.INSTANCE_ID)).size).toBe(3);
     for (const w of workers) expect(services[w].environment?.METRICS_PORT).toBe('9464');

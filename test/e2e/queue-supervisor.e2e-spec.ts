@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/api-process';
@@ -51,7 +51,7 @@ describe('supervisor/switchboard-worker.conf under supervisord', () => {
       ].join('\n'),
     );
     supervisord = spawn('supervisord', ['-c', conf], {
-      env: { ...process.env, ...stackEnv(), ...kit.env, LOG_LEVEL: 'warn', SWITCHBOARD_ROOT: ROOT },
+      env: { ...process.env, ...stackEnv(), ...kit.env, LOG_LEVEL: 'warn', SWITCHBOARD_ROOT: ROOT, SWITCHBOARD_NODE: process.execPath },
       stdio: 'ignore',
     });
     await waitFor(async () => (running().size === 2 ? true : undefined), 60000, 500);
@@ -67,9 +67,12 @@ describe('supervisor/switchboard-worker.conf under supervisord', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs numprocs workers that do jobs', async () => {
+  it('runs numprocs workers that do jobs, on the Node 24 binary SWITCHBOARD_NODE names', async () => {
     const [j] = await kit.probe(['--queue=high']);
     await kit.waitState('high', j.id, 'completed');
+    const binaries = [...running().values()].map((pid) => realpathSync(`/proc/${pid}/exe`));
+    expect(binaries).toEqual([realpathSync(process.execPath), realpathSync(process.execPath)]);
+    expect(execFileSync(binaries[0], ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./);
   });
 
   it('brings a SIGKILLed worker back', async () => {

@@ -9,8 +9,12 @@ export interface Received {
 }
 
 /** A socket.io-client socket that records every event it receives. */
-export function openSocket(baseUrl: string, nsp: string, opts: { token?: string; cookie?: string; forwardedFor?: string; reconnection?: boolean; transports?: ('polling' | 'websocket')[] } = {}) {
-  const headers: Record<string, string> = {};
+export function openSocket(
+  baseUrl: string,
+  nsp: string,
+  opts: { token?: string; cookie?: string; forwardedFor?: string; reconnection?: boolean; transports?: ('polling' | 'websocket')[]; extraHeaders?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...opts.extraHeaders };
   if (opts.cookie) headers.cookie = opts.cookie;
   if (opts.forwardedFor) headers['x-forwarded-for'] = opts.forwardedFor;
   const socket: Socket = io(baseUrl + nsp, {

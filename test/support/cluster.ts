@@ -14,6 +14,7 @@ export interface ClusterHandle {
   logDir: string;
   nginxDir: string;
   apiPorts: number[];
+  workerMetricsPorts: number[];
   child: { pid: number };
   ctl(args: string[]): Promise<string>;
   pidOf(program: string): Promise<number>;

@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { DataSource, QueryRunner, ReplicationMode } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
+import { reportPatch } from '../patches/patch-check';
+import { checkQueryRunnerHook, hookQueryRunners } from '../patches/typeorm';
 import { dbQueriesTotal, dbQueryDuration, dbReplicaFallbacksTotal } from '../metrics/metrics';
 import { ReplicaHealth } from './replica-health';
 import { DbRole, isConnectionError, isWriteStatement, operationOf, roleOf, routeQueryRunner } from './replication-routing';
@@ -20,7 +22,7 @@ const MAX_KNOWN_STATEMENTS = 2000;
 
 /**
  * TypeORM has no sticky mode and sends every repository read to a replica:
- * this wraps DataSource.createQueryRunner so that
+ * this routes every query runner the DataSource makes (core/patches/typeorm.ts) so that
  * - a unit of work that has written, or a user inside the read-your-writes
  *   window, reads the primary (Laravel's `sticky`, Rails' role switching);
  * - a replica that cannot be reached costs one failed connect, then reads
@@ -43,10 +45,9 @@ export class ReplicationRouter {
   }
 
   private install(): void {
-    const ds = this.dataSource;
-    const original = ds.createQueryRunner.bind(ds);
+    reportPatch(checkQueryRunnerHook(this.dataSource, this.config.db.read.length > 0), 'required');
     const stickyEnabled = this.config.db.sticky;
-    ds.createQueryRunner = (requested: ReplicationMode = 'master'): QueryRunner => {
+    hookQueryRunners(this.dataSource, (requested, original) => {
       const unit = currentUnitOfWork();
       const mode = routeQueryRunner({
         requested,
@@ -58,7 +59,7 @@ export class ReplicationRouter {
       const runner = original(mode);
       this.instrument(runner, mode, original);
       return runner;
-    };
+    });
   }
 
   private instrument(runner: QueryRunner, mode: ReplicationMode, createRunner: (m: ReplicationMode) => QueryRunner): void {

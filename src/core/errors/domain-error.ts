@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
+  | 'unsupported_media_type'
   | 'rate_limited'
   | 'room_limit'
   | 'connection_limit'
@@ -53,9 +54,17 @@ export class ConflictError extends DomainError {
     super('conflict', message);
   }
 }
+export class UnsupportedMediaTypeError extends DomainError {
+  constructor(message: string) {
+    super('unsupported_media_type', message);
+  }
+}
 export class RateLimitedError extends DomainError {
-  constructor(readonly retryAfterMs: number) {
-    super('rate_limited', 'Too many requests', { retryAfterMs });
+  constructor(
+    readonly retryAfterMs: number,
+    message = 'Too many requests',
+  ) {
+    super('rate_limited', message, { retryAfterMs });
   }
 }
 export class UnavailableError extends DomainError {
@@ -71,6 +80,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   rate_limited: 429,
   room_limit: 429,
   connection_limit: 503,

@@ -20,6 +20,16 @@ export const httpRequestDuration = once(
     }),
 );
 
+export const httpThrottledTotal = once(
+  'http_throttled_total',
+  () =>
+    new Counter({
+      name: 'http_throttled_total',
+      help: 'HTTP requests answered 429 by a throttle, by limit (login_ip, login_email, write, analyses_active)',
+      labelNames: ['limit'] as const,
+    }),
+);
+
 export const dbQueryDuration = once(
   'db_query_duration_seconds',
   () =>
@@ -116,4 +126,14 @@ export const realtimeChannelGapsTotal = once(
 export const queueMonitorAlert = once(
   'queue_monitor_alert',
   () => new Gauge({ name: 'queue_monitor_alert', help: '1 when queue:monitor found the queue at or over --max', labelNames: ['queue'] as const }),
+);
+
+export const libraryPatchActive = once(
+  'library_patch_active',
+  () =>
+    new Gauge({
+      name: 'library_patch_active',
+      help: "1 while a patch of a library's internals is applied, 0 when its start-up check failed and the library's own path runs (core/patches)",
+      labelNames: ['library', 'patch'] as const,
+    }),
 );

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ReplicaHealth, ReplicaStatus } from '../database/replica-health';
+import { checkPoolFields, Mysql2Pool, poolFigures } from '../patches/mysql2';
+import { reportPatch } from '../patches/patch-check';
 
 export interface PoolStats {
   node: string;
@@ -12,13 +14,6 @@ export interface PoolStats {
   limit: number;
 }
 
-/** The parts of mysql2's Pool / PoolCluster read here. They are not public API: every field is checked. */
-interface Mysql2Pool {
-  _allConnections?: { length: number };
-  _freeConnections?: { length: number };
-  _connectionQueue?: { length: number };
-  config?: { connectionLimit?: number };
-}
 interface Mysql2Driver {
   pool?: Mysql2Pool;
   poolCluster?: { _nodes?: Record<string, { pool?: Mysql2Pool }> };
@@ -26,14 +21,7 @@ interface Mysql2Driver {
 
 export function poolStats(node: string, pool: Mysql2Pool | undefined): PoolStats | null {
   if (!pool) return null;
-  return {
-    node,
-    role: node.startsWith('SLAVE') ? 'replica' : 'primary',
-    open: pool._allConnections?.length ?? 0,
-    idle: pool._freeConnections?.length ?? 0,
-    waiting: pool._connectionQueue?.length ?? 0,
-    limit: pool.config?.connectionLimit ?? 0,
-  };
+  return { node, role: node.startsWith('SLAVE') ? 'replica' : 'primary', ...poolFigures(pool) };
 }
 
 /** Connection pool use per database node (TypeORM's mysql2 PoolCluster: MASTER, SLAVE0...) and replica health. */
@@ -44,18 +32,16 @@ export class DbPoolStats {
     private readonly replicas: ReplicaHealth,
   ) {}
 
+  /** Whether mysql2's private counters are there (core/patches/mysql2.ts), checked on first use. */
+  private poolFieldsOk: boolean | undefined;
+
   report(): { pools: PoolStats[]; replicas: ReplicaStatus[]; replicaAvailable: boolean } {
     const driver = this.dataSource.driver as unknown as Mysql2Driver;
-    const pools: PoolStats[] = [];
-    if (driver.poolCluster?._nodes) {
-      for (const [id, n] of Object.entries(driver.poolCluster._nodes)) {
-        const s = poolStats(id, n.pool);
-        if (s) pools.push(s);
-      }
-    } else {
-      const s = poolStats('MASTER', driver.pool);
-      if (s) pools.push(s);
-    }
+    const nodes: Array<[string, Mysql2Pool | undefined]> = driver.poolCluster?._nodes
+      ? Object.entries(driver.poolCluster._nodes).map(([id, n]) => [id, n.pool])
+      : [['MASTER', driver.pool]];
+    this.poolFieldsOk ??= reportPatch(checkPoolFields(nodes[0]?.[1]), 'optional').ok;
+    const pools = this.poolFieldsOk ? nodes.map(([id, pool]) => poolStats(id, pool)).filter((s): s is PoolStats => s !== null) : [];
     return { pools, replicas: this.replicas.status, replicaAvailable: this.replicas.available };
   }
 }

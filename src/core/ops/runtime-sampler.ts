@@ -1,5 +1,5 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { constants, EventLoopUtilization, IntervalHistogram, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { constants, EventLoopUtilization, Histogram, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { availableParallelism } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 
@@ -37,7 +37,7 @@ const round = (n: number, digits = 2) => (Number.isFinite(n) ? Math.round(n * 10
 const nsToMs = (ns: number) => round(ns / 1e6, 3);
 
 /** Event-loop delay percentiles in milliseconds from a perf_hooks histogram (nanoseconds). */
-export function loopDelayMs(h: Pick<IntervalHistogram, 'min' | 'mean' | 'max' | 'percentile' | 'count'>): LoopDelayMs {
+export function loopDelayMs(h: Pick<Histogram, 'min' | 'mean' | 'max' | 'percentile' | 'count'>): LoopDelayMs {
   if (!h.count) return { min: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
   return { min: nsToMs(h.min), mean: nsToMs(h.mean), p50: nsToMs(h.percentile(50)), p90: nsToMs(h.percentile(90)), p99: nsToMs(h.percentile(99)), max: nsToMs(h.max) };
 }

@@ -6,12 +6,14 @@ import { z, ZodType } from 'zod';
 import { AppConfig } from '../../config/app-config';
 import { StickyWindow } from '../database/sticky-window';
 import { currentUnitOfWork, runUnitOfWork } from '../database/unit-of-work';
-import { BadRequestError, DomainError, ErrorCode, RateLimitedError, UnauthorizedError } from '../errors/domain-error';
+import { BadRequestError, DomainError, ErrorCode, ForbiddenError, RateLimitedError, UnauthorizedError } from '../errors/domain-error';
+import { assertSameSiteHandshake } from '../http/cross-site';
 import { socketActiveConnections, socketMessagesTotal } from '../metrics/metrics';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { Authenticator } from '../session/authenticator';
 import type { Principal } from '../session/principal';
+import { SESSION_COOKIE } from '../session/session.middleware';
 import { clientIp } from './client-ip';
 import { ClusterState, ConnectionRefusedError } from './cluster-state';
 import { EventLog, LoggedEvent } from './event-log';
@@ -144,7 +146,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       this.admit(raw as AppSocket).then(
         () => next(),
         (err: unknown) => {
-          const code = err instanceof ConnectionRefusedError ? err.code : 'unavailable';
+          const code = err instanceof ConnectionRefusedError || err instanceof ForbiddenError ? err.code : 'unavailable';
           const message = err instanceof DomainError ? err.message : 'Service temporarily unavailable';
           next(Object.assign(new Error(code), { data: { code, message } }));
         },
@@ -158,13 +160,16 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * middleware runner included) alive for the socket's life.
    */
   private async admit(socket: AppSocket): Promise<void> {
-    const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
+    const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], this.config.http.trustedProxies);
     socket.data.ip = ip;
     socket.data.rooms = [];
     // A handshake token is checked here (signature, expiry) and its revocation key is read in the
     // same Redis call that takes the connection slot, with the recovery offset: one round trip per
     // connection instead of three, and each command left about 2 KB of garbage (bench/RESULTS.md).
     const token = this.takeHandshakeToken(socket);
+    if (token === undefined && socket.handshake.headers.cookie?.includes(`${SESSION_COOKIE}=`)) {
+      assertSameSiteHandshake(socket.handshake.headers, this.config.http.corsOrigins);
+    }
     const checked = token === undefined ? undefined : this.authenticator.checkToken(token);
     const offsetToo = !!checked && !socket.data.recovery;
     const read = checked ? (offsetToo ? [checked.revocationKey, this.log.seqKey] : [checked.revocationKey]) : [];

@@ -38,7 +38,7 @@ export class SseStreams {
     for (const room of requested) await this.access.assert(user, room);
     const resume = resumePoint(req);
     const rooms = new Set([...requested, userRoom(user.id), BROADCAST_ROOM, ...(user.role === 'admin' ? [ADMINS_ROOM] : [])]);
-    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.http.trustedProxies);
     await this.cluster.acquire(ip);
 
     let replaying = true;

@@ -10,6 +10,8 @@ export interface CachedAnswer {
   providerMs: number;
   /** Hits of this entry, this one included. */
   hitCount: number;
+  /** Hits of this entry by the asker, this one included (equal to hitCount without an asker). */
+  askerHitCount: number;
 }
 
 export interface CacheStats {
@@ -25,11 +27,14 @@ export interface CacheStats {
 }
 
 // Read and count a hit in one round trip, atomically (the entry cannot expire in between).
+// ARGV[1] names the asker's own counter in the entry ('' for none): a non-admin is told only theirs.
 const LOOKUP = `
 local v = redis.call('HMGET', KEYS[1], 'answer', 'provider', 'providerMs')
 if not v[1] then return nil end
 local hits = redis.call('HINCRBY', KEYS[1], 'hits', 1)
-return {v[1], v[2], v[3], hits}`;
+local own = hits
+if ARGV[1] ~= '' then own = redis.call('HINCRBY', KEYS[1], ARGV[1], 1) end
+return {v[1], v[2], v[3], hits, own}`;
 
 // First writer wins: a second process finishing the same call must not reset the hit count.
 const STORE = `
@@ -49,7 +54,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 type ScriptedRedis = RedisClient & {
-  aiCacheLookup(key: string): Promise<[string, string, string, number] | null>;
+  aiCacheLookup(key: string, askerField: string): Promise<[string, string, string, number, number] | null>;
   aiCachePeek(entryKey: string, lockKey: string): Promise<[string | null, string | null, string | null, number]>;
   aiCacheUnlock(lockKey: string, token: string): Promise<number>;
   aiCacheStore(key: string, answer: string, provider: string, providerMs: string, createdAt: string, ttlS: string): Promise<number>;
@@ -98,14 +103,17 @@ export class AiResponseCache {
     return `${this.prefix}cache:stats`;
   }
 
-  /** The entry with its hit counted (per entry and in the stats), or null on a miss (counted by the caller). */
-  async lookup(hash: string): Promise<CachedAnswer | null> {
-    const row = await this.redis.aiCacheLookup(this.entryKey(hash));
+  /**
+   * The entry with its hit counted (per entry, per asker when one is named,
+   * and in the stats), or null on a miss (counted by the caller).
+   */
+  async lookup(hash: string, askerId?: number): Promise<CachedAnswer | null> {
+    const row = await this.redis.aiCacheLookup(this.entryKey(hash), askerId === undefined ? '' : `hits:u${askerId}`);
     if (!row) return null;
-    const [answer, provider, providerMs, hits] = row;
+    const [answer, provider, providerMs, hits, own] = row;
     const saved = Math.max(0, Math.round(Number(providerMs) || 0));
     await Promise.all([this.redis.hincrby(this.statsKey, 'hits', 1), this.redis.hincrby(this.statsKey, 'savedMs', saved)]);
-    return { answer, provider, providerMs: saved, hitCount: Number(hits) };
+    return { answer, provider, providerMs: saved, hitCount: Number(hits), askerHitCount: Number(own) };
   }
 
   /** A miss that went to a provider, or one that joined a call already in flight. */

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, UseInterceptors } from '@nestjs/common';
-import { Roles } from '../../core/session/auth.decorators';
+import { CurrentUser, Roles } from '../../core/session/auth.decorators';
+import type { Principal } from '../../core/session/principal';
 import { AiResponseCache, CacheStats } from './ai.cache';
 import { AiAnswer, AiService } from './ai.service';
 import { BodyDepthInterceptor } from './body-depth.interceptor';
@@ -12,12 +13,12 @@ export class AiController {
     private readonly cache: AiResponseCache,
   ) {}
 
-  /** Any authenticated user. */
+  /** Any authenticated user; `hitCount` counts only their own hits unless they are an admin (AI_CACHE_SCOPE). */
   @Post('complete')
   @HttpCode(200)
   @UseInterceptors(BodyDepthInterceptor)
-  complete(@Body() dto: CompleteDto): Promise<AiAnswer> {
-    return this.ai.answer(dto.query, dto.context);
+  complete(@CurrentUser() me: Principal, @Body() dto: CompleteDto): Promise<AiAnswer> {
+    return this.ai.answer(dto.query, dto.context, { id: me.id, role: me.role });
   }
 
   /** Cluster-wide (counters live in Redis). */

@@ -35,4 +35,12 @@ describe('AI cache keys', () => {
   it('is a sha256 hex digest', () => {
     expect(cacheKey('anything')).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  it('gives each scope (AI_CACHE_SCOPE=user) entries of its own, and leaves the shared key unchanged', () => {
+    const shared = cacheKey('What is X?', { a: 1 });
+    expect(cacheKey('what is x?', { a: 1 }, undefined)).toBe(shared);
+    expect(cacheKey('What is X?', { a: 1 }, 'u1')).not.toBe(shared);
+    expect(cacheKey('What is X?', { a: 1 }, 'u1')).not.toBe(cacheKey('What is X?', { a: 1 }, 'u2'));
+    expect(cacheKey('what  is x?', { a: 1 }, 'u1')).toBe(cacheKey('What is X?', { a: 1 }, 'u1'));
+  });
 });

@@ -19,11 +19,16 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** The cache (and coalescing) key: sha256 of the normalised query and the canonical context. No context ≡ `{}`. */
-export function cacheKey(query: string, context?: Record<string, unknown>): string {
-  return createHash('sha256')
+/**
+ * The cache (and coalescing) key: sha256 of the normalised query and the
+ * canonical context. No context ≡ `{}`. A `scope` (AI_CACHE_SCOPE=user: the
+ * user's id) gives each scope entries of its own.
+ */
+export function cacheKey(query: string, context?: Record<string, unknown>, scope?: string): string {
+  const hash = createHash('sha256')
     .update(normaliseQuery(query))
     .update('\u0000')
-    .update(canonicalJson(context ?? {}))
-    .digest('hex');
+    .update(canonicalJson(context ?? {}));
+  if (scope !== undefined) hash.update('\u0000scope:').update(scope);
+  return hash.digest('hex');
 }

@@ -17,11 +17,21 @@ import { SingleFlight } from './single-flight';
 /** Longest query accepted (characters), over HTTP and from other modules alike. */
 export const MAX_QUERY_CHARS = 8000;
 
+/** Who asks, when a user does (assistant jobs and analysis stations ask for no one). */
+export interface AiAsker {
+  id: number;
+  role: string;
+}
+
 export interface AiAnswer {
   answer: string;
   provider: string;
   cached: boolean;
-  /** Hits of the cache entry this answer came from (0 for a fresh answer). */
+  /**
+   * Hits of the cache entry this answer came from (0 for a fresh answer): all
+   * of them for an admin or an internal caller, only the asker's own for
+   * anyone else, so nobody learns how often others asked the same.
+   */
   hitCount: number;
   latencyMs: number;
 }
@@ -54,6 +64,7 @@ export class AiService implements OnModuleDestroy {
   private readonly batcher: MicroBatcher<AiRequest, ProviderAnswer>;
   private readonly flights = new SingleFlight<Produced>();
   private readonly cacheEnabled: boolean;
+  private readonly perUserCache: boolean;
   /** How long one process may hold a call's cross-process lock: every provider timing out, plus slack. */
   private readonly lockTtlMs: number;
 
@@ -63,6 +74,7 @@ export class AiService implements OnModuleDestroy {
   ) {
     const ai = config.ai;
     this.cacheEnabled = ai.cacheEnabled;
+    this.perUserCache = ai.cacheScope === 'user';
     this.lockTtlMs = ai.timeoutMs * ai.providers.length + 2000;
     this.chain = new ProviderChain(buildProviders(ai), new Semaphore(ai.concurrency), {
       timeoutMs: ai.timeoutMs,
@@ -80,21 +92,23 @@ export class AiService implements OnModuleDestroy {
     return this.chain.breakerStates();
   }
 
-  async answer(query: string, context?: Record<string, unknown>): Promise<AiAnswer> {
+  async answer(query: string, context?: Record<string, unknown>, asker?: AiAsker): Promise<AiAnswer> {
     const started = performance.now();
     if (typeof query !== 'string' || !query.trim()) throw new BadRequestError('query must not be empty');
     if (query.length > MAX_QUERY_CHARS) throw new BadRequestError(`query must be at most ${MAX_QUERY_CHARS} characters`);
-    const key = cacheKey(query, context);
+    const key = cacheKey(query, context, this.perUserCache && asker ? `u${asker.id}` : undefined);
     const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
 
     let cacheUp = this.cacheEnabled;
     if (!cacheUp) aiCacheRequests.inc({ result: 'bypass' });
     else {
       try {
-        const hit = await this.cache.lookup(key);
+        const seesAll = !asker || asker.role === 'admin';
+        const hit = await this.cache.lookup(key, seesAll ? undefined : asker.id);
         if (hit) {
           aiCacheRequests.inc({ result: 'hit' });
-          return { answer: hit.answer, provider: hit.provider, cached: true, hitCount: hit.hitCount, latencyMs: elapsed() };
+          const hitCount = seesAll ? hit.hitCount : hit.askerHitCount;
+          return { answer: hit.answer, provider: hit.provider, cached: true, hitCount, latencyMs: elapsed() };
         }
       } catch (err) {
         cacheUp = false;

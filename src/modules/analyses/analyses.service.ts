@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
-import { ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
+import { In, Repository } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
+import { ForbiddenError, NotFoundError, RateLimitedError } from '../../core/errors/domain-error';
+import { httpThrottledTotal } from '../../core/metrics/metrics';
 import { QueueRegistry } from '../../core/queue/queue-registry';
 import type { Principal } from '../../core/session/principal';
 import { ProjectsService } from '../projects/projects.service';
@@ -53,6 +55,7 @@ export class AnalysesService {
     @InjectRepository(Analysis) private readonly analyses: Repository<Analysis>,
     private readonly projects: ProjectsService,
     private readonly queues: QueueRegistry,
+    private readonly config: AppConfig,
   ) {}
 
   /** Members only: a row, then the job on the chosen queue; with Redis away the row is removed again (503). */
@@ -62,7 +65,7 @@ export class AnalysesService {
     const queue = dto.priority ?? 'default';
     if (!this.queues.has(queue)) throw new NotFoundError(`Queue "${queue}"`);
     const stations = dto.stations ?? 5;
-    const row = await this.analyses.save(this.analyses.create({ projectId, userId: me.id, queue, stations }));
+    const row = await this.createWithinCap(me.id, { projectId, userId: me.id, queue, stations });
     const data: AnalysisJob = { analysisId: row.id, projectId, userId: me.id, stations };
     try {
       const job = await this.queues.dispatch(queue, ANALYSIS_JOB, data, { ownerId: me.id });
@@ -72,6 +75,26 @@ export class AnalysesService {
       await this.analyses.delete({ id: row.id }).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * At most MAX_ACTIVE_ANALYSES_PER_USER of a user's analyses wait or run at
+   * once, so nobody can fill the `high` queue and starve everyone else. The
+   * user's row lock makes that user's parallel starts count one after another.
+   */
+  private createWithinCap(userId: number, values: Partial<Analysis>): Promise<Analysis> {
+    const max = this.config.queue.maxActiveAnalysesPerUser;
+    return this.analyses.manager.transaction(async (tx) => {
+      await tx.query('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId]);
+      const active = await tx.count(Analysis, { where: { userId, status: In(['queued', 'running']) } });
+      if (active >= max) {
+        httpThrottledTotal.inc({ limit: 'analyses_active' });
+        // About when one of them may be done: an analysis of the default five stations.
+        const retryAfterMs = Math.max(1000, this.config.queue.analysisStationMs * 5);
+        throw new RateLimitedError(retryAfterMs, `You already have ${active} analyses waiting or running (at most ${max}); wait for one to finish`);
+      }
+      return tx.save(tx.create(Analysis, values));
+    });
   }
 
   /** Project members and admins (the same rule as the analysis:<id> room). */

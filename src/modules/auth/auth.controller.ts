@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { NoWriteLimit } from '../../core/http/write-throttle.guard';
 import { CurrentUser, Public } from '../../core/session/auth.decorators';
 import type { Principal } from '../../core/session/principal';
 import { SESSION_COOKIE } from '../../core/session/session.middleware';
@@ -32,7 +33,7 @@ export class AuthController {
   @Public()
   @Post('register')
   async register(@Req() req: Request, @Body() dto: RegisterDto): Promise<UserView> {
-    await this.throttle.consume(req.ip ?? 'unknown');
+    await this.throttle.register(req.ip ?? 'unknown');
     const user = await this.auth.register(dto.email, dto.password, dto.name);
     await startSession(req, user);
     return userView(user);
@@ -42,13 +43,16 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   async login(@Req() req: Request, @Body() dto: LoginDto): Promise<UserView> {
-    await this.throttle.consume(req.ip ?? 'unknown');
+    const ip = req.ip ?? 'unknown';
+    await this.throttle.attempt(dto.email, ip);
     const user = await this.auth.login(dto.email, dto.password);
+    await this.throttle.succeeded(dto.email, ip);
     await startSession(req, user);
     return userView(user);
   }
 
   @Post('logout')
+  @NoWriteLimit()
   @HttpCode(204)
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response, @CurrentUser() me: Principal): Promise<void> {
     await this.tokens.revoke(me);

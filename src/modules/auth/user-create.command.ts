@@ -1,4 +1,6 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
+import { readPassword } from './password-prompt';
+import { passwordProblem } from './password-policy';
 import { UsersService } from './users.service';
 
 interface UserCreateOptions {
@@ -15,20 +17,24 @@ export class UserCreateCommand extends CommandRunner {
   }
 
   async run(_args: string[], opts: UserCreateOptions): Promise<void> {
-    if (!opts.email || !opts.password) {
-      process.stderr.write('user:create needs --email and --password\n');
+    if (!opts.email) {
+      process.stderr.write('user:create needs --email\n');
       process.exitCode = 2;
       return;
     }
-    if (opts.password.length < 8) {
-      process.stderr.write('user:create: the password must be at least 8 characters\n');
+    // A password on the command line lands in shell history and `ps`: without --password it is asked for.
+    const password = opts.password ?? (await this.askPassword());
+    if (password === undefined) return;
+    const problem = passwordProblem(password, opts.email);
+    if (problem) {
+      process.stderr.write(`user:create: ${problem}\n`);
       process.exitCode = 2;
       return;
     }
     try {
       const user = await this.users.create({
         email: opts.email,
-        password: opts.password,
+        password,
         name: opts.name ?? opts.email.split('@')[0],
         role: opts.admin ? 'admin' : 'user',
       });
@@ -39,12 +45,29 @@ export class UserCreateCommand extends CommandRunner {
     }
   }
 
+  /** Hidden input, twice on a terminal; one line from a pipe. Undefined (exit code set) when it cannot be had. */
+  private async askPassword(): Promise<string | undefined> {
+    try {
+      const password = await readPassword('Password: ');
+      if (process.stdin.isTTY && (await readPassword('Password (again): ')) !== password) {
+        process.stderr.write('user:create: the passwords do not match\n');
+        process.exitCode = 2;
+        return undefined;
+      }
+      return password;
+    } catch (err) {
+      process.stderr.write(`user:create: ${(err as Error).message}; give --password or type it when asked\n`);
+      process.exitCode = 2;
+      return undefined;
+    }
+  }
+
   @Option({ flags: '--email <email>', description: 'Email address (unique)' })
   parseEmail(v: string): string {
     return v;
   }
 
-  @Option({ flags: '--password <password>', description: 'Password, at least 8 characters' })
+  @Option({ flags: '--password <password>', description: 'Password, at least 8 characters, not a common one (asked for, hidden, when left out)' })
   parsePassword(v: string): string {
     return v;
   }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, QueryFailedError, Repository } from 'typeorm';
-import { ConflictError } from '../../core/errors/domain-error';
+import { BadRequestError, ConflictError } from '../../core/errors/domain-error';
 import { User, UserRole } from './entities/user.entity';
 import { hashPassword } from './password';
+import { passwordProblem } from './password-policy';
 
 export interface NewUser {
   email: string;
@@ -16,9 +17,11 @@ export interface NewUser {
 export class UsersService {
   constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
 
-  /** An existing email is a conflict, never an update. */
+  /** An existing email is a conflict, never an update; a weak password is a 400 (password-policy.ts). */
   async create(input: NewUser): Promise<User> {
     const email = input.email.trim().toLowerCase();
+    const problem = passwordProblem(input.password, email);
+    if (problem) throw new BadRequestError(problem);
     const passwordHash = await hashPassword(input.password);
     try {
       const saved = await this.users.save(this.users.create({ email, name: input.name, passwordHash, role: input.role ?? 'user' }));

@@ -9,7 +9,7 @@ import { REDIS } from '../../redis/redis.module';
 import { JobHandlers } from '../job-handlers';
 import { QueueMonitor } from '../queue-monitor.service';
 import { QueueRegistry } from '../queue-registry';
-import { QueueWorker, WorkOptions } from '../queue-worker';
+import { QueueWorker, WorkOptions } from '../worker/queue-worker';
 import { fail, parseCount } from './cli-output';
 
 interface WorkFlags {
