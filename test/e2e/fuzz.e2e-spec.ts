@@ -54,6 +54,8 @@ describe('fuzz: no generated request or socket frame stops the api', () => {
       REDIS_PREFIX: `fuzz-${randomUUID().slice(0, 8)}:`,
       // The limits would answer 429 to most of the run before the input reached anything interesting.
       HTTP_RATE_LIMIT_POINTS: '100000000',
+      WRITE_RATE_LIMIT_POINTS: '100000000',
+      LOGIN_THROTTLE_ATTEMPTS: '100000000',
       RATE_LIMIT_POINTS: '100000000',
       AUTH_TIMEOUT_MS: '600000',
       LOG_LEVEL: 'error',

@@ -21,4 +21,8 @@ describe('isAllowedOrigin', () => {
     expect(isAllowedOrigin('null', allowed, 'api.example')).toBe(false);
     expect(isAllowedOrigin('https://api.example', allowed, undefined)).toBe(false);
   });
+
+  it('refuses an Origin whose own origin is opaque, without throwing (the fuzz run found a 500)', () => {
+    for (const origin of ['data:text/html,x', 'file:///etc/passwd', 'javascript:alert(1)']) expect(isAllowedOrigin(origin, allowed, 'api.example')).toBe(false);
+  });
 });

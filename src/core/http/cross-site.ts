@@ -44,7 +44,8 @@ function carriesBody(req: Request): boolean {
 export function isAllowedOrigin(origin: string, allowed: string[], host: string | undefined): boolean {
   if (allowed.includes(origin)) return true;
   const url = originOf(origin);
-  return url !== undefined && host !== undefined && new URL(url).host === host.toLowerCase();
+  // An opaque origin (data:, file:, blob: of one) is the string "null", which is no URL to read a host from.
+  return url !== undefined && url !== 'null' && host !== undefined && new URL(url).host === host.toLowerCase();
 }
 
 /** Authenticated by the session cookie, or about to be given one (login, register) without a bearer token. */
