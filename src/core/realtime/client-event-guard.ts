@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { DomainError } from '../errors/domain-error';
 import { assertInputBounds, MAX_INPUT_DEPTH } from '../errors/input-bounds';
@@ -6,24 +5,13 @@ import { assertInputBounds, MAX_INPUT_DEPTH } from '../errors/input-bounds';
 /** The part of a socket this needs (Nest's and socket.io's socket types differ by copy). */
 interface ClientSocket {
   onAny(listener: (...args: unknown[]) => void): unknown;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 type Ack = (response: unknown) => void;
 type AnyListener = (this: ClientSocket, event: unknown, ...args: unknown[]) => void;
 
-const logger = new Logger('Sockets');
-/** One catch-all listener per gateway, shared by its sockets (EventEmitter calls it with the socket as `this`). */
+/** One catch-all listener per gateway, shared by its sockets (socket.io calls it with the socket as `this`). */
 const unknownListeners = new WeakMap<MessageMappingProperties[], AnyListener>();
-
-/**
- * socket.io dispatches a client's `error` event to the socket's own 'error'
- * listeners; with none, EventEmitter throws it on a later tick and the
- * process exits. A client can send that event, so every socket has this one.
- */
-function clientSentError(this: unknown, err: unknown): void {
-  logger.debug({ err: err instanceof Error ? err.message : typeof err }, 'socket error event ignored');
-}
 
 /**
  * Every client event gets an acknowledgement (SPEC §5): one no gateway
@@ -44,7 +32,6 @@ export function guardClientEvents(socket: ClientSocket, handlers: MessageMapping
     unknownListeners.set(handlers, listener);
   }
   socket.onAny(listener);
-  socket.on('error', clientSentError);
 }
 
 /**
