@@ -187,19 +187,36 @@ export const httpCase: fc.Arbitrary<HttpCase> = fc.record({
   headers: fc.option(extraHeaders, { nil: {}, freq: 3 }),
 });
 
-/** Socket events every namespace knows, the ones of /chat and /notifications, and names nobody handles. */
-const KNOWN_EVENTS = ['authenticate', 'subscribe', 'unsubscribe', 'room:join', 'message:send', 'typing', 'notification:unread-count'];
-const event = fc.oneof(
-  { arbitrary: fc.constantFrom(...KNOWN_EVENTS), weight: 10 },
-  { arbitrary: fc.constantFrom('error', '__proto__', 'constructor', 'toString', 'connected', 'message:new', ''), weight: 2 },
-  { arbitrary: fc.string({ maxLength: 30 }), weight: 2 },
+/** The namespaces in the order SocketCase.nsp counts them, with the events each handles. */
+export const NAMESPACES = ['/realtime', '/chat', '/notifications'];
+const COMMON_EVENTS = ['authenticate', 'subscribe', 'unsubscribe'];
+const EVENTS: string[][] = [COMMON_EVENTS, [...COMMON_EVENTS, 'room:join', 'message:send', 'typing'], [...COMMON_EVENTS, 'notification:unread-count']];
+const ALL_EVENTS = [...new Set(EVENTS.flat())];
+/** Mostly the namespace's own events; some of another namespace's, and names nobody handles. */
+const eventFor = (nsp: number) =>
+  fc.oneof(
+    { arbitrary: fc.constantFrom(...EVENTS[nsp]), weight: 12 },
+    { arbitrary: fc.constantFrom(...ALL_EVENTS), weight: 2 },
+    { arbitrary: fc.constantFrom('error', '__proto__', 'constructor', 'toString', 'connected', 'message:new', ''), weight: 1 },
+    { arbitrary: fc.string({ maxLength: 30 }), weight: 1 },
+  );
+/**
+ * Stand-ins for the fuzz user's own ids, put in when the frame is sent: without them nearly every
+ * frame would stop at `forbidden` and the handlers past the access check would never run.
+ */
+export const OWN = { userRoom: '$own-user-room', chatRoom: '$own-chat-room', projectRoom: '$own-project-room', roomId: '$own-room-id' };
+const roomName = fc.oneof(
+  { arbitrary: fc.constantFrom(OWN.userRoom, OWN.chatRoom, OWN.projectRoom), weight: 3 },
+  { arbitrary: fc.constantFrom('user:1', 'project:1', 'analysis:1', 'job:default:1', 'queue:high', 'chat:1', 'broadcast', ''), weight: 2 },
+  { arbitrary: oddString, weight: 1 },
 );
-const roomName = fc.oneof(fc.constantFrom('user:1', 'project:1', 'analysis:1', 'job:default:1', 'queue:high', 'chat:1', 'broadcast', ''), oddString);
 const payloadObject = fc.oneof(
-  fc.record({ room: roomName }),
-  fc.record({ roomId: scalar, body: fc.oneof(oddString, scalar) }, { requiredKeys: [] }),
-  fc.record({ token: fc.oneof(oddString, fc.constant('a.b.c')), userId: scalar }, { requiredKeys: [] }),
-  objectText(jsonish).map((t) => JSON.parse(t) as unknown),
+  { arbitrary: fc.record({ room: roomName }), weight: 4 },
+  { arbitrary: fc.record({ roomId: fc.oneof(fc.constant(OWN.roomId), scalar), body: fc.oneof(oddString, scalar) }), weight: 3 },
+  { arbitrary: fc.record({ roomId: fc.oneof(fc.constant(OWN.roomId), scalar) }), weight: 2 },
+  { arbitrary: fc.record({ roomId: fc.oneof(fc.constant(OWN.roomId), scalar), body: fc.oneof(oddString, scalar) }, { requiredKeys: [] }), weight: 1 },
+  { arbitrary: fc.record({ token: fc.oneof(oddString, fc.constant('a.b.c')), userId: scalar }, { requiredKeys: [] }), weight: 1 },
+  { arbitrary: objectText(jsonish).map((t) => JSON.parse(t) as unknown), weight: 2 },
 );
 /** One argument of a socket event. */
 export const socketArg: fc.Arbitrary<unknown> = fc.oneof(
@@ -225,14 +242,16 @@ export interface SocketCase {
   raw?: string;
 }
 
-export const socketCase: fc.Arbitrary<SocketCase> = fc.record({
-  nsp: fc.nat({ max: 2 }),
-  authed: fc.boolean(),
-  event,
-  args: fc.array(socketArg, { maxLength: 3 }),
-  withAck: fc.oneof({ arbitrary: fc.constant(true), weight: 6 }, { arbitrary: fc.constant(false), weight: 1 }),
-  raw: fc.oneof({ arbitrary: fc.constant(undefined), weight: 39 }, { arbitrary: rawPacket, weight: 1 }),
-});
+export const socketCase: fc.Arbitrary<SocketCase> = fc.nat({ max: NAMESPACES.length - 1 }).chain((nsp) =>
+  fc.record({
+    nsp: fc.constant(nsp),
+    authed: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
+    event: eventFor(nsp),
+    args: fc.oneof({ arbitrary: fc.array(socketArg, { minLength: 1, maxLength: 1 }), weight: 6 }, { arbitrary: fc.array(socketArg, { maxLength: 3 }), weight: 1 }),
+    withAck: fc.oneof({ arbitrary: fc.constant(true), weight: 6 }, { arbitrary: fc.constant(false), weight: 1 }),
+    raw: fc.oneof({ arbitrary: fc.constant(undefined), weight: 39 }, { arbitrary: rawPacket, weight: 1 }),
+  }),
+);
 
 function nestedArray(depth: number): unknown {
   let v: unknown = 0;

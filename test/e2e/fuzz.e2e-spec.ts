@@ -4,7 +4,7 @@ import { io, Socket } from 'socket.io-client';
 import { createAdmin } from '../support/admin';
 import { ApiProcess, startApi } from '../support/api-process';
 import { registerTokenUser, registerUser, TestUser } from '../support/http-client';
-import { HttpCase, httpCase, SocketCase, socketCase } from './fuzz-arbitraries';
+import { HttpCase, httpCase, NAMESPACES, OWN, SocketCase, socketCase } from './fuzz-arbitraries';
 
 /**
  * SPEC §10: no input stops a process. A seeded property-based run throws
@@ -24,7 +24,6 @@ const BATCH = 8;
 const HTTP_STATUSES = new Set([200, 201, 202, 204, 302, 304, 400, 401, 403, 404, 409, 413, 415, 429, 431, 503]);
 /** Ack error codes of SPEC §5. */
 const ACK_CODES = new Set(['bad_request', 'unauthorized', 'forbidden', 'not_found', 'room_limit', 'rate_limited', 'unknown_event', 'session_ended', 'maintenance', 'conflict', 'payload_too_large']);
-const NAMESPACES = ['/realtime', '/chat', '/notifications'];
 /** What the run saw, printed at the end: a run that only ever got 401s or timeouts would prove little. */
 const seen = { http: new Map<number, number>(), acks: new Map<string, number>() };
 const count = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
@@ -47,6 +46,8 @@ describe('fuzz: no generated request or socket frame stops the api', () => {
   let user: TestUser;
   let cookieUser: TestUser;
   let admin: TestUser;
+  /** OWN's stand-ins -> the fuzz user's real rooms and ids. */
+  const own = new Map<unknown, unknown>();
 
   beforeAll(async () => {
     api = await startApi({
@@ -62,6 +63,9 @@ describe('fuzz: no generated request or socket frame stops the api', () => {
     });
     [user, cookieUser] = await Promise.all([registerTokenUser(api.url, 'fuzz'), registerUser(api.url, 'fuzz-cookie')]);
     admin = await createAdmin(api.url);
+    const room = await user.client.post('/api/chat/rooms', { memberIds: [] });
+    const project = await user.client.post('/api/projects', { name: 'fuzz' });
+    own.set(OWN.userRoom, `user:${user.id}`).set(OWN.chatRoom, `chat:${room.body.id}`).set(OWN.projectRoom, `project:${project.body.id}`).set(OWN.roomId, room.body.id);
   });
 
   afterAll(async () => {
@@ -156,8 +160,18 @@ describe('fuzz: no generated request or socket frame stops the api', () => {
       for (const s of sockets.values()) s.close();
     });
 
+    /** One level deep is where the stand-ins are generated. */
+    const withOwnIds = (arg: unknown): unknown => {
+      if (typeof arg === 'string') return own.get(arg) ?? arg;
+      if (arg === null || typeof arg !== 'object' || Array.isArray(arg) || ArrayBuffer.isView(arg)) return arg;
+      const copy: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(arg)) Object.defineProperty(copy, k, { value: own.get(v) ?? v, enumerable: true, writable: true, configurable: true });
+      return copy;
+    };
+
     async function emit(c: SocketCase): Promise<string | null> {
       const nsp = NAMESPACES[c.nsp];
+      const args = c.args.map(withOwnIds);
       const s = await open(nsp, c.authed);
       if (c.raw !== undefined) {
         // socket.io packets go as engine.io messages; the server closes the connection on a malformed one.
@@ -166,10 +180,10 @@ describe('fuzz: no generated request or socket frame stops the api', () => {
       }
       try {
         if (!c.withAck) {
-          s.emit(c.event, ...c.args);
+          s.emit(c.event, ...args);
           return null;
         }
-        const reply = (await s.timeout(10_000).emitWithAck(c.event, ...c.args)) as { ok?: unknown; error?: unknown };
+        const reply = (await s.timeout(10_000).emitWithAck(c.event, ...args)) as { ok?: unknown; error?: unknown };
         count(seen.acks, reply?.ok === true ? 'ok' : String(reply?.error));
         if (typeof reply !== 'object' || reply === null || typeof reply.ok !== 'boolean') return `${nsp} ${c.event}: ack ${JSON.stringify(reply)?.slice(0, 200)}`;
         if (!reply.ok && !ACK_CODES.has(reply.error as string)) return `${nsp} ${JSON.stringify(c.event)}: ack error ${JSON.stringify(reply).slice(0, 300)}`;
