@@ -15,7 +15,7 @@ export interface ProjectView {
   createdAt: string;
 }
 
-function view(p: Project): ProjectView {
+export function projectView(p: Project): ProjectView {
   return {
     id: p.id,
     name: p.name,
@@ -23,6 +23,16 @@ function view(p: Project): ProjectView {
     memberIds: (p.members ?? []).map((m) => m.userId).sort((a, b) => a - b),
     createdAt: p.createdAt.toISOString(),
   };
+}
+
+/** Projects the user owns or is a member of, newest first, with their members (also bench/http's baseline query). */
+export function projectsOf(projects: Repository<Project>, userId: number): Promise<Project[]> {
+  return projects
+    .createQueryBuilder('p')
+    .innerJoin(ProjectMember, 'mine', 'mine.project_id = p.id AND mine.user_id = :userId', { userId })
+    .leftJoinAndSelect('p.members', 'm')
+    .orderBy('p.id', 'DESC')
+    .getMany();
 }
 
 @Injectable()
@@ -48,13 +58,7 @@ export class ProjectsService {
 
   /** Projects the user owns or is a member of (the owner is always a member). */
   async listFor(userId: number): Promise<ProjectView[]> {
-    const rows = await this.projects
-      .createQueryBuilder('p')
-      .innerJoin(ProjectMember, 'mine', 'mine.project_id = p.id AND mine.user_id = :userId', { userId })
-      .leftJoinAndSelect('p.members', 'm')
-      .orderBy('p.id', 'DESC')
-      .getMany();
-    return rows.map(view);
+    return (await projectsOf(this.projects, userId)).map(projectView);
   }
 
   async get(me: Principal, id: number): Promise<ProjectView> {
@@ -63,7 +67,7 @@ export class ProjectsService {
     if (me.role !== 'admin' && !project.members.some((m) => m.userId === me.id)) {
       throw new ForbiddenError('You are not a member of this project');
     }
-    return view(project);
+    return projectView(project);
   }
 
   /** For realtime room checks and analyses: members only (admins too). */
