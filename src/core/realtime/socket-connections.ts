@@ -11,6 +11,7 @@ import { socketActiveConnections, socketMessagesTotal } from '../metrics/metrics
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { Authenticator } from '../session/authenticator';
+import { principalCredential } from '../session/credential-tag';
 import type { Principal } from '../session/principal';
 import { clientIp } from './client-ip';
 import { ClusterState, ConnectionRefusedError } from './cluster-state';
@@ -29,6 +30,8 @@ export type EventClass = 'auth' | 'rooms' | 'message' | 'typing';
 
 interface SocketState {
   principal?: Principal;
+  /** The token or session it authenticated with (credentialTag): logout ends exactly these sockets. */
+  credential?: number;
   ip: string;
   rooms: string[];
   /** Holds a cluster connection slot (released once, on disconnect or when the client leaves before connecting). */
@@ -172,7 +175,10 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined);
     const principal =
       checked === undefined ? await this.authenticator.fromRequest(socket.request as Request).catch(() => null) : checked && revoked === null ? checked.principal : null;
-    if (principal) socket.data.principal = socketPrincipal(principal);
+    if (principal) {
+      socket.data.principal = socketPrincipal(principal);
+      socket.data.credential = principalCredential(principal, (socket.request as Request).sessionID);
+    }
     const recovery = socket.data.recovery;
     if (recovery && recovery.userId !== principal?.id) socket.data.recovery = undefined;
   }
@@ -277,12 +283,13 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     let lastSent = recovery.offset;
     try {
       this.joinBaseRooms(socket, principal);
-      const allowed: string[] = [];
+      // Each room is joined as soon as it is checked: access lost after the check then reaches it (leaveRooms).
+      socket.data.rooms = [];
       for (const room of recovery.rooms.slice(0, this.config.realtime.maxRoomsPerSocket)) {
-        if (await runUnitOfWork(() => this.access.may(principal, room), { userId: String(principal.id) })) allowed.push(room);
+        if (!(await runUnitOfWork(() => this.access.may(principal, room), { userId: String(principal.id) }))) continue;
+        socket.data.rooms = [...socket.data.rooms, room];
+        void socket.join(room);
       }
-      socket.data.rooms = allowed;
-      void socket.join(allowed);
       const history = await this.log.readAfter([...socket.rooms], recovery.offset);
       if (history.gap) {
         lastSent = await this.log.currentId();
@@ -375,6 +382,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
         if (!principal) throw new UnauthorizedError('Invalid or expired token');
         if (s.data.principal && s.data.principal.id !== principal.id) throw new BadRequestError('This socket is already authenticated as another user');
         s.data.principal = socketPrincipal(principal);
+        s.data.credential = principalCredential(principal, undefined);
         clearTimeout(s.data.authTimer);
         this.joinBaseRooms(s, principal);
         await this.saveSession(s);
@@ -403,6 +411,30 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       await this.saveSession(s);
       return { room };
     });
+  }
+
+  /**
+   * The user lost these rooms (AccessRevocations): the socket leaves them now,
+   * and its stored session no longer lists them for a recovery.
+   */
+  leaveRooms(socket: Socket, rooms: string[]): void {
+    const s = socket as AppSocket;
+    const lost = rooms.filter((r) => socket.rooms.has(r) || s.data.rooms.includes(r));
+    if (!lost.length) return;
+    s.data.rooms = s.data.rooms.filter((r: string) => !lost.includes(r));
+    for (const room of lost) void socket.leave(room);
+    this.saveSession(s).catch((err: Error) => this.logger.warn({ err: err.message, socketId: socket.id }, 'session not saved after lost access'));
+  }
+
+  /** Logout reached this socket: it is told why, then disconnected (a client does not reconnect after a server disconnect). */
+  endSession(socket: Socket): void {
+    socket.emit('error', { code: 'session_ended', message: 'The session or token this connection used has ended' });
+    socket.disconnect(true);
+  }
+
+  /** The credential the socket authenticated with (credentialTag). */
+  credentialOf(socket: Socket): number | undefined {
+    return (socket as AppSocket).data.credential;
   }
 
   /** Joins after the room rules and the per-socket room limit. */

@@ -3,11 +3,13 @@ import type { Request, Response } from 'express';
 import { AppConfig } from '../../config/app-config';
 import { BadRequestError } from '../errors/domain-error';
 import { realtimeShedTotal, sseActiveClients } from '../metrics/metrics';
+import { principalCredential } from '../session/credential-tag';
 import type { Principal } from '../session/principal';
 import { clientIp } from './client-ip';
 import { ClusterState } from './cluster-state';
 import { envelope, EventLog, LoggedEvent } from './event-log';
-import { RealtimeHub } from './realtime-hub';
+import { RealtimeHub, SseListener } from './realtime-hub';
+import { RecentRevocations } from './recent-revocations';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
@@ -32,9 +34,11 @@ export class SseStreams {
     private readonly cluster: ClusterState,
     private readonly hub: RealtimeHub,
     private readonly log: EventLog,
+    private readonly revocations: RecentRevocations,
   ) {}
 
   async open(req: Request, res: Response, user: Principal, requested: string[]): Promise<void> {
+    const checkedAt = this.revocations.mark();
     for (const room of requested) await this.access.assert(user, room);
     const lastEventId = this.lastEventId(req);
     const rooms = new Set([...requested, userRoom(user.id), BROADCAST_ROOM, ...(user.role === 'admin' ? [ADMINS_ROOM] : [])]);
@@ -56,7 +60,16 @@ export class SseStreams {
         res.end();
       }
     };
-    const detach = this.hub.addSse({ rooms, deliver: (e) => (replaying ? held.push(e) : write(e)), close: () => res.end() });
+    const listener: SseListener = {
+      rooms,
+      userId: user.id,
+      credential: principalCredential(user, req.sessionID),
+      deliver: (e) => (replaying ? held.push(e) : write(e)),
+      close: () => res.end(),
+    };
+    const detach = this.hub.addSse(listener);
+    // Access lost between the checks above and now was not applied to this stream yet.
+    this.hub.dropSseRooms(listener, requested.filter((room) => this.revocations.revokedSince(user.id, room, checkedAt)));
     let keepAlive: NodeJS.Timeout | undefined;
     const cleanup = () => {
       if (closed) return;

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
 import { chatRoom, RealtimeService } from '../../core/realtime/realtime.contract';
+import type { Principal } from '../../core/session/principal';
 import { UsersService } from '../auth/users.service';
 import { NotificationsService } from '../notifications/notifications.service';
 import { MessageView, RoomView } from './chat.events';
@@ -120,6 +121,25 @@ export class ChatService {
       .take(limit)
       .getMany();
     return rows.reverse().map((m) => ({ userId: m.userId, body: m.body }));
+  }
+
+  /**
+   * The room's creator or an admin removes a member, or a member leaves. The
+   * member's sockets leave the room on every process at once and their SSE
+   * streams stop carrying it. The creator stays.
+   */
+  async removeMember(me: Principal, roomId: number, userId: number): Promise<void> {
+    const room = await this.rooms.findOne({ where: { id: roomId }, relations: { members: true } });
+    if (!room) throw new NotFoundError('Room');
+    const callerIsMember = room.members.some((m) => m.userId === me.id);
+    if (me.role !== 'admin' && room.createdBy !== me.id) {
+      if (!callerIsMember) throw new ForbiddenError('You are not a member of this room');
+      if (userId !== me.id) throw new ForbiddenError('Only the creator of the room or an admin may remove another member');
+    }
+    if (userId === room.createdBy) throw new ConflictError('The creator cannot be removed from the room');
+    const removed = await this.members.delete({ roomId, userId });
+    if (!removed.affected) throw new NotFoundError('Member');
+    await this.realtime.revokeAccess(userId, [chatRoom(roomId)]);
   }
 
   /** Adds a member if not one already (idempotent). */
