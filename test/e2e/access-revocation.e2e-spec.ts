@@ -233,7 +233,7 @@ describe('logout and lost access reach open connections on every api process', (
     expect((await del(owner.client, `/api/projects/${projectId}/members/${member.id}`)).status).toBe(404);
   });
 
-  it('a removed member cannot subscribe again through a replica that has not seen the removal', async () => {
+  it('a removed member can neither subscribe again nor post while the replica has not seen the removal', async () => {
     const { name, control } = ownStack();
     const owner = await registerTokenUser(a.url, 'lag-owner');
     const member = await registerTokenUser(a.url, 'lag-member');
@@ -253,6 +253,8 @@ describe('logout and lost access reach open connections on every api process', (
         return r.ok === false && r.error === 'forbidden';
       }, 3000);
       expect(await ack(s.socket, 'room:join', { roomId })).toMatchObject({ ok: false, error: 'forbidden' });
+      expect(await ack(s.socket, 'message:send', { roomId, body: 'removed but the replica says member' })).toMatchObject({ ok: false, error: 'forbidden' });
+      expect((await member.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'over http' })).status).toBe(403);
     } finally {
       await control.sql(name, 'replica', 'START SLAVE SQL_THREAD');
       await control.waitReplicaCaughtUp(name, 20000);

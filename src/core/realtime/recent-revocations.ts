@@ -1,15 +1,16 @@
 import { Injectable } from '@nestjs/common';
 
-/** How long this process remembers that a user lost a room: longer than any replica should lag. */
+/** How long this process remembers that a user lost a room: far longer than an SSE stream takes to open. */
 export const REVOCATION_MEMORY_MS = 60_000;
 const MAX_REMEMBERED = 10_000;
 
 /**
  * The rooms users lost lately, as this process heard on the channel
- * (AccessRevocations). Two races need it: an access check that read a replica
- * which has not seen the removal yet (RoomAccess then asks the primary), and a
- * check that passed before the removal arrived with the subscription made
- * after it (`revokedSince` a mark taken before the check).
+ * (AccessRevocations), for one race: an access check that passed before the
+ * removal arrived, with the subscription made after it, across awaits (an SSE
+ * stream takes a connection slot in between). `revokedSince` a mark taken
+ * before the check tells. (RoomAccess itself reads the primary, so a replica
+ * that has not seen the removal yet does not matter there.)
  */
 @Injectable()
 export class RecentRevocations {
@@ -26,11 +27,6 @@ export class RecentRevocations {
   /** A point in the sequence of revocations, taken before an access check (see `revokedSince`). */
   mark(): number {
     return this.seq;
-  }
-
-  recentlyRevoked(userId: number, room: string): boolean {
-    const r = this.revoked.get(`${userId} ${room}`);
-    return !!r && Date.now() - r.at < REVOCATION_MEMORY_MS;
   }
 
   /** The user lost the room after `mark` was taken. */

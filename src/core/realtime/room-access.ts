@@ -1,13 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
-import { runUnitOfWork } from '../database/unit-of-work';
 import { BadRequestError, ForbiddenError } from '../errors/domain-error';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import type { Principal } from '../session/principal';
 import { readJobOwner } from './job-owner';
-import { RecentRevocations } from './recent-revocations';
 import { parseRoom, RoomRef } from './room-name';
 
 /**
@@ -21,34 +19,22 @@ export class RoomAccess {
     private readonly db: DataSource,
     @Inject(REDIS) private readonly redis: RedisClient,
     private readonly config: AppConfig,
-    private readonly revocations: RecentRevocations,
   ) {}
 
   /** Throws bad_request for a malformed room name, forbidden for a room the user may not see. */
   async assert(user: Principal, room: unknown): Promise<RoomRef> {
     const ref = parseRoom(room);
     if (!ref) throw new BadRequestError('Unknown room name');
-    if (!(await this.allowed(user, ref, room as string))) throw new ForbiddenError('You may not subscribe to this room');
+    if (!(await this.allowed(user, ref))) throw new ForbiddenError('You may not subscribe to this room');
     return ref;
   }
 
   async may(user: Principal, room: string): Promise<boolean> {
     const ref = parseRoom(room);
-    return ref ? this.allowed(user, ref, room) : false;
+    return ref ? this.allowed(user, ref) : false;
   }
 
-  /**
-   * A replica may not have seen a removal this process has already heard of
-   * (RecentRevocations): then the primary decides. Checked after the read, so
-   * a removal that arrived while the replica was being read counts too.
-   */
-  private async allowed(user: Principal, ref: RoomRef, room: string): Promise<boolean> {
-    const ok = await this.rule(user, ref);
-    if (ok && this.revocations.recentlyRevoked(user.id, room)) return runUnitOfWork(() => this.rule(user, ref), { wrote: true, userId: String(user.id) });
-    return ok;
-  }
-
-  private async rule(user: Principal, ref: RoomRef): Promise<boolean> {
+  private async allowed(user: Principal, ref: RoomRef): Promise<boolean> {
     const admin = user.role === 'admin';
     switch (ref.kind) {
       case 'user':

@@ -100,7 +100,7 @@ export class ChatService {
   /** Stores the message, then `message:new` to the room on every api process. */
   async send(userId: number, roomId: number, body: string): Promise<MessageView> {
     await this.assertMember(userId, roomId);
-    const view = await this.post(userId, roomId, body);
+    const view = await this.post(userId, roomId, body, { asMember: true });
     if (this.memberMessageListeners.length) {
       const room = await this.rooms.findOne({ where: { id: roomId }, select: { id: true, assistant: true } });
       if (room) for (const listener of this.memberMessageListeners) await listener({ id: room.id, assistant: room.assistant }, view);
@@ -147,12 +147,29 @@ export class ChatService {
     await this.members.createQueryBuilder().insert().into(ChatRoomMember).values({ roomId, userId }).orIgnore().execute();
   }
 
-  /** For the assistant and other trusted senders: no membership check. */
-  async post(userId: number, roomId: number, body: string): Promise<MessageView> {
+  /**
+   * Stores and delivers a message. `asMember`: only while the sender is a
+   * member, checked by the insert itself on the primary (assertMember read a
+   * replica, which may not have seen a removal yet); without it, for the
+   * assistant and other trusted senders, no check.
+   */
+  async post(userId: number, roomId: number, body: string, opts: { asMember?: boolean } = {}): Promise<MessageView> {
     const text = body.trim();
     if (!text) throw new BadRequestError('body must not be empty');
-    const saved = await this.messages.save(this.messages.create({ roomId, userId, body: text }));
-    const stored = await this.messages.findOneByOrFail({ id: saved.id });
+    let id: string;
+    if (opts.asMember) {
+      // One statement that reads (and share-locks) the membership row: a removal committed before it leaves
+      // nothing to insert, a concurrent one waits until the message is in.
+      const inserted = await this.messages.query<{ affectedRows: number; insertId: number | string }>(
+        'INSERT INTO messages (room_id, user_id, body) SELECT ?, ?, ? FROM chat_room_members WHERE room_id = ? AND user_id = ?',
+        [roomId, userId, text, roomId, userId],
+      );
+      if (!inserted.affectedRows) throw new ForbiddenError('You are not a member of this room');
+      id = String(inserted.insertId);
+    } else {
+      id = (await this.messages.save(this.messages.create({ roomId, userId, body: text }))).id;
+    }
+    const stored = await this.messages.findOneByOrFail({ id });
     const view = messageView(stored);
     await this.realtime.toRoom(chatRoom(roomId), 'message:new', view);
     return view;
