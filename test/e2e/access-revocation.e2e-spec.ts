@@ -71,6 +71,19 @@ async function tokenClient(u: TestUser, baseUrl: string): Promise<HttpClient> {
 
 const del = (c: HttpClient, path: string) => c.request('DELETE', path);
 
+/**
+ * Fresh users, once the replica has them: naming a user in `memberIds` is
+ * checked on a replica, and registering does not open the new user's
+ * read-your-writes window, so a lagging replica would call them unknown.
+ */
+async function users(baseUrl: string, ...names: string[]): Promise<TestUser[]> {
+  const made: TestUser[] = [];
+  for (const n of names) made.push(await registerTokenUser(baseUrl, n));
+  const { name, control } = ownStack();
+  await control.waitReplicaCaughtUp(name, 20000);
+  return made;
+}
+
 describe('logout and lost access reach open connections on every api process', () => {
   let a: ApiProcess;
   let b: ApiProcess;
@@ -191,8 +204,7 @@ describe('logout and lost access reach open connections on every api process', (
   });
 
   it('removing a project member stops their sockets and SSE streams on every process from receiving the project and its analyses', async () => {
-    const owner = await registerTokenUser(a.url, 'p-owner');
-    const member = await registerTokenUser(a.url, 'p-member');
+    const [owner, member] = await users(a.url, 'p-owner', 'p-member');
     const project = await owner.client.post('/api/projects', { name: 'revocable', memberIds: [member.id] });
     expect(project.status).toBe(201);
     const projectId = project.body.id as number;
@@ -235,8 +247,7 @@ describe('logout and lost access reach open connections on every api process', (
 
   it('a removed member can neither subscribe again nor post while the replica has not seen the removal', async () => {
     const { name, control } = ownStack();
-    const owner = await registerTokenUser(a.url, 'lag-owner');
-    const member = await registerTokenUser(a.url, 'lag-member');
+    const [owner, member] = await users(a.url, 'lag-owner', 'lag-member');
     const projectId = (await owner.client.post('/api/projects', { name: 'lagging', memberIds: [member.id] })).body.id as number;
     const roomId = (await owner.client.post('/api/chat/rooms', { name: 'lagging', memberIds: [member.id] })).body.id as number;
     await control.waitReplicaCaughtUp(name, 20000);
@@ -262,9 +273,7 @@ describe('logout and lost access reach open connections on every api process', (
   });
 
   it('removing a chat room member stops message:new to their sockets at once; a member may leave; only the creator or an admin removes others', async () => {
-    const creator = await registerTokenUser(a.url, 'c-creator');
-    const m1 = await registerTokenUser(a.url, 'c-m1');
-    const m2 = await registerTokenUser(a.url, 'c-m2');
+    const [creator, m1, m2] = await users(a.url, 'c-creator', 'c-m1', 'c-m2');
     const roomId = (await creator.client.post('/api/chat/rooms', { name: 'r', memberIds: [m1.id, m2.id] })).body.id as number;
     const creatorSocket = track(openSocket(a.url, '/chat', { token: creator.client.token }));
     const m1Socket = track(openSocket(b.url, '/chat', { token: m1.client.token }));
@@ -297,8 +306,7 @@ describe('logout and lost access reach open connections on every api process', (
   });
 
   it('a removed member whose socket reconnects (recovery, another process) gets neither the room back nor what it carried meanwhile', async () => {
-    const creator = await registerTokenUser(a.url, 'r-creator');
-    const member = await registerTokenUser(a.url, 'r-member');
+    const [creator, member] = await users(a.url, 'r-creator', 'r-member');
     const roomId = (await creator.client.post('/api/chat/rooms', { name: 'r', memberIds: [member.id] })).body.id as number;
     const proxy = new SwitchingProxy(b.port);
     await proxy.start();

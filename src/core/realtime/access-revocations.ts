@@ -37,6 +37,7 @@ export class AccessRevocations implements OnModuleInit {
   private sessionEnded({ userId, credentials }: Partial<SessionEndedControl>): void {
     if (!isUserId(userId) || (credentials !== 'all' && !Array.isArray(credentials))) return;
     const ends = (tag: number | undefined) => credentials === 'all' || (tag !== undefined && credentials.includes(tag));
+    this.recent.recordEnded(userId, credentials);
     let sockets = 0;
     for (const socket of this.socketsOf(userId)) {
       if (!ends(this.connections.credentialOf(socket))) continue;

@@ -19,6 +19,7 @@ import { EventLog, LoggedEvent } from './event-log';
 import { emitTo, RealtimeHub } from './realtime-hub';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
+import { RecentRevocations, RevocationMarked } from './recent-revocations';
 import { RoomAccess } from './room-access';
 import { namespacesFor } from './room-name';
 import { PendingRecovery, SocketSessionStore } from './socket-sessions';
@@ -46,6 +47,8 @@ interface Admission {
   gone: () => void;
   /** The recovery offset, read during the handshake (before any room is joined). */
   offset?: number;
+  /** RecentRevocations.mark() from before the credential was checked: a logout heard since then ends the socket. */
+  revocationMark: number;
 }
 
 export type AppSocket = Socket & { data: SocketState };
@@ -104,6 +107,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     private readonly log: EventLog,
     private readonly sticky: StickyWindow,
     private readonly realtime: RedisRealtimeService,
+    private readonly revocations: RecentRevocations,
   ) {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const connections = this;
@@ -167,12 +171,14 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     // A handshake token is checked here (signature, expiry) and its revocation key is read in the
     // same Redis call that takes the connection slot, with the recovery offset: one round trip per
     // connection instead of three, and each command left about 2 KB of garbage (bench/RESULTS.md).
+    // The engine handshake's mark when it loaded a session (realtime-io.adapter), else now, before the token is read.
+    const revocationMark = (socket.request as RevocationMarked).revocationMark ?? this.revocations.mark();
     const token = this.takeHandshakeToken(socket);
     const checked = token === undefined ? undefined : this.authenticator.checkToken(token);
     const offsetToo = !!checked && !socket.data.recovery;
     const read = checked ? (offsetToo ? [checked.revocationKey, this.log.seqKey] : [checked.revocationKey]) : [];
     const [revoked, seq] = await this.cluster.acquire(ip, read);
-    this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined);
+    this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined, revocationMark);
     const principal =
       checked === undefined ? await this.authenticator.fromRequest(socket.request as Request).catch(() => null) : checked && revoked === null ? checked.principal : null;
     if (principal) {
@@ -188,20 +194,20 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * the connection closing releases it (socket.io drops a socket whose client
    * left during the middleware without any event); afterwards, disconnect does.
    */
-  private holdSlot(socket: AppSocket, offset: number | undefined): void {
+  private holdSlot(socket: AppSocket, offset: number | undefined, revocationMark: number): void {
     socket.data.slot = true;
     const gone = () => this.releaseSlot(socket);
-    this.admitting.set(socket, { gone, offset });
+    this.admitting.set(socket, { gone, offset, revocationMark });
     socket.conn.once('close', gone);
   }
 
-  /** The socket connected (or its client left): the admission's listener goes, its offset is handed back. */
-  private admitted(socket: AppSocket): number | undefined {
+  /** The socket connected (or its client left): the admission's listener goes, what it read is handed back. */
+  private admitted(socket: AppSocket): Admission | undefined {
     const admission = this.admitting.get(socket);
     if (!admission) return undefined;
     this.admitting.delete(socket);
     socket.conn.off('close', admission.gone);
-    return admission.offset;
+    return admission;
   }
 
   private releaseSlot(socket: AppSocket): void {
@@ -219,7 +225,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   async onConnection(raw: Socket): Promise<void> {
     const socket = raw as AppSocket;
     socketActiveConnections.inc({ namespace: socket.nsp.name });
-    const handshakeOffset = this.admitted(socket);
+    const admission = this.admitted(socket);
     socket.on('disconnect', this.disconnectListener);
     const recovery = socket.data.recovery;
     if (recovery) socket.data.recovery = undefined;
@@ -231,11 +237,12 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
         return;
       }
       if (recovery) {
-        await this.recover(socket, principal, recovery);
+        await this.recover(socket, principal, recovery, admission?.revocationMark);
         return;
       }
-      const offset = handshakeOffset ?? (await this.log.offsetForNewSocket());
+      const offset = admission?.offset ?? (await this.log.offsetForNewSocket());
       this.joinBaseRooms(socket, principal);
+      if (this.endedMeanwhile(socket, principal, admission?.revocationMark)) return;
       socket.emit('connected', { socketId: socket.id, recovered: false }, String(offset));
       socket.emit('authenticated', { userId: principal.id });
       await this.saveSession(socket, true);
@@ -278,11 +285,12 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Re-authenticated, rooms re-checked, then what was missed in id order, then live again. All or nothing. */
-  private async recover(socket: AppSocket, principal: Principal, recovery: PendingRecovery): Promise<void> {
+  private async recover(socket: AppSocket, principal: Principal, recovery: PendingRecovery, revocationMark: number | undefined): Promise<void> {
     this.hub.beginReplay(socket);
     let lastSent = recovery.offset;
     try {
       this.joinBaseRooms(socket, principal);
+      if (this.endedMeanwhile(socket, principal, revocationMark)) return;
       // Each room is joined as soon as it is checked: access lost after the check then reaches it (leaveRooms).
       socket.data.rooms = [];
       for (const room of recovery.rooms.slice(0, this.config.realtime.maxRoomsPerSocket)) {
@@ -306,6 +314,16 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     } finally {
       this.hub.endReplay(socket, lastSent);
     }
+  }
+
+  /**
+   * A logout heard after the credential was checked and before the socket
+   * joined its user room (where AccessRevocations looks) missed it: end it here.
+   */
+  private endedMeanwhile(socket: AppSocket, principal: Principal, mark: number | undefined): boolean {
+    if (mark === undefined || !this.revocations.endedSince(principal.id, socket.data.credential, mark)) return false;
+    this.endSession(socket);
+    return true;
   }
 
   private visibleTo(socket: AppSocket, e: LoggedEvent): boolean {
@@ -378,6 +396,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       async () => {
         const s = socket as AppSocket;
         const { token } = parsePayload(authenticatePayload, data);
+        const mark = this.revocations.mark();
         const principal = await this.authenticator.fromToken(token);
         if (!principal) throw new UnauthorizedError('Invalid or expired token');
         if (s.data.principal && s.data.principal.id !== principal.id) throw new BadRequestError('This socket is already authenticated as another user');
@@ -385,6 +404,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
         s.data.credential = principalCredential(principal, undefined);
         clearTimeout(s.data.authTimer);
         this.joinBaseRooms(s, principal);
+        if (this.endedMeanwhile(s, principal, mark)) throw new UnauthorizedError('Invalid or expired token');
         await this.saveSession(s);
         socket.emit('authenticated', { userId: principal.id });
         return { userId: principal.id };

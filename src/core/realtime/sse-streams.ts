@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../../config/app-config';
-import { BadRequestError } from '../errors/domain-error';
+import { BadRequestError, UnauthorizedError } from '../errors/domain-error';
 import { realtimeShedTotal, sseActiveClients } from '../metrics/metrics';
 import { principalCredential } from '../session/credential-tag';
 import type { Principal } from '../session/principal';
@@ -38,6 +38,7 @@ export class SseStreams {
   ) {}
 
   async open(req: Request, res: Response, user: Principal, requested: string[]): Promise<void> {
+    // Nothing between the request's authentication and here waits on I/O, so the channel has delivered nothing since.
     const checkedAt = this.revocations.mark();
     for (const room of requested) await this.access.assert(user, room);
     const lastEventId = this.lastEventId(req);
@@ -85,6 +86,8 @@ export class SseStreams {
     res.on('close', cleanup);
 
     try {
+      // A logout heard since the checks missed this stream (it was not listed yet).
+      if (this.revocations.endedSince(user.id, listener.credential, checkedAt)) throw new UnauthorizedError('The session or token of this request has ended');
       const history = lastEventId === null ? null : await this.log.readAfter([...rooms], lastEventId);
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
