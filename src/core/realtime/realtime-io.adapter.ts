@@ -11,6 +11,7 @@ import { REDIS } from '../redis/redis.module';
 import { BatchedReads } from '../redis/batched-reads';
 import type { RedisClient } from '../redis/redis.factory';
 import { SESSION_COOKIE, sessionMiddleware } from '../session/session.middleware';
+import { RecentRevocations, RevocationMarked } from './recent-revocations';
 import { compactDeflate, shareNegotiatedDeflateParams } from './compact-deflate';
 import { EventLog } from './event-log';
 import { sendPreEncodedFramesUnderThreshold } from './pre-encoded-frames';
@@ -68,11 +69,14 @@ export class RealtimeIoAdapter extends IoAdapter {
       shareNegotiatedDeflateParams();
     }
     const session = sessionMiddleware(this.config, this.app.get<RedisClient>(REDIS), this.app.get(BatchedReads));
-    server.engine.use((req: IncomingMessage & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
+    const revocations = this.app.get(RecentRevocations);
+    server.engine.use((req: IncomingMessage & RevocationMarked & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
       if (req._query?.sid !== undefined) return next(); // only the handshake carries the cookie we need
       // Without our cookie there is no session to load; loading one anyway kept express-session's
       // per-request closures alive with the socket (bench/RESULTS.md, about 5 KB per socket).
       if (!hasSessionCookie(req)) return next();
+      // A logout heard after this point (the session was loaded before it was destroyed) ends the socket once it connects.
+      req.revocationMark = revocations.mark();
       // The session middleware answers a Redis failure in Express style; give the raw response that shape.
       res.status = (code: number) => {
         res.statusCode = code;

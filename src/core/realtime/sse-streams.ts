@@ -1,13 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../../config/app-config';
-import { BadRequestError } from '../errors/domain-error';
+import { BadRequestError, UnauthorizedError } from '../errors/domain-error';
 import { realtimeShedTotal, sseActiveClients } from '../metrics/metrics';
+import { principalCredential } from '../session/credential-tag';
 import type { Principal } from '../session/principal';
 import { clientIp } from './client-ip';
 import { ClusterState } from './cluster-state';
 import { envelope, EventLog, LoggedEvent } from './event-log';
-import { RealtimeHub } from './realtime-hub';
+import { RealtimeHub, SseListener } from './realtime-hub';
+import { RecentRevocations } from './recent-revocations';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
@@ -32,9 +34,12 @@ export class SseStreams {
     private readonly cluster: ClusterState,
     private readonly hub: RealtimeHub,
     private readonly log: EventLog,
+    private readonly revocations: RecentRevocations,
   ) {}
 
   async open(req: Request, res: Response, user: Principal, requested: string[]): Promise<void> {
+    // Nothing between the request's authentication and here waits on I/O, so the channel has delivered nothing since.
+    const checkedAt = this.revocations.mark();
     for (const room of requested) await this.access.assert(user, room);
     const lastEventId = this.lastEventId(req);
     const rooms = new Set([...requested, userRoom(user.id), BROADCAST_ROOM, ...(user.role === 'admin' ? [ADMINS_ROOM] : [])]);
@@ -56,7 +61,16 @@ export class SseStreams {
         res.end();
       }
     };
-    const detach = this.hub.addSse({ rooms, deliver: (e) => (replaying ? held.push(e) : write(e)), close: () => res.end() });
+    const listener: SseListener = {
+      rooms,
+      userId: user.id,
+      credential: principalCredential(user, req.sessionID),
+      deliver: (e) => (replaying ? held.push(e) : write(e)),
+      close: () => res.end(),
+    };
+    const detach = this.hub.addSse(listener);
+    // Access lost between the checks above and now was not applied to this stream yet.
+    this.hub.dropSseRooms(listener, requested.filter((room) => this.revocations.revokedSince(user.id, room, checkedAt)));
     let keepAlive: NodeJS.Timeout | undefined;
     const cleanup = () => {
       if (closed) return;
@@ -72,6 +86,8 @@ export class SseStreams {
     res.on('close', cleanup);
 
     try {
+      // A logout heard since the checks missed this stream (it was not listed yet).
+      if (this.revocations.endedSince(user.id, listener.credential, checkedAt)) throw new UnauthorizedError('The session or token of this request has ended');
       const history = lastEventId === null ? null : await this.log.readAfter([...rooms], lastEventId);
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
