@@ -117,3 +117,13 @@ export const queueMonitorAlert = once(
   'queue_monitor_alert',
   () => new Gauge({ name: 'queue_monitor_alert', help: '1 when queue:monitor found the queue at or over --max', labelNames: ['queue'] as const }),
 );
+
+export const realtimeSlotsReconciledTotal = once(
+  'realtime_slots_reconciled_total',
+  () =>
+    new Counter({
+      name: 'realtime_slots_reconciled_total',
+      help: 'Connection slots freed by the reconciliation because their connection had closed unseen (each one is a missed close), by transport',
+      labelNames: ['transport'] as const,
+    }),
+);

@@ -12,14 +12,15 @@ import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { Authenticator } from '../session/authenticator';
 import type { Principal } from '../session/principal';
-import { clientIp } from './client-ip';
-import { ClusterState, ConnectionRefusedError } from './cluster-state';
+import { ClusterState } from './cluster-state';
+import { connectionAddress } from './connection-address';
 import { EventLog, LoggedEvent } from './event-log';
 import { emitTo, RealtimeHub } from './realtime-hub';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
 import { namespacesFor } from './room-name';
+import type { SlotHolderKind } from './slot-ledger';
 import { PendingRecovery, SocketSessionStore } from './socket-sessions';
 
 export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorCode; message: string; retryAfterMs?: number };
@@ -31,8 +32,6 @@ interface SocketState {
   principal?: Principal;
   ip: string;
   rooms: string[];
-  /** Holds a cluster connection slot (released once, on disconnect or when the client leaves before connecting). */
-  slot?: boolean;
   authTimer?: NodeJS.Timeout;
   recovery?: PendingRecovery;
 }
@@ -90,6 +89,15 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * wrapper for the socket's whole life.
    */
   private readonly disconnectListener: (this: Socket) => void;
+  /**
+   * A socket holds its slot while its engine connection is open and it is either connected to
+   * its namespace or still being admitted; anything else is a close that was missed.
+   */
+  private readonly slotKind: SlotHolderKind<AppSocket> = {
+    transport: 'websocket',
+    isOpen: (socket) => socket.conn.readyState !== 'closed' && (socket.connected || this.admitting.has(socket)),
+    forget: (socket) => void this.admitted(socket),
+  };
 
   constructor(
     private readonly config: AppConfig,
@@ -144,7 +152,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       this.admit(raw as AppSocket).then(
         () => next(),
         (err: unknown) => {
-          const code = err instanceof ConnectionRefusedError ? err.code : 'unavailable';
+          const code = err instanceof DomainError ? err.code : 'unavailable';
           const message = err instanceof DomainError ? err.message : 'Service temporarily unavailable';
           next(Object.assign(new Error(code), { data: { code, message } }));
         },
@@ -158,7 +166,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * middleware runner included) alive for the socket's life.
    */
   private async admit(socket: AppSocket): Promise<void> {
-    const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
+    const ip = connectionAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
     socket.data.ip = ip;
     socket.data.rooms = [];
     // A handshake token is checked here (signature, expiry) and its revocation key is read in the
@@ -168,8 +176,8 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     const checked = token === undefined ? undefined : this.authenticator.checkToken(token);
     const offsetToo = !!checked && !socket.data.recovery;
     const read = checked ? (offsetToo ? [checked.revocationKey, this.log.seqKey] : [checked.revocationKey]) : [];
-    const [revoked, seq] = await this.cluster.acquire(ip, read);
-    this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined);
+    const [revoked, seq] = await this.cluster.acquire(ip, this.slotKind, socket, read);
+    if (!this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined)) return;
     const principal =
       checked === undefined ? await this.authenticator.fromRequest(socket.request as Request).catch(() => null) : checked && revoked === null ? checked.principal : null;
     if (principal) socket.data.principal = socketPrincipal(principal);
@@ -181,12 +189,18 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * The socket holds a cluster slot until released, once. Until it connects,
    * the connection closing releases it (socket.io drops a socket whose client
    * left during the middleware without any event); afterwards, disconnect does.
+   * A connection that closed while the slot was being taken has already emitted
+   * its 'close': the slot goes back at once.
    */
-  private holdSlot(socket: AppSocket, offset: number | undefined): void {
-    socket.data.slot = true;
+  private holdSlot(socket: AppSocket, offset: number | undefined): boolean {
+    if (socket.conn.readyState === 'closed') {
+      this.cluster.release(socket);
+      return false;
+    }
     const gone = () => this.releaseSlot(socket);
     this.admitting.set(socket, { gone, offset });
     socket.conn.once('close', gone);
+    return true;
   }
 
   /** The socket connected (or its client left): the admission's listener goes, its offset is handed back. */
@@ -200,9 +214,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
 
   private releaseSlot(socket: AppSocket): void {
     this.admitted(socket);
-    if (!socket.data.slot) return;
-    socket.data.slot = false;
-    this.cluster.release(socket.data.ip);
+    this.cluster.release(socket);
   }
 
   attach(nsp: Namespace): void {

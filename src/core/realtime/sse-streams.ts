@@ -4,13 +4,14 @@ import { AppConfig } from '../../config/app-config';
 import { BadRequestError } from '../errors/domain-error';
 import { realtimeShedTotal, sseActiveClients } from '../metrics/metrics';
 import type { Principal } from '../session/principal';
-import { clientIp } from './client-ip';
 import { ClusterState } from './cluster-state';
+import { connectionAddress } from './connection-address';
 import { envelope, EventLog, LoggedEvent } from './event-log';
 import { RealtimeHub } from './realtime-hub';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
+import type { SlotHolderKind } from './slot-ledger';
 
 /** A stream whose unsent output passes this is closed; the client resumes from history with Last-Event-ID. */
 const MAX_SSE_BUFFER_BYTES = 1024 * 1024;
@@ -25,6 +26,14 @@ const RETRY_MS = 3000;
 @Injectable()
 export class SseStreams {
   private readonly logger = new Logger('Sse');
+  /** Each open stream's cleanup, for a stream whose close was never seen (ClusterState.reconcile). */
+  private readonly streams = new Map<Response, () => void>();
+  /** A response emits 'close' once and is `destroyed` from then on. */
+  private readonly slotKind: SlotHolderKind<Response> = {
+    transport: 'sse',
+    isOpen: (res) => !res.destroyed,
+    forget: (res) => this.streams.get(res)?.(),
+  };
 
   constructor(
     private readonly config: AppConfig,
@@ -34,12 +43,24 @@ export class SseStreams {
     private readonly log: EventLog,
   ) {}
 
+  /**
+   * The client may leave during any await of the set-up (authentication ran before this, then
+   * room checks, the slot, history). Its response's 'close' has then already been emitted, and a
+   * listener added afterwards would never run: so after each await, a destroyed response ends
+   * the set-up, and what the stream holds (slot, hub listener, presence, keep-alive timer) is
+   * taken only while the response is open, with the close listener added in the same tick.
+   */
   async open(req: Request, res: Response, user: Principal, requested: string[]): Promise<void> {
+    const ip = connectionAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     for (const room of requested) await this.access.assert(user, room);
     const lastEventId = this.lastEventId(req);
+    if (res.destroyed) return;
     const rooms = new Set([...requested, userRoom(user.id), BROADCAST_ROOM, ...(user.role === 'admin' ? [ADMINS_ROOM] : [])]);
-    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    await this.cluster.acquire(ip);
+    await this.cluster.acquire(ip, this.slotKind, res);
+    if (res.destroyed) {
+      this.cluster.release(res);
+      return;
+    }
 
     let replaying = true;
     let closed = false;
@@ -63,16 +84,19 @@ export class SseStreams {
       closed = true;
       clearInterval(keepAlive);
       detach();
-      this.cluster.release(ip);
+      this.streams.delete(res);
+      this.cluster.release(res);
       this.cluster.userOffline(user.id);
       sseActiveClients.dec();
     };
     this.cluster.userOnline(user.id);
     sseActiveClients.inc();
     res.on('close', cleanup);
+    this.streams.set(res, cleanup);
 
     try {
       const history = lastEventId === null ? null : await this.log.readAfter([...rooms], lastEventId);
+      if (closed) return; // left during the history read: cleanup ran, and no keep-alive timer may start now
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
       res.setHeader('Cache-Control', 'no-cache, no-transform');
