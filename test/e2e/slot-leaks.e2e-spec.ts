@@ -58,6 +58,17 @@ describe('slots of connections abandoned during set-up (issue 19)', () => {
     return { current: stats.body.current as number, perIp, processes };
   }
 
+  it('stays up when clients reset their WebSocket upgrade while its session is being loaded', async () => {
+    const user = await registerUser(a.url, 'resetter');
+    const headers = { cookie: user.client.cookieHeader };
+    const tasks = Array.from({ length: 400 }, () => () => abortedSocket(pick([a, b]).port, '/realtime', {}, { stage: 'upgrade', delayMs: Math.floor(Math.random() * 4), reset: true, headers }));
+    await inWaves(tasks, 40);
+    for (const p of [a, b]) {
+      expect(p.running).toBe(true);
+      expect((await fetch(`${p.url}/livez`)).status).toBe(200);
+    }
+  });
+
   it('frees every slot, hub listener and timer of 1,000 SSE requests and 1,000 socket handshakes abandoned at random points, on two processes', async () => {
     const user = await registerUser(a.url, 'leaver');
     const token = (await user.client.post('/api/auth/token')).body.token as string;
