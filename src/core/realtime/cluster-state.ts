@@ -83,6 +83,12 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    */
   private slots?: RedisClient;
   private readonly ledger = new SlotLedger();
+  /**
+   * Slot scripts sent and not answered yet, per address. The script counts the slot in Redis
+   * before this process knows of it: a heartbeat that rewrote the hash without it, followed by
+   * the slot's release, left the count one low (even negative per address) until the next beat.
+   */
+  private readonly taking = new Map<string, number>();
   private readonly users = new Map<number, number>();
   private statsProvider: StatsProvider = () => ({ namespaces: {}, sse: { clients: 0, authenticated: 0 }, rooms: {} });
   private clusterTotal = 0;
@@ -140,18 +146,27 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    */
   async acquire<T extends object>(ip: string, kind: SlotHolderKind<T>, holder: T, read: string[] = []): Promise<(string | null)[]> {
     if (!this.slots) throw new Error('ClusterState is not initialised');
-    const [result, total, ...values] = await (this.slots as WithAcquire).rtAcquire(
-      2 + read.length,
-      this.procsKey,
-      this.ownKey,
-      ...read,
-      this.config.instanceId,
-      PROCESS_TTL_MS,
-      ip,
-      this.config.realtime.maxConnections,
-      this.config.realtime.maxConnectionsPerIp,
-      this.procPrefix,
-    );
+    this.taking.set(ip, (this.taking.get(ip) ?? 0) + 1);
+    let answer: [string, number, ...(string | null)[]];
+    try {
+      answer = await (this.slots as WithAcquire).rtAcquire(
+        2 + read.length,
+        this.procsKey,
+        this.ownKey,
+        ...read,
+        this.config.instanceId,
+        PROCESS_TTL_MS,
+        ip,
+        this.config.realtime.maxConnections,
+        this.config.realtime.maxConnectionsPerIp,
+        this.procPrefix,
+      );
+    } finally {
+      const n = (this.taking.get(ip) ?? 1) - 1;
+      if (n > 0) this.taking.set(ip, n);
+      else this.taking.delete(ip);
+    }
+    const [result, total, ...values] = answer;
     if (result !== 'ok') throw new ConnectionRefusedError(result as 'connection_limit' | 'ip_limit');
     if (!this.ledger.take(kind, holder, ip)) this.giveBack(ip); // one holder, one slot
     this.setClusterTotal(Number(total));
@@ -271,8 +286,15 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     try {
       this.reconcile();
       const stats: ProcessStats = { instance: this.config.instanceId, ...this.statsProvider() };
-      const fields: Record<string, string> = { total: String(this.ledger.total), stats: JSON.stringify(stats) };
-      for (const [ip, n] of this.ledger.perIp) fields[`ip:${ip}`] = String(n);
+      // Slots being taken count already: over-counting one for a heartbeat errs on the side of the limits.
+      let total = this.ledger.total;
+      const perIp = new Map(this.ledger.perIp);
+      for (const [ip, n] of this.taking) {
+        total += n;
+        perIp.set(ip, (perIp.get(ip) ?? 0) + n);
+      }
+      const fields: Record<string, string> = { total: String(total), stats: JSON.stringify(stats) };
+      for (const [ip, n] of perIp) fields[`ip:${ip}`] = String(n);
       for (const userId of this.users.keys()) fields[`u:${userId}`] = '1';
       const now = Date.now();
       await this.redis
