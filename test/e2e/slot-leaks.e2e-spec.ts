@@ -2,6 +2,7 @@ import { ApiProcess, startApi } from '../support/api-process';
 import { createAdmin } from '../support/admin';
 import { freeBase } from '../support/cluster';
 import { registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
+import { connectError, openSocket } from './realtime-helpers';
 import { abandonedClient, abortedSocket, abortedSse, inWaves, pick, randomPlan, SOCKET_STAGES, SSE_STAGES } from './abort-clients';
 
 jest.setTimeout(120000);
@@ -67,6 +68,23 @@ describe('slots of connections abandoned during set-up (issue 19)', () => {
       expect(p.running).toBe(true);
       expect((await fetch(`${p.url}/livez`)).status).toBe(200);
     }
+  });
+
+  it('refuses a client whose address cannot be read instead of counting it under a shared "unknown"', async () => {
+    const user = await registerTokenUser(a.url, 'nowhere');
+    const token = user.client.token as string;
+    // A trusted proxy (loopback) that forwards no address.
+    const sse = await fetch(`${b.url}/api/realtime/events`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': 'unknown' } });
+    expect(sse.status).toBe(400);
+    expect(await sse.json()).toMatchObject({ message: 'The client address cannot be read' });
+    const s = openSocket(a.url, '/realtime', { token, forwardedFor: '198.51.100.9, unknown' });
+    try {
+      expect((await connectError(s.socket)).data).toMatchObject({ code: 'bad_request', message: 'The client address cannot be read' });
+    } finally {
+      s.socket.close();
+    }
+    const stats = await admin.client.get('/api/connections/stats?top=100');
+    expect((stats.body.perIpTop as { ip: string }[]).map((r) => r.ip)).not.toContain('unknown');
   });
 
   it('frees every slot, hub listener and timer of 1,000 SSE requests and 1,000 socket handshakes abandoned at random points, on two processes', async () => {
