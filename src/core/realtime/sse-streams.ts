@@ -96,7 +96,8 @@ export class SseStreams {
 
     try {
       const history = lastEventId === null ? null : await this.log.readAfter([...rooms], lastEventId);
-      if (closed) return; // left during the history read: cleanup ran, and no keep-alive timer may start now
+      // Left (or ended by a resync) during the history read: no keep-alive timer may start now; cleanup ran or its 'close' is on the way.
+      if (closed || res.writableEnded) return;
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
       res.setHeader('Cache-Control', 'no-cache, no-transform');
