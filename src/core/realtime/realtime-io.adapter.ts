@@ -4,7 +4,7 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { WebSocketsController } from '@nestjs/websockets/web-sockets-controller';
 import { filter, from, isObservable, mergeMap, of } from 'rxjs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { REDIS } from '../redis/redis.module';
@@ -17,6 +17,7 @@ import { EventLog } from './event-log';
 import { sendPreEncodedFramesUnderThreshold } from './pre-encoded-frames';
 import { recoveryAdapter } from './recovery-adapter';
 import { SocketConnections } from './socket-connections';
+import { guardUpgradeSockets } from './upgrade-socket-errors';
 
 const SESSION_COOKIE_PREFIX = `${SESSION_COOKIE}=`;
 
@@ -49,6 +50,7 @@ export class RealtimeIoAdapter extends IoAdapter {
   override createIOServer(port: number, options?: ServerOptions): Server {
     const rt = this.config.realtime;
     const connections = this.app.get(SocketConnections);
+    if (this.httpServer) guardUpgradeSockets(this.httpServer as HttpServer);
     const server = super.createIOServer(port, {
       ...options,
       cors: { origin: this.config.http.corsOrigins, credentials: true },

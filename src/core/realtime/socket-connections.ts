@@ -15,8 +15,8 @@ import { Authenticator } from '../session/authenticator';
 import { principalCredential } from '../session/credential-tag';
 import type { Principal } from '../session/principal';
 import { SESSION_COOKIE } from '../session/session.middleware';
-import { clientIp } from './client-ip';
-import { ClusterState, ConnectionRefusedError } from './cluster-state';
+import { ClusterState } from './cluster-state';
+import { connectionAddress } from './connection-address';
 import { EventLog, LoggedEvent } from './event-log';
 import { emitTo, RealtimeHub } from './realtime-hub';
 import { userRoom } from './realtime.contract';
@@ -24,6 +24,7 @@ import { ADMINS_ROOM, BROADCAST_ROOM, RedisRealtimeService } from './redis-realt
 import { RecentRevocations, RevocationMarked } from './recent-revocations';
 import { RoomAccess } from './room-access';
 import { namespacesFor } from './room-name';
+import type { SlotHolderKind } from './slot-ledger';
 import { PendingRecovery, SocketSessionStore } from './socket-sessions';
 
 export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorCode; message: string; retryAfterMs?: number };
@@ -37,8 +38,6 @@ interface SocketState {
   credential?: number;
   ip: string;
   rooms: string[];
-  /** Holds a cluster connection slot (released once, on disconnect or when the client leaves before connecting). */
-  slot?: boolean;
   authTimer?: NodeJS.Timeout;
   recovery?: PendingRecovery;
 }
@@ -98,6 +97,15 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * wrapper for the socket's whole life.
    */
   private readonly disconnectListener: (this: Socket) => void;
+  /**
+   * A socket holds its slot while its engine connection is open and it is either connected to
+   * its namespace or still being admitted; anything else is a close that was missed.
+   */
+  private readonly slotKind: SlotHolderKind<AppSocket> = {
+    transport: 'websocket',
+    isOpen: (socket) => socket.conn.readyState !== 'closed' && (socket.connected || this.admitting.has(socket)),
+    forget: (socket) => void this.admitted(socket),
+  };
 
   constructor(
     private readonly config: AppConfig,
@@ -153,7 +161,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       this.admit(raw as AppSocket).then(
         () => next(),
         (err: unknown) => {
-          const code = err instanceof ConnectionRefusedError || err instanceof ForbiddenError ? err.code : 'unavailable';
+          const code = err instanceof DomainError ? err.code : 'unavailable';
           const message = err instanceof DomainError ? err.message : 'Service temporarily unavailable';
           next(Object.assign(new Error(code), { data: { code, message } }));
         },
@@ -167,7 +175,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * middleware runner included) alive for the socket's life.
    */
   private async admit(socket: AppSocket): Promise<void> {
-    const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], this.config.http.trustedProxies);
+    const ip = connectionAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], this.config.http.trustedProxies);
     socket.data.ip = ip;
     socket.data.rooms = [];
     // A handshake token is checked here (signature, expiry) and its revocation key is read in the
@@ -182,8 +190,8 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     const checked = token === undefined ? undefined : this.authenticator.checkToken(token);
     const offsetToo = !!checked && !socket.data.recovery;
     const read = checked ? (offsetToo ? [checked.revocationKey, this.log.seqKey] : [checked.revocationKey]) : [];
-    const [revoked, seq] = await this.cluster.acquire(ip, read);
-    this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined, revocationMark);
+    const [revoked, seq] = await this.cluster.acquire(ip, this.slotKind, socket, read);
+    if (!this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined, revocationMark)) return;
     const principal =
       checked === undefined ? await this.authenticator.fromRequest(socket.request as Request).catch(() => null) : checked && revoked === null ? checked.principal : null;
     if (principal) {
@@ -198,12 +206,18 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * The socket holds a cluster slot until released, once. Until it connects,
    * the connection closing releases it (socket.io drops a socket whose client
    * left during the middleware without any event); afterwards, disconnect does.
+   * A connection that closed while the slot was being taken has already emitted
+   * its 'close': the slot goes back at once.
    */
-  private holdSlot(socket: AppSocket, offset: number | undefined, revocationMark: number): void {
-    socket.data.slot = true;
+  private holdSlot(socket: AppSocket, offset: number | undefined, revocationMark: number): boolean {
+    if (socket.conn.readyState === 'closed') {
+      this.cluster.release(socket);
+      return false;
+    }
     const gone = () => this.releaseSlot(socket);
     this.admitting.set(socket, { gone, offset, revocationMark });
     socket.conn.once('close', gone);
+    return true;
   }
 
   /** The socket connected (or its client left): the admission's listener goes, what it read is handed back. */
@@ -217,9 +231,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
 
   private releaseSlot(socket: AppSocket): void {
     this.admitted(socket);
-    if (!socket.data.slot) return;
-    socket.data.slot = false;
-    this.cluster.release(socket.data.ip);
+    this.cluster.release(socket);
   }
 
   attach(nsp: Namespace): void {

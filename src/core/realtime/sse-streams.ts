@@ -5,14 +5,15 @@ import { BadRequestError, UnauthorizedError } from '../errors/domain-error';
 import { realtimeShedTotal, sseActiveClients } from '../metrics/metrics';
 import { principalCredential } from '../session/credential-tag';
 import type { Principal } from '../session/principal';
-import { clientIp } from './client-ip';
 import { ClusterState } from './cluster-state';
+import { connectionAddress } from './connection-address';
 import { envelope, EventLog, LoggedEvent } from './event-log';
 import { RealtimeHub, SseListener } from './realtime-hub';
 import { RecentRevocations } from './recent-revocations';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
+import type { SlotHolderKind } from './slot-ledger';
 
 /** A stream whose unsent output passes this is closed; the client resumes from history with Last-Event-ID. */
 const MAX_SSE_BUFFER_BYTES = 1024 * 1024;
@@ -27,6 +28,14 @@ const RETRY_MS = 3000;
 @Injectable()
 export class SseStreams {
   private readonly logger = new Logger('Sse');
+  /** Each open stream's cleanup, for a stream whose close was never seen (ClusterState.reconcile). */
+  private readonly streams = new Map<Response, () => void>();
+  /** A response emits 'close' once and is `destroyed` from then on. */
+  private readonly slotKind: SlotHolderKind<Response> = {
+    transport: 'sse',
+    isOpen: (res) => !res.destroyed,
+    forget: (res) => this.streams.get(res)?.(),
+  };
 
   constructor(
     private readonly config: AppConfig,
@@ -37,14 +46,26 @@ export class SseStreams {
     private readonly revocations: RecentRevocations,
   ) {}
 
+  /**
+   * The client may leave during any await of the set-up (authentication ran before this, then
+   * room checks, the slot, history). Its response's 'close' has then already been emitted, and a
+   * listener added afterwards would never run: so after each await, a destroyed response ends
+   * the set-up, and what the stream holds (slot, hub listener, presence, keep-alive timer) is
+   * taken only while the response is open, with the close listener added in the same tick.
+   */
   async open(req: Request, res: Response, user: Principal, requested: string[]): Promise<void> {
     // Nothing between the request's authentication and here waits on I/O, so the channel has delivered nothing since.
     const checkedAt = this.revocations.mark();
+    const ip = connectionAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.http.trustedProxies);
     for (const room of requested) await this.access.assert(user, room);
     const lastEventId = this.lastEventId(req);
+    if (res.destroyed) return;
     const rooms = new Set([...requested, userRoom(user.id), BROADCAST_ROOM, ...(user.role === 'admin' ? [ADMINS_ROOM] : [])]);
-    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.http.trustedProxies);
-    await this.cluster.acquire(ip);
+    await this.cluster.acquire(ip, this.slotKind, res);
+    if (res.destroyed) {
+      this.cluster.release(res);
+      return;
+    }
 
     let replaying = true;
     let closed = false;
@@ -77,18 +98,22 @@ export class SseStreams {
       closed = true;
       clearInterval(keepAlive);
       detach();
-      this.cluster.release(ip);
+      this.streams.delete(res);
+      this.cluster.release(res);
       this.cluster.userOffline(user.id);
       sseActiveClients.dec();
     };
     this.cluster.userOnline(user.id);
     sseActiveClients.inc();
     res.on('close', cleanup);
+    this.streams.set(res, cleanup);
 
     try {
       // A logout heard since the checks missed this stream (it was not listed yet).
       if (this.revocations.endedSince(user.id, listener.credential, checkedAt)) throw new UnauthorizedError('The session or token of this request has ended');
       const history = lastEventId === null ? null : await this.log.readAfter([...rooms], lastEventId);
+      // Left (or ended by a resync) during the history read: no keep-alive timer may start now; cleanup ran or its 'close' is on the way.
+      if (closed || res.writableEnded) return;
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
       res.setHeader('Cache-Control', 'no-cache, no-transform');
