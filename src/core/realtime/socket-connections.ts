@@ -6,7 +6,7 @@ import { z, ZodType } from 'zod';
 import { AppConfig } from '../../config/app-config';
 import { StickyWindow } from '../database/sticky-window';
 import { currentUnitOfWork, runUnitOfWork } from '../database/unit-of-work';
-import { BadRequestError, DomainError, ErrorCode, ForbiddenError, RateLimitedError, UnauthorizedError } from '../errors/domain-error';
+import { BadRequestError, DomainError, ErrorCode, RateLimitedError, UnauthorizedError } from '../errors/domain-error';
 import { assertSameSiteHandshake } from '../http/cross-site';
 import { socketActiveConnections, socketMessagesTotal } from '../metrics/metrics';
 import { REDIS } from '../redis/redis.module';
