@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ApiProcess, ROOT, startApi } from '../support/api-process';
 import { HttpClient, registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
 import { ownStack, stackEnv } from '../support/stack';
-import { ack, openSocket, SwitchingProxy } from './realtime-helpers';
+import { ack, openSocket, SseEvent, SwitchingProxy, takeSseEvents } from './realtime-helpers';
 
 jest.setTimeout(120000);
 
@@ -14,7 +14,7 @@ type Opened = ReturnType<typeof openSocket>;
 
 /** An SSE stream read in the background: the events so far, and whether the server ended it. */
 function openSse(url: string, headers: Record<string, string>) {
-  const events: { id: string; event: string; data: Record<string, unknown> }[] = [];
+  const events: SseEvent[] = [];
   const state = { status: 0, ended: false, endedAt: 0 };
   const controller = new AbortController();
   const done = (async () => {
@@ -28,18 +28,7 @@ function openSse(url: string, headers: Record<string, string>) {
       const chunk = await reader.read();
       if (chunk.done) break;
       buffer += decoder.decode(chunk.value, { stream: true });
-      let idx: number;
-      while ((idx = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, idx);
-        buffer = buffer.slice(idx + 2);
-        const fields: Record<string, string> = {};
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) continue;
-          const i = line.indexOf(':');
-          if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trim();
-        }
-        if (fields.event) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) as Record<string, unknown> });
-      }
+      buffer = takeSseEvents(buffer, events);
     }
     state.ended = true;
     state.endedAt = Date.now();
