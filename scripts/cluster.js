@@ -38,20 +38,10 @@ function findTools() {
 
 /** nginx + supervisor from PATH; installed with apt-get when missing and we are root on Debian/Ubuntu. */
 async function ensureTools(log = noop) {
-  let { tools, missing } = findTools();
-  if (!missing.length) return tools;
-  if (!(IS_ROOT && fs.existsSync('/usr/bin/apt-get'))) throw new Error(`${INSTALL_HINT} (missing: ${missing.join(', ')})`);
-  log(`missing ${missing.join(', ')}: installing nginx supervisor with apt-get`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update'], ['install', '-y', 'nginx', 'supervisor']]) {
-    await new Promise((resolve, reject) => {
-      const child = spawn('/usr/bin/apt-get', args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
-      child.once('error', reject);
-      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`apt-get ${args.join(' ')} exited with ${code}\n${INSTALL_HINT}`))));
-    });
-  }
-  ({ tools, missing } = findTools());
-  if (missing.length) throw new Error(`${INSTALL_HINT} (still missing after apt-get: ${missing.join(', ')})`);
+  const { ensurePrerequisites, TEST_PREREQUISITES } = require('./prerequisites');
+  ensurePrerequisites(TEST_PREREQUISITES.filter((p) => p.what === 'nginx' || p.what === 'supervisor'), log);
+  const { tools, missing } = findTools();
+  if (missing.length) throw new Error(`${INSTALL_HINT} (missing: ${missing.join(', ')})`);
   return tools;
 }
 

@@ -3,11 +3,14 @@ const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 const { ensure } = require('./ensure');
 const { relaunchOnRequiredNode } = require('./runtime');
+const { ensurePrerequisites, TEST_PREREQUISITES } = require('./prerequisites');
 
 async function main() {
   ensure();
   if (relaunchOnRequiredNode(__filename)) return;
   const stack = require('./stack');
+  // Before any suite: nginx, supervisor, Chromium, Python's Socket.IO client (apt-get once when root).
+  ensurePrerequisites(TEST_PREREQUISITES, (m) => console.error(`[switchboard] ${m}`));
   const { services, migrate, root } = require('./services');
   const stackName = process.env.SWITCHBOARD_TEST_STACK || 'test';
   const { env, own } = await services(stackName);

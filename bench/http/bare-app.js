@@ -4,7 +4,7 @@
 // Plain JS with Nest's decorators applied by hand, so it needs no build step of its own.
 //
 //   GET /bare/up        SELECT 1 on the primary + Redis PING (the checks /up fails on)
-//   GET /bare/projects  ProjectsService.listFor(BENCH_USER_ID): the same TypeORM query, on the replica
+//   GET /bare/projects  projectsOf(BENCH_USER_ID) + projectView, imported from ProjectsService: the same TypeORM query, on the replica
 //
 // Env: PORT, BENCH_USER_ID, plus the DB_* / REDIS_URL variables the api reads.
 'use strict';
@@ -20,23 +20,13 @@ const { AppConfig } = require(join(dist, 'config', 'app-config'));
 const { dataSourceOptions } = require(join(dist, 'core', 'database', 'data-source-options'));
 const { createRedis, redisReady } = require(join(dist, 'core', 'redis', 'redis.factory'));
 const { Project } = require(join(dist, 'modules', 'projects', 'entities', 'project.entity'));
-const { ProjectMember } = require(join(dist, 'modules', 'projects', 'entities', 'project-member.entity'));
+// The route's own query and view, imported (not copied), so the baseline cannot drift from ours.
+const { projectsOf, projectView } = require(join(dist, 'modules', 'projects', 'projects.service'));
 
 const REDIS = 'BARE_REDIS';
 const config = AppConfig.fromProcessEnv();
 const userId = Number(process.env.BENCH_USER_ID);
 if (!Number.isSafeInteger(userId) || userId <= 0) throw new Error('BENCH_USER_ID must be a user id');
-
-/** The same shape ProjectsService returns, so both routes serialise the same JSON. */
-function view(p) {
-  return {
-    id: p.id,
-    name: p.name,
-    ownerId: p.ownerId,
-    memberIds: (p.members ?? []).map((m) => m.userId).sort((a, b) => a - b),
-    createdAt: p.createdAt.toISOString(),
-  };
-}
 
 class BareController {
   constructor(dataSource, projects, redis) {
@@ -51,13 +41,7 @@ class BareController {
   }
 
   async list() {
-    const rows = await this.projects
-      .createQueryBuilder('p')
-      .innerJoin(ProjectMember, 'mine', 'mine.project_id = p.id AND mine.user_id = :userId', { userId })
-      .leftJoinAndSelect('p.members', 'm')
-      .orderBy('p.id', 'DESC')
-      .getMany();
-    return rows.map(view);
+    return (await projectsOf(this.projects, userId)).map(projectView);
   }
 }
 

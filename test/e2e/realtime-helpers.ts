@@ -115,6 +115,25 @@ export class SwitchingProxy {
 }
 
 /** Reads an SSE response body into events (id, event, data) until `count` events or the deadline. */
+export type SseEvent = { id: string; event: string; data: Record<string, unknown> };
+
+/** Moves the complete events at the front of an SSE text buffer into `events`; returns the rest. */
+export function takeSseEvents(buffer: string, events: SseEvent[]): string {
+  let idx: number;
+  while ((idx = buffer.indexOf('\n\n')) >= 0) {
+    const block = buffer.slice(0, idx);
+    buffer = buffer.slice(idx + 2);
+    const fields: Record<string, string> = {};
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) continue;
+      const i = line.indexOf(':');
+      if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trim();
+    }
+    if (fields.event) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) as Record<string, unknown> });
+  }
+  return buffer;
+}
+
 export async function readSse(res: Response, count: number, timeoutMs = 15000): Promise<{ id: string; event: string; data: Record<string, unknown> }[]> {
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
@@ -129,18 +148,7 @@ export async function readSse(res: Response, count: number, timeoutMs = 15000): 
       ]);
       if (chunk.done) break;
       buffer += decoder.decode(chunk.value, { stream: true });
-      let idx: number;
-      while ((idx = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, idx);
-        buffer = buffer.slice(idx + 2);
-        const fields: Record<string, string> = {};
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) continue;
-          const i = line.indexOf(':');
-          if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trim();
-        }
-        if (fields.event) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) as Record<string, unknown> });
-      }
+      buffer = takeSseEvents(buffer, events);
     }
   } finally {
     await reader.cancel().catch(() => undefined);

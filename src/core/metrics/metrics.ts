@@ -137,3 +137,13 @@ export const libraryPatchActive = once(
       labelNames: ['library', 'patch'] as const,
     }),
 );
+
+export const realtimeSlotsReconciledTotal = once(
+  'realtime_slots_reconciled_total',
+  () =>
+    new Counter({
+      name: 'realtime_slots_reconciled_total',
+      help: 'Connection slots freed by the reconciliation because their connection had closed unseen (each one is a missed close), by transport',
+      labelNames: ['transport'] as const,
+    }),
+);

@@ -34,6 +34,7 @@ export class PerformanceController {
       eventLoop: { ...sample.eventLoop, windowMs: sample.windowMs, sampledAt: sample.at },
       cpu: sample.cpu,
       gc: this.runtime.gcTotals(),
+      activeResources: this.runtime.activeResources(),
       db: this.db.report(),
       queues,
       connections,

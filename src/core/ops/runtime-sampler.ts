@@ -105,6 +105,16 @@ export class RuntimeSampler implements OnModuleInit, OnModuleDestroy {
     };
   }
 
+  /**
+   * What keeps the event loop alive, by kind (`Timeout`, `TCPSocketWrap`, ...): a count that only
+   * grows after clients left is a leak of timers or sockets (issue 19).
+   */
+  activeResources(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
+    return counts;
+  }
+
   gcTotals(): GcTotals {
     return { count: this.gc.count, durationMs: round(this.gc.durationMs, 3), byKind: structuredClone(this.gc.byKind) };
   }

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { DomainError } from '../errors/domain-error';
-import { connectionCapacityRatio } from '../metrics/metrics';
+import { connectionCapacityRatio, realtimeSlotsReconciledTotal } from '../metrics/metrics';
 import { REDIS } from '../redis/redis.module';
 import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
+import { SlotHolderKind, SlotLedger, SlotTransport } from './slot-ledger';
 
 /**
  * Cluster-wide connection counts, presence and per-process stats. Each api
@@ -11,6 +12,10 @@ import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
  * memory on every heartbeat and that expires PROCESS_TTL_MS after the process
  * stops beating: a killed process leaks nothing for longer than that. Limits
  * are checked and taken in one Lua script over the live processes (atomic).
+ * Each slot belongs to the connection that took it (SlotLedger), and every
+ * heartbeat first frees the slots of connections that closed without their
+ * owner noticing, so a missed close costs a slot for one heartbeat, not for
+ * the life of the process (issue 19).
  */
 const PROCESS_TTL_MS = 15000;
 const HEARTBEAT_MS = 2000;
@@ -77,8 +82,13 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    * each time) that outlived the round trip into old space (bench/RESULTS.md).
    */
   private slots?: RedisClient;
-  private total = 0;
-  private readonly perIp = new Map<string, number>();
+  private readonly ledger = new SlotLedger();
+  /**
+   * Slot scripts sent and not answered yet, per address. The script counts the slot in Redis
+   * before this process knows of it: a heartbeat that rewrote the hash without it, followed by
+   * the slot's release, left the count one low (even negative per address) until the next beat.
+   */
+  private readonly taking = new Map<string, number>();
   private readonly users = new Map<number, number>();
   private statsProvider: StatsProvider = () => ({ namespaces: {}, sse: { clients: 0, authenticated: 0 }, rooms: {} });
   private clusterTotal = 0;
@@ -112,7 +122,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
 
   private report(): void {
     const limit = this.config.realtime.maxConnections;
-    this.logger.log({ local: this.total, cluster: this.clusterTotal, limit, ratio: this.clusterTotal / limit }, 'capacity report');
+    this.logger.log({ local: this.ledger.total, cluster: this.clusterTotal, limit, ratio: this.clusterTotal / limit }, 'capacity report');
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -127,37 +137,49 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Takes one connection slot cluster-wide or throws connection_limit / ip_limit.
+   * Takes one connection slot cluster-wide for `holder` or throws connection_limit / ip_limit.
+   * The slot is the holder's from the moment the script answers; the caller checks at once
+   * whether its client left meanwhile (its close event has then already been emitted).
    * `read`: keys whose values (GET) the caller needs anyway, returned from the
    * same atomic call, so a socket handshake costs one Redis round trip rather
    * than one per key (each command left about 2 KB of garbage behind, bench/RESULTS.md).
    */
-  async acquire(ip: string, read: string[] = []): Promise<(string | null)[]> {
+  async acquire<T extends object>(ip: string, kind: SlotHolderKind<T>, holder: T, read: string[] = []): Promise<(string | null)[]> {
     if (!this.slots) throw new Error('ClusterState is not initialised');
-    const [result, total, ...values] = await (this.slots as WithAcquire).rtAcquire(
-      2 + read.length,
-      this.procsKey,
-      this.ownKey,
-      ...read,
-      this.config.instanceId,
-      PROCESS_TTL_MS,
-      ip,
-      this.config.realtime.maxConnections,
-      this.config.realtime.maxConnectionsPerIp,
-      this.procPrefix,
-    );
+    this.taking.set(ip, (this.taking.get(ip) ?? 0) + 1);
+    let answer: [string, number, ...(string | null)[]];
+    try {
+      answer = await (this.slots as WithAcquire).rtAcquire(
+        2 + read.length,
+        this.procsKey,
+        this.ownKey,
+        ...read,
+        this.config.instanceId,
+        PROCESS_TTL_MS,
+        ip,
+        this.config.realtime.maxConnections,
+        this.config.realtime.maxConnectionsPerIp,
+        this.procPrefix,
+      );
+    } finally {
+      const n = (this.taking.get(ip) ?? 1) - 1;
+      if (n > 0) this.taking.set(ip, n);
+      else this.taking.delete(ip);
+    }
+    const [result, total, ...values] = answer;
     if (result !== 'ok') throw new ConnectionRefusedError(result as 'connection_limit' | 'ip_limit');
-    this.total++;
-    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    if (!this.ledger.take(kind, holder, ip)) this.giveBack(ip); // one holder, one slot
     this.setClusterTotal(Number(total));
     return values;
   }
 
-  release(ip: string): void {
-    this.total = Math.max(0, this.total - 1);
-    const n = (this.perIp.get(ip) ?? 1) - 1;
-    if (n > 0) this.perIp.set(ip, n);
-    else this.perIp.delete(ip);
+  /** Frees the slot `holder` holds; a no-op when it holds none (already released or reconciled). */
+  release(holder: object): void {
+    const ip = this.ledger.give(holder);
+    if (ip !== undefined) this.giveBack(ip);
+  }
+
+  private giveBack(ip: string): void {
     this.redis
       .multi()
       .hincrby(this.ownKey, 'total', -1)
@@ -235,12 +257,44 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     this.onCapacity?.(level, ratio, total);
   }
 
+  /**
+   * Frees the slots of connections that have closed while still holding one: a close event
+   * that came before its listener (a client that left during an await of its set-up) or never
+   * came. Each is counted in realtime_slots_reconciled_total: above zero, a set-up path has a
+   * window left open.
+   */
+  reconcile(): number {
+    const closed = this.ledger.closed();
+    if (!closed.length) return 0;
+    const byTransport: Partial<Record<SlotTransport, number>> = {};
+    for (const { kind, holder } of closed) {
+      this.release(holder);
+      try {
+        kind.forget(holder);
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message, transport: kind.transport }, 'could not drop a closed connection');
+      }
+      byTransport[kind.transport] = (byTransport[kind.transport] ?? 0) + 1;
+    }
+    for (const [transport, n] of Object.entries(byTransport)) realtimeSlotsReconciledTotal.inc({ transport }, n);
+    this.logger.warn({ freed: byTransport }, 'freed connection slots whose connection had closed unseen');
+    return closed.length;
+  }
+
   /** Rewrites this process's hash from memory (self-healing after a Redis restart or a missed release). */
   private async beat(): Promise<void> {
     try {
+      this.reconcile();
       const stats: ProcessStats = { instance: this.config.instanceId, ...this.statsProvider() };
-      const fields: Record<string, string> = { total: String(this.total), stats: JSON.stringify(stats) };
-      for (const [ip, n] of this.perIp) fields[`ip:${ip}`] = String(n);
+      // Slots being taken count already: over-counting one for a heartbeat errs on the side of the limits.
+      let total = this.ledger.total;
+      const perIp = new Map(this.ledger.perIp);
+      for (const [ip, n] of this.taking) {
+        total += n;
+        perIp.set(ip, (perIp.get(ip) ?? 0) + n);
+      }
+      const fields: Record<string, string> = { total: String(total), stats: JSON.stringify(stats) };
+      for (const [ip, n] of perIp) fields[`ip:${ip}`] = String(n);
       for (const userId of this.users.keys()) fields[`u:${userId}`] = '1';
       const now = Date.now();
       await this.redis

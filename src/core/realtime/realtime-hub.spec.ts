@@ -219,3 +219,25 @@ describe('RealtimeHub recovery while the hub is behind the channel', () => {
   });
 });
 
+
+describe('RealtimeHub control events', () => {
+  it('hands an event without rooms to its handler, in id order, and never to a socket or stream', async () => {
+    const hub = new RealtimeHub({} as AppConfig, {} as EventLog);
+    const { nsp, emitted } = fakeNamespace(0);
+    hub.attach(nsp);
+    const sse: number[] = [];
+    hub.addSse({ rooms: new Set(['user:1']), deliver: (e) => sse.push(e.id) });
+    const seen: unknown[] = [];
+    hub.onControl('control:test', (payload) => seen.push([payload, [...emitted]]));
+    const body = (id: number, eventType: string, rooms: string[]) =>
+      `${id}\n${JSON.stringify({ eventType, timestamp: 'now', payload: { n: id }, target: 'all', rooms })}`;
+    hub.receive(body(1, 'job:progress', ['user:1']));
+    hub.receive(body(2, 'control:test', []));
+    hub.receive(body(3, 'control:unknown', []));
+    hub.receive(body(4, 'job:progress', ['user:1']));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([[{ n: 2 }, [1]]]); // after event 1, before event 4
+    expect(emitted).toEqual([1, 4]);
+    expect(sse).toEqual([1, 4]);
+  });
+});

@@ -33,6 +33,9 @@ interface Held {
 /** An open SSE stream: the rooms it listens to and how to write one event. */
 export interface SseListener {
   rooms: Set<string>;
+  /** Who opened it and with which credential (credentialTag), so logout and lost access can reach it. */
+  userId?: number;
+  credential?: number;
   deliver(e: LoggedEvent): void;
   /** Ends the stream; the client resumes from history with Last-Event-ID. */
   close?(): void;
@@ -73,6 +76,8 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   private lastMessageAt = 0;
   private shedTimer?: NodeJS.Timeout;
   private lastWarningAt = 0;
+  /** Handlers of control events (control-events.ts), registered by whoever acts on them. */
+  private readonly controls = new Map<string, (payload: Record<string, unknown>) => void>();
   /** Set by the module: tells admins when slow sockets are shed (rate-limited to one a minute). */
   onShed?: (count: number) => void;
 
@@ -152,6 +157,26 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
         if (set && !set.size) this.sse.delete(room);
       }
     };
+  }
+
+  /** The SSE streams listening to a room on this process. */
+  sseListenersOf(room: string): SseListener[] {
+    return [...(this.sse.get(room) ?? [])];
+  }
+
+  /** The stream stops carrying these rooms (the user lost them). */
+  dropSseRooms(listener: SseListener, rooms: string[]): void {
+    for (const room of rooms) {
+      if (!listener.rooms.delete(room)) continue;
+      const set = this.sse.get(room);
+      set?.delete(listener);
+      if (set && !set.size) this.sse.delete(room);
+    }
+  }
+
+  /** `handler` runs for every control event of this type, in id order with the events around it. */
+  onControl(type: string, handler: (payload: Record<string, unknown>) => void): void {
+    this.controls.set(type, handler);
   }
 
   sseRoomSizes(): Map<string, number> {
@@ -239,8 +264,10 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   private deliver(e: LoggedEvent): void {
     if (this.lastId !== null && e.id <= this.lastId) return;
     this.lastId = e.id;
-    if (e.target !== 'sse') this.deliverToSockets(e);
-    if (e.target !== 'websocket') this.deliverToSse(e);
+    // No room: a control event for the processes, never for clients (an empty room list would address every socket).
+    if (!e.rooms.length) this.controls.get(e.eventType)?.(e.payload);
+    else if (e.target !== 'sse') this.deliverToSockets(e);
+    if (e.rooms.length && e.target !== 'websocket') this.deliverToSse(e);
     if (this.catchingUp.size) for (const { socket, held } of this.catchingUp) if (e.id >= (held.until ?? 0)) this.endReplay(socket, held.until ?? 0);
   }
 

@@ -4,19 +4,21 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { WebSocketsController } from '@nestjs/websockets/web-sockets-controller';
 import { filter, from, isObservable, mergeMap, of } from 'rxjs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { REDIS } from '../redis/redis.module';
 import { BatchedReads } from '../redis/batched-reads';
 import type { RedisClient } from '../redis/redis.factory';
 import { SESSION_COOKIE, sessionMiddleware } from '../session/session.middleware';
+import { RecentRevocations, RevocationMarked } from './recent-revocations';
 import { compactDeflate, shareNegotiatedDeflateParams } from './compact-deflate';
 import { EventLog } from './event-log';
 import { sendPreEncodedFramesUnderThreshold } from './pre-encoded-frames';
 import { recoveryAdapter } from './recovery-adapter';
 import { SocketConnections } from './socket-connections';
 import { guardClientEvents, refusedOutOfBounds } from './client-event-guard';
+import { guardUpgradeSockets } from './upgrade-socket-errors';
 
 const SESSION_COOKIE_PREFIX = `${SESSION_COOKIE}=`;
 
@@ -49,6 +51,7 @@ export class RealtimeIoAdapter extends IoAdapter {
   override createIOServer(port: number, options?: ServerOptions): Server {
     const rt = this.config.realtime;
     const connections = this.app.get(SocketConnections);
+    if (this.httpServer) guardUpgradeSockets(this.httpServer as HttpServer);
     const server = super.createIOServer(port, {
       ...options,
       cors: { origin: this.config.http.corsOrigins, credentials: true },
@@ -69,11 +72,14 @@ export class RealtimeIoAdapter extends IoAdapter {
       shareNegotiatedDeflateParams();
     }
     const session = sessionMiddleware(this.config, this.app.get<RedisClient>(REDIS), this.app.get(BatchedReads));
-    server.engine.use((req: IncomingMessage & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
+    const revocations = this.app.get(RecentRevocations);
+    server.engine.use((req: IncomingMessage & RevocationMarked & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
       if (req._query?.sid !== undefined) return next(); // only the handshake carries the cookie we need
       // Without our cookie there is no session to load; loading one anyway kept express-session's
       // per-request closures alive with the socket (bench/RESULTS.md, about 5 KB per socket).
       if (!hasSessionCookie(req)) return next();
+      // A logout heard after this point (the session was loaded before it was destroyed) ends the socket once it connects.
+      req.revocationMark = revocations.mark();
       // The session middleware answers a Redis failure in Express style; give the raw response that shape.
       res.status = (code: number) => {
         res.statusCode = code;

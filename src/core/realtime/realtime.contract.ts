@@ -41,4 +41,16 @@ export abstract class RealtimeService {
   abstract broadcast(event: string, payload: object, opts?: EmitOptions): Promise<string>;
   /** Admins only (system:warning for capacity and queue alerts). */
   abstract toAdmins(event: string, payload: object, opts?: EmitOptions): Promise<string>;
+  /**
+   * Logout: on every process, the user's sockets and SSE streams opened with
+   * these credentials (core/session credentialTag), or all of them, are told
+   * `error {code:"session_ended"}` and closed. Resolves once on its way.
+   */
+  abstract endSessions(userId: number, credentials: number[] | 'all'): Promise<void>;
+  /**
+   * The user may no longer see these rooms: on every process their sockets
+   * leave them and their SSE streams stop carrying them, before any event
+   * published after this call is delivered.
+   */
+  abstract revokeAccess(userId: number, rooms: string[]): Promise<void>;
 }

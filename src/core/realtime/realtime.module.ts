@@ -2,12 +2,14 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
+import { AccessRevocations } from './access-revocations';
 import { ClusterState } from './cluster-state';
 import { EventLog } from './event-log';
 import { PresenceScope } from './presence-scope';
 import { RealtimeHub } from './realtime-hub';
 import { RealtimeController } from './realtime.controller';
 import { RealtimeService } from './realtime.contract';
+import { RecentRevocations } from './recent-revocations';
 import { RealtimeGateway } from './realtime.gateway';
 import { RedisRealtimeService } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
@@ -45,7 +47,7 @@ export class RealtimeModule {
       module: RealtimeModule,
       global: true,
       controllers: [RealtimeController],
-      providers: [...publishing, ClusterState, RealtimeHub, RoomAccess, PresenceScope, SocketConnections, SseStreams, RealtimeGateway],
+      providers: [...publishing, ClusterState, RealtimeHub, RecentRevocations, RoomAccess, PresenceScope, SocketConnections, AccessRevocations, SseStreams, RealtimeGateway],
       exports: [RealtimeService, RedisRealtimeService, EventLog, SocketConnections, RoomAccess, ClusterState],
     };
   }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ACCESS_REVOKED, AccessRevokedControl, SESSION_ENDED, SessionEndedControl } from './control-events';
 import { EventLog, LoggedEvent } from './event-log';
 import { EmitOptions, projectRoom, RealtimeService, userRoom } from './realtime.contract';
 
@@ -44,5 +45,17 @@ export class RedisRealtimeService extends RealtimeService {
 
   toAdmins(event: string, payload: object, opts?: EmitOptions): Promise<string> {
     return this.toRoom(ADMINS_ROOM, event, payload, opts);
+  }
+
+  async endSessions(userId: number, credentials: number[] | 'all'): Promise<void> {
+    if (Array.isArray(credentials) && !credentials.length) return;
+    const control: SessionEndedControl = { userId, credentials };
+    await this.log.append([], SESSION_ENDED, { ...control }, 'all');
+  }
+
+  async revokeAccess(userId: number, rooms: string[]): Promise<void> {
+    if (!rooms.length) return;
+    const control: AccessRevokedControl = { userId, rooms: [...new Set(rooms)] };
+    await this.log.append([], ACCESS_REVOKED, { ...control }, 'all');
   }
 }

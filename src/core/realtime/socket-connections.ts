@@ -6,22 +6,25 @@ import { z, ZodType } from 'zod';
 import { AppConfig } from '../../config/app-config';
 import { StickyWindow } from '../database/sticky-window';
 import { currentUnitOfWork, runUnitOfWork } from '../database/unit-of-work';
-import { BadRequestError, DomainError, ErrorCode, ForbiddenError, RateLimitedError, UnauthorizedError } from '../errors/domain-error';
+import { BadRequestError, DomainError, ErrorCode, RateLimitedError, UnauthorizedError } from '../errors/domain-error';
 import { assertSameSiteHandshake } from '../http/cross-site';
 import { socketActiveConnections, socketMessagesTotal } from '../metrics/metrics';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { Authenticator } from '../session/authenticator';
+import { principalCredential } from '../session/credential-tag';
 import type { Principal } from '../session/principal';
 import { SESSION_COOKIE } from '../session/session.middleware';
-import { clientIp } from './client-ip';
-import { ClusterState, ConnectionRefusedError } from './cluster-state';
+import { ClusterState } from './cluster-state';
+import { connectionAddress } from './connection-address';
 import { EventLog, LoggedEvent } from './event-log';
 import { emitTo, RealtimeHub } from './realtime-hub';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
+import { RecentRevocations, RevocationMarked } from './recent-revocations';
 import { RoomAccess } from './room-access';
 import { namespacesFor } from './room-name';
+import type { SlotHolderKind } from './slot-ledger';
 import { PendingRecovery, SocketSessionStore } from './socket-sessions';
 
 export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorCode; message: string; retryAfterMs?: number };
@@ -31,10 +34,10 @@ export type EventClass = 'auth' | 'rooms' | 'message' | 'typing';
 
 interface SocketState {
   principal?: Principal;
+  /** The token or session it authenticated with (credentialTag): logout ends exactly these sockets. */
+  credential?: number;
   ip: string;
   rooms: string[];
-  /** Holds a cluster connection slot (released once, on disconnect or when the client leaves before connecting). */
-  slot?: boolean;
   authTimer?: NodeJS.Timeout;
   recovery?: PendingRecovery;
 }
@@ -45,6 +48,8 @@ interface Admission {
   gone: () => void;
   /** The recovery offset, read during the handshake (before any room is joined). */
   offset?: number;
+  /** RecentRevocations.mark() from before the credential was checked: a logout heard since then ends the socket. */
+  revocationMark: number;
 }
 
 export type AppSocket = Socket & { data: SocketState };
@@ -92,6 +97,15 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * wrapper for the socket's whole life.
    */
   private readonly disconnectListener: (this: Socket) => void;
+  /**
+   * A socket holds its slot while its engine connection is open and it is either connected to
+   * its namespace or still being admitted; anything else is a close that was missed.
+   */
+  private readonly slotKind: SlotHolderKind<AppSocket> = {
+    transport: 'websocket',
+    isOpen: (socket) => socket.conn.readyState !== 'closed' && (socket.connected || this.admitting.has(socket)),
+    forget: (socket) => void this.admitted(socket),
+  };
 
   constructor(
     private readonly config: AppConfig,
@@ -103,6 +117,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     private readonly log: EventLog,
     private readonly sticky: StickyWindow,
     private readonly realtime: RedisRealtimeService,
+    private readonly revocations: RecentRevocations,
   ) {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const connections = this;
@@ -146,7 +161,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       this.admit(raw as AppSocket).then(
         () => next(),
         (err: unknown) => {
-          const code = err instanceof ConnectionRefusedError || err instanceof ForbiddenError ? err.code : 'unavailable';
+          const code = err instanceof DomainError ? err.code : 'unavailable';
           const message = err instanceof DomainError ? err.message : 'Service temporarily unavailable';
           next(Object.assign(new Error(code), { data: { code, message } }));
         },
@@ -160,12 +175,14 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * middleware runner included) alive for the socket's life.
    */
   private async admit(socket: AppSocket): Promise<void> {
-    const ip = clientIp(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], this.config.http.trustedProxies);
+    const ip = connectionAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], this.config.http.trustedProxies);
     socket.data.ip = ip;
     socket.data.rooms = [];
     // A handshake token is checked here (signature, expiry) and its revocation key is read in the
     // same Redis call that takes the connection slot, with the recovery offset: one round trip per
     // connection instead of three, and each command left about 2 KB of garbage (bench/RESULTS.md).
+    // The engine handshake's mark when it loaded a session (realtime-io.adapter), else now, before the token is read.
+    const revocationMark = (socket.request as RevocationMarked).revocationMark ?? this.revocations.mark();
     const token = this.takeHandshakeToken(socket);
     if (token === undefined && socket.handshake.headers.cookie?.includes(`${SESSION_COOKIE}=`)) {
       assertSameSiteHandshake(socket.handshake.headers, this.config.http.corsOrigins);
@@ -173,11 +190,14 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     const checked = token === undefined ? undefined : this.authenticator.checkToken(token);
     const offsetToo = !!checked && !socket.data.recovery;
     const read = checked ? (offsetToo ? [checked.revocationKey, this.log.seqKey] : [checked.revocationKey]) : [];
-    const [revoked, seq] = await this.cluster.acquire(ip, read);
-    this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined);
+    const [revoked, seq] = await this.cluster.acquire(ip, this.slotKind, socket, read);
+    if (!this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined, revocationMark)) return;
     const principal =
       checked === undefined ? await this.authenticator.fromRequest(socket.request as Request).catch(() => null) : checked && revoked === null ? checked.principal : null;
-    if (principal) socket.data.principal = socketPrincipal(principal);
+    if (principal) {
+      socket.data.principal = socketPrincipal(principal);
+      socket.data.credential = principalCredential(principal, (socket.request as Request).sessionID);
+    }
     const recovery = socket.data.recovery;
     if (recovery && recovery.userId !== principal?.id) socket.data.recovery = undefined;
   }
@@ -186,28 +206,32 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * The socket holds a cluster slot until released, once. Until it connects,
    * the connection closing releases it (socket.io drops a socket whose client
    * left during the middleware without any event); afterwards, disconnect does.
+   * A connection that closed while the slot was being taken has already emitted
+   * its 'close': the slot goes back at once.
    */
-  private holdSlot(socket: AppSocket, offset: number | undefined): void {
-    socket.data.slot = true;
+  private holdSlot(socket: AppSocket, offset: number | undefined, revocationMark: number): boolean {
+    if (socket.conn.readyState === 'closed') {
+      this.cluster.release(socket);
+      return false;
+    }
     const gone = () => this.releaseSlot(socket);
-    this.admitting.set(socket, { gone, offset });
+    this.admitting.set(socket, { gone, offset, revocationMark });
     socket.conn.once('close', gone);
+    return true;
   }
 
-  /** The socket connected (or its client left): the admission's listener goes, its offset is handed back. */
-  private admitted(socket: AppSocket): number | undefined {
+  /** The socket connected (or its client left): the admission's listener goes, what it read is handed back. */
+  private admitted(socket: AppSocket): Admission | undefined {
     const admission = this.admitting.get(socket);
     if (!admission) return undefined;
     this.admitting.delete(socket);
     socket.conn.off('close', admission.gone);
-    return admission.offset;
+    return admission;
   }
 
   private releaseSlot(socket: AppSocket): void {
     this.admitted(socket);
-    if (!socket.data.slot) return;
-    socket.data.slot = false;
-    this.cluster.release(socket.data.ip);
+    this.cluster.release(socket);
   }
 
   attach(nsp: Namespace): void {
@@ -218,7 +242,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   async onConnection(raw: Socket): Promise<void> {
     const socket = raw as AppSocket;
     socketActiveConnections.inc({ namespace: socket.nsp.name });
-    const handshakeOffset = this.admitted(socket);
+    const admission = this.admitted(socket);
     socket.on('disconnect', this.disconnectListener);
     const recovery = socket.data.recovery;
     if (recovery) socket.data.recovery = undefined;
@@ -230,11 +254,12 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
         return;
       }
       if (recovery) {
-        await this.recover(socket, principal, recovery);
+        await this.recover(socket, principal, recovery, admission?.revocationMark);
         return;
       }
-      const offset = handshakeOffset ?? (await this.log.offsetForNewSocket());
+      const offset = admission?.offset ?? (await this.log.offsetForNewSocket());
       this.joinBaseRooms(socket, principal);
+      if (this.endedMeanwhile(socket, principal, admission?.revocationMark)) return;
       socket.emit('connected', { socketId: socket.id, recovered: false }, String(offset));
       socket.emit('authenticated', { userId: principal.id });
       await this.saveSession(socket, true);
@@ -277,17 +302,19 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Re-authenticated, rooms re-checked, then what was missed in id order, then live again. All or nothing. */
-  private async recover(socket: AppSocket, principal: Principal, recovery: PendingRecovery): Promise<void> {
+  private async recover(socket: AppSocket, principal: Principal, recovery: PendingRecovery, revocationMark: number | undefined): Promise<void> {
     this.hub.beginReplay(socket);
     let lastSent = recovery.offset;
     try {
       this.joinBaseRooms(socket, principal);
-      const allowed: string[] = [];
+      if (this.endedMeanwhile(socket, principal, revocationMark)) return;
+      // Each room is joined as soon as it is checked: access lost after the check then reaches it (leaveRooms).
+      socket.data.rooms = [];
       for (const room of recovery.rooms.slice(0, this.config.realtime.maxRoomsPerSocket)) {
-        if (await runUnitOfWork(() => this.access.may(principal, room), { userId: String(principal.id) })) allowed.push(room);
+        if (!(await runUnitOfWork(() => this.access.may(principal, room), { userId: String(principal.id) }))) continue;
+        socket.data.rooms = [...socket.data.rooms, room];
+        void socket.join(room);
       }
-      socket.data.rooms = allowed;
-      void socket.join(allowed);
       const history = await this.log.readAfter([...socket.rooms], recovery.offset);
       if (history.gap) {
         lastSent = await this.log.currentId();
@@ -304,6 +331,16 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     } finally {
       this.hub.endReplay(socket, lastSent);
     }
+  }
+
+  /**
+   * A logout heard after the credential was checked and before the socket
+   * joined its user room (where AccessRevocations looks) missed it: end it here.
+   */
+  private endedMeanwhile(socket: AppSocket, principal: Principal, mark: number | undefined): boolean {
+    if (mark === undefined || !this.revocations.endedSince(principal.id, socket.data.credential, mark)) return false;
+    this.endSession(socket);
+    return true;
   }
 
   private visibleTo(socket: AppSocket, e: LoggedEvent): boolean {
@@ -376,12 +413,15 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       async () => {
         const s = socket as AppSocket;
         const { token } = parsePayload(authenticatePayload, data);
+        const mark = this.revocations.mark();
         const principal = await this.authenticator.fromToken(token);
         if (!principal) throw new UnauthorizedError('Invalid or expired token');
         if (s.data.principal && s.data.principal.id !== principal.id) throw new BadRequestError('This socket is already authenticated as another user');
         s.data.principal = socketPrincipal(principal);
+        s.data.credential = principalCredential(principal, undefined);
         clearTimeout(s.data.authTimer);
         this.joinBaseRooms(s, principal);
+        if (this.endedMeanwhile(s, principal, mark)) throw new UnauthorizedError('Invalid or expired token');
         await this.saveSession(s);
         socket.emit('authenticated', { userId: principal.id });
         return { userId: principal.id };
@@ -408,6 +448,30 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       await this.saveSession(s);
       return { room };
     });
+  }
+
+  /**
+   * The user lost these rooms (AccessRevocations): the socket leaves them now,
+   * and its stored session no longer lists them for a recovery.
+   */
+  leaveRooms(socket: Socket, rooms: string[]): void {
+    const s = socket as AppSocket;
+    const lost = rooms.filter((r) => socket.rooms.has(r) || s.data.rooms.includes(r));
+    if (!lost.length) return;
+    s.data.rooms = s.data.rooms.filter((r: string) => !lost.includes(r));
+    for (const room of lost) void socket.leave(room);
+    this.saveSession(s).catch((err: Error) => this.logger.warn({ err: err.message, socketId: socket.id }, 'session not saved after lost access'));
+  }
+
+  /** Logout reached this socket: it is told why, then disconnected (a client does not reconnect after a server disconnect). */
+  endSession(socket: Socket): void {
+    socket.emit('error', { code: 'session_ended', message: 'The session or token this connection used has ended' });
+    socket.disconnect(true);
+  }
+
+  /** The credential the socket authenticated with (credentialTag). */
+  credentialOf(socket: Socket): number | undefined {
+    return (socket as AppSocket).data.credential;
   }
 
   /** Joins after the room rules and the per-socket room limit. */

@@ -1,16 +1,20 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../../config/app-config';
+import { UnauthorizedError } from '../errors/domain-error';
 import { realtimeShedTotal, sseActiveClients } from '../metrics/metrics';
+import { principalCredential } from '../session/credential-tag';
 import type { Principal } from '../session/principal';
-import { clientIp } from './client-ip';
 import { ClusterState } from './cluster-state';
+import { connectionAddress } from './connection-address';
 import { envelope, EventLog, LoggedEvent } from './event-log';
 import { resumePoint } from './last-event-id';
-import { RealtimeHub } from './realtime-hub';
+import { RealtimeHub, SseListener } from './realtime-hub';
+import { RecentRevocations } from './recent-revocations';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
+import type { SlotHolderKind } from './slot-ledger';
 
 /** A stream whose unsent output passes this is closed; the client resumes from history with Last-Event-ID. */
 const MAX_SSE_BUFFER_BYTES = 1024 * 1024;
@@ -25,6 +29,14 @@ const RETRY_MS = 3000;
 @Injectable()
 export class SseStreams {
   private readonly logger = new Logger('Sse');
+  /** Each open stream's cleanup, for a stream whose close was never seen (ClusterState.reconcile). */
+  private readonly streams = new Map<Response, () => void>();
+  /** A response emits 'close' once and is `destroyed` from then on. */
+  private readonly slotKind: SlotHolderKind<Response> = {
+    transport: 'sse',
+    isOpen: (res) => !res.destroyed,
+    forget: (res) => this.streams.get(res)?.(),
+  };
 
   constructor(
     private readonly config: AppConfig,
@@ -32,14 +44,29 @@ export class SseStreams {
     private readonly cluster: ClusterState,
     private readonly hub: RealtimeHub,
     private readonly log: EventLog,
+    private readonly revocations: RecentRevocations,
   ) {}
 
+  /**
+   * The client may leave during any await of the set-up (authentication ran before this, then
+   * room checks, the slot, history). Its response's 'close' has then already been emitted, and a
+   * listener added afterwards would never run: so after each await, a destroyed response ends
+   * the set-up, and what the stream holds (slot, hub listener, presence, keep-alive timer) is
+   * taken only while the response is open, with the close listener added in the same tick.
+   */
   async open(req: Request, res: Response, user: Principal, requested: string[]): Promise<void> {
+    // Nothing between the request's authentication and here waits on I/O, so the channel has delivered nothing since.
+    const checkedAt = this.revocations.mark();
+    const ip = connectionAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.http.trustedProxies);
     for (const room of requested) await this.access.assert(user, room);
     const resume = resumePoint(req);
+    if (res.destroyed) return;
     const rooms = new Set([...requested, userRoom(user.id), BROADCAST_ROOM, ...(user.role === 'admin' ? [ADMINS_ROOM] : [])]);
-    const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.http.trustedProxies);
-    await this.cluster.acquire(ip);
+    await this.cluster.acquire(ip, this.slotKind, res);
+    if (res.destroyed) {
+      this.cluster.release(res);
+      return;
+    }
 
     let replaying = true;
     let closed = false;
@@ -56,22 +83,35 @@ export class SseStreams {
         res.end();
       }
     };
-    const detach = this.hub.addSse({ rooms, deliver: (e) => (replaying ? held.push(e) : write(e)), close: () => res.end() });
+    const listener: SseListener = {
+      rooms,
+      userId: user.id,
+      credential: principalCredential(user, req.sessionID),
+      deliver: (e) => (replaying ? held.push(e) : write(e)),
+      close: () => res.end(),
+    };
+    const detach = this.hub.addSse(listener);
+    // Access lost between the checks above and now was not applied to this stream yet.
+    this.hub.dropSseRooms(listener, requested.filter((room) => this.revocations.revokedSince(user.id, room, checkedAt)));
     let keepAlive: NodeJS.Timeout | undefined;
     const cleanup = () => {
       if (closed) return;
       closed = true;
       clearInterval(keepAlive);
       detach();
-      this.cluster.release(ip);
+      this.streams.delete(res);
+      this.cluster.release(res);
       this.cluster.userOffline(user.id);
       sseActiveClients.dec();
     };
     this.cluster.userOnline(user.id);
     sseActiveClients.inc();
     res.on('close', cleanup);
+    this.streams.set(res, cleanup);
 
     try {
+      // A logout heard since the checks missed this stream (it was not listed yet).
+      if (this.revocations.endedSince(user.id, listener.credential, checkedAt)) throw new UnauthorizedError('The session or token of this request has ended');
       // An id past the newest (or past any id at all) was never ours to have seen: resuming after it
       // would filter out every event up to it. Told `gap`, the client resumes from now.
       const newest = resume.kind === 'none' ? 0 : await this.log.currentId();
@@ -79,6 +119,8 @@ export class SseStreams {
       const beyond = resume.kind !== 'none' && known === null;
       const lastEventId = resume.kind === 'none' ? null : (known ?? newest);
       const history = lastEventId === null ? null : await this.log.readAfter([...rooms], lastEventId);
+      // Left (or ended by a resync) during the history read: no keep-alive timer may start now; cleanup ran or its 'close' is on the way.
+      if (closed || res.writableEnded) return;
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
       res.setHeader('Cache-Control', 'no-cache, no-transform');

@@ -7,6 +7,7 @@ import { UnavailableError } from '../errors/domain-error';
 import { sendError } from '../errors/http-exception.filter';
 import type { BatchedReads } from '../redis/batched-reads';
 import type { RedisClient } from '../redis/redis.factory';
+import { userSessionsKey } from './user-credentials';
 
 export const SESSION_COOKIE = 'switchboard.sid';
 
@@ -22,10 +23,14 @@ const TOUCH_MEMORY = 50_000;
  */
 export class ThrottledTouchRedisStore extends RedisStore {
   private readonly touched = new Map<string, number>();
+  private readonly expireIndex: (userId: number) => Promise<unknown>;
 
-  /** Session loads go out with other requests' reads in one MGET (BatchedReads); writes go straight to Redis. */
-  constructor(opts: { client: RedisClient; reads: BatchedReads; prefix: string; ttl: number }) {
-    const { client, reads } = opts;
+  /**
+   * Session loads go out with other requests' reads in one MGET (BatchedReads); writes go straight to Redis.
+   * `userIndexKey`: the user's list of sessions (UserCredentials), refreshed with each session so it outlives them.
+   */
+  constructor(opts: { client: RedisClient; reads: BatchedReads; prefix: string; ttl: number; userIndexKey?: (userId: number) => string }) {
+    const { client, reads, userIndexKey } = opts;
     super({
       ...opts,
       client: {
@@ -37,6 +42,7 @@ export class ThrottledTouchRedisStore extends RedisStore {
         scan: (...args: Parameters<RedisClient['scan']>) => client.scan(...args),
       },
     });
+    this.expireIndex = (userId) => (userIndexKey ? client.expire(userIndexKey(userId), opts.ttl) : Promise.resolve());
   }
 
   override async touch(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): Promise<void> {
@@ -48,6 +54,7 @@ export class ThrottledTouchRedisStore extends RedisStore {
     }
     if (this.touched.size >= TOUCH_MEMORY) this.touched.clear();
     this.touched.set(sid, now);
+    if (sess.userId) await this.expireIndex(sess.userId).catch(() => undefined); // a missed refresh only narrows logout-all
     return super.touch(sid, sess, cb);
   }
 
@@ -67,7 +74,13 @@ export function sessionMiddleware(config: AppConfig, redis: RedisClient, reads: 
   const handler = session({
     name: SESSION_COOKIE,
     secret: config.auth.sessionSecret,
-    store: new ThrottledTouchRedisStore({ client: redis, reads, prefix: `${config.redis.prefix}sess:`, ttl: config.auth.sessionTtlSeconds }),
+    store: new ThrottledTouchRedisStore({
+      client: redis,
+      reads,
+      prefix: `${config.redis.prefix}sess:`,
+      ttl: config.auth.sessionTtlSeconds,
+      userIndexKey: (userId) => userSessionsKey(config.redis.prefix, userId),
+    }),
     resave: false,
     saveUninitialized: false,
     rolling: true,

@@ -3,6 +3,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { AppConfig } from '../../config/app-config';
 import { Authenticator } from './authenticator';
 import { jwtModuleOptions, Tokens } from './tokens';
+import { UserCredentials } from './user-credentials';
 
 /** Authentication shared by HTTP, sockets and SSE. */
 @Global()
@@ -13,7 +14,7 @@ import { jwtModuleOptions, Tokens } from './tokens';
       useFactory: jwtModuleOptions,
     }),
   ],
-  providers: [Tokens, Authenticator],
-  exports: [Tokens, Authenticator],
+  providers: [Tokens, Authenticator, UserCredentials],
+  exports: [Tokens, Authenticator, UserCredentials],
 })
 export class SessionModule {}

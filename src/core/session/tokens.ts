@@ -99,7 +99,12 @@ export class Tokens {
 
   async revoke(principal: Principal): Promise<void> {
     if (!principal.tokenId || !principal.tokenExpiresAt) return;
-    const ttl = Math.max(1, principal.tokenExpiresAt - Math.floor(Date.now() / 1000));
-    await this.redis.set(this.revokedPrefix + principal.tokenId, '1', 'EX', ttl);
+    await this.revokeId(principal.tokenId, principal.tokenExpiresAt);
+  }
+
+  /** Marks the token with this id revoked until `expiresAt` (epoch seconds), when it would stop working anyway. */
+  async revokeId(tokenId: string, expiresAt: number): Promise<void> {
+    const ttl = Math.max(1, expiresAt - Math.floor(Date.now() / 1000));
+    await this.redis.set(this.revokedPrefix + tokenId, '1', 'EX', ttl);
   }
 }

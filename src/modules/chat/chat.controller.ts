@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
 import { CurrentUser } from '../../core/session/auth.decorators';
 import type { Principal } from '../../core/session/principal';
 import { MessageView, RoomView } from './chat.events';
@@ -22,6 +22,13 @@ export class ChatController {
   @Get('rooms/:id/messages')
   messages(@CurrentUser() me: Principal, @Param('id', ParseIntPipe) id: number, @Query() q: MessagesQueryDto) {
     return this.chat.history(me.id, id, q.before, q.limit);
+  }
+
+  /** The room's creator or an admin; a member may remove themself. Live subscriptions end with the membership. */
+  @Delete('rooms/:id/members/:userId')
+  @HttpCode(204)
+  removeMember(@CurrentUser() me: Principal, @Param('id', ParseIntPipe) id: number, @Param('userId', ParseIntPipe) userId: number): Promise<void> {
+    return this.chat.removeMember(me, id, userId);
   }
 
   @Post('rooms/:id/messages')

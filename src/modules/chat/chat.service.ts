@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
 import { chatRoom, RealtimeService } from '../../core/realtime/realtime.contract';
+import type { Principal } from '../../core/session/principal';
 import { UsersService } from '../auth/users.service';
 import { NotificationsService } from '../notifications/notifications.service';
 import { MessageView, RoomView } from './chat.events';
@@ -99,7 +100,7 @@ export class ChatService {
   /** Stores the message, then `message:new` to the room on every api process. */
   async send(userId: number, roomId: number, body: string): Promise<MessageView> {
     await this.assertMember(userId, roomId);
-    const view = await this.post(userId, roomId, body);
+    const view = await this.post(userId, roomId, body, { asMember: true });
     if (this.memberMessageListeners.length) {
       const room = await this.rooms.findOne({ where: { id: roomId }, select: { id: true, assistant: true } });
       if (room) for (const listener of this.memberMessageListeners) await listener({ id: room.id, assistant: room.assistant }, view);
@@ -122,17 +123,53 @@ export class ChatService {
     return rows.reverse().map((m) => ({ userId: m.userId, body: m.body }));
   }
 
+  /**
+   * The room's creator or an admin removes a member, or a member leaves. The
+   * member's sockets leave the room on every process at once and their SSE
+   * streams stop carrying it. The creator stays.
+   */
+  async removeMember(me: Principal, roomId: number, userId: number): Promise<void> {
+    const room = await this.rooms.findOne({ where: { id: roomId }, relations: { members: true } });
+    if (!room) throw new NotFoundError('Room');
+    const callerIsMember = room.members.some((m) => m.userId === me.id);
+    if (me.role !== 'admin' && room.createdBy !== me.id) {
+      if (!callerIsMember) throw new ForbiddenError('You are not a member of this room');
+      if (userId !== me.id) throw new ForbiddenError('Only the creator of the room or an admin may remove another member');
+    }
+    if (userId === room.createdBy) throw new ConflictError('The creator cannot be removed from the room');
+    const removed = await this.members.delete({ roomId, userId });
+    if (!removed.affected) throw new NotFoundError('Member');
+    await this.realtime.revokeAccess(userId, [chatRoom(roomId)]);
+  }
+
   /** Adds a member if not one already (idempotent). */
   async ensureMember(roomId: number, userId: number): Promise<void> {
     await this.members.createQueryBuilder().insert().into(ChatRoomMember).values({ roomId, userId }).orIgnore().execute();
   }
 
-  /** For the assistant and other trusted senders: no membership check. */
-  async post(userId: number, roomId: number, body: string): Promise<MessageView> {
+  /**
+   * Stores and delivers a message. `asMember`: only while the sender is a
+   * member, checked by the insert itself on the primary (assertMember read a
+   * replica, which may not have seen a removal yet); without it, for the
+   * assistant and other trusted senders, no check.
+   */
+  async post(userId: number, roomId: number, body: string, opts: { asMember?: boolean } = {}): Promise<MessageView> {
     const text = body.trim();
     if (!text) throw new BadRequestError('body must not be empty');
-    const saved = await this.messages.save(this.messages.create({ roomId, userId, body: text }));
-    const stored = await this.messages.findOneByOrFail({ id: saved.id });
+    let id: string;
+    if (opts.asMember) {
+      // One statement that reads (and share-locks) the membership row: a removal committed before it leaves
+      // nothing to insert, a concurrent one waits until the message is in.
+      const inserted = await this.messages.query<{ affectedRows: number; insertId: number | string }>(
+        'INSERT INTO messages (room_id, user_id, body) SELECT ?, ?, ? FROM chat_room_members WHERE room_id = ? AND user_id = ?',
+        [roomId, userId, text, roomId, userId],
+      );
+      if (!inserted.affectedRows) throw new ForbiddenError('You are not a member of this room');
+      id = String(inserted.insertId);
+    } else {
+      id = (await this.messages.save(this.messages.create({ roomId, userId, body: text }))).id;
+    }
+    const stored = await this.messages.findOneByOrFail({ id });
     const view = messageView(stored);
     await this.realtime.toRoom(chatRoom(roomId), 'message:new', view);
     return view;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post } from '@nestjs/common';
 import { CurrentUser } from '../../core/session/auth.decorators';
 import type { Principal } from '../../core/session/principal';
 import { CreateProjectDto } from './dto/create-project.dto';
@@ -21,5 +21,12 @@ export class ProjectsController {
   @Get(':id')
   get(@CurrentUser() me: Principal, @Param('id', ParseIntPipe) id: number): Promise<ProjectView> {
     return this.projects.get(me, id);
+  }
+
+  /** The owner or an admin; a member may remove themself. Live subscriptions end with the membership. */
+  @Delete(':id/members/:userId')
+  @HttpCode(204)
+  removeMember(@CurrentUser() me: Principal, @Param('id', ParseIntPipe) id: number, @Param('userId', ParseIntPipe) userId: number): Promise<void> {
+    return this.projects.removeMember(me, id, userId);
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { BadRequestError, ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
+import { analysisRoom, projectRoom, RealtimeService } from '../../core/realtime/realtime.contract';
 import type { Principal } from '../../core/session/principal';
 import { UsersService } from '../auth/users.service';
 import { ProjectMember } from './entities/project-member.entity';
@@ -15,7 +16,7 @@ export interface ProjectView {
   createdAt: string;
 }
 
-function view(p: Project): ProjectView {
+export function projectView(p: Project): ProjectView {
   return {
     id: p.id,
     name: p.name,
@@ -25,12 +26,23 @@ function view(p: Project): ProjectView {
   };
 }
 
+/** Projects the user owns or is a member of, newest first, with their members (also bench/http's baseline query). */
+export function projectsOf(projects: Repository<Project>, userId: number): Promise<Project[]> {
+  return projects
+    .createQueryBuilder('p')
+    .innerJoin(ProjectMember, 'mine', 'mine.project_id = p.id AND mine.user_id = :userId', { userId })
+    .leftJoinAndSelect('p.members', 'm')
+    .orderBy('p.id', 'DESC')
+    .getMany();
+}
+
 @Injectable()
 export class ProjectsService {
   constructor(
     @InjectRepository(Project) private readonly projects: Repository<Project>,
     @InjectRepository(ProjectMember) private readonly members: Repository<ProjectMember>,
     private readonly users: UsersService,
+    private readonly realtime: RealtimeService,
   ) {}
 
   async create(ownerId: number, name: string, memberIds: number[] = []): Promise<ProjectView> {
@@ -48,13 +60,7 @@ export class ProjectsService {
 
   /** Projects the user owns or is a member of (the owner is always a member). */
   async listFor(userId: number): Promise<ProjectView[]> {
-    const rows = await this.projects
-      .createQueryBuilder('p')
-      .innerJoin(ProjectMember, 'mine', 'mine.project_id = p.id AND mine.user_id = :userId', { userId })
-      .leftJoinAndSelect('p.members', 'm')
-      .orderBy('p.id', 'DESC')
-      .getMany();
-    return rows.map(view);
+    return (await projectsOf(this.projects, userId)).map(projectView);
   }
 
   async get(me: Principal, id: number): Promise<ProjectView> {
@@ -63,7 +69,29 @@ export class ProjectsService {
     if (me.role !== 'admin' && !project.members.some((m) => m.userId === me.id)) {
       throw new ForbiddenError('You are not a member of this project');
     }
-    return view(project);
+    return projectView(project);
+  }
+
+  /**
+   * The owner or an admin removes a member, or a member leaves. Access ends on
+   * every process at once: the member's sockets leave the project's room and
+   * its analyses' rooms, and their SSE streams stop carrying them. The owner
+   * stays (a project always has one).
+   */
+  async removeMember(me: Principal, projectId: number, userId: number): Promise<void> {
+    const project = await this.projects.findOne({ where: { id: projectId }, relations: { members: true } });
+    if (!project) throw new NotFoundError('Project');
+    const callerIsMember = project.members.some((m) => m.userId === me.id);
+    if (me.role !== 'admin' && project.ownerId !== me.id) {
+      if (!callerIsMember) throw new ForbiddenError('You are not a member of this project');
+      if (userId !== me.id) throw new ForbiddenError('Only the owner or an admin may remove another member');
+    }
+    if (userId === project.ownerId) throw new ConflictError('The owner cannot be removed from the project');
+    const removed = await this.members.delete({ projectId, userId });
+    if (!removed.affected) throw new NotFoundError('Member');
+    // After the write this unit reads the primary: no analysis created meanwhile is missed.
+    const analyses = await this.projects.manager.query<{ id: number }[]>('SELECT id FROM analyses WHERE project_id = ?', [projectId]);
+    await this.realtime.revokeAccess(userId, [projectRoom(projectId), ...analyses.map((a) => analysisRoom(a.id))]);
   }
 
   /** For realtime room checks and analyses: members only (admins too). */

@@ -1,0 +1,84 @@
+import type { AppConfig } from '../../config/app-config';
+import { realtimeSlotsReconciledTotal } from '../metrics/metrics';
+import type { RedisClient } from '../redis/redis.factory';
+import { ClusterState } from './cluster-state';
+import type { SlotHolderKind } from './slot-ledger';
+
+// The slot connection ClusterState opens for itself: the slot script always grants.
+jest.mock('../redis/redis.factory', () => ({
+  createRedis: () => ({ on: () => undefined, defineCommand: () => undefined, rtAcquire: async () => ['ok', 1], quit: async () => 'OK' }),
+  redisReady: async () => undefined,
+}));
+
+/** The shared connection: records the per-address increments ClusterState sends. */
+function fakeRedis(increments: [string, number][]): RedisClient {
+  const chain = {
+    hincrby: (_key: string, field: string, by: number) => (increments.push([field, by]), chain),
+    del: () => chain,
+    hset: () => chain,
+    pexpire: () => chain,
+    zadd: () => chain,
+    zrem: () => chain,
+    exec: async () => [],
+  };
+  return {
+    multi: () => chain,
+    pipeline: () => ({ hget: () => undefined, exec: async () => [] }),
+    zrangebyscore: async () => [],
+    hset: async () => 1,
+    hdel: async () => 1,
+  } as unknown as RedisClient;
+}
+
+const config = {
+  instanceId: 'unit',
+  redis: { prefix: 'unit:' },
+  realtime: { maxConnections: 100, maxConnectionsPerIp: 10 },
+} as unknown as AppConfig;
+
+interface FakeStream {
+  open: boolean;
+}
+
+async function reconciledSse(): Promise<number> {
+  return (await realtimeSlotsReconciledTotal.get()).values.find((v) => v.labels.transport === 'sse')?.value ?? 0;
+}
+
+describe('ClusterState slot reconciliation', () => {
+  let cluster: ClusterState;
+  const increments: [string, number][] = [];
+
+  beforeEach(async () => {
+    increments.length = 0;
+    cluster = new ClusterState(fakeRedis(increments), config);
+    await cluster.onModuleInit();
+  });
+
+  afterEach(async () => {
+    await cluster.onApplicationShutdown();
+  });
+
+  it('frees the slots of connections that closed unseen, has their owner drop them, and counts them', async () => {
+    const forgotten: FakeStream[] = [];
+    const kind: SlotHolderKind<FakeStream> = { transport: 'sse', isOpen: (s) => s.open, forget: (s) => forgotten.push(s) };
+    const [open, closed] = [{ open: true }, { open: true }];
+    await cluster.acquire('198.51.100.1', kind, open);
+    await cluster.acquire('198.51.100.1', kind, closed);
+    const before = await reconciledSse();
+    closed.open = false;
+
+    expect(cluster.reconcile()).toBe(1);
+    expect(forgotten).toEqual([closed]);
+    expect(await reconciledSse()).toBe(before + 1);
+    expect(increments).toEqual([
+      ['total', -1],
+      ['ip:198.51.100.1', -1],
+    ]);
+    // The owner's own close handling, arriving late, frees nothing twice.
+    cluster.release(closed);
+    expect(increments).toHaveLength(2);
+    expect(cluster.reconcile()).toBe(0);
+    cluster.release(open);
+    expect(increments).toHaveLength(4);
+  });
+});
