@@ -73,7 +73,8 @@ const rotating = (i: number) => `203.0.113.${i + 1}`;
 describe('trusted proxies: the client address every limit uses', () => {
   const apis: ApiProcess[] = [];
   const sockets: Socket[] = [];
-  const limits = (prefix: string) => ({ HTTP_RATE_LIMIT_POINTS: '4', MAX_CONNECTIONS_PER_IP: '2', REDIS_PREFIX: `sbproxy${prefix}${Date.now()}:` });
+  // HOST '::': the api must face the network for a LAN peer to reach it at all (it listens on 127.0.0.1 by default, issue 11 §11).
+  const limits = (prefix: string) => ({ HOST: '::', HTTP_RATE_LIMIT_POINTS: '4', MAX_CONNECTIONS_PER_IP: '2', REDIS_PREFIX: `sbproxy${prefix}${Date.now()}:` });
 
   afterEach(() => {
     for (const s of sockets.splice(0)) s.close();
