@@ -2,10 +2,11 @@
 // Plain Node so it runs before anything is installed.
 const { spawnSync } = require('node:child_process');
 const { createHash } = require('node:crypto');
-const { existsSync, readFileSync, readdirSync, statSync, writeFileSync } = require('node:fs');
+const { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
-const root = join(__dirname, '..');
+const ROOT = join(__dirname, '..');
+const root = ROOT; // the checkout; ensureBuild takes another for its test
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
@@ -52,15 +53,35 @@ function ensureDependencies() {
   writeFileSync(stamp, `${want}\n`);
 }
 
-function ensureBuild() {
+/** Every file under src/ by path: a deleted or renamed source changes it (mtimes alone do not show deletions). */
+function sourceList(root) {
+  const files = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else files.push(p.slice(root.length));
+    }
+  };
+  walk(join(root, 'src'));
+  return createHash('sha256').update(files.sort().join('\n')).digest('hex');
+}
+
+function ensureBuild(root = ROOT) {
   const built = mtime(join(root, 'dist', 'main.js'));
   const sources = Math.max(newest(join(root, 'src')), mtime(join(root, 'tsconfig.json')), mtime(join(root, 'tsconfig.build.json')));
-  if (built && built >= sources) return;
-  console.error('[switchboard] building (tsc)');
-  if (!run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'])) {
+  const listStamp = join(root, 'dist', '.sources-sha256');
+  const list = sourceList(root);
+  const sameFiles = existsSync(listStamp) && readFileSync(listStamp, 'utf8').trim() === list;
+  if (built && built >= sources && sameFiles) return;
+  // A source that was deleted or renamed must not live on in dist/ (a removed migration would still run).
+  if (!sameFiles) rmSync(join(root, 'dist'), { recursive: true, force: true });
+  console.error(sameFiles ? '[switchboard] building (tsc)' : '[switchboard] building dist/ from a clean slate (tsc)');
+  if (!run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root })) {
     console.error('[switchboard] build failed');
     process.exit(1);
   }
+  writeFileSync(listStamp, `${list}\n`);
 }
 
 function ensure() {

@@ -35,7 +35,7 @@ async function main() {
   if (relaunchOnRequiredNode(__filename)) return;
   const stack = require('./stack');
   const { services, migrate, root } = require('./services');
-  const { env, own } = await services('dev');
+  const { env, own } = await services('dev', undefined, { dotEnv: true });
   migrate(env);
   const port = Number(process.env.PORT || 3000);
   /** @type {Map<string, import('node:child_process').ChildProcess>} the running child of each name */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { TrustedProxies } from '../core/http/client-address';
+import { withDotEnv } from './dot-env';
 import { Env, parseEnv } from './env.schema';
 
 export interface DbHost {
@@ -210,8 +211,8 @@ export class AppConfig {
     return this.env === 'production';
   }
 
-  /** The only place the process environment is read. */
+  /** The only place the process environment (and the `.env` file of the working directory) is read. */
   static fromProcessEnv(): AppConfig {
-    return new AppConfig(parseEnv(process.env));
+    return new AppConfig(parseEnv(withDotEnv(process.env, process.cwd())));
   }
 }

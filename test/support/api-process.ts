@@ -67,10 +67,10 @@ export class ApiProcess extends ManagedProcess {
 }
 
 /** Starts `node dist/main.js` against the test stack and waits for /livez. */
-export async function startApi(env: Record<string, string> = {}, opts: { port?: number; timeoutMs?: number } = {}): Promise<ApiProcess> {
+export async function startApi(env: Record<string, string> = {}, opts: { port?: number; timeoutMs?: number; cwd?: string } = {}): Promise<ApiProcess> {
   const port = opts.port ?? (await freePort());
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
-    cwd: ROOT,
+    cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...stackEnv(), LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
