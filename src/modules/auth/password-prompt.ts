@@ -23,7 +23,6 @@ export function readPassword(question: string, input: NodeJS.ReadStream = proces
       lines.once('close', () => answered || reject(new Error('no password on standard input')));
     });
   }
-  output.write(question);
   return new Promise((resolve, reject) => {
     let typed = '';
     const done = (err?: Error) => {
@@ -42,8 +41,11 @@ export function readPassword(question: string, input: NodeJS.ReadStream = proces
         else typed += ch;
       }
     };
+    // Echo off before the prompt shows: whoever answers it (a person, a script on a pty) cannot
+    // type into a terminal that still echoes.
     input.setRawMode(true);
     input.resume();
     input.on('data', onData);
+    output.write(question);
   });
 }
