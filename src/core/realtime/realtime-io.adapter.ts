@@ -29,6 +29,7 @@ function hasSessionCookie(req: IncomingMessage): boolean {
 
 /** The socket type of the Socket.IO copy @nestjs/platform-socket.io compiles against. */
 type NestSocket = Parameters<IoAdapter['bindMessageHandlers']>[0];
+type NestServer = Parameters<IoAdapter['close']>[0];
 
 type EngineRes = ServerResponse & { status?: (code: number) => EngineRes; json?: (body: unknown) => void };
 
@@ -91,6 +92,17 @@ export class RealtimeIoAdapter extends IoAdapter {
       session(req as never, res as never, next);
     });
     return server;
+  }
+
+  /**
+   * SIGTERM, after the drain: events still being handled get their acks out before the sockets
+   * close (InFlightEvents), then the clients reconnect elsewhere and recover.
+   */
+  override async close(server: NestServer): Promise<void> {
+    await this.app.get(SocketConnections).inFlight.whenIdle(5000);
+    // The acks go out in the ticks after the handlers settle (the dispatch pipeline below).
+    await new Promise((r) => setImmediate(r));
+    await super.close(server);
   }
 
   /**
