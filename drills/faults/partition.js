@@ -103,6 +103,8 @@ async function run({ cluster, env, opts, log }) {
         ...loadGuarantees(figures),
         upTurned503WhileCut: cuts.every((c) => c.upTurned503AfterMs !== null),
         rejoinedByItself: cuts.every((c) => c.rejoinedAfterHealMs !== null),
+        // Its clients must not sit on a process that cannot deliver: they move to another one (or are told).
+        socketsMovedWhileCut: cuts.every((c) => c.socketsBefore === null || c.socketsAtEndOfCut === null || c.socketsAtEndOfCut < c.socketsBefore),
       },
     };
   } finally {

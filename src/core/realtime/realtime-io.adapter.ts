@@ -16,6 +16,7 @@ import { compactDeflate, shareNegotiatedDeflateParams } from './compact-deflate'
 import { EventLog } from './event-log';
 import { sendPreEncodedFramesUnderThreshold } from './pre-encoded-frames';
 import { recoveryAdapter } from './recovery-adapter';
+import { RedisReachability } from './redis-reachability';
 import { SocketConnections } from './socket-connections';
 import { guardUpgradeSockets } from './upgrade-socket-errors';
 
@@ -73,6 +74,7 @@ export class RealtimeIoAdapter extends IoAdapter {
     }
     const session = sessionMiddleware(this.config, this.app.get<RedisClient>(REDIS), this.app.get(BatchedReads));
     const revocations = this.app.get(RecentRevocations);
+    server.engine.use(this.app.get(RedisReachability).engineMiddleware());
     server.engine.use((req: IncomingMessage & RevocationMarked & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
       if (req._query?.sid !== undefined) return next(); // only the handshake carries the cookie we need
       // Without our cookie there is no session to load; loading one anyway kept express-session's
