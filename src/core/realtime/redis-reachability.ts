@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket as NetSocket } from 'node:net';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { RealtimeHub } from './realtime-hub';
+import { EngineMiddleware, refuseHandshakesWhile } from './refuse-handshake';
 
 const PROBE_EVERY_MS = 1000;
 const PROBE_TIMEOUT_MS = 1000;
@@ -74,17 +73,7 @@ export class RedisReachability implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Engine.IO middleware: handshakes (and upgrades) are refused 503 while Redis is unreachable. */
-  engineMiddleware(): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
-    return (_req, res, next) => {
-      if (!this.cut) return next();
-      if (!(res instanceof ServerResponse)) {
-        // A WebSocket upgrade: engine.io's stand-in response cannot write a status, the raw socket can.
-        const raw = (res as unknown as { socket?: NetSocket }).socket;
-        raw?.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n');
-        return;
-      }
-      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', connection: 'close' });
-      res.end(JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message: 'This process cannot reach Redis' }));
-    };
+  engineMiddleware(): EngineMiddleware {
+    return refuseHandshakesWhile(() => this.cut, 'This process cannot reach Redis');
   }
 }
