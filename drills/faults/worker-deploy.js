@@ -41,11 +41,13 @@ async function run({ cluster, env, opts, log }) {
     const analyses = [];
     for (let i = 0; i < Math.min(20, Math.max(4, jobs / 100)); i++) {
       const p = projects[i % projects.length];
-      let r = await request(cluster.url, { method: 'POST', path: `/api/projects/${p.id}/analyses`, token: users[p.memberIdx[0]].token, body: { priority: i % 2 ? 'high' : 'default', stations: 10 } });
+      // Members take turns: one user may have only MAX_ACTIVE_ANALYSES_PER_USER (5) running.
+      const starter = p.memberIdx[Math.floor(i / projects.length) % p.memberIdx.length];
+      let r = await request(cluster.url, { method: 'POST', path: `/api/projects/${p.id}/analyses`, token: users[starter].token, body: { priority: i % 2 ? 'high' : 'default', stations: 10 } });
       // Analyses have a per-user limit of their own: wait as told, as a client would.
       for (let tries = 0; r.status === 429 && tries < 30; tries++) {
         await sleep(Math.max(1, Number(r.headers['retry-after']) || 1) * 1000);
-        r = await request(cluster.url, { method: 'POST', path: `/api/projects/${p.id}/analyses`, token: users[p.memberIdx[0]].token, body: { priority: i % 2 ? 'high' : 'default', stations: 10 } });
+        r = await request(cluster.url, { method: 'POST', path: `/api/projects/${p.id}/analyses`, token: users[starter].token, body: { priority: i % 2 ? 'high' : 'default', stations: 10 } });
       }
       if (r.status !== 202) throw new Error(`analysis: HTTP ${r.status}`);
       analyses.push({ queue: r.body.queue, id: String(r.body.jobId) });
