@@ -12,7 +12,7 @@ function setup() {
     ['a', { conn: { close: () => closed.push('a') } }],
     ['b', { conn: { close: () => closed.push('b') } }],
   ]);
-  const hub = { allNamespaces: () => [{ sockets }] } as unknown as RealtimeHub;
+  const hub = { allNamespaces: () => [{ sockets }], endSseStreams: () => (closed.push('sse'), 1) } as unknown as RealtimeHub;
   const reach = new RedisReachability(redis, hub);
   return { reach, closed, setAnswers: (v: boolean) => (answers = v) };
 }
@@ -38,7 +38,7 @@ describe('RedisReachability', () => {
     reach.onApplicationShutdown();
   });
 
-  it('after two unanswered probes closes every socket once and answers handshakes 503, then admits again when Redis is back', async () => {
+  it('after two unanswered probes closes every socket and SSE stream once and answers handshakes 503, then admits again when Redis is back', async () => {
     const { reach, closed, setAnswers } = setup();
     reach.onModuleInit();
     setAnswers(false);
@@ -46,10 +46,10 @@ describe('RedisReachability', () => {
     expect(reach.cut).toBe(false);
     await jest.advanceTimersByTimeAsync(1000);
     expect(reach.cut).toBe(true);
-    expect(closed).toEqual(['a', 'b']);
+    expect(closed).toEqual(['a', 'b', 'sse']);
     expect(handshake(reach)).toEqual({ status: 503, passed: false });
     await jest.advanceTimersByTimeAsync(3000);
-    expect(closed).toEqual(['a', 'b']);
+    expect(closed).toEqual(['a', 'b', 'sse']);
     setAnswers(true);
     await jest.advanceTimersByTimeAsync(1000);
     expect(reach.cut).toBe(false);

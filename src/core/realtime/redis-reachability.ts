@@ -69,7 +69,8 @@ export class RedisReachability implements OnModuleInit, OnApplicationShutdown {
         closed++;
       }
     }
-    this.logger.warn({ closed }, 'Redis unreachable from this process: its sockets reconnect elsewhere, new handshakes get 503');
+    const streams = this.hub.endSseStreams();
+    this.logger.warn({ closed, streams }, 'Redis unreachable from this process: its sockets reconnect elsewhere, new handshakes get 503');
   }
 
   /** Engine.IO middleware: handshakes (and upgrades) are refused 503 while Redis is unreachable. */
