@@ -20,6 +20,9 @@ async function run({ cluster, opts, log }) {
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
     log(`SIGKILL to api ${port} (pid ${pid}); ${before.connected}/${before.total} clients connected`);
+    // First the clients must notice (their connections close), then all must be back.
+    const deadline = Date.now() + 10000;
+    while (Date.now() < deadline && (await load.connected()).connected === before.total) await sleep(50);
     const servedAgainMs = await load.allConnected(killedAt, 120000);
     log(`every client connected again after ${servedAgainMs} ms`);
     await apiUp(port, 120000);
