@@ -9,6 +9,8 @@ import { runUnitOfWork } from '../core/database/unit-of-work';
 import { assertInputBounds, assertQueryBounds } from '../core/errors/input-bounds';
 import { sendError } from '../core/errors/http-exception.filter';
 import { assertSameSiteWrite } from '../core/http/cross-site';
+import { closeConnectionsWhileDraining } from '../core/http/drain-connections';
+import { ShutdownState } from '../core/health/shutdown-state';
 import { httpRequestDuration } from '../core/metrics/metrics';
 import { BatchedReads } from '../core/redis/batched-reads';
 import type { RedisClient } from '../core/redis/redis.factory';
@@ -137,5 +139,6 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   const trusted = config.http.trustedProxies;
   express.set('trust proxy', (addr: string) => trusted.trusts(addr));
   express.disable('x-powered-by');
+  app.use(closeConnectionsWhileDraining(app.get(ShutdownState)));
   app.use(requestPipeline(config, sessionMiddleware(config, app.get<RedisClient>(REDIS), app.get(BatchedReads)), app.get(Authenticator)));
 }

@@ -310,6 +310,13 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
       });
   }
 
+  /** Ends every SSE stream of this process (its clients resume elsewhere with Last-Event-ID). */
+  endSseStreams(): number {
+    const listeners = new Set([...this.sse.values()].flatMap((set) => [...set]));
+    for (const listener of listeners) listener.close?.();
+    return listeners.size;
+  }
+
   /**
    * Events this process could not deliver (gone from the channel and from the global stream) must not
    * leave its clients with a silent hole: every socket is disconnected (it reconnects and recovers from

@@ -15,6 +15,7 @@ import { RedisRealtimeService } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
 import { SocketConnections } from './socket-connections';
 import { SseStreams } from './sse-streams';
+import { RedisReachability } from './redis-reachability';
 
 /** Idle rooms keep their history this long (the recovery window and SSE resumption fit well inside). */
 const HISTORY_TTL_MS = 24 * 3600 * 1000;
@@ -47,7 +48,7 @@ export class RealtimeModule {
       module: RealtimeModule,
       global: true,
       controllers: [RealtimeController],
-      providers: [...publishing, ClusterState, RealtimeHub, RecentRevocations, RoomAccess, PresenceScope, SocketConnections, AccessRevocations, SseStreams, RealtimeGateway],
+      providers: [...publishing, ClusterState, RealtimeHub, RecentRevocations, RoomAccess, PresenceScope, SocketConnections, AccessRevocations, SseStreams, RedisReachability, RealtimeGateway],
       exports: [RealtimeService, RedisRealtimeService, EventLog, SocketConnections, RoomAccess, ClusterState],
     };
   }

@@ -25,6 +25,7 @@ import { RecentRevocations, RevocationMarked } from './recent-revocations';
 import { RoomAccess } from './room-access';
 import { namespacesFor } from './room-name';
 import type { SlotHolderKind } from './slot-ledger';
+import { InFlightEvents } from './in-flight-events';
 import { PendingRecovery, SocketSessionStore } from './socket-sessions';
 
 export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: ErrorCode; message: string; retryAfterMs?: number };
@@ -88,6 +89,8 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Sockets');
   private readonly limiters = new Map<EventClass, RateLimiterRedis>();
   readonly sessions: SocketSessionStore;
+  /** Client events whose ack is not sent yet; the server waits for them before closing sockets on SIGTERM. */
+  readonly inFlight = new InFlightEvents();
   private touchTimer?: NodeJS.Timeout;
   /** Sockets past the cluster limits that have not connected yet (kept out of socket.data, which stays small). */
   private readonly admitting = new Map<AppSocket, Admission>();
@@ -367,7 +370,11 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
    * limit of the event class, a unit of work for sticky reads, and an ack that
    * is always `{ok:true,...}` or `{ok:false,error,message}`.
    */
-  async handle<T extends object>(raw: Socket, event: string, cls: EventClass, fn: (user: Principal) => Promise<T>, opts: { public?: boolean } = {}): Promise<Ack<T>> {
+  handle<T extends object>(raw: Socket, event: string, cls: EventClass, fn: (user: Principal) => Promise<T>, opts: { public?: boolean } = {}): Promise<Ack<T>> {
+    return this.inFlight.track(this.handleNow(raw, event, cls, fn, opts));
+  }
+
+  private async handleNow<T extends object>(raw: Socket, event: string, cls: EventClass, fn: (user: Principal) => Promise<T>, opts: { public?: boolean }): Promise<Ack<T>> {
     const socket = raw as AppSocket;
     socketMessagesTotal.inc({ namespace: socket.nsp.name, event, direction: 'in' });
     try {

@@ -1,7 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../../config/app-config';
-import { UnauthorizedError } from '../errors/domain-error';
+import { UnauthorizedError, UnavailableError } from '../errors/domain-error';
 import { realtimeShedTotal, sseActiveClients } from '../metrics/metrics';
 import { principalCredential } from '../session/credential-tag';
 import type { Principal } from '../session/principal';
@@ -27,10 +27,11 @@ const RETRY_MS = 3000;
  * none is sent twice), `Last-Event-ID-Status: replayed|gap`, keep-alives.
  */
 @Injectable()
-export class SseStreams {
+export class SseStreams implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Sse');
   /** Each open stream's cleanup, for a stream whose close was never seen (ClusterState.reconcile). */
   private readonly streams = new Map<Response, () => void>();
+  private closing = false;
   /** A response emits 'close' once and is `destroyed` from then on. */
   private readonly slotKind: SlotHolderKind<Response> = {
     transport: 'sse',
@@ -55,6 +56,8 @@ export class SseStreams {
    * taken only while the response is open, with the close listener added in the same tick.
    */
   async open(req: Request, res: Response, user: Principal, requested: string[]): Promise<void> {
+    // 503 before anything is written: nginx sends the GET on to another process (proxy_next_upstream http_503).
+    if (this.closing) throw new UnavailableError('This process is shutting down');
     // Nothing between the request's authentication and here waits on I/O, so the channel has delivered nothing since.
     const checkedAt = this.revocations.mark();
     const ip = connectionAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.http.trustedProxies);
@@ -110,6 +113,8 @@ export class SseStreams {
     this.streams.set(res, cleanup);
 
     try {
+      // SIGTERM came during the set-up: shutdown has ended the streams it knew, this one ends here.
+      if (this.closing) throw new UnavailableError('This process is shutting down');
       // A logout heard since the checks missed this stream (it was not listed yet).
       if (this.revocations.endedSince(user.id, listener.credential, checkedAt)) throw new UnauthorizedError('The session or token of this request has ended');
       // An id past the newest (or past any id at all) was never ours to have seen: resuming after it
@@ -139,4 +144,16 @@ export class SseStreams {
       throw err;
     }
   }
+
+  /**
+   * SIGTERM: every stream ends now, cleanly, so its client comes back with Last-Event-ID on
+   * another process (a browser after `retry`). An open stream would otherwise keep the HTTP server
+   * from closing until Supervisor's stopwaitsecs ran out and it SIGKILLed the process: the
+   * rolling-deploy drill saw every "graceful" restart under load end that way (drills/RESULTS.md).
+   */
+  beforeApplicationShutdown(): void {
+    this.closing = true;
+    for (const res of [...this.streams.keys()]) res.end();
+  }
+
 }

@@ -1,0 +1,145 @@
+// @ts-check
+'use strict';
+/**
+ * The drill's writers and readers, in their own process: a chat message stream (over HTTP through
+ * nginx and over sockets with `message:send`), HTTP users reading and writing, and analyses going
+ * onto both queues. Every acknowledged publish is logged [seq, roomId, sentAt, ackedAt] for the
+ * receivers' accounting; every HTTP answer is counted by status, so one 5xx seen through nginx shows.
+ *
+ * Messages from the parent: {type:'start', url, fixtures, rate}, {type:'finish'}.
+ */
+const http = require('node:http');
+const path = require('node:path');
+const { io } = require(path.join(__dirname, '..', '..', 'node_modules', 'socket.io-client'));
+const { request, clientAddress } = require('./http');
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const published = [];
+const statuses = {};
+const failures = [];
+const analyses = [];
+const timers = [];
+let inFlight = 0;
+let seq = 0;
+let stopped = false;
+
+function count(kind, status) {
+  const k = `${kind} ${status}`;
+  statuses[k] = (statuses[k] ?? 0) + 1;
+}
+
+async function call(kind, opts, userIdx, url) {
+  inFlight++;
+  try {
+    const r = await request(url, { ...opts, agent, localAddress: clientAddress(6000 + userIdx), timeoutMs: 30000 });
+    count(kind, r.status);
+    if (r.status >= 500 && failures.length < 20) failures.push({ kind, status: r.status, at: Date.now(), body: JSON.stringify(r.body).slice(0, 200) });
+    return r;
+  } catch (err) {
+    count(kind, 'network');
+    if (failures.length < 20) failures.push({ kind, status: 'network', at: Date.now(), body: err.message });
+    return null;
+  } finally {
+    inFlight--;
+  }
+}
+
+function pickRoom(rooms) {
+  const x = Math.random();
+  const size = x < 0.1 ? 'large' : x < 0.5 ? 'medium' : 'small';
+  const of = rooms.filter((r) => r.size === size);
+  const list = of.length ? of : rooms;
+  return list[Math.floor(Math.random() * list.length)];
+}
+
+/** Runs fn `perSecond` times a second, spread evenly (ticks of 10 ms). */
+function every(perSecond, fn) {
+  if (perSecond <= 0) return;
+  let owed = 0;
+  let last = Date.now();
+  const t = setInterval(() => {
+    const now = Date.now();
+    owed += ((now - last) / 1000) * perSecond;
+    last = now;
+    while (owed >= 1) {
+      owed--;
+      fn();
+    }
+  }, 10);
+  timers.push(t);
+}
+
+function start({ url, fixtures, rate, analysesPerSecond = 1 }) {
+  const { users, rooms, projects } = fixtures;
+  // Socket senders: the first members of each medium/large room, one /chat socket each.
+  const senders = users.slice(0, Math.min(10, users.length)).map((u, i) =>
+    io(url + '/chat', { auth: { token: u.token }, transports: ['websocket'], forceNew: true, localAddress: clientAddress(7000 + i) }),
+  );
+  every(rate * 0.8, () => {
+    const room = pickRoom(rooms);
+    const poster = room.memberIdx[Math.floor(Math.random() * room.memberIdx.length)];
+    const n = ++seq;
+    const sentAt = Date.now();
+    void call('POST message', { method: 'POST', path: `/api/chat/rooms/${room.id}/messages`, token: users[poster].token, body: { body: `drill:${n}:${sentAt}` } }, poster, url).then((r) => {
+      if (r && r.status === 201) published.push([n, room.id, sentAt, Date.now()]);
+    });
+  });
+  every(rate * 0.2, () => {
+    const i = Math.floor(Math.random() * senders.length);
+    const candidates = rooms.filter((r) => r.memberIdx.includes(i));
+    const room = candidates[Math.floor(Math.random() * candidates.length)];
+    if (!room) return;
+    const n = ++seq;
+    const sentAt = Date.now();
+    inFlight++;
+    senders[i]
+      .timeout(30000)
+      .emitWithAck('message:send', { roomId: room.id, body: `drill:${n}:${sentAt}` })
+      .then((ack) => {
+        count('socket message:send', ack?.ok ? 'ok' : ack?.error);
+        if (ack?.ok) published.push([n, room.id, sentAt, Date.now()]);
+      })
+      .catch(() => count('socket message:send', 'timeout'))
+      .finally(() => inFlight--);
+  });
+  // HTTP users reading (replica) and writing (primary, notifications to the other member).
+  every(Math.max(5, rate / 5), () => {
+    const u = Math.floor(Math.random() * users.length);
+    const mine = rooms.filter((r) => r.memberIdx.includes(u));
+    const room = mine[Math.floor(Math.random() * mine.length)];
+    const pick = Math.random();
+    if (pick < 0.5 && room) void call('GET messages', { path: `/api/chat/rooms/${room.id}/messages?limit=20`, token: users[u].token }, u, url);
+    else if (pick < 0.8) void call('GET unread-count', { path: '/api/notifications/unread-count', token: users[u].token }, u, url);
+    else void call('GET rooms', { path: '/api/chat/rooms', token: users[u].token }, u, url);
+  });
+  every(0.5, () => {
+    const u = Math.floor(Math.random() * (users.length - 1));
+    void call('POST room', { method: 'POST', path: '/api/chat/rooms', token: users[u].token, body: { name: 'drill side room', memberIds: [users[u + 1].id] } }, u, url);
+  });
+  let high = false;
+  every(analysesPerSecond, () => {
+    const p = projects[Math.floor(Math.random() * projects.length)];
+    const owner = p.memberIdx[0];
+    high = !high;
+    void call('POST analysis', { method: 'POST', path: `/api/projects/${p.id}/analyses`, token: users[owner].token, body: { priority: high ? 'high' : 'default', stations: 3 } }, owner, url).then((r) => {
+      if (r && r.status === 202) analyses.push(r.body);
+    });
+  });
+  timers.push({ senders });
+}
+
+async function finish() {
+  stopped = true;
+  for (const t of timers) if (!('senders' in t)) clearInterval(t);
+  const deadline = Date.now() + 30000;
+  while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const t of timers) if ('senders' in t) for (const s of t.senders) s.close();
+  agent.destroy();
+  process.send?.({ type: 'result', published, statuses, failures, analyses, stillInFlight: inFlight }, () => process.exit(0));
+}
+
+process.on('message', (msg) => {
+  if (msg.type === 'start') start(msg);
+  else if (msg.type === 'finish' && !stopped) void finish();
+});
+process.on('disconnect', () => process.exit(0));

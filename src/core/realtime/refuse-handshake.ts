@@ -1,0 +1,24 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket as NetSocket } from 'node:net';
+
+export type EngineMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+/**
+ * An Engine.IO middleware that answers handshakes and upgrades 503 while `refuse()` says so:
+ * nginx then resends the GET to another upstream (proxy_next_upstream http_503), so the client
+ * lands on a process that can keep it instead of one about to drop it.
+ */
+export function refuseHandshakesWhile(refuse: () => boolean, message: string): EngineMiddleware {
+  const body = JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message });
+  return (_req, res, next) => {
+    if (!refuse()) return next();
+    if (!(res instanceof ServerResponse)) {
+      // A WebSocket upgrade: engine.io's stand-in response cannot write a status, the raw socket can.
+      const raw = (res as unknown as { socket?: NetSocket }).socket;
+      raw?.end(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', connection: 'close' });
+    res.end(body);
+  };
+}

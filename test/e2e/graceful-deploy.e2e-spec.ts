@@ -1,0 +1,72 @@
+import { request as httpRequest } from 'node:http';
+import { startApi } from '../support/api-process';
+import { registerTokenUser, waitFor } from '../support/http-client';
+
+/**
+ * What a deploy does to one api process: SIGTERM, drain, exit. Found by the rolling-deploy drill
+ * (drills/RESULTS.md): an open SSE stream kept the process from ever exiting, so Supervisor
+ * SIGKILLed it after stopwaitsecs; and nginx kept sending it requests until the listener closed.
+ */
+function openStream(url: string, token: string): Promise<{ status: number; ended: Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}/api/realtime/events`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      const ended = new Promise<string>((r) => {
+        res.on('end', () => r('end'));
+        res.on('error', () => r('error'));
+        res.on('close', () => r('close'));
+      });
+      resolve({ status: res.statusCode ?? 0, ended });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('graceful shutdown of an api process (SIGTERM, as a deploy sends it)', () => {
+  jest.setTimeout(60000);
+
+  it('ends open SSE streams and exits 0 soon after the drain, instead of waiting to be SIGKILLed', async () => {
+    const api = await startApi({ SHUTDOWN_DRAIN_MS: '1000' });
+    try {
+      const user = await registerTokenUser(api.url, 'sse-deploy');
+      const stream = await openStream(api.url, user.client.token as string);
+      expect(stream.status).toBe(200);
+      const sentAt = Date.now();
+      api.child.kill('SIGTERM');
+      const exited = await Promise.race([api.exited, new Promise<null>((r) => setTimeout(() => r(null), 15000))]);
+      expect(exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - sentAt).toBeLessThan(15000);
+      expect(await stream.ended).toBeDefined();
+    } finally {
+      await api.kill();
+    }
+  });
+
+  it('while draining, answers reads 503 for nginx to resend elsewhere, serves writes, and closes every connection', async () => {
+    const api = await startApi({ SHUTDOWN_DRAIN_MS: '4000' });
+    try {
+      const user = await registerTokenUser(api.url, 'drain');
+      const room = await user.client.post('/api/chat/rooms', { name: 'drain', memberIds: [] });
+      expect(room.status).toBe(201);
+      api.child.kill('SIGTERM');
+      await waitFor(async () => (await fetch(`${api.url}/up`)).status === 503, 3000, 50);
+      const read = await fetch(`${api.url}/api/chat/rooms`, { headers: { authorization: `Bearer ${user.client.token}` } });
+      expect(read.status).toBe(503);
+      expect(read.headers.get('connection')).toBe('close');
+      const write = await fetch(`${api.url}/api/chat/rooms/${(room.body as { id: number }).id}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user.client.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ body: 'during the drain' }),
+      });
+      expect(write.status).toBe(201);
+      expect(write.headers.get('connection')).toBe('close');
+      expect((await fetch(`${api.url}/livez`)).status).toBe(200);
+      expect((await api.exited).code).toBe(0);
+    } finally {
+      await api.kill();
+    }
+  });
+});
