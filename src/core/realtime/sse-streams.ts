@@ -155,5 +155,4 @@ export class SseStreams implements BeforeApplicationShutdown {
     this.closing = true;
     for (const res of [...this.streams.keys()]) res.end();
   }
-
 }
