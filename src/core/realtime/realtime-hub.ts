@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Namespace, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
-import { realtimeChannelGapsTotal, realtimeShedTotal, socketMessagesTotal } from '../metrics/metrics';
+import { realtimeChannelGapsTotal, realtimeShedTotal, socketMessagesSent, socketMessagesTotal } from '../metrics/metrics';
 import { createRedis, RedisClient } from '../redis/redis.factory';
 import { decodeChannelMessage, envelope, EventLog, LoggedEvent } from './event-log';
 import { namespacesFor } from './room-name';
@@ -390,6 +390,7 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
       // The id is the last argument: socket.io-client keeps it as the recovery offset.
       op.emit(e.eventType, envelope(e), String(e.id));
       socketMessagesTotal.inc({ namespace: name, event: e.eventType, direction: 'out' });
+      socketMessagesSent.inc({ namespace: name });
     }
   }
 
@@ -408,4 +409,5 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
 export function emitTo(socket: Socket, e: LoggedEvent): void {
   socket.emit(e.eventType, envelope(e), String(e.id));
   socketMessagesTotal.inc({ namespace: socket.nsp.name, event: e.eventType, direction: 'out' });
+  socketMessagesSent.inc({ namespace: socket.nsp.name });
 }

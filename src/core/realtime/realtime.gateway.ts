@@ -9,3 +9,15 @@ export class RealtimeGateway extends NamespaceGateway {
     super(connections);
   }
 }
+
+/**
+ * The default namespace `/` with the `/realtime` contract: seed 003's clients
+ * call `io('http://host:3000')` without a namespace and expect job, analysis
+ * and system events there.
+ */
+@WebSocketGateway()
+export class DefaultNamespaceGateway extends NamespaceGateway {
+  constructor(connections: SocketConnections) {
+    super(connections);
+  }
+}

@@ -5,11 +5,12 @@ import type { RedisClient } from '../redis/redis.factory';
 import { AccessRevocations } from './access-revocations';
 import { ClusterState } from './cluster-state';
 import { EventLog } from './event-log';
+import { InstanceAnnouncer } from './instance-announcer';
 import { RealtimeHub } from './realtime-hub';
 import { RealtimeController } from './realtime.controller';
 import { RealtimeService } from './realtime.contract';
 import { RecentRevocations } from './recent-revocations';
-import { RealtimeGateway } from './realtime.gateway';
+import { DefaultNamespaceGateway, RealtimeGateway } from './realtime.gateway';
 import { RedisRealtimeService } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
 import { SocketConnections } from './socket-connections';
@@ -46,7 +47,7 @@ export class RealtimeModule {
       module: RealtimeModule,
       global: true,
       controllers: [RealtimeController],
-      providers: [...publishing, ClusterState, RealtimeHub, RecentRevocations, RoomAccess, SocketConnections, AccessRevocations, SseStreams, RealtimeGateway],
+      providers: [...publishing, ClusterState, RealtimeHub, RecentRevocations, RoomAccess, SocketConnections, AccessRevocations, SseStreams, RealtimeGateway, DefaultNamespaceGateway, InstanceAnnouncer],
       exports: [RealtimeService, RedisRealtimeService, EventLog, SocketConnections, RoomAccess, ClusterState],
     };
   }

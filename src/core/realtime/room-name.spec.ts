@@ -22,7 +22,7 @@ describe('namespacesFor', () => {
     expect(namespacesFor('message:new')).toEqual(['/chat']);
     expect(namespacesFor('typing')).toEqual(['/chat']);
     expect(namespacesFor('notification:new')).toEqual(['/notifications']);
-    expect(namespacesFor('job:progress')).toEqual(['/realtime']);
-    expect(namespacesFor('system:warning')).toHaveLength(3);
+    expect(namespacesFor('job:progress')).toEqual(['/realtime', '/']);
+    expect(namespacesFor('system:warning')).toHaveLength(4);
   });
 });

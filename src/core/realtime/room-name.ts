@@ -27,13 +27,18 @@ export function parseRoom(name: unknown): RoomRef | null {
   return null;
 }
 
-/** Which namespace an event type belongs to; system:* goes everywhere. */
-export type NamespaceName = '/realtime' | '/chat' | '/notifications';
-export const NAMESPACES: NamespaceName[] = ['/realtime', '/chat', '/notifications'];
+/**
+ * Which namespace an event type belongs to; system:* goes everywhere. The
+ * default namespace `/` serves the `/realtime` contract too: seed 003's
+ * clients connect with `io('http://host:3000')` and no namespace.
+ */
+export type NamespaceName = '/realtime' | '/chat' | '/notifications' | '/';
+export const NAMESPACES: NamespaceName[] = ['/realtime', '/chat', '/notifications', '/'];
+const REALTIME: NamespaceName[] = ['/realtime', '/'];
 
 export function namespacesFor(eventType: string): NamespaceName[] {
   if (eventType.startsWith('system:')) return NAMESPACES;
   if (eventType.startsWith('message:') || eventType === 'typing' || eventType.startsWith('room:')) return ['/chat'];
   if (eventType.startsWith('notification:')) return ['/notifications'];
-  return ['/realtime'];
+  return REALTIME;
 }

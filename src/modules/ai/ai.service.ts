@@ -7,7 +7,7 @@ import { AiResponseCache } from './ai.cache';
 import { cacheKey } from './ai.keys';
 import { aiCacheRequests } from './ai.metrics';
 import { MicroBatcher } from './micro-batcher';
-import type { AiProvider, AiRequest } from './providers/ai-provider';
+import type { AiContext, AiProvider, AiRequest } from './providers/ai-provider';
 import { LocalProvider } from './providers/local.provider';
 import { OPENAI_COMPATIBLE, OpenAiCompatibleProvider } from './providers/openai-compatible.provider';
 import { ProviderAnswer, ProviderChain } from './providers/provider-chain';
@@ -92,7 +92,7 @@ export class AiService implements OnModuleDestroy {
     return this.chain.breakerStates();
   }
 
-  async answer(query: string, context?: Record<string, unknown>, asker?: AiAsker): Promise<AiAnswer> {
+  async answer(query: string, context?: AiContext, asker?: AiAsker): Promise<AiAnswer> {
     const started = performance.now();
     if (typeof query !== 'string' || !query.trim()) throw new BadRequestError('query must not be empty');
     if (query.length > MAX_QUERY_CHARS) throw new BadRequestError(`query must be at most ${MAX_QUERY_CHARS} characters`);

@@ -87,8 +87,8 @@ export class AnalysisProcessor implements OnModuleInit {
 
   private async emit(data: AnalysisJob, event: string, station: number, log: string): Promise<void> {
     const payload: AnalysisProgressPayload = {
-      projectId: String(data.projectId),
-      analysisId: String(data.analysisId),
+      projectId: data.projectId,
+      analysisId: data.analysisId,
       currentStation: station,
       totalStations: data.stations,
       stationName: station > 0 ? stationName(station) : '',
