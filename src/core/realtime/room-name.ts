@@ -42,3 +42,14 @@ export function namespacesFor(eventType: string): NamespaceName[] {
   if (eventType.startsWith('notification:')) return ['/notifications'];
   return REALTIME;
 }
+
+/**
+ * The room whose sockets an event skips: `typing` reaches the others in the
+ * chat room, never the typist (any of their tabs). Every authenticated
+ * socket is in its `user:<id>` room, so that room names them all.
+ */
+export function senderRoomToSkip(eventType: string, payload: Record<string, unknown>): string | undefined {
+  if (eventType !== 'typing') return undefined;
+  const id = payload.userId;
+  return typeof id === 'number' && Number.isSafeInteger(id) ? `user:${id}` : undefined;
+}

@@ -23,7 +23,7 @@ import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
 import { RecentRevocations, RevocationMarked } from './recent-revocations';
 import { RoomAccess } from './room-access';
-import { namespacesFor } from './room-name';
+import { namespacesFor, senderRoomToSkip } from './room-name';
 import type { SlotHolderKind } from './slot-ledger';
 import { PendingRecovery, SocketSessionStore } from './socket-sessions';
 
@@ -351,6 +351,8 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   }
 
   private visibleTo(socket: AppSocket, e: LoggedEvent): boolean {
+    const skip = senderRoomToSkip(e.eventType, e.payload);
+    if (skip && socket.rooms.has(skip)) return false;
     return e.target !== 'sse' && namespacesFor(e.eventType).includes(socket.nsp.name as never) && e.rooms.some((r) => socket.rooms.has(r));
   }
 
