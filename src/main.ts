@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
+import { setupApiDocs } from './app/api-docs';
 import { ApiModule } from './app/api.module';
 import { configureHttp } from './app/http-setup';
 import { keepAliveOnStrayErrors, loadConfigOrExit } from './app/process';
@@ -13,6 +14,7 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(Logger));
   keepAliveOnStrayErrors();
   configureHttp(app, config);
+  setupApiDocs(app);
   app.useWebSocketAdapter(new RealtimeIoAdapter(app));
   await app.listen(config.http.port);
   const logger = app.get(Logger);
