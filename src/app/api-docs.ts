@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IS_PUBLIC, ROLES } from '../core/session/auth.decorators';
 import { SESSION_COOKIE } from '../core/session/session.middleware';
+import { setupAsyncApi } from './asyncapi';
 
 type Json = Record<string, unknown>;
 type Operation = { operationId?: string; parameters?: Json[]; requestBody?: Json; responses: Record<string, Json>; security?: Json[]; tags?: string[] };
@@ -197,6 +198,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
  * fonts or scripts from the internet) and `/docs/openapi.json`.
  */
 export function setupApiDocs(app: INestApplication): void {
+  setupAsyncApi(app);
   const doc = buildOpenApi(app);
   SwaggerModule.setup('docs', app, doc, {
     jsonDocumentUrl: 'docs/openapi.json',

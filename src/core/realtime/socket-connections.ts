@@ -54,12 +54,12 @@ interface Admission {
 
 export type AppSocket = Socket & { data: SocketState };
 
-const roomPayload = z.object({ room: z.string().max(200) }).strict();
+export const roomPayload = z.object({ room: z.string().max(200) }).strict();
 /**
  * Seed 003's clients send `{userId, token}`. The token alone decides who the
  * socket is; a userId that names someone else is refused rather than ignored.
  */
-const authenticatePayload = z
+export const authenticatePayload = z
   .object({ token: z.string().min(1).max(4096), userId: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,9}$/)]).optional() })
   .strict();
 
