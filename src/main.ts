@@ -6,6 +6,7 @@ import { setupApiDocs } from './app/api-docs';
 import { ApiModule } from './app/api.module';
 import { configureHttp } from './app/http-setup';
 import { keepAliveOnStrayErrors, loadConfigOrExit } from './app/process';
+import { setupBrowserLogin } from './core/ops/browser-login';
 import { RealtimeIoAdapter } from './core/realtime/realtime-io.adapter';
 
 async function bootstrap(): Promise<void> {
@@ -15,6 +16,7 @@ async function bootstrap(): Promise<void> {
   keepAliveOnStrayErrors();
   configureHttp(app, config);
   setupApiDocs(app);
+  setupBrowserLogin(app);
   app.useWebSocketAdapter(new RealtimeIoAdapter(app));
   await app.listen(config.http.port);
   const logger = app.get(Logger);
