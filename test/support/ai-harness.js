@@ -21,6 +21,7 @@ const dist = (p) => require(join(__dirname, '..', '..', 'dist', p));
 const { AppConfig } = dist('config/app-config');
 const { coreImports } = dist('app/api.module');
 const { AiModule } = dist('modules/ai/ai.module');
+const { RealtimeModule } = dist('core/realtime/realtime.module');
 const { AiService } = dist('modules/ai/ai.service');
 const { AssistantResponder } = dist('modules/ai/assistant-responder');
 
@@ -29,7 +30,8 @@ const out = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 async function main() {
   const config = AppConfig.fromProcessEnv();
   class AiHarnessModule {}
-  Module({ imports: [...coreImports(config, { logToStderr: true }), AiModule] })(AiHarnessModule);
+  // AuthModule (through AiModule) needs RealtimeService since logout reaches live connections: the worker's Redis-only one.
+  Module({ imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), AiModule] })(AiHarnessModule);
   const app = await NestFactory.createApplicationContext(AiHarnessModule, { bufferLogs: true });
   app.useLogger(app.get(Logger)); // JSON logs on stderr: stdout carries the replies only
   const ai = app.get(AiService);
