@@ -2,9 +2,11 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
+import { setupApiDocs } from './app/api-docs';
 import { ApiModule } from './app/api.module';
 import { configureHttp } from './app/http-setup';
 import { keepAliveOnStrayErrors, loadConfigOrExit } from './app/process';
+import { setupBrowserLogin } from './core/ops/browser-login';
 import { RealtimeIoAdapter } from './core/realtime/realtime-io.adapter';
 
 async function bootstrap(): Promise<void> {
@@ -13,6 +15,8 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(Logger));
   keepAliveOnStrayErrors();
   configureHttp(app, config);
+  setupApiDocs(app);
+  setupBrowserLogin(app);
   app.useWebSocketAdapter(new RealtimeIoAdapter(app));
   await app.listen(config.http.port, config.http.host);
   const logger = app.get(Logger);

@@ -8,6 +8,7 @@ import { AnalysesModule } from '../modules/analyses/analyses.module';
 import { AssistantModule } from '../modules/assistant/assistant.module';
 import { AuthModule } from '../modules/auth/auth.module';
 import { UserCreateCommand } from '../modules/auth/user-create.command';
+import { DemoModule } from '../modules/demo/demo.module';
 import { coreImports } from './api.module';
 
 /** bin/switchboard: artisan-style commands over the same modules as the api. */
@@ -16,7 +17,7 @@ export class CliModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesModule, AssistantModule],
+      imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesModule, AssistantModule, DemoModule],
       providers: [MigrateCommand, UserCreateCommand, ...QUEUE_COMMANDS],
     };
   }

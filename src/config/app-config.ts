@@ -115,7 +115,7 @@ export class AppConfig {
     this.http = {
       port: e.PORT,
       host: e.HOST,
-      corsOrigins: e.CORS_ORIGIN.split(',').map((o) => o.trim()).filter(Boolean),
+      corsOrigins: (e.CORS_ORIGIN || e.ALLOWED_ORIGINS || 'http://localhost:3000').split(',').map((o) => o.trim()).filter(Boolean),
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       rateLimitPoints: e.HTTP_RATE_LIMIT_POINTS,
       rateLimitDurationS: e.HTTP_RATE_LIMIT_DURATION_S,
@@ -140,7 +140,7 @@ export class AppConfig {
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     };
     this.redis = {
-      url: e.REDIS_URL,
+      url: e.REDIS_URL ?? `redis://${e.REDIS_HOST ?? '127.0.0.1'}:${e.REDIS_PORT ?? (e.REDIS_HOST ? 6379 : 16379)}`,
       password: e.REDIS_PASSWORD,
       sentinels: e.REDIS_SENTINELS?.map((h) => parseHost(h, 26379)),
       sentinelName: e.REDIS_SENTINEL_NAME,

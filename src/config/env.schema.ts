@@ -56,8 +56,14 @@ export const envSchema = z.object({
   DB_POOL_SIZE: int(1, 1000).default('10'),
   DB_CONNECT_TIMEOUT_MS: int(100, 60000).default('2000'),
 
-  REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default('redis://127.0.0.1:16379'),
-  REDIS_PASSWORD: z.string().optional(),
+  REDIS_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url('must be a redis:// or rediss:// URL').optional()),
+  // Laravel's names (seeds 001 and 002), used when REDIS_URL is not given; REDIS_PASSWORD=null means none.
+  REDIS_HOST: z.string().min(1).optional(),
+  REDIS_PORT: port.optional(),
+  REDIS_PASSWORD: z
+    .string()
+    .optional()
+    .transform((v) => (v === 'null' || v === '' ? undefined : v)),
   REDIS_SENTINELS: hostList.optional(),
   REDIS_SENTINEL_NAME: z.string().default('mymaster'),
   REDIS_CLUSTER_NODES: hostList.optional(),
@@ -67,7 +73,9 @@ export const envSchema = z.object({
   SESSION_TTL_SECONDS: int(60).default('7200'),
   JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   JWT_TTL_SECONDS: int(60).default('3600'),
-  CORS_ORIGIN: z.string().default('http://localhost:3000'),
+  CORS_ORIGIN: z.string().optional(),
+  /** Seed 002's name for CORS_ORIGIN; CORS_ORIGIN wins when both are set. */
+  ALLOWED_ORIGINS: z.string().optional(),
   BODY_LIMIT_BYTES: int(1024).default('1048576'),
   HTTP_RATE_LIMIT_POINTS: int(1).default('600'),
   HTTP_RATE_LIMIT_DURATION_S: int(1).default('60'),

@@ -67,8 +67,8 @@ describe('analyses: POST /api/projects/:id/analyses, progress events, GET /api/a
     expect(progress[0]).toMatchObject({ jobId, queueName: 'high', status: 'active', currentStep: '1:ingest', totalSteps: 3 });
     const stationEvent = listener.events.find((e) => e.room === `analysis:${analysisId}` && e.event === 'analysis:progress') as PublishedEvent;
     expect(stationEvent.payload).toMatchObject({
-      projectId: String(projectId),
-      analysisId: String(analysisId),
+      projectId,
+      analysisId,
       currentStation: 1,
       totalStations: 3,
       stationName: '1:ingest',

@@ -129,7 +129,8 @@ export function takeSseEvents(buffer: string, events: SseEvent[]): string {
       const i = line.indexOf(':');
       if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trim();
     }
-    if (fields.event) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) as Record<string, unknown> });
+    // `connected` (no id) opens every stream; these helpers count the numbered events only.
+    if (fields.event && fields.id) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) as Record<string, unknown> });
   }
   return buffer;
 }

@@ -466,7 +466,7 @@ describe('realtime across api processes', () => {
     await waitFor(async () => (await bob.client.get('/api/notifications/unread-count')).body.count === 2);
     const list = await bob.client.get('/api/notifications?status=unread');
     expect(list.body.notifications).toHaveLength(2);
-    const first = list.body.notifications[0].id as string;
+    const first = list.body.notifications[0].id as number;
     expect((await alice.client.post(`/api/notifications/${first}/read`)).status).toBe(404);
     expect((await bob.client.post(`/api/notifications/${first}/read`)).body).toMatchObject({ status: 'read' });
     expect((await bob.client.get('/api/notifications/unread-count')).body).toEqual({ count: 1 });
@@ -479,6 +479,7 @@ describe('realtime across api processes', () => {
   it('shows presence, stats and metrics cluster-wide', async () => {
     const user = await registerTokenUser(a.url, 'present');
     const admin = await createAdmin(a.url);
+    expect((await user.client.on(c.url).get('/api/realtime/stats')).status).toBe(403);
     const check = async (url: string) => (await user.client.on(url).get(`/api/realtime/presence?userIds=${user.id}`)).body.online as number[];
     expect(await check(a.url)).toEqual([]);
     const s = openSocket(b.url, '/realtime', { token: user.client.token });

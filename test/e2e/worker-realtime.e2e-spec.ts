@@ -48,7 +48,7 @@ describe('worker → RealtimeService → sockets and SSE on every api process', 
     expect(sse.headers.get('content-type')).toContain('text/event-stream');
 
     const completed = await ws.next<Record<string, unknown>>('analysis:completed', 60000);
-    expect(completed).toMatchObject({ analysisId: String(analysisId), eventType: 'analysis:completed' });
+    expect(completed).toMatchObject({ analysisId, projectId, eventType: 'analysis:completed' });
     const progress = ws.received.filter((r) => r.event === 'analysis:progress').map((r) => r.payload);
     expect(progress.length).toBeGreaterThanOrEqual(3);
     expect(progress.map((p) => Number(p.progress))).toEqual([...progress.map((p) => Number(p.progress))].sort((x, y) => x - y));

@@ -62,6 +62,32 @@ export class HealthController {
     return { status: result.status === 'ok' ? 200 : 503, json: JSON.stringify(body) };
   }
 
+  /**
+   * Seed 002's `/api/health`, in its shape: 200 `{status:"healthy", timestamp,
+   * services:{database, redis}}`, 503 `{status:"unhealthy", timestamp, error}`.
+   * The same checks as /up (and the same round in flight).
+   */
+  @Public()
+  @Get('api/health')
+  async apiHealth(@Res() res: Response): Promise<void> {
+    res.setHeader('Cache-Control', 'no-store');
+    const timestamp = new Date().toISOString();
+    if (this.shutdown.isShuttingDown) {
+      res.status(503).json({ status: 'unhealthy', timestamp, error: 'shutting_down', services: { database: 'unknown', redis: 'unknown' } });
+      return;
+    }
+    const report = await (this.inFlight ??= this.check().finally(() => (this.inFlight = undefined)));
+    const details = (JSON.parse(report.json) as { details?: Record<string, { status?: string }> }).details ?? {};
+    const up = (key: string) => (details[key]?.status === 'up' ? 'up' : 'down');
+    const services = { database: up('database_write'), database_read: up('database_read'), redis: up('redis') };
+    if (report.status === 200) {
+      res.status(200).json({ status: 'healthy', timestamp, services });
+      return;
+    }
+    const down = Object.entries(services).filter(([name, state]) => state === 'down' && name !== 'database_read').map(([name]) => name);
+    res.status(503).json({ status: 'unhealthy', timestamp, error: `${down.join(', ') || 'a dependency'} down`, services });
+  }
+
   @Public()
   @Get('livez')
   livez(): { status: 'ok'; uptimeSeconds: number } {

@@ -147,3 +147,23 @@ export const realtimeSlotsReconciledTotal = once(
       labelNames: ['transport'] as const,
     }),
 );
+
+/**
+ * Seed 002's names. Its `user_id` and `room` labels would grow without bound
+ * (one series per user or room), so these are labelled by namespace only.
+ */
+export const socketConnectionDuration = once(
+  'socket_connection_duration_seconds',
+  () =>
+    new Histogram({
+      name: 'socket_connection_duration_seconds',
+      help: 'How long Socket.IO connections stayed open, observed when they close, by namespace',
+      labelNames: ['namespace'] as const,
+      buckets: [1, 10, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
+    }),
+);
+
+export const socketMessagesSent = once(
+  'socket_messages_sent_total',
+  () => new Counter({ name: 'socket_messages_sent_total', help: 'Socket.IO events sent to clients, by namespace', labelNames: ['namespace'] as const }),
+);

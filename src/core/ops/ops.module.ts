@@ -1,11 +1,13 @@
 import { DynamicModule, Module, ModuleMetadata, Type } from '@nestjs/common';
 import { ConnectionStatsSource } from './connection-stats.source';
 import { ConnectionsController } from './connections.controller';
+import { DbPoolMetric } from './db-pool-metric';
 import { DbPoolStats } from './db-pool-stats';
 import { InstanceRegistry } from './instance-registry';
 import { PerformanceController } from './performance.controller';
 import { QueueStats } from './queue-stats';
 import { RuntimeSampler } from './runtime-sampler';
+import { SocketPerformanceController } from './socket-performance.controller';
 import { StatusController } from './status.controller';
 import { StatusSnapshots } from './status-snapshot';
 
@@ -28,10 +30,11 @@ export class OpsModule {
     return {
       module: OpsModule,
       imports: opts.imports ?? [],
-      controllers: [PerformanceController, StatusController, ConnectionsController],
+      controllers: [PerformanceController, StatusController, ConnectionsController, SocketPerformanceController],
       providers: [
         RuntimeSampler,
         DbPoolStats,
+        DbPoolMetric,
         QueueStats,
         InstanceRegistry,
         StatusSnapshots,

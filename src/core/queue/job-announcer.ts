@@ -11,6 +11,15 @@ export interface JobProgressPayload {
   currentStep?: string;
   totalSteps?: number;
   attempt?: number;
+  /** Seed 003's client reads these: job:started has jobName, job:completed result and duration, job:failed error and attempts. */
+  jobName?: string;
+  userId?: number;
+  result?: unknown;
+  /** Milliseconds from dispatch to completion (`Date.now() - job.timestamp`, as the seed computes it). */
+  duration?: number;
+  error?: string;
+  attemptsMade?: number;
+  attemptsMax?: number;
 }
 
 /**
@@ -21,28 +30,61 @@ export class JobAnnouncer {
   constructor(private readonly realtime: RealtimeService) {}
 
   started(queue: string, job: Job): Promise<void> {
-    return this.send(queue, job, 'job:started', { progress: progressOf(job), status: 'active', attempt: job.attemptsMade + 1 });
+    return this.send(queue, job, 'job:started', { progress: progressOf(job), status: 'active', attempt: job.attemptsMade + 1, jobName: job.name });
   }
 
   progress(queue: string, job: Job, progress: number, extra: Partial<JobProgressPayload> = {}): Promise<void> {
     return this.send(queue, job, 'job:progress', { ...extra, progress, status: 'active' });
   }
 
-  completed(queue: string, job: Job): Promise<void> {
-    return this.send(queue, job, 'job:completed', { progress: 100, status: 'completed' });
+  completed(queue: string, job: Job, result?: unknown): Promise<void> {
+    return this.send(queue, job, 'job:completed', { progress: 100, status: 'completed', jobName: job.name, result: result ?? null, duration: Date.now() - job.timestamp });
   }
 
+  /** Sent once the job has failed for good; attemptsMade counts the attempt that just failed. */
   failed(queue: string, job: Job, err: Error): Promise<void> {
-    return this.send(queue, job, 'job:failed', { progress: progressOf(job), status: 'failed', message: err.message });
+    return this.send(queue, job, 'job:failed', {
+      progress: progressOf(job),
+      status: 'failed',
+      message: err.message,
+      jobName: job.name,
+      error: err.message,
+      attemptsMade: job.attemptsMade,
+      attemptsMax: job.opts.attempts ?? 1,
+    });
+  }
+
+  /**
+   * `system:error` to admins when any job fails for good, announced or not:
+   * a failed job needs an operator (queue:retry or queue:forget).
+   */
+  async failedForGood(queue: string, job: Job, err: Error): Promise<void> {
+    await this.realtime.toAdmins('system:error', {
+      code: 'job_failed',
+      level: 'error',
+      message: `Job ${job.name} (${queue}:${String(job.id)}) failed after ${job.attemptsMade} attempt(s): ${err.message}`,
+      queueName: queue,
+      jobId: String(job.id),
+      jobName: job.name,
+      error: err.message,
+      attemptsMade: job.attemptsMade,
+    });
   }
 
   private async send(queue: string, job: Job, event: string, fields: Omit<JobProgressPayload, 'jobId' | 'queueName'>): Promise<void> {
-    const payload: JobProgressPayload = { jobId: String(job.id), queueName: queue, ...fields };
-    const owner = (job.data as { userId?: unknown })?.userId;
+    const owner = ownerOf(job);
+    const payload: JobProgressPayload = { jobId: String(job.id), queueName: queue, ...(owner === undefined ? {} : { userId: owner }), ...fields };
     const rooms = [jobRoom(queue, String(job.id))];
-    if (typeof owner === 'number' || typeof owner === 'string') rooms.push(userRoom(owner));
+    if (owner !== undefined) rooms.push(userRoom(owner));
     await this.realtime.toRooms(rooms, event, payload);
   }
+}
+
+/** Ids are numbers on the wire (docs/seeds.md); a job dispatched with a numeric string owner is read as one. */
+function ownerOf(job: Job): number | undefined {
+  const owner = (job.data as { userId?: unknown } | undefined)?.userId;
+  const id = typeof owner === 'string' && /^[1-9][0-9]{0,9}$/.test(owner) ? Number(owner) : owner;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }
 
 function progressOf(job: Job): number {

@@ -2,10 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Namespace, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
-import { realtimeChannelGapsTotal, realtimeShedTotal, socketMessagesTotal } from '../metrics/metrics';
+import { realtimeChannelGapsTotal, realtimeShedTotal, socketMessagesSent, socketMessagesTotal } from '../metrics/metrics';
 import { createRedis, RedisClient } from '../redis/redis.factory';
 import { decodeChannelMessage, envelope, EventLog, LoggedEvent } from './event-log';
-import { namespacesFor } from './room-name';
+import { namespacesFor, senderRoomToSkip } from './room-name';
 
 const SHED_CHECK_MS = 1000;
 const SHED_MAX_PACKETS = 1000;
@@ -385,18 +385,21 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
       if (!nsp) continue;
       const replaying = this.replaying.get(name);
       let op = nsp.to(e.rooms);
+      const skip = senderRoomToSkip(e.eventType, e.payload);
+      if (skip) op = op.except(skip);
       if (replaying?.size) {
         const held = [...replaying.keys()];
         op = op.except(held);
         for (const socketId of held) {
           const socket = nsp.sockets.get(socketId);
           const held = replaying.get(socketId);
-          if (socket && held && (held.until === null || e.id > held.until) && e.rooms.some((r) => socket.rooms.has(r))) held.events.push(e);
+          if (socket && held && (held.until === null || e.id > held.until) && e.rooms.some((r) => socket.rooms.has(r)) && !(skip && socket.rooms.has(skip))) held.events.push(e);
         }
       }
       // The id is the last argument: socket.io-client keeps it as the recovery offset.
       op.emit(e.eventType, envelope(e), String(e.id));
       socketMessagesTotal.inc({ namespace: name, event: e.eventType, direction: 'out' });
+      socketMessagesSent.inc({ namespace: name });
     }
   }
 
@@ -415,4 +418,5 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
 export function emitTo(socket: Socket, e: LoggedEvent): void {
   socket.emit(e.eventType, envelope(e), String(e.id));
   socketMessagesTotal.inc({ namespace: socket.nsp.name, event: e.eventType, direction: 'out' });
+  socketMessagesSent.inc({ namespace: socket.nsp.name });
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../../config/app-config';
-import { BadRequestError } from '../errors/domain-error';
+import { BadRequestError, NotFoundError } from '../errors/domain-error';
 import { Public, Roles, CurrentUser } from '../session/auth.decorators';
 import type { Principal } from '../session/principal';
 import { ClusterState } from './cluster-state';
@@ -9,7 +9,8 @@ import { RealtimeTestDto } from './dto';
 import { EventLog } from './event-log';
 import { PresenceScope } from './presence-scope';
 import { RealtimeHub } from './realtime-hub';
-import { analysisRoom } from './realtime.contract';
+import { analysisRoom, jobRoom } from './realtime.contract';
+import { RoomAccess } from './room-access';
 import { BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
 import { parseRoom } from './room-name';
 import { SseStreams } from './sse-streams';
@@ -32,6 +33,7 @@ export class RealtimeController {
     private readonly realtime: RedisRealtimeService,
     private readonly config: AppConfig,
     private readonly presenceScope: PresenceScope,
+    private readonly access: RoomAccess,
   ) {}
 
   /** SSE over `?rooms=a,b` (the user's own room is always included). */
@@ -40,12 +42,25 @@ export class RealtimeController {
     return this.sse.open(req, res, me, roomList(rooms));
   }
 
-  /** One job: `:jobId` is `<queue>:<id>` (e.g. `default:42`), the same pair as the `job:<queue>:<id>` room. */
+  /**
+   * One job: `:jobId` is the `jobId` the job:* payloads carry (seed 003), or
+   * `<queue>:<id>` (e.g. `default:42`), the same pair as the `job:<queue>:<id>`
+   * room. BullMQ numbers each queue's jobs on its own, so a bare id is looked
+   * up in the configured queues in order and the first one the caller may see wins.
+   */
   @Get('jobs/:jobId/stream')
-  job(@CurrentUser() me: Principal, @Param('jobId') jobId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const room = `job:${jobId}`;
-    if (!parseRoom(room)) throw new BadRequestError('jobId must be <queue>:<id>');
+  async job(@CurrentUser() me: Principal, @Param('jobId') jobId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const room = jobId.includes(':') ? `job:${jobId}` : await this.jobRoomOf(me, jobId);
+    if (!parseRoom(room)) throw new BadRequestError('jobId must be a job id or <queue>:<id>');
     return this.sse.open(req, res, me, [room]);
+  }
+
+  private async jobRoomOf(me: Principal, jobId: string): Promise<string> {
+    if (!parseRoom(`job:default:${jobId}`)) throw new BadRequestError('jobId must be a job id or <queue>:<id>');
+    for (const queue of this.config.queue.names) {
+      if (await this.access.may(me, jobRoom(queue, jobId))) return jobRoom(queue, jobId);
+    }
+    throw new NotFoundError('No job with this id that you may follow');
   }
 
   @Get('analysis/:analysisId/stream')
@@ -55,7 +70,11 @@ export class RealtimeController {
     return this.sse.open(req, res, me, [room]);
   }
 
-  /** Cluster-wide: websocket and SSE totals, authenticated counts, rooms with sizes, per process. Admin only: it names clients' IPs, rooms and users. */
+  /**
+   * Cluster-wide: websocket and SSE totals, authenticated counts, rooms with
+   * sizes, per process. Seed 003's `{success, stats:{...}}` is kept as written
+   * beside our own fields; admin only (SPEC §4: room names reveal who is where).
+   */
   @Roles('admin')
   @Get('stats')
   async stats() {
@@ -76,7 +95,21 @@ export class RealtimeController {
       sse += p.sse.clients;
       for (const [room, size] of Object.entries(p.rooms)) rooms[room] = (rooms[room] ?? 0) + size;
     }
+    const timestamp = new Date().toISOString();
+    const socketRooms = new Set<string>();
+    const sseRooms: { name: string; clients: number }[] = [];
+    for (const [key, size] of Object.entries(rooms)) {
+      const at = key.indexOf('#');
+      if (key.slice(0, at) === 'sse') sseRooms.push({ name: key.slice(at + 1), clients: size });
+      else socketRooms.add(key.slice(at + 1));
+    }
     return {
+      success: true,
+      stats: {
+        websocket: { totalConnections: sockets, authenticatedConnections: socketsAuthenticated, rooms: [...socketRooms].sort() },
+        sse: { totalClients: sse, authenticatedClients: sse, rooms: sseRooms },
+        timestamp,
+      },
       websocket: { total: sockets, authenticated: socketsAuthenticated, namespaces },
       sse: { total: sse, authenticated: sse },
       connections: { total: cluster.total, limit: cluster.limit, perIp: cluster.perIp },
@@ -86,11 +119,21 @@ export class RealtimeController {
     };
   }
 
+  /** Seed 003's `{success, health:{websocket, sse, overall, timestamp}}`, plus this process's own figures. */
   @Public()
   @Get('health')
   async health() {
     const lastEventId = await this.log.currentId();
+    const namespaces = this.hub.allNamespaces();
+    const initialized = namespaces.length > 0;
     return {
+      success: true,
+      health: {
+        websocket: { status: initialized ? 'operational' : 'unavailable', initialized },
+        sse: { status: 'operational', clients: this.hub.sseClients },
+        overall: initialized ? 'healthy' : 'degraded',
+        timestamp: new Date().toISOString(),
+      },
       status: 'ok',
       instance: this.config.instanceId,
       namespaces: this.hub.allNamespaces().map((n) => n.name),

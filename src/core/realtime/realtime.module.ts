@@ -6,11 +6,12 @@ import { AccessRevocations } from './access-revocations';
 import { ClusterState } from './cluster-state';
 import { EventLog } from './event-log';
 import { PresenceScope } from './presence-scope';
+import { InstanceAnnouncer } from './instance-announcer';
 import { RealtimeHub } from './realtime-hub';
 import { RealtimeController } from './realtime.controller';
 import { RealtimeService } from './realtime.contract';
 import { RecentRevocations } from './recent-revocations';
-import { RealtimeGateway } from './realtime.gateway';
+import { DefaultNamespaceGateway, RealtimeGateway } from './realtime.gateway';
 import { RedisRealtimeService } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
 import { SocketConnections } from './socket-connections';
@@ -48,7 +49,7 @@ export class RealtimeModule {
       module: RealtimeModule,
       global: true,
       controllers: [RealtimeController],
-      providers: [...publishing, ClusterState, RealtimeHub, RecentRevocations, RoomAccess, PresenceScope, SocketConnections, AccessRevocations, SseStreams, RedisReachability, RealtimeGateway],
+      providers: [...publishing, ClusterState, RealtimeHub, RecentRevocations, RoomAccess, PresenceScope, SocketConnections, AccessRevocations, SseStreams, RedisReachability, RealtimeGateway, DefaultNamespaceGateway, InstanceAnnouncer],
       exports: [RealtimeService, RedisRealtimeService, EventLog, SocketConnections, RoomAccess, ClusterState],
     };
   }

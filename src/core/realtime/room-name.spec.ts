@@ -1,4 +1,4 @@
-import { namespacesFor, parseRoom } from './room-name';
+import { namespacesFor, parseRoom, senderRoomToSkip } from './room-name';
 
 describe('parseRoom', () => {
   it('accepts the rooms of SPEC §5', () => {
@@ -22,7 +22,15 @@ describe('namespacesFor', () => {
     expect(namespacesFor('message:new')).toEqual(['/chat']);
     expect(namespacesFor('typing')).toEqual(['/chat']);
     expect(namespacesFor('notification:new')).toEqual(['/notifications']);
-    expect(namespacesFor('job:progress')).toEqual(['/realtime']);
-    expect(namespacesFor('system:warning')).toHaveLength(3);
+    expect(namespacesFor('job:progress')).toEqual(['/realtime', '/']);
+    expect(namespacesFor('system:warning')).toHaveLength(4);
+  });
+});
+
+describe('senderRoomToSkip', () => {
+  it('skips the typist’s own sockets for typing and nothing for other events', () => {
+    expect(senderRoomToSkip('typing', { roomId: 3, userId: 7 })).toBe('user:7');
+    expect(senderRoomToSkip('message:new', { roomId: 3, userId: 7 })).toBeUndefined();
+    expect(senderRoomToSkip('typing', { roomId: 3, userId: '7; DROP' })).toBeUndefined();
   });
 });

@@ -27,13 +27,29 @@ export function parseRoom(name: unknown): RoomRef | null {
   return null;
 }
 
-/** Which namespace an event type belongs to; system:* goes everywhere. */
-export type NamespaceName = '/realtime' | '/chat' | '/notifications';
-export const NAMESPACES: NamespaceName[] = ['/realtime', '/chat', '/notifications'];
+/**
+ * Which namespace an event type belongs to; system:* goes everywhere. The
+ * default namespace `/` serves the `/realtime` contract too: seed 003's
+ * clients connect with `io('http://host:3000')` and no namespace.
+ */
+export type NamespaceName = '/realtime' | '/chat' | '/notifications' | '/';
+export const NAMESPACES: NamespaceName[] = ['/realtime', '/chat', '/notifications', '/'];
+const REALTIME: NamespaceName[] = ['/realtime', '/'];
 
 export function namespacesFor(eventType: string): NamespaceName[] {
   if (eventType.startsWith('system:')) return NAMESPACES;
   if (eventType.startsWith('message:') || eventType === 'typing' || eventType.startsWith('room:')) return ['/chat'];
   if (eventType.startsWith('notification:')) return ['/notifications'];
-  return ['/realtime'];
+  return REALTIME;
+}
+
+/**
+ * The room whose sockets an event skips: `typing` reaches the others in the
+ * chat room, never the typist (any of their tabs). Every authenticated
+ * socket is in its `user:<id>` room, so that room names them all.
+ */
+export function senderRoomToSkip(eventType: string, payload: Record<string, unknown>): string | undefined {
+  if (eventType !== 'typing') return undefined;
+  const id = payload.userId;
+  return typeof id === 'number' && Number.isSafeInteger(id) ? `user:${id}` : undefined;
 }

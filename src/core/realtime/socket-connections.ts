@@ -8,7 +8,7 @@ import { StickyWindow } from '../database/sticky-window';
 import { currentUnitOfWork, runUnitOfWork } from '../database/unit-of-work';
 import { BadRequestError, DomainError, ErrorCode, RateLimitedError, UnauthorizedError } from '../errors/domain-error';
 import { assertSameSiteHandshake } from '../http/cross-site';
-import { socketActiveConnections, socketMessagesTotal } from '../metrics/metrics';
+import { socketActiveConnections, socketConnectionDuration, socketMessagesTotal } from '../metrics/metrics';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { Authenticator } from '../session/authenticator';
@@ -23,7 +23,7 @@ import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
 import { RecentRevocations, RevocationMarked } from './recent-revocations';
 import { RoomAccess } from './room-access';
-import { namespacesFor } from './room-name';
+import { namespacesFor, senderRoomToSkip } from './room-name';
 import type { SlotHolderKind } from './slot-ledger';
 import { InFlightEvents } from './in-flight-events';
 import { PendingRecovery, SocketSessionStore } from './socket-sessions';
@@ -55,8 +55,14 @@ interface Admission {
 
 export type AppSocket = Socket & { data: SocketState };
 
-const roomPayload = z.object({ room: z.string().max(200) }).strict();
-const authenticatePayload = z.object({ token: z.string().min(1).max(4096) }).strict();
+export const roomPayload = z.object({ room: z.string().max(200) }).strict();
+/**
+ * Seed 003's clients send `{userId, token}`. The token alone decides who the
+ * socket is; a userId that names someone else is refused rather than ignored.
+ */
+export const authenticatePayload = z
+  .object({ token: z.string().min(1).max(4096), userId: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,9}$/)]).optional() })
+  .strict();
 
 export function parsePayload<T>(schema: ZodType<T>, data: unknown): T {
   const r = schema.safeParse(data);
@@ -275,6 +281,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
 
   private onDisconnect(socket: AppSocket): void {
     socketActiveConnections.dec({ namespace: socket.nsp.name });
+    socketConnectionDuration.observe({ namespace: socket.nsp.name }, (Date.now() - socket.handshake.issued) / 1000);
     clearTimeout(socket.data.authTimer);
     this.releaseSlot(socket);
     if (socket.data.principal) this.cluster.userOffline(socket.data.principal.id);
@@ -347,6 +354,8 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   }
 
   private visibleTo(socket: AppSocket, e: LoggedEvent): boolean {
+    const skip = senderRoomToSkip(e.eventType, e.payload);
+    if (skip && socket.rooms.has(skip)) return false;
     return e.target !== 'sse' && namespacesFor(e.eventType).includes(socket.nsp.name as never) && e.rooms.some((r) => socket.rooms.has(r));
   }
 
@@ -419,10 +428,11 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       'auth',
       async () => {
         const s = socket as AppSocket;
-        const { token } = parsePayload(authenticatePayload, data);
+        const { token, userId } = parsePayload(authenticatePayload, data);
         const mark = this.revocations.mark();
         const principal = await this.authenticator.fromToken(token);
         if (!principal) throw new UnauthorizedError('Invalid or expired token');
+        if (userId !== undefined && Number(userId) !== principal.id) throw new UnauthorizedError('userId does not match the token');
         if (s.data.principal && s.data.principal.id !== principal.id) throw new BadRequestError('This socket is already authenticated as another user');
         s.data.principal = socketPrincipal(principal);
         s.data.credential = principalCredential(principal, undefined);

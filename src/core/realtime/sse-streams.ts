@@ -134,6 +134,9 @@ export class SseStreams implements BeforeApplicationShutdown {
       if (history) res.setHeader('Last-Event-ID-Status', beyond || history.gap ? 'gap' : 'replayed');
       res.flushHeaders();
       res.write(`retry: ${RETRY_MS}\n\n`);
+      // Seed 003's EventSource clients wait for `connected`. It has no id line, so it never moves the client's Last-Event-ID.
+      const hello = { userId: user.id, rooms: [...rooms].filter((r) => r !== BROADCAST_ROOM && r !== ADMINS_ROOM), eventType: 'connected', timestamp: new Date().toISOString() };
+      res.write(`event: connected\ndata: ${JSON.stringify(hello)}\n\n`);
       if (lastEventId !== null) lastSent = lastEventId;
       for (const e of history?.events ?? []) if (e.target !== 'websocket') write(e);
       for (const e of held) write(e);

@@ -22,7 +22,7 @@ export interface CacheStats {
   entries: number;
   /** hits / (hits + misses), 0 when there were none. */
   hitRate: number;
-  /** Provider time the hits did not spend (sum of the original call times). */
+  /** Time the hits did not spend: for each hit, what its entry's miss took end to end, less the hit's own time. */
   savedMs: number;
 }
 
@@ -111,9 +111,13 @@ export class AiResponseCache {
     const row = await this.redis.aiCacheLookup(this.entryKey(hash), askerId === undefined ? '' : `hits:u${askerId}`);
     if (!row) return null;
     const [answer, provider, providerMs, hits, own] = row;
-    const saved = Math.max(0, Math.round(Number(providerMs) || 0));
-    await Promise.all([this.redis.hincrby(this.statsKey, 'hits', 1), this.redis.hincrby(this.statsKey, 'savedMs', saved)]);
-    return { answer, provider, providerMs: saved, hitCount: Number(hits), askerHitCount: Number(own) };
+    await this.redis.hincrby(this.statsKey, 'hits', 1);
+    return { answer, provider, providerMs: Math.max(0, Number(providerMs) || 0), hitCount: Number(hits), askerHitCount: Number(own) };
+  }
+
+  /** A hit's saving: what its entry's miss cost, less what the hit took (never negative). Fractions of a ms add up. */
+  async recordSaved(ms: number): Promise<void> {
+    if (ms > 0) await this.redis.hincrbyfloat(this.statsKey, 'savedMs', Math.round(ms * 100) / 100);
   }
 
   /** A miss that went to a provider, or one that joined a call already in flight. */
@@ -125,7 +129,7 @@ export class AiResponseCache {
     const ttlS = this.config.ai.cacheTtlS;
     const key = this.entryKey(hash);
     const now = Date.now();
-    const created = await this.redis.aiCacheStore(key, entry.answer, entry.provider, String(Math.round(entry.providerMs)), new Date(now).toISOString(), String(ttlS));
+    const created = await this.redis.aiCacheStore(key, entry.answer, entry.provider, String(Math.round(entry.providerMs * 100) / 100), new Date(now).toISOString(), String(ttlS));
     if (created === 1) {
       await this.redis.zadd(this.entriesKey, now + ttlS * 1000, key);
       await this.redis.zremrangebyscore(this.entriesKey, '-inf', now);
@@ -163,7 +167,7 @@ export class AiResponseCache {
       coalesced: num('coalesced'),
       entries,
       hitRate: hits + misses ? Math.round((hits / (hits + misses)) * 10000) / 10000 : 0,
-      savedMs: num('savedMs'),
+      savedMs: Math.round(num('savedMs')),
     };
   }
 }

@@ -1,3 +1,4 @@
+import type { AiContext } from './providers/ai-provider';
 import { createHash } from 'node:crypto';
 
 /** Trim, collapse runs of whitespace, lowercase: "  What  is\nX? " and "what is x?" share a cache entry. */
@@ -24,7 +25,7 @@ export function canonicalJson(value: unknown): string {
  * canonical context. No context ≡ `{}`. A `scope` (AI_CACHE_SCOPE=user: the
  * user's id) gives each scope entries of its own.
  */
-export function cacheKey(query: string, context?: Record<string, unknown>, scope?: string): string {
+export function cacheKey(query: string, context?: AiContext, scope?: string): string {
   const hash = createHash('sha256')
     .update(normaliseQuery(query))
     .update('\u0000')

@@ -7,7 +7,7 @@ import { AiResponseCache } from './ai.cache';
 import { cacheKey } from './ai.keys';
 import { aiCacheRequests } from './ai.metrics';
 import { MicroBatcher } from './micro-batcher';
-import type { AiProvider, AiRequest } from './providers/ai-provider';
+import type { AiContext, AiProvider, AiRequest } from './providers/ai-provider';
 import { LocalProvider } from './providers/local.provider';
 import { OPENAI_COMPATIBLE, OpenAiCompatibleProvider } from './providers/openai-compatible.provider';
 import { ProviderAnswer, ProviderChain } from './providers/provider-chain';
@@ -92,7 +92,7 @@ export class AiService implements OnModuleDestroy {
     return this.chain.breakerStates();
   }
 
-  async answer(query: string, context?: Record<string, unknown>, asker?: AiAsker): Promise<AiAnswer> {
+  async answer(query: string, context?: AiContext, asker?: AiAsker): Promise<AiAnswer> {
     const started = performance.now();
     if (typeof query !== 'string' || !query.trim()) throw new BadRequestError('query must not be empty');
     if (query.length > MAX_QUERY_CHARS) throw new BadRequestError(`query must be at most ${MAX_QUERY_CHARS} characters`);
@@ -108,7 +108,9 @@ export class AiService implements OnModuleDestroy {
         if (hit) {
           aiCacheRequests.inc({ result: 'hit' });
           const hitCount = seesAll ? hit.hitCount : hit.askerHitCount;
-          return { answer: hit.answer, provider: hit.provider, cached: true, hitCount, latencyMs: elapsed() };
+          const latencyMs = elapsed();
+          await this.cache.recordSaved(hit.providerMs - latencyMs).catch(() => undefined);
+          return { answer: hit.answer, provider: hit.provider, cached: true, hitCount, latencyMs };
         }
       } catch (err) {
         cacheUp = false;
@@ -148,6 +150,8 @@ export class AiService implements OnModuleDestroy {
    * makes the others wait for the entry instead of calling the provider too.
    */
   private async produce(key: string, request: AiRequest, cacheUp: boolean): Promise<Produced> {
+    // What a miss costs end to end (lock, batch window, provider): a later hit saves this, less its own time.
+    const began = performance.now();
     let token: string | undefined;
     if (cacheUp) {
       try {
@@ -165,7 +169,7 @@ export class AiService implements OnModuleDestroy {
       const fresh = this.chain.prefersBatches() ? await this.batcher.add(request) : await this.callAlone(request);
       if (cacheUp) {
         try {
-          await this.cache.store(key, fresh);
+          await this.cache.store(key, { ...fresh, providerMs: performance.now() - began });
         } catch (err) {
           this.logger.warn({ reason: (err as Error).message }, 'AI answer not cached');
         }

@@ -29,7 +29,8 @@ export const ASSISTANT_REPLY_JOB = 'assistant-reply';
 export interface AssistantReplyJob {
   roomId: number;
   /** The member message being answered (messages.id is a bigint: a string). */
-  messageId: string;
+  /** A string in jobs queued before ids became numbers on the wire. */
+  messageId: number | string;
   authorId: number;
   body: string;
 }

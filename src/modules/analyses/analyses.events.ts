@@ -1,7 +1,11 @@
-/** The seeds' AnalysisProgressPayload (eventType and timestamp are added by RealtimeService). */
+/**
+ * The seeds' AnalysisProgressPayload (eventType and timestamp are added by
+ * RealtimeService). Ids are numbers, as REST sends them (docs/seeds.md: one
+ * id representation on every transport).
+ */
 export interface AnalysisProgressPayload {
-  projectId: string;
-  analysisId: string;
+  projectId: number;
+  analysisId: number;
   currentStation: number;
   totalStations: number;
   stationName: string;

@@ -6,10 +6,11 @@ import { AnalysisProcessor } from './analyses.processor';
 import { AnalysesService } from './analyses.service';
 import { Analysis } from './entities/analysis.entity';
 import { JobsService } from './jobs.service';
+import { NotificationsServiceModule } from '../notifications/notifications.module';
 
 /** Projects' analyses (long jobs with live progress) and the job status route. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Analysis]), ProjectsModule],
+  imports: [TypeOrmModule.forFeature([Analysis]), ProjectsModule, NotificationsServiceModule],
   controllers: [AnalysesController],
   providers: [AnalysesService, JobsService, AnalysisProcessor],
 })

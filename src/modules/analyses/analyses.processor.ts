@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Job, UnrecoverableError } from 'bullmq';
 import { Repository } from 'typeorm';
@@ -6,6 +6,7 @@ import { AppConfig } from '../../config/app-config';
 import { JobContext, JobHandlers } from '../../core/queue/job-handlers';
 import { analysisRoom, projectRoom, RealtimeService, userRoom } from '../../core/realtime/realtime.contract';
 import { ANALYSIS_JOB, AnalysisJob, AnalysisProgressPayload, stationName } from './analyses.events';
+import { NotificationsService } from '../notifications/notifications.service';
 import { Analysis } from './entities/analysis.entity';
 
 export interface AnalysisResult {
@@ -21,11 +22,14 @@ export interface AnalysisResult {
  */
 @Injectable()
 export class AnalysisProcessor implements OnModuleInit {
+  private readonly logger = new Logger(AnalysisProcessor.name);
+
   constructor(
     private readonly handlers: JobHandlers,
     private readonly realtime: RealtimeService,
     private readonly config: AppConfig,
     @InjectRepository(Analysis) private readonly analyses: Repository<Analysis>,
+    private readonly notifications: NotificationsService,
   ) {}
 
   onModuleInit(): void {
@@ -74,11 +78,28 @@ export class AnalysisProcessor implements OnModuleInit {
       { status: 'completed', progress: 100, completedStations: stations, result: JSON.stringify(result), finishedAt: new Date() },
     );
     await this.emit(job.data, 'analysis:completed', stations, 'analysis completed');
+    await this.notifyOutcome(job.data, 'analysis.completed', `Analysis ${analysisId} finished`);
     return result;
   }
 
   private async markFailed(data: AnalysisJob, err: Error): Promise<void> {
     await this.analyses.update({ id: data.analysisId }, { status: 'failed', error: err.message.slice(0, 2000), finishedAt: new Date() });
+    await this.notifyOutcome(data, 'analysis.failed', `Analysis ${data.analysisId} failed`, err.message.slice(0, 500));
+  }
+
+  /**
+   * The project's owner and whoever started the analysis hear how it ended
+   * (persisted, live, unread count). A failure to notify is logged, never a
+   * reason to run the analysis again.
+   */
+  private async notifyOutcome(data: AnalysisJob, type: string, title: string, body?: string): Promise<void> {
+    try {
+      const rows = await this.analyses.query<{ owner_id: number }[]>('SELECT owner_id FROM projects WHERE id = ? LIMIT 1', [data.projectId]);
+      const to = new Set([data.userId, ...rows.map((r) => Number(r.owner_id))]);
+      for (const userId of to) await this.notifications.notify(userId, { type, title, body, data: { projectId: data.projectId, analysisId: data.analysisId } });
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, analysisId: data.analysisId }, 'analysis outcome not notified');
+    }
   }
 
   private work(_station: number): Promise<void> {
@@ -87,8 +108,8 @@ export class AnalysisProcessor implements OnModuleInit {
 
   private async emit(data: AnalysisJob, event: string, station: number, log: string): Promise<void> {
     const payload: AnalysisProgressPayload = {
-      projectId: String(data.projectId),
-      analysisId: String(data.analysisId),
+      projectId: data.projectId,
+      analysisId: data.analysisId,
       currentStation: station,
       totalStations: data.stations,
       stationName: station > 0 ? stationName(station) : '',

@@ -28,7 +28,7 @@ export class AssistantReplies implements OnModuleInit {
 
   onModuleInit(): void {
     this.chat.onMemberMessage((room, message) => this.onMessage(room, message));
-    this.handlers.register<AssistantReplyJob, { messageId: string }>(ASSISTANT_REPLY_JOB, {
+    this.handlers.register<AssistantReplyJob, { messageId: number }>(ASSISTANT_REPLY_JOB, {
       run: async (job) => ({ messageId: (await this.reply(job.data)).id }),
     });
   }

@@ -6,8 +6,9 @@ export const roomJoinPayload = z.object({ roomId: z.number().int().positive() })
 export const messageSendPayload = z.object({ roomId: z.number().int().positive(), body: z.string().trim().min(1).max(MAX_MESSAGE_LENGTH) }).strict();
 export const typingPayload = z.object({ roomId: z.number().int().positive() }).strict();
 
+/** Ids are JSON numbers on every transport (bigint columns stay far below 2^53). */
 export interface MessageView {
-  id: string;
+  id: number;
   roomId: number;
   userId: number;
   body: string;

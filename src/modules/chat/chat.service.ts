@@ -12,7 +12,7 @@ import { ChatRoom } from './entities/chat-room.entity';
 import { Message } from './entities/message.entity';
 
 function messageView(m: Message): MessageView {
-  return { id: String(m.id), roomId: m.roomId, userId: m.userId, body: m.body, createdAt: m.createdAt.toISOString() };
+  return { id: Number(m.id), roomId: m.roomId, userId: m.userId, body: m.body, createdAt: m.createdAt.toISOString() };
 }
 
 function roomView(r: ChatRoom): RoomView {
@@ -88,7 +88,7 @@ export class ChatService {
   }
 
   /** Newest first; `before` is the id of the oldest message already seen. */
-  async history(userId: number, roomId: number, before?: string, limit = 50): Promise<{ messages: MessageView[]; nextBefore: string | null }> {
+  async history(userId: number, roomId: number, before?: string, limit = 50): Promise<{ messages: MessageView[]; nextBefore: number | null }> {
     await this.assertMember(userId, roomId);
     const q = this.messages.createQueryBuilder('m').where('m.room_id = :roomId', { roomId }).orderBy('m.id', 'DESC').take(limit);
     if (before) q.andWhere('m.id < :before', { before });
@@ -113,7 +113,7 @@ export class ChatService {
   }
 
   /** The `limit` messages of a room before `messageId`, oldest first (context for the assistant). */
-  async recentBefore(roomId: number, messageId: string, limit: number): Promise<Array<{ userId: number; body: string }>> {
+  async recentBefore(roomId: number, messageId: number | string, limit: number): Promise<Array<{ userId: number; body: string }>> {
     const rows = await this.messages
       .createQueryBuilder('m')
       .where('m.room_id = :roomId AND m.id < :messageId', { roomId, messageId })

@@ -16,7 +16,7 @@ export interface NotificationInput {
 }
 
 export interface NotificationView {
-  id: string;
+  id: number;
   type: string;
   title: string;
   body: string | null;
@@ -33,7 +33,7 @@ function view(n: Notification): NotificationView {
   } catch {
     data = null;
   }
-  return { id: String(n.id), type: n.type, title: n.title, body: n.body, data, status: n.status, readAt: n.readAt?.toISOString() ?? null, createdAt: n.createdAt.toISOString() };
+  return { id: Number(n.id), type: n.type, title: n.title, body: n.body, data, status: n.status, readAt: n.readAt?.toISOString() ?? null, createdAt: n.createdAt.toISOString() };
 }
 
 const COUNT_TTL_S = 300;
@@ -70,7 +70,7 @@ export class NotificationsService {
     return stored;
   }
 
-  async list(userId: number, status: 'unread' | 'all' = 'all', before?: string, limit = 50): Promise<{ notifications: NotificationView[]; nextBefore: string | null }> {
+  async list(userId: number, status: 'unread' | 'all' = 'all', before?: string, limit = 50): Promise<{ notifications: NotificationView[]; nextBefore: number | null }> {
     const q = this.repo.createQueryBuilder('n').where('n.user_id = :userId', { userId }).orderBy('n.id', 'DESC').take(limit);
     if (status === 'unread') q.andWhere("n.status = 'unread'");
     if (before) q.andWhere('n.id < :before', { before });

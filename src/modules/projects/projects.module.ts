@@ -5,9 +5,10 @@ import { ProjectMember } from './entities/project-member.entity';
 import { Project } from './entities/project.entity';
 import { ProjectsController } from './projects.controller';
 import { ProjectsService } from './projects.service';
+import { NotificationsServiceModule } from '../notifications/notifications.module';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Project, ProjectMember]), AuthModule],
+  imports: [TypeOrmModule.forFeature([Project, ProjectMember]), AuthModule, NotificationsServiceModule],
   controllers: [ProjectsController],
   providers: [ProjectsService],
   exports: [ProjectsService],

@@ -7,6 +7,7 @@ import type { Principal } from '../../core/session/principal';
 import { UsersService } from '../auth/users.service';
 import { ProjectMember } from './entities/project-member.entity';
 import { Project } from './entities/project.entity';
+import { NotificationsService } from '../notifications/notifications.service';
 
 export interface ProjectView {
   id: number;
@@ -43,6 +44,7 @@ export class ProjectsService {
     @InjectRepository(ProjectMember) private readonly members: Repository<ProjectMember>,
     private readonly users: UsersService,
     private readonly realtime: RealtimeService,
+    private readonly notifications: NotificationsService,
   ) {}
 
   async create(ownerId: number, name: string, memberIds: number[] = []): Promise<ProjectView> {
@@ -55,7 +57,12 @@ export class ProjectsService {
       return project;
     });
     // Read back after the write: sticky routing serves it from the primary.
-    return this.get({ id: ownerId, role: 'user', via: 'session' }, saved.id);
+    const view = await this.get({ id: ownerId, role: 'user', via: 'session' }, saved.id);
+    // Everyone added by someone else hears about it, as chat.room_added does for rooms.
+    for (const userId of ids.filter((id) => id !== ownerId)) {
+      await this.notifications.notify(userId, { type: 'project.member_added', title: `You were added to the project ${view.name}`, data: { projectId: view.id, by: ownerId } });
+    }
+    return view;
   }
 
   /** Projects the user owns or is a member of (the owner is always a member). */

@@ -19,7 +19,7 @@ export class QueueMonitorCommand extends CommandRunner {
   async run([queues]: string[], opts: { max?: string; json?: boolean }): Promise<void> {
     try {
       const max = opts.max === undefined ? 1000 : parseCount('--max', opts.max, 1);
-      const names = (queues ?? this.config.queue.names.join(',')).split(',').map((q) => q.trim()).filter(Boolean);
+      const names = (queues ?? this.config.queue.names.join(',')).split(',').map((q) => q.trim().replace(/^redis:/, '')).filter(Boolean);
       const stats = await this.monitor.check(names, max);
       if (opts.json) process.stdout.write(JSON.stringify(stats) + '\n');
       else

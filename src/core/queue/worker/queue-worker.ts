@@ -219,7 +219,7 @@ export class QueueWorker {
       if (!error) {
         const next = await this.priority.finish(index, token, (fetchNext) => job.moveToCompleted(result, token, fetchNext));
         queueJobDuration.observe({ queue, name: job.name, status: 'completed' }, seconds);
-        if (handler?.announce) await this.announcer.completed(queue, job).catch(() => undefined);
+        if (handler?.announce) await this.announcer.completed(queue, job, result).catch(() => undefined);
         return next;
       }
       const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -229,6 +229,7 @@ export class QueueWorker {
       if (final) {
         await handler?.onFailed?.(job, error).catch((err: Error) => this.logger.error({ err: err.message, jobId: job.id }, 'onFailed hook failed'));
         if (handler?.announce) await this.announcer.failed(queue, job, error).catch(() => undefined);
+        await this.announcer.failedForGood(queue, job, error).catch(() => undefined);
       }
       return this.stopping ? undefined : this.priority.first(token);
     } catch (err) {

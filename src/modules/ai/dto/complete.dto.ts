@@ -1,4 +1,5 @@
-import { IsObject, IsOptional, IsString, Matches, MaxLength, registerDecorator, ValidationOptions } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength, registerDecorator, ValidationOptions } from 'class-validator';
+import type { AiContext } from '../providers/ai-provider';
 import { canonicalJson } from '../ai.keys';
 import { MAX_QUERY_CHARS } from '../ai.service';
 
@@ -33,6 +34,20 @@ function SmallJson(maxChars: number, maxDepth: number, options?: ValidationOptio
     });
 }
 
+/** Seed 004 sends the context as text; our own clients may send an object. Arrays and other JSON values are not a context. */
+function IsStringOrObject(options?: ValidationOptions) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isStringOrObject',
+      target: target.constructor,
+      propertyName,
+      options,
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' || (value !== null && typeof value === 'object' && !Array.isArray(value)),
+      },
+    });
+}
+
 /**
  * POST /api/ai/complete. A query over MAX_QUERY_CHARS (a 100 KB one too) is a
  * 400 with the field message: the body itself is within the global 1 MB
@@ -45,9 +60,9 @@ export class CompleteDto {
   query!: string;
 
   @IsOptional()
-  @IsObject({ message: 'context must be a JSON object' })
+  @IsStringOrObject({ message: 'context must be a string or a JSON object' })
   @SmallJson(MAX_CONTEXT_CHARS, MAX_CONTEXT_DEPTH, {
     message: `context must be at most ${MAX_CONTEXT_CHARS} characters of JSON, nested at most ${MAX_CONTEXT_DEPTH} deep`,
   })
-  context?: Record<string, unknown>;
+  context?: AiContext;
 }

@@ -1,6 +1,9 @@
+/** Seed 004 passes a text snippet (`context: string`); a JSON object works too. */
+export type AiContext = string | Record<string, unknown>;
+
 export interface AiRequest {
   query: string;
-  context?: Record<string, unknown>;
+  context?: AiContext;
 }
 
 /**

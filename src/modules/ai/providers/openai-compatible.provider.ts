@@ -31,7 +31,9 @@ export class OpenAiCompatibleProvider implements AiProvider {
 
   async complete(request: AiRequest, signal: AbortSignal): Promise<string> {
     const messages = [{ role: 'system', content: SYSTEM_PROMPT }];
-    if (request.context && Object.keys(request.context).length) {
+    if (typeof request.context === 'string' && request.context.trim()) {
+      messages.push({ role: 'system', content: `Context: ${request.context}` });
+    } else if (request.context && typeof request.context === 'object' && Object.keys(request.context).length) {
       messages.push({ role: 'system', content: `Context (JSON): ${canonicalJson(request.context)}` });
     }
     messages.push({ role: 'user', content: request.query });

@@ -1,0 +1,110 @@
+/**
+ * A complete Switchboard chat client in TypeScript (docs/clients.md): log in
+ * with a token, join a room, receive messages, and never lose one across a
+ * dropped connection (Socket.IO connection state recovery, or SSE with
+ * Last-Event-ID), refetching over REST when the server says it cannot replay.
+ * Payload types come from the schemas the server validates with.
+ */
+import { EventSource } from 'eventsource';
+import { io, Socket } from 'socket.io-client';
+import type { z } from 'zod';
+import type { MessageView, messageSendPayload } from '../../src/modules/chat/chat.events';
+
+/** What the server sends with every stored event. */
+export type Delivered<T> = T & { eventId: string; eventType: string; timestamp: string };
+export type Ack<T> = ({ ok: true } & T) | { ok: false; error: string; message: string; retryAfterMs?: number };
+export type SendMessage = z.infer<typeof messageSendPayload>;
+
+export interface ServerEvents {
+  connected: (info: { socketId: string; recovered: boolean }) => void;
+  authenticated: (info: { userId: number }) => void;
+  'message:new': (message: Delivered<MessageView>, eventId?: string) => void;
+  typing: (who: Delivered<{ roomId: number; userId: number }>) => void;
+  error: (err: { code: string; message: string }) => void;
+}
+export interface ClientEvents {
+  'room:join': (payload: { roomId: number }, ack: (r: Ack<{ roomId: number }>) => void) => void;
+  'message:send': (payload: SendMessage, ack: (r: Ack<{ message: MessageView }>) => void) => void;
+  typing: (payload: { roomId: number }, ack: (r: Ack<{ roomId: number }>) => void) => void;
+}
+
+export interface ChatClientOptions {
+  baseUrl: string;
+  token: string;
+  /** Called for every message exactly once, in order, live or replayed. */
+  onMessage: (m: Delivered<MessageView>) => void;
+  /** The server could not replay what was missed: fetch the room's history again. */
+  onResync?: () => void;
+}
+
+export class ChatClient {
+  readonly socket: Socket<ServerEvents, ClientEvents>;
+  /** The last event id seen: Socket.IO keeps it for recovery, and an SSE fallback resumes from it. */
+  lastEventId: string | undefined;
+  private readonly rooms = new Set<number>();
+  private firstConnect = true;
+
+  constructor(private readonly opts: ChatClientOptions) {
+    this.socket = io(`${opts.baseUrl}/chat`, { auth: { token: opts.token }, transports: ['websocket'], reconnectionDelay: 200, reconnectionDelayMax: 1000 });
+    this.socket.on('message:new', (m) => this.deliver(m));
+    this.socket.on('connected', ({ recovered }) => {
+      // recovered:false after a reconnect: the gap was not replayed. Rejoin and refetch.
+      if (!this.firstConnect && !recovered) {
+        for (const roomId of this.rooms) void this.join(roomId);
+        this.opts.onResync?.();
+      }
+      this.firstConnect = false;
+    });
+  }
+
+  private deliver(m: Delivered<MessageView>): void {
+    if (this.lastEventId !== undefined && BigInt(m.eventId) <= BigInt(this.lastEventId)) return;
+    this.lastEventId = m.eventId;
+    this.opts.onMessage(m);
+  }
+
+  ready(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.socket.once('authenticated', () => resolve());
+      this.socket.once('connect_error', reject);
+    });
+  }
+
+  async join(roomId: number): Promise<void> {
+    const r = await this.socket.timeout(10000).emitWithAck('room:join', { roomId });
+    if (!r.ok) throw new Error(`${r.error}: ${r.message}`);
+    this.rooms.add(roomId);
+  }
+
+  async send(roomId: number, body: string): Promise<MessageView> {
+    const r = await this.socket.timeout(10000).emitWithAck('message:send', { roomId, body });
+    if (!r.ok) throw new Error(`${r.error}: ${r.message}`);
+    return r.message;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  /**
+   * The same messages over SSE, resuming after `lastEventId` (one id space for
+   * both transports). Resolves with the stream's Last-Event-ID-Status.
+   */
+  resumeOverSse(roomId: number): { source: EventSource; status: Promise<string | null> } {
+    let status!: (s: string | null) => void;
+    const statusP = new Promise<string | null>((r) => (status = r));
+    const url = `${this.opts.baseUrl}/api/realtime/events?rooms=chat:${roomId}${this.lastEventId ? `&lastEventId=${this.lastEventId}` : ''}`;
+    const source = new EventSource(url, {
+      fetch: async (input, init) => {
+        const res = await fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${this.opts.token}` } });
+        const got = res.headers.get('last-event-id-status');
+        // gap: the id fell out of history; what was missed must be fetched over REST.
+        if (got === 'gap') this.opts.onResync?.();
+        status(got);
+        return res;
+      },
+    });
+    source.addEventListener('message:new', (e) => this.deliver(JSON.parse(e.data as string) as Delivered<MessageView>));
+    return { source, status: statusP };
+  }
+}

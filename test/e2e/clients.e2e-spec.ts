@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { ChatClient, Delivered } from '../../clients/typescript/switchboard-client';
+import type { MessageView } from '../../src/modules/chat/chat.events';
+import { ApiProcess, ROOT, startApi } from '../support/api-process';
+import { registerTokenUser, TestUser, waitFor } from '../support/http-client';
+
+jest.setTimeout(120_000);
+
+/** The two clients of docs/clients.md, run as written against a real api. */
+describe('the documented clients work against a real api', () => {
+  let api: ApiProcess;
+  let alice: TestUser;
+  let bob: TestUser;
+  let roomId: number;
+
+  beforeAll(async () => {
+    api = await startApi({ SSE_HISTORY: '5' });
+    alice = await registerTokenUser(api.url, 'client-alice');
+    bob = await registerTokenUser(api.url, 'client-bob');
+    roomId = (await alice.client.post('/api/chat/rooms', { name: 'clients', memberIds: [bob.id] })).body.id as number;
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it('TypeScript: joins, receives, recovers a dropped connection with nothing lost, then resumes over SSE', async () => {
+    const got: Delivered<MessageView>[] = [];
+    let resyncs = 0;
+    const client = new ChatClient({ baseUrl: api.url, token: bob.client.token as string, onMessage: (m) => got.push(m), onResync: () => resyncs++ });
+    try {
+      await client.ready();
+      await client.join(roomId);
+      await alice.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'one' });
+      await waitFor(async () => got.length === 1);
+      // Drop the transport: the client reconnects by itself and the server replays what it missed.
+      client.socket.io.engine.close();
+      await alice.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'two' });
+      const mine = await client.send(roomId, 'three');
+      expect(typeof mine.id).toBe('number');
+      await waitFor(async () => got.length === 3, 20000);
+      expect(got.map((m) => m.body)).toEqual(['one', 'two', 'three']);
+      expect(resyncs).toBe(0);
+      client.socket.disconnect();
+      await alice.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'four' });
+      const { source, status } = client.resumeOverSse(roomId);
+      try {
+        expect(await status).toBe('replayed');
+        await waitFor(async () => got.length === 4);
+        expect(got.map((m) => m.body)).toEqual(['one', 'two', 'three', 'four']);
+      } finally {
+        source.close();
+      }
+      // Fell out of history (SSE_HISTORY=5): told so, never a silent hole.
+      for (let i = 0; i < 8; i++) await alice.client.post(`/api/chat/rooms/${roomId}/messages`, { body: `flood ${i}` });
+      client.lastEventId = '1';
+      const again = client.resumeOverSse(roomId);
+      expect(await again.status).toBe('gap');
+      again.source.close();
+      expect(resyncs).toBe(1);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('Python (Debian python3-socketio): joins, sends, receives with the trailing event id, resumes over SSE with Last-Event-ID', async () => {
+    const child = spawn('/usr/bin/python3', [join(ROOT, 'clients', 'python', 'switchboard_client.py'), api.url, bob.client.token as string, String(roomId)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const lines: Record<string, unknown>[] = [];
+    createInterface({ input: child.stdout }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
+    const step = (name: string) => waitFor(async () => lines.find((l) => l.step === name), 20000).catch(() => Promise.reject(new Error(`no ${name}: ${JSON.stringify(lines)} ${stderr}`)));
+    try {
+      expect(await step('connected')).toMatchObject({ recovered: false });
+      expect(await step('authenticated')).toMatchObject({ userId: bob.id });
+      expect(await step('joined')).toMatchObject({ ack: { ok: true, roomId } });
+      const message = (await step('message')) as { body: string; id: number; eventId: string; extra: unknown[] };
+      expect(message.body).toBe('hello from python');
+      expect(typeof message.id).toBe('number');
+      expect(message.extra).toEqual([message.eventId]);
+      expect(await step('refused')).toMatchObject({ error: 'bad_request' });
+      await step('offline');
+      await alice.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'while away 1' });
+      await alice.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'while away 2' });
+      child.stdin.write('go\n');
+      expect(await step('resumed')).toMatchObject({ status: 'replayed', bodies: ['while away 1', 'while away 2'] });
+    } finally {
+      child.kill();
+    }
+  });
+});
