@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { TrustedProxies } from '../core/http/client-address';
+import { parseBackoff } from '../core/queue/worker/backoff';
 import { Env, parseEnv } from './env.schema';
 
 export interface DbHost {
@@ -14,6 +15,8 @@ export interface DbHost {
  */
 export class AppConfig {
   readonly env: Env['NODE_ENV'];
+  /** Settings read under an old name: one line each on stderr at start-up (src/app/process.ts). */
+  readonly deprecations: string[] = [];
   readonly instanceId: string;
   readonly http: {
     port: number;
@@ -75,7 +78,8 @@ export class AppConfig {
   readonly queue: {
     names: string[];
     tries: number;
-    backoffMs: number;
+    /** Seconds: one value (doubled per retry) or one per retry (core/queue/worker/backoff.ts). */
+    backoff: number[];
     lockMs: number;
     stalledIntervalMs: number;
     analysisStationMs: number;
@@ -108,6 +112,9 @@ export class AppConfig {
       return { host, port: p ? Number(p) : defaultPort };
     };
     this.env = e.NODE_ENV;
+    if (e.QUEUE_BACKOFF_MS !== undefined && e.QUEUE_BACKOFF === undefined) {
+      this.deprecations.push(`QUEUE_BACKOFF_MS is deprecated and will be removed in the next release: set QUEUE_BACKOFF=${e.QUEUE_BACKOFF_MS / 1000} (seconds, as Laravel)`);
+    }
     this.instanceId = e.INSTANCE_ID ?? `${hostname()}:${e.PORT}:${process.pid}`;
     this.http = {
       port: e.PORT,
@@ -178,7 +185,7 @@ export class AppConfig {
     this.queue = {
       names: e.QUEUE_NAMES,
       tries: e.QUEUE_TRIES,
-      backoffMs: e.QUEUE_BACKOFF_MS,
+      backoff: e.QUEUE_BACKOFF !== undefined ? [...parseBackoff('QUEUE_BACKOFF', e.QUEUE_BACKOFF)] : e.QUEUE_BACKOFF_MS !== undefined ? [e.QUEUE_BACKOFF_MS / 1000] : [2],
       lockMs: e.QUEUE_LOCK_MS,
       stalledIntervalMs: e.QUEUE_STALLED_INTERVAL_MS,
       analysisStationMs: e.ANALYSIS_STATION_MS,

@@ -10,7 +10,7 @@ describe('parseEnv', () => {
     expect(c.db.poolSize).toBe(10);
     expect(c.db.read).toEqual([c.db.write]);
     expect(c.realtime).toMatchObject({ maxConnections: 3000, maxConnectionsPerIp: 50, authTimeoutMs: 5000, maxRoomsPerSocket: 10, sseHistory: 1000 });
-    expect(c.queue).toMatchObject({ names: ['high', 'default'], tries: 3, backoffMs: 2000 });
+    expect(c.queue).toMatchObject({ names: ['high', 'default'], tries: 3, backoff: [2] });
     expect(c.ai).toMatchObject({ providers: ['local'], concurrency: 10, batchWindowMs: 20, timeoutMs: 15000, cacheTtlS: 3600, cacheScope: 'global' });
     expect(c.http).toMatchObject({ loginThrottleAttempts: 5, loginThrottleDecayS: 60 });
     expect(c.http.trustedProxies.trusts('127.0.0.1')).toBe(true);
@@ -32,6 +32,15 @@ describe('parseEnv', () => {
       expect(() => parseEnv(env)).not.toThrow(/secret"|pa55|hunter2/);
     }
     expect(() => parseEnv({ SESSION_SECRET: 'hunter2-secret' })).toThrow('Invalid configuration: SESSION_SECRET must be at least 16 characters');
+  });
+
+  it('reads QUEUE_BACKOFF in seconds, and the old QUEUE_BACKOFF_MS with a deprecation line', () => {
+    expect(new AppConfig(parseEnv({ QUEUE_BACKOFF: '1,5,10' })).queue.backoff).toEqual([1, 5, 10]);
+    const old = new AppConfig(parseEnv({ QUEUE_BACKOFF_MS: '1500' }));
+    expect(old.queue.backoff).toEqual([1.5]);
+    expect(old.deprecations).toEqual([expect.stringContaining('QUEUE_BACKOFF=1.5')]);
+    expect(new AppConfig(parseEnv({ QUEUE_BACKOFF: '3', QUEUE_BACKOFF_MS: '1500' })).queue.backoff).toEqual([3]);
+    expect(() => parseEnv({ QUEUE_BACKOFF: '3ms' })).toThrow('Invalid configuration: QUEUE_BACKOFF must be seconds');
   });
 
   it('parses replica lists with and without ports', () => {

@@ -6,6 +6,8 @@ export const PROBE_JOB = 'queue:probe';
 export interface ProbeJob {
   sleepMs: number;
   fail: boolean;
+  /** Keeps sleeping after ctx.signal aborts: a drill for the --timeout contract (the worker must give up its process). */
+  ignoreAbort?: boolean;
 }
 
 /** queue:probe's diagnostic job: sleeps, then succeeds or throws (retried like any job). */
@@ -15,6 +17,7 @@ export const probeHandler: JobHandler<ProbeJob, { sleptMs: number }> = {
     if (sleepMs) {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(resolve, sleepMs);
+        if (job.data.ignoreAbort === true) return;
         ctx.signal.addEventListener('abort', () => {
           clearTimeout(timer);
           reject(new UnrecoverableError('probe aborted'));

@@ -13,6 +13,9 @@ export { JOB_OWNER_TTL_S, jobOwnerKey, readJobOwner, recordJobOwner } from '../r
 /** Laravel's `illuminate:queue:restart`: a timestamp every worker watches; a newer one makes it finish and exit. */
 export const restartKey = (redisPrefix: string) => `${redisPrefix}queue:restart`;
 
+/** Maintenance mode (bin/switchboard down): JSON {retry, refresh, secret, since}; absent when up. */
+export const maintenanceKey = (redisPrefix: string) => `${redisPrefix}maintenance`;
+
 /** `high:42` as printed by queue:failed; a plain id when the queue is given separately. */
 export interface QualifiedJobId {
   queue?: string;

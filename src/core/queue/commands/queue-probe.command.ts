@@ -7,6 +7,7 @@ interface ProbeFlags {
   queue?: string;
   count?: string;
   fail?: boolean;
+  ignoreAbort?: boolean;
   sleep?: string;
   json?: boolean;
 }
@@ -23,7 +24,7 @@ export class QueueProbeCommand extends CommandRunner {
       const count = f.count === undefined ? 1 : parseCount('--count', f.count, 1);
       const sleepMs = f.sleep === undefined ? 0 : parseCount('--sleep', f.sleep);
       if (count > 100000) throw new Error('--count is limited to 100000');
-      const data: ProbeJob = { sleepMs, fail: f.fail ?? false };
+      const data: ProbeJob = { sleepMs, fail: f.fail ?? false, ...(f.ignoreAbort ? { ignoreAbort: true } : {}) };
       const ids = [];
       for (let i = 0; i < count; i++) ids.push(await this.registry.dispatch(queue, PROBE_JOB, data));
       if (f.json) process.stdout.write(JSON.stringify(ids) + '\n');
@@ -45,6 +46,11 @@ export class QueueProbeCommand extends CommandRunner {
 
   @Option({ flags: '--fail', description: 'The jobs throw after sleeping' })
   parseFail(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--ignore-abort', description: 'The jobs keep sleeping past --timeout (a drill: the worker must exit and the job be retried)' })
+  parseIgnoreAbort(): boolean {
     return true;
   }
 
