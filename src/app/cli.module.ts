@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { ListCommand } from '../core/cli/list.command';
 import { MigrateCommand } from '../core/database/commands/migrate.command';
 import { QUEUE_COMMANDS } from '../core/queue/commands';
 import { QueueModule } from '../core/queue/queue.module';
@@ -10,6 +11,9 @@ import { AuthModule } from '../modules/auth/auth.module';
 import { UserCreateCommand } from '../modules/auth/user-create.command';
 import { coreImports } from './api.module';
 
+/** Every command of bin/switchboard (also read, without booting, by --help and list). */
+export const CLI_COMMANDS = [ListCommand, MigrateCommand, UserCreateCommand, ...QUEUE_COMMANDS];
+
 /** bin/switchboard: artisan-style commands over the same modules as the api. */
 @Module({})
 export class CliModule {
@@ -17,7 +21,7 @@ export class CliModule {
     return {
       module: CliModule,
       imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesModule, AssistantModule],
-      providers: [MigrateCommand, UserCreateCommand, ...QUEUE_COMMANDS],
+      providers: CLI_COMMANDS,
     };
   }
 }
