@@ -85,6 +85,7 @@ export class AppConfig {
     analysisStationMs: number;
     maxActiveAnalysesPerUser: number;
     metricsPort?: number;
+    monitorWebhookUrl?: string;
   };
   readonly ai: {
     providers: string[];
@@ -191,6 +192,7 @@ export class AppConfig {
       analysisStationMs: e.ANALYSIS_STATION_MS,
       maxActiveAnalysesPerUser: e.MAX_ACTIVE_ANALYSES_PER_USER,
       metricsPort: e.METRICS_PORT,
+      monitorWebhookUrl: e.QUEUE_MONITOR_WEBHOOK_URL,
     };
     this.ai = {
       providers: e.AI_PROVIDERS,

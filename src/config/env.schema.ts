@@ -127,6 +127,8 @@ export const envSchema = z.object({
   /** Analyses one user may have waiting or running at once, so nobody can fill a queue and starve the others. */
   MAX_ACTIVE_ANALYSES_PER_USER: int(1, 100000).default('5'),
   METRICS_PORT: port.optional(),
+  /** queue:monitor alerts are also POSTed here (Slack-compatible JSON). */
+  QUEUE_MONITOR_WEBHOOK_URL: z.string().url('must be an http(s) URL').optional(),
 
   AI_PROVIDERS: z
     .string()

@@ -1,10 +1,10 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '../../config/app-config';
-import { BadRequestError, NotFoundError, UnavailableError } from '../errors/domain-error';
+import { NotFoundError, UnavailableError } from '../errors/domain-error';
 import type { RedisClient } from '../redis/redis.factory';
 import { REDIS } from '../redis/redis.module';
-import { bullPrefix, readJobOwner, recordJobOwner } from './queue.keys';
+import { bullPrefix, parseQueueName, QUEUE_NAME, readJobOwner, recordJobOwner } from './queue.keys';
 
 export interface DispatchOptions {
   /** The user the job belongs to (job room authorisation, GET /api/jobs). */
@@ -50,9 +50,12 @@ export class QueueRegistry implements OnApplicationShutdown {
     return this.config.queue.names.includes(name);
   }
 
-  /** The queue, or not_found for a name the configuration does not list. */
+  /**
+   * The queue. Any well-formed name works, as Laravel creates queues on first use; HTTP callers
+   * check has() first, so a request can only reach the configured ones.
+   */
   get(name: string): Queue {
-    if (!this.has(name)) throw new NotFoundError(`Queue "${name}"`);
+    if (!QUEUE_NAME.test(name)) throw new NotFoundError(`Queue "${name.slice(0, 80)}"`);
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.redis, prefix: bullPrefix(this.config), defaultJobOptions: DEFAULT_JOB_OPTIONS });
@@ -62,12 +65,13 @@ export class QueueRegistry implements OnApplicationShutdown {
     return queue;
   }
 
-  /** The named queues (all configured ones when `only` is empty); bad_request for an unknown name. */
+  /**
+   * The named queues (all configured ones when `only` is empty). Laravel's `connection:queue` form
+   * (`redis:high`) is accepted; bad_request for a malformed name or another connection.
+   */
   select(only?: string | string[]): Queue[] {
-    const names = only === undefined || only.length === 0 ? this.names : Array.isArray(only) ? only : only.split(',').map((s) => s.trim());
-    const unknown = names.filter((n) => !this.has(n));
-    if (unknown.length) throw new BadRequestError(`Unknown queue(s): ${unknown.join(', ')} (configured: ${this.names.join(', ')})`);
-    return names.map((n) => this.get(n));
+    const raw = only === undefined || only.length === 0 ? this.names : Array.isArray(only) ? only : only.split(',');
+    return raw.map((n) => this.get(parseQueueName(n)));
   }
 
   async dispatch<Data extends object>(queueName: string, name: string, data: Data, opts: DispatchOptions = {}): Promise<DispatchedJob> {

@@ -1,6 +1,7 @@
 import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { FailedJobs } from './failed-jobs.service';
 import { JobHandlers } from './job-handlers';
+import { MonitorWebhook } from './monitor-webhook';
 import { PROBE_JOB, probeHandler } from './probe.job';
 import { QueueMonitor } from './queue-monitor.service';
 import { QueueRegistry } from './queue-registry';
@@ -12,7 +13,7 @@ import { QueueRegistry } from './queue-registry';
  */
 @Global()
 @Module({
-  providers: [QueueRegistry, JobHandlers, FailedJobs, QueueMonitor],
+  providers: [QueueRegistry, JobHandlers, FailedJobs, QueueMonitor, MonitorWebhook],
   exports: [QueueRegistry, JobHandlers, FailedJobs, QueueMonitor],
 })
 export class QueueModule implements OnModuleInit {

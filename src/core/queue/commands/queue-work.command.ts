@@ -9,6 +9,7 @@ import { REDIS } from '../../redis/redis.module';
 import { JobHandlers } from '../job-handlers';
 import { QueueMonitor } from '../queue-monitor.service';
 import { QueueRegistry } from '../queue-registry';
+import { parseQueueName } from '../queue.keys';
 import { parseBackoff } from '../worker/backoff';
 import { QueueWorker, StopReason, WorkOptions } from '../worker/queue-worker';
 import { WorkConsole } from '../worker/work-console';
@@ -95,8 +96,8 @@ export class QueueWorkCommand extends CommandRunner {
   }
 
   private options(f: WorkFlags): WorkOptions {
-    const queues = (f.queue ?? this.config.queue.names.join(',')).split(',').map((q) => q.trim()).filter(Boolean);
-    this.registry.select(queues);
+    // Any name works, as Laravel creates queues on first use; `redis:high` is read as `high`.
+    const queues = (f.queue ?? this.config.queue.names.join(',')).split(',').filter((q) => q.trim()).map(parseQueueName);
     if (new Set(queues).size !== queues.length) throw new Error('--queue names a queue twice');
     return {
       queues,

@@ -17,6 +17,7 @@ import { QueueLane } from './queue-lane';
 import { SlotWaker } from './slot-waker';
 import { Fetched, StrictPriority } from './strict-priority';
 import type { WorkConsole } from './work-console';
+import { WorkerHeartbeat } from './worker-heartbeat';
 
 export { JobTimeoutError } from './job-attempt';
 
@@ -92,6 +93,8 @@ export class QueueWorker {
   private stopping = false;
   private reason: StopReason | undefined;
   private processed = 0;
+  private failedAttempts = 0;
+  private readonly heartbeat: WorkerHeartbeat;
   private readonly refreshCounts: () => Promise<void>;
   private readonly console: WorkConsole | undefined;
 
@@ -106,6 +109,12 @@ export class QueueWorker {
     this.announcer = new JobAnnouncer(realtime);
     this.refreshCounts = hooks.refreshCounts ?? (async () => undefined);
     this.console = hooks.console;
+    this.heartbeat = new WorkerHeartbeat(redis, config.redis.prefix, { id: this.id, name: opts.name, queues: opts.queues }, () => ({
+      processed: this.processed,
+      failed: this.failedAttempts,
+      current: [...this.active.values()].map((job) => `${job.queueName}:${String(job.id)} ${job.name}`),
+      state: this.stopping ? 'stopping' : this.held ? 'paused' : 'running',
+    }));
   }
 
   get stopReason(): StopReason | undefined {
@@ -139,6 +148,7 @@ export class QueueWorker {
     });
     if (this.opts.maxTimeS > 0) this.timers.push(setTimeout(() => this.stop('max-time'), this.opts.maxTimeS * 1000));
     void this.refreshCounts().catch(() => undefined);
+    this.heartbeat.start();
     const watching = Promise.all(this.lanes.map((lane) => lane.watchForWork()));
 
     this.logger.log({ worker: this.id, name: this.opts.name, queues: this.opts.queues, concurrency: this.opts.concurrency }, 'worker started');
@@ -149,6 +159,7 @@ export class QueueWorker {
     this.stopping = true;
     await Promise.all(this.lanes.map((lane) => lane.close()));
     await watching;
+    await this.heartbeat.stop();
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
     this.logger.log({ worker: this.id, name: this.opts.name, processed: this.processed, reason: this.reason }, 'worker stopped');
     return this.reason ?? 'signal';
@@ -256,6 +267,7 @@ export class QueueWorker {
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.processed++;
+    if (error) this.failedAttempts++;
     this.console?.finished(job.name, ref, !error, seconds);
     if (this.opts.maxJobs > 0 && this.processed >= this.opts.maxJobs) this.stop('max-jobs');
     this.checkMemory();
