@@ -5,6 +5,11 @@ const { join } = require('node:path');
 const { ensure } = require('./ensure');
 const { relaunchOnRequiredNode } = require('./runtime');
 
+/** Supervisor's startsecs / startretries, and a pause before each restart. */
+const RESTART_STARTSECS_MS = 5000;
+const RESTART_RETRIES = 3;
+const RESTART_DELAY_MS = 1000;
+
 function parseArgs(argv) {
   const opts = { instances: 1 };
   for (let i = 0; i < argv.length; i++) {
@@ -37,15 +42,29 @@ async function main() {
   const { env, own } = await services('dev');
   migrate(env);
   const port = Number(process.env.PORT || 3000);
-  const children = [];
+  const children = new Set();
+  // As Supervisor does: a child that exits on its own (queue:restart, --memory, a crash) is started
+  // again; one that keeps dying within seconds of its start stops everything, saying why.
+  const quickExits = new Map();
   const launch = (name, args, extraEnv) => {
+    const startedAt = Date.now();
     const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     prefixed(child, name);
     child.on('exit', (code, signal) => {
+      children.delete(child);
       process.stdout.write(`${name} | exited (${signal ?? code})\n`);
-      if (!stopping) void stop(1);
+      if (stopping) return;
+      const quick = Date.now() - startedAt < RESTART_STARTSECS_MS ? (quickExits.get(name) ?? 0) + 1 : 0;
+      quickExits.set(name, quick);
+      if (quick >= RESTART_RETRIES) {
+        console.error(`[switchboard] ${name} exited ${quick} times within ${RESTART_STARTSECS_MS / 1000} s of starting; stopping everything (see its lines above)`);
+        void stop(1);
+        return;
+      }
+      process.stdout.write(`${name} | restarting\n`);
+      setTimeout(() => !stopping && launch(name, args, extraEnv), RESTART_DELAY_MS);
     });
-    children.push(child);
+    children.add(child);
   };
   if (opts.instances > 1) {
     const cluster = require('./cluster');
@@ -54,15 +73,18 @@ async function main() {
     process.exit(code);
   }
   launch('api', [join(root, 'dist', 'main.js')], { PORT: String(port) });
-  launch('worker', [join(root, 'bin', 'switchboard'), 'queue:work', '--queue=high,default'], {});
-  console.error(`[switchboard] api on http://127.0.0.1:${port} (health: /up), one worker. Ctrl-C stops everything.`);
+  // The worker serves its own /metrics (job durations, wait times) on METRICS_PORT, 9464 unless set.
+  const workerMetricsPort = process.env.METRICS_PORT || '9464';
+  launch('worker', [join(root, 'bin', 'switchboard'), 'queue:work', '--queue=high,default'], { METRICS_PORT: workerMetricsPort });
+  console.error(`[switchboard] api on http://127.0.0.1:${port} (health: /up), one worker (metrics on :${workerMetricsPort}). Ctrl-C stops everything.`);
 
   let stopping = false;
   async function stop(code) {
     if (stopping) return;
     stopping = true;
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+    const running = [...children];
+    for (const c of running) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(running.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
     if (own) await stack.down('dev');
     process.exit(code);
   }

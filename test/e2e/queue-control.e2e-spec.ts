@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { waitFor } from '../support/http-client';
+import { freeLowPort } from '../support/low-port';
 import { exitOf, QueueKit } from './queue-test-kit';
 
 jest.setTimeout(120000);
@@ -18,8 +18,8 @@ async function webhookReceiver(): Promise<{ url: string; bodies: Array<Record<st
       res.writeHead(200).end('ok');
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
+  const port = await freeLowPort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${port}/hooks/queue`, bodies, close: () => new Promise((r) => server.close(() => r())) };
 }
 

@@ -125,7 +125,7 @@ export const realtimeChannelGapsTotal = once(
 
 export const queueMonitorAlert = once(
   'queue_monitor_alert',
-  () => new Gauge({ name: 'queue_monitor_alert', help: '1 when queue:monitor found the queue at or over --max', labelNames: ['queue'] as const }),
+  () => new Gauge({ name: 'queue_monitor_alert', help: '1 when the last queue:monitor run found the queue over --max or --max-wait', labelNames: ['queue'] as const }),
 );
 
 export const libraryPatchActive = once(
@@ -137,3 +137,25 @@ export const libraryPatchActive = once(
       labelNames: ['library', 'patch'] as const,
     }),
 );
+
+/**
+ * Gauges read from shared state (Redis) when Prometheus scrapes, rather than set by the process
+ * that changed it: job counts change in workers and alert states in short-lived commands, where
+ * nothing scrapes. Each hook keeps its own short cache; a slow one is not waited for past 1 s.
+ */
+const scrapeHooks = new Set<() => Promise<void>>();
+const SCRAPE_HOOK_TIMEOUT_MS = 1000;
+
+export function onScrape(hook: () => Promise<void>): () => void {
+  scrapeHooks.add(hook);
+  return () => scrapeHooks.delete(hook);
+}
+
+export async function runScrapeHooks(): Promise<void> {
+  await Promise.all(
+    [...scrapeHooks].map((hook) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([hook().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, SCRAPE_HOOK_TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
+    }),
+  );
+}

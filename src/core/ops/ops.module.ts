@@ -4,6 +4,7 @@ import { ConnectionsController } from './connections.controller';
 import { DbPoolStats } from './db-pool-stats';
 import { InstanceRegistry } from './instance-registry';
 import { PerformanceController } from './performance.controller';
+import { QueueDepthMetrics } from './queue-depth.metrics';
 import { QueueStats } from './queue-stats';
 import { RuntimeSampler } from './runtime-sampler';
 import { StatusController } from './status.controller';
@@ -33,6 +34,7 @@ export class OpsModule {
         RuntimeSampler,
         DbPoolStats,
         QueueStats,
+        QueueDepthMetrics,
         InstanceRegistry,
         StatusSnapshots,
         ...(opts.connections ? [{ provide: ConnectionStatsSource, useClass: opts.connections }] : []),

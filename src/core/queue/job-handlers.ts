@@ -8,7 +8,7 @@ export interface JobContext {
   attempt: number;
   /** Aborted when --timeout passes or the worker is forced to stop; long handlers should check it. */
   signal: AbortSignal;
-  /** Updates the job's progress (0-100) and, for announced jobs, publishes job:progress. */
+  /** Updates the job's progress (0-100) and publishes job:progress. */
   progress(percent: number, extra?: { message?: string; currentStep?: string; totalSteps?: number }): Promise<void>;
 }
 
@@ -17,7 +17,10 @@ export interface JobHandler<Data = unknown, Result = unknown> {
   run(job: Job<Data, Result>, ctx: JobContext): Promise<Result>;
   /** Called once when the job has failed for good (tries exhausted or unrecoverable). */
   onFailed?(job: Job<Data, Result>, err: Error): Promise<void>;
-  /** Publish job:started|progress|completed|failed to the job's and the owner's rooms. Default false. */
+  /**
+   * @deprecated Every job is announced now (job:started|progress|completed|failed to the job's, the
+   * queue's and the owner's rooms); the flag is ignored.
+   */
   announce?: boolean;
 }
 

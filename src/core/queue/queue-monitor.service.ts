@@ -1,9 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
 import type { Queue } from 'bullmq';
 import { queueJobs, queueMonitorAlert } from '../metrics/metrics';
 import { RealtimeService } from '../realtime/realtime.contract';
 import { MonitorWebhook } from './monitor-webhook';
 import { QueueRegistry } from './queue-registry';
+import { monitorAlertsKey } from './queue.keys';
+import type { RedisClient } from '../redis/redis.factory';
+import { REDIS } from '../redis/redis.module';
 
 export interface QueueStats {
   queue: string;
@@ -34,6 +38,8 @@ export class QueueMonitor {
     private readonly registry: QueueRegistry,
     private readonly realtime: RealtimeService,
     private readonly webhook: MonitorWebhook,
+    private readonly config: AppConfig,
+    @Inject(REDIS) private readonly redis: RedisClient,
   ) {}
 
   async stats(queue: Queue, limits: MonitorThresholds = { max: Infinity }): Promise<QueueStats> {
@@ -65,6 +71,8 @@ export class QueueMonitor {
     for (const q of this.registry.select(names)) {
       const s = await this.stats(q, limits);
       queueMonitorAlert.set({ queue: q.name }, s.alert ? 1 : 0);
+      // This process ends in a moment: the verdict is kept where every api's /metrics reads it.
+      await this.redis.hset(monitorAlertsKey(this.config.redis.prefix), q.name, s.alert ? '1' : '0');
       if (s.alert) await this.alert(s, limits);
       out.push(s);
     }

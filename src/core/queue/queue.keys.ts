@@ -34,6 +34,9 @@ export function parseQueueName(raw: string): string {
   return name;
 }
 
+/** Hash queue → "1"|"0": the last queue:monitor verdict, for the api's /metrics (queue_monitor_alert). */
+export const monitorAlertsKey = (redisPrefix: string) => `${redisPrefix}queue:monitor:alerts`;
+
 /** Redis hash per live worker (queue:status); refreshed every few seconds, gone when the worker stops or dies. */
 export const workerKey = (redisPrefix: string, id: string) => `${redisPrefix}workers:${id}`;
 /** Sorted set of worker ids by last heartbeat (ms), so queue:status finds them without SCAN. */

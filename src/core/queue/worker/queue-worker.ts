@@ -257,10 +257,8 @@ export class QueueWorker {
     let error: Error | undefined;
     try {
       if (!handler) throw new UnrecoverableError(`No handler is registered for job "${job.name}"`);
-      if (handler.announce) await this.announcer.started(queue, job).catch(() => undefined);
-      const onProgress = handler.announce
-        ? (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).catch(() => undefined)
-        : undefined;
+      await this.announcer.started(queue, job).catch(() => undefined);
+      const onProgress = (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).catch(() => undefined);
       result = await runUnitOfWork(() => runAttempt(handler, job, { queue, timeoutS: this.opts.timeoutS, onProgress }), { userId: ownerOf(job) });
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
@@ -279,7 +277,7 @@ export class QueueWorker {
             ? void (await job.moveToCompleted(result, token, false))
             : await this.priority.finish(index, token, (fetchNext) => job.moveToCompleted(result, token, fetchNext));
         queueJobDuration.observe({ queue, name: job.name, status: 'completed' }, seconds);
-        if (handler?.announce) await this.announcer.completed(queue, job).catch(() => undefined);
+        await this.announcer.completed(queue, job).catch(() => undefined);
         return next;
       }
       const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -289,7 +287,7 @@ export class QueueWorker {
       if (error instanceof JobTimeoutError) await this.abandonIfStuck(error, job);
       if (final) {
         await handler?.onFailed?.(job, error).catch((err: Error) => this.logger.error({ err: err.message, jobId: job.id }, 'onFailed hook failed'));
-        if (handler?.announce) await this.announcer.failed(queue, job, error).catch(() => undefined);
+        await this.announcer.failed(queue, job, error).catch(() => undefined);
       }
       return this.stopping ? undefined : this.priority.first(token);
     } catch (err) {
