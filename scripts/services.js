@@ -12,7 +12,8 @@ const SERVICE_VARS = ['DB_WRITE_HOST', 'DB_READ_HOST', 'REDIS_URL'];
  * stack's own SESSION_SECRET/JWT_SECRET (scripts/secrets.js) unless they are set.
  */
 async function services(stackName, log = (m) => console.error(`[switchboard] ${m}`)) {
-  const given = SERVICE_VARS.filter((v) => process.env[v]);
+  // Laravel's REDIS_HOST stands for REDIS_URL.
+  const given = SERVICE_VARS.filter((v) => process.env[v] || (v === 'REDIS_URL' && process.env.REDIS_HOST));
   if (given.length === SERVICE_VARS.length) return { env: secretsEnv(root), own: false };
   if (given.length) {
     throw new Error(`Set all of ${SERVICE_VARS.join(', ')} to use your own services, or none to use the local stack (set: ${given.join(', ')})`);

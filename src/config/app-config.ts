@@ -13,6 +13,10 @@ export interface DbHost {
  * The typed configuration, grouped by concern. Built once per process from
  * the environment; everything else receives it through DI (`AppConfig`).
  */
+/** Where `npm run up`'s own stack listens (scripts/stack.js, stack "dev"): the defaults when nothing is configured. */
+const LOCAL_STACK_DB_PORT = 13306;
+const LOCAL_STACK_REDIS_URL = 'redis://127.0.0.1:16379';
+
 export class AppConfig {
   readonly env: Env['NODE_ENV'];
   /** Settings read under an old name: one line each on stderr at start-up (src/app/process.ts). */
@@ -131,10 +135,13 @@ export class AppConfig {
       writeRateLimitDurationS: e.WRITE_RATE_LIMIT_DURATION_S,
     };
     this.log = { level: e.LOG_LEVEL };
-    const write = { host: e.DB_WRITE_HOST, port: e.DB_WRITE_PORT };
+    // Laravel's reading: a host without a port is on DB_PORT (3306). Only with no host at all is it the local stack.
+    const write = e.DB_WRITE_HOST
+      ? parseHost(e.DB_WRITE_HOST, e.DB_WRITE_PORT ?? e.DB_PORT ?? 3306)
+      : { host: '127.0.0.1', port: e.DB_WRITE_PORT ?? LOCAL_STACK_DB_PORT };
     this.db = {
       write,
-      read: e.DB_READ_HOST ? e.DB_READ_HOST.map((h) => parseHost(h, e.DB_WRITE_PORT)) : [write],
+      read: e.DB_READ_HOST ? e.DB_READ_HOST.map((h) => parseHost(h, e.DB_PORT ?? write.port)) : [write],
       database: e.DB_DATABASE,
       username: e.DB_USERNAME,
       password: e.DB_PASSWORD,
@@ -144,8 +151,8 @@ export class AppConfig {
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     };
     this.redis = {
-      url: e.REDIS_URL,
-      password: e.REDIS_PASSWORD,
+      url: e.REDIS_URL ?? (e.REDIS_HOST ? `redis://${e.REDIS_HOST}:${e.REDIS_PORT ?? 6379}` : LOCAL_STACK_REDIS_URL),
+      password: e.REDIS_PASSWORD === 'null' ? undefined : e.REDIS_PASSWORD,
       sentinels: e.REDIS_SENTINELS?.map((h) => parseHost(h, 26379)),
       sentinelName: e.REDIS_SENTINEL_NAME,
       clusterNodes: e.REDIS_CLUSTER_NODES?.map((h) => parseHost(h, 6379)),

@@ -43,6 +43,26 @@ describe('parseEnv', () => {
     expect(() => parseEnv({ QUEUE_BACKOFF: '3ms' })).toThrow('Invalid configuration: QUEUE_BACKOFF must be seconds');
   });
 
+  it("reads Laravel's .env as Laravel does: hosts without a port on DB_PORT (3306), REDIS_HOST/PORT and REDIS_PASSWORD=null", () => {
+    const seed = new AppConfig(parseEnv({ DB_WRITE_HOST: 'db-primary', DB_READ_HOST: 'db-replica-1,db-replica-2', REDIS_HOST: 'cache', REDIS_PASSWORD: 'null' }));
+    expect(seed.db.write).toEqual({ host: 'db-primary', port: 3306 });
+    expect(seed.db.read).toEqual([
+      { host: 'db-replica-1', port: 3306 },
+      { host: 'db-replica-2', port: 3306 },
+    ]);
+    expect(seed.redis).toMatchObject({ url: 'redis://cache:6379', password: undefined });
+    const ported = new AppConfig(parseEnv({ DB_WRITE_HOST: 'db', DB_PORT: '3310', DB_READ_HOST: 'r1', REDIS_HOST: 'cache', REDIS_PORT: '6380', REDIS_PASSWORD: 's3cret' }));
+    expect([ported.db.write.port, ported.db.read[0].port]).toEqual([3310, 3310]);
+    expect(ported.redis).toMatchObject({ url: 'redis://cache:6380', password: 's3cret' });
+    expect(new AppConfig(parseEnv({ REDIS_URL: 'redis://x:1', REDIS_HOST: 'cache' })).redis.url).toBe('redis://x:1');
+  });
+
+  it('points at the local stack when no service is configured', () => {
+    const c = new AppConfig(parseEnv({}));
+    expect(c.db.write).toEqual({ host: '127.0.0.1', port: 13306 });
+    expect(c.redis.url).toBe('redis://127.0.0.1:16379');
+  });
+
   it('parses replica lists with and without ports', () => {
     const c = new AppConfig(parseEnv({ DB_WRITE_HOST: 'db1', DB_WRITE_PORT: '3307', DB_READ_HOST: 'r1:3308, r2' }));
     expect(c.db.read).toEqual([

@@ -43,8 +43,11 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_DRAIN_MS: int(0, 600000).default('0'),
 
-  DB_WRITE_HOST: z.string().min(1).default('127.0.0.1'),
-  DB_WRITE_PORT: port.default('13306'),
+  /** Unset: the local stack (127.0.0.1:13306). A host given without a port uses DB_PORT, as Laravel. */
+  DB_WRITE_HOST: z.string().min(1).optional(),
+  DB_WRITE_PORT: port.optional(),
+  /** Laravel's DB_PORT: the port of every host given without one (default 3306). */
+  DB_PORT: port.optional(),
   DB_READ_HOST: hostList.optional(),
   DB_DATABASE: z.string().min(1).default('switchboard'),
   DB_USERNAME: z.string().min(1).default('root'),
@@ -54,7 +57,14 @@ export const envSchema = z.object({
   DB_POOL_SIZE: int(1, 1000).default('10'),
   DB_CONNECT_TIMEOUT_MS: int(100, 60000).default('2000'),
 
-  REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').default('redis://127.0.0.1:16379'),
+  /** Or Laravel's REDIS_HOST / REDIS_PORT / REDIS_PASSWORD; neither: the local stack (127.0.0.1:16379). */
+  REDIS_URL: z.string().url('must be a redis:// or rediss:// URL').optional(),
+  REDIS_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'must be a host name or address')
+    .optional(),
+  REDIS_PORT: port.optional(),
+  /** Laravel writes `null` for none. */
   REDIS_PASSWORD: z.string().optional(),
   REDIS_SENTINELS: hostList.optional(),
   REDIS_SENTINEL_NAME: z.string().default('mymaster'),

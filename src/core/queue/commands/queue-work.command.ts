@@ -8,7 +8,6 @@ import type { RedisClient } from '../../redis/redis.factory';
 import { REDIS } from '../../redis/redis.module';
 import { JobHandlers } from '../job-handlers';
 import { QueueMonitor } from '../queue-monitor.service';
-import { QueueRegistry } from '../queue-registry';
 import { parseQueueName } from '../queue.keys';
 import { parseBackoff } from '../worker/backoff';
 import { QueueWorker, StopReason, WorkOptions } from '../worker/queue-worker';
@@ -56,7 +55,6 @@ export class QueueWorkCommand extends CommandRunner {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly registry: QueueRegistry,
     private readonly handlers: JobHandlers,
     private readonly realtime: RealtimeService,
     private readonly monitor: QueueMonitor,
