@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ListCommand } from '../core/cli/list.command';
+import { DownCommand, UpCommand } from '../core/maintenance/commands/down.command';
 import { MigrateCommand } from '../core/database/commands/migrate.command';
 import { QUEUE_COMMANDS } from '../core/queue/commands';
 import { QueueModule } from '../core/queue/queue.module';
@@ -12,7 +13,7 @@ import { UserCreateCommand } from '../modules/auth/user-create.command';
 import { coreImports } from './api.module';
 
 /** Every command of bin/switchboard (also read, without booting, by --help and list). */
-export const CLI_COMMANDS = [ListCommand, MigrateCommand, UserCreateCommand, ...QUEUE_COMMANDS];
+export const CLI_COMMANDS = [ListCommand, MigrateCommand, UserCreateCommand, DownCommand, UpCommand, ...QUEUE_COMMANDS];
 
 /** bin/switchboard: artisan-style commands over the same modules as the api. */
 @Module({})

@@ -9,6 +9,7 @@ import { runUnitOfWork } from '../core/database/unit-of-work';
 import { BadRequestError } from '../core/errors/domain-error';
 import { sendError } from '../core/errors/http-exception.filter';
 import { assertSameSiteWrite } from '../core/http/cross-site';
+import { MaintenanceMode } from '../core/maintenance/maintenance-mode';
 import { httpRequestDuration } from '../core/metrics/metrics';
 import { BatchedReads } from '../core/redis/batched-reads';
 import type { RedisClient } from '../core/redis/redis.factory';
@@ -140,5 +141,6 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   const trusted = config.http.trustedProxies;
   express.set('trust proxy', (addr: string) => trusted.trusts(addr));
   express.disable('x-powered-by');
+  app.use(app.get(MaintenanceMode).httpGate());
   app.use(requestPipeline(config, sessionMiddleware(config, app.get<RedisClient>(REDIS), app.get(BatchedReads)), app.get(Authenticator)));
 }

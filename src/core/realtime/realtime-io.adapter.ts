@@ -5,8 +5,9 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import { WebSocketsController } from '@nestjs/websockets/web-sockets-controller';
 import { filter, from, isObservable, mergeMap, of } from 'rxjs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Server, ServerOptions } from 'socket.io';
+import type { Namespace, Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
+import { MaintenanceMode } from '../maintenance/maintenance-mode';
 import { REDIS } from '../redis/redis.module';
 import { BatchedReads } from '../redis/batched-reads';
 import type { RedisClient } from '../redis/redis.factory';
@@ -67,6 +68,10 @@ export class RealtimeIoAdapter extends IoAdapter {
       sendPreEncodedFramesUnderThreshold(server);
       shareNegotiatedDeflateParams();
     }
+    // Before any gateway's own middleware: 'new_namespace' fires inside server.of(), ahead of afterInit.
+    const maintenance = this.app.get(MaintenanceMode).socketGate();
+    server.use(maintenance);
+    server.on('new_namespace', (nsp: Namespace) => nsp.use(maintenance));
     const session = sessionMiddleware(this.config, this.app.get<RedisClient>(REDIS), this.app.get(BatchedReads));
     server.engine.use((req: IncomingMessage & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
       if (req._query?.sid !== undefined) return next(); // only the handshake carries the cookie we need
