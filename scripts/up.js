@@ -76,7 +76,8 @@ async function main() {
   // The worker serves its own /metrics (job durations, wait times) on METRICS_PORT, 9464 unless set.
   const workerMetricsPort = process.env.METRICS_PORT || '9464';
   launch('worker', [join(root, 'bin', 'switchboard'), 'queue:work', '--queue=high,default'], { METRICS_PORT: workerMetricsPort });
-  console.error(`[switchboard] api on http://127.0.0.1:${port} (health: /up), one worker (metrics on :${workerMetricsPort}). Ctrl-C stops everything.`);
+  launch('scheduler', [join(root, 'bin', 'switchboard'), 'schedule:work'], {});
+  console.error(`[switchboard] api on http://127.0.0.1:${port} (health: /up), one worker (metrics on :${workerMetricsPort}), the scheduler. Ctrl-C stops everything.`);
 
   let stopping = false;
   async function stop(code) {
