@@ -98,6 +98,18 @@ export const queueJobDuration = once(
     }),
 );
 
+/** Laravel/Horizon's wait time: queued (or due, for delayed jobs) → first attempt started. */
+export const queueJobWait = once(
+  'queue_job_wait_seconds',
+  () =>
+    new Histogram({
+      name: 'queue_job_wait_seconds',
+      help: 'Time from queued (or due) to the first attempt starting, by queue',
+      labelNames: ['queue'] as const,
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
+    }),
+);
+
 export const connectionCapacityRatio = once(
   'connection_capacity_ratio',
   () => new Gauge({ name: 'connection_capacity_ratio', help: 'Cluster-wide connections / MAX_CONCURRENT_CONNECTIONS' }),

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Job } from 'bullmq';
+import type { JobMiddlewareSpec } from './job-middleware';
 
 /** What a handler gets besides the job. */
 export interface JobContext {
@@ -22,6 +23,13 @@ export interface JobHandler<Data = unknown, Result = unknown> {
    * queue's and the owner's rooms); the flag is ignored.
    */
   announce?: boolean;
+  /** Laravel's job middleware around each attempt: withoutOverlapping, rateLimited, throttlesExceptions (job-middleware.ts). */
+  middleware?: JobMiddlewareSpec[];
+  /**
+   * Laravel's ShouldBeUnique: one job per key while it is queued or running; a dispatch with the
+   * same key meanwhile returns the existing job (BullMQ deduplication).
+   */
+  uniqueBy?: (data: Data) => string;
 }
 
 /**
@@ -41,7 +49,7 @@ export class JobHandlers {
   register<Data, Result = unknown>(name: string, handler: JobHandler<Data, Result>): void {
     if (this.handlers.has(name)) throw new Error(`A handler for job "${name}" is already registered`);
     // Stored untyped: the job name ties a payload to its handler at dispatch.
-    this.handlers.set(name, handler);
+    this.handlers.set(name, handler as JobHandler);
   }
 
   get(name: string): JobHandler | undefined {

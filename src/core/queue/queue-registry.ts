@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config';
 import { NotFoundError, UnavailableError } from '../errors/domain-error';
 import type { RedisClient } from '../redis/redis.factory';
 import { REDIS } from '../redis/redis.module';
+import { JobHandlers } from './job-handlers';
 import { bullPrefix, parseQueueName, QUEUE_NAME, readJobOwner, recordJobOwner } from './queue.keys';
 
 export interface DispatchOptions {
@@ -40,6 +41,7 @@ export class QueueRegistry implements OnApplicationShutdown {
   constructor(
     readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly handlers: JobHandlers,
   ) {}
 
   get names(): string[] {
@@ -80,6 +82,9 @@ export class QueueRegistry implements OnApplicationShutdown {
     if (opts.attempts) jobOpts.attempts = opts.attempts;
     if (opts.delayMs) jobOpts.delay = opts.delayMs;
     if (opts.jobId) jobOpts.jobId = opts.jobId;
+    // ShouldBeUnique: while a job with this key is queued or running, the same job is returned.
+    const unique = this.handlers.get(name)?.uniqueBy?.(data);
+    if (unique !== undefined) jobOpts.deduplication = { id: `${name}:${unique}` };
     const job = await withTimeout(queue.add(name, data, jobOpts), DISPATCH_TIMEOUT_MS);
     const id = job.id as string;
     if (opts.ownerId !== undefined) {

@@ -2,7 +2,7 @@ import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { FailedJobs } from './failed-jobs.service';
 import { JobHandlers } from './job-handlers';
 import { MonitorWebhook } from './monitor-webhook';
-import { PROBE_JOB, probeHandler } from './probe.job';
+import { PROBE_JOB, PROBE_VARIANTS, probeHandler } from './probe.job';
 import { QueueMonitor } from './queue-monitor.service';
 import { QueueRegistry } from './queue-registry';
 
@@ -21,5 +21,6 @@ export class QueueModule implements OnModuleInit {
 
   onModuleInit(): void {
     this.handlers.register(PROBE_JOB, probeHandler);
+    for (const [as, handler] of Object.entries(PROBE_VARIANTS)) this.handlers.register(`${PROBE_JOB}:${as}`, handler);
   }
 }

@@ -3,12 +3,13 @@ import { Job, UnrecoverableError } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../../config/app-config';
 import { runUnitOfWork } from '../../database/unit-of-work';
-import { queueJobDuration } from '../../metrics/metrics';
+import { queueJobDuration, queueJobWait } from '../../metrics/metrics';
 import { checkMarkerKeyType, checkNextJobFromJobData, FetchingWorker, markerKey } from '../../patches/bullmq';
 import { reportPatch } from '../../patches/patch-check';
 import type { RealtimeService } from '../../realtime/realtime.contract';
 import { createRedis, RedisClient } from '../../redis/redis.factory';
 import { JobAnnouncer } from '../job-announcer';
+import { ReleaseJob } from '../job-middleware';
 import type { JobHandlers } from '../job-handlers';
 import { bullPrefix, maintenanceKey, restartKey } from '../queue.keys';
 import { BackoffSeconds, backoffDelayMs } from './backoff';
@@ -17,6 +18,7 @@ import { QueueLane } from './queue-lane';
 import { SlotWaker } from './slot-waker';
 import { Fetched, StrictPriority } from './strict-priority';
 import type { WorkConsole } from './work-console';
+import { JobMiddlewareRunner } from './job-middleware-runner';
 import { WorkerHeartbeat } from './worker-heartbeat';
 
 export { JobTimeoutError } from './job-attempt';
@@ -95,6 +97,7 @@ export class QueueWorker {
   private processed = 0;
   private failedAttempts = 0;
   private readonly heartbeat: WorkerHeartbeat;
+  private readonly middleware: JobMiddlewareRunner;
   private readonly refreshCounts: () => Promise<void>;
   private readonly console: WorkConsole | undefined;
 
@@ -109,6 +112,7 @@ export class QueueWorker {
     this.announcer = new JobAnnouncer(realtime);
     this.refreshCounts = hooks.refreshCounts ?? (async () => undefined);
     this.console = hooks.console;
+    this.middleware = new JobMiddlewareRunner(redis, config.redis.prefix);
     this.heartbeat = new WorkerHeartbeat(redis, config.redis.prefix, { id: this.id, name: opts.name, queues: opts.queues }, () => ({
       processed: this.processed,
       failed: this.failedAttempts,
@@ -259,11 +263,14 @@ export class QueueWorker {
       if (!handler) throw new UnrecoverableError(`No handler is registered for job "${job.name}"`);
       await this.announcer.started(queue, job).catch(() => undefined);
       const onProgress = (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).catch(() => undefined);
-      result = await runUnitOfWork(() => runAttempt(handler, job, { queue, timeoutS: this.opts.timeoutS, onProgress }), { userId: ownerOf(job) });
+      if (job.attemptsMade === 0 && !job.opts.repeat) queueJobWait.observe({ queue }, Math.max(0, Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000);
+      const attempt = () => runAttempt(handler, job, { queue, timeoutS: this.opts.timeoutS, onProgress });
+      result = await runUnitOfWork(() => this.middleware.run(handler.middleware, job, attempt), { userId: ownerOf(job) });
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (error instanceof ReleaseJob) return this.release(job, token, ref, error);
     this.processed++;
     if (error) this.failedAttempts++;
     this.console?.finished(job.name, ref, !error, seconds);
@@ -297,6 +304,20 @@ export class QueueWorker {
     } finally {
       this.active.delete(token);
     }
+  }
+
+  /** A middleware sent the job back (Laravel's release): delayed, no attempt used, the slot looks again. */
+  private async release(job: Job, token: string, ref: string, release: ReleaseJob): Promise<Fetched | undefined> {
+    try {
+      await job.moveToDelayed(Date.now() + release.delayMs, token);
+      this.console?.released(job.name, ref, release.delayMs / 1000);
+      this.logger.log({ queue: job.queueName, jobId: job.id, delayMs: release.delayMs, reason: release.message }, 'job released');
+    } catch (err) {
+      this.logger.warn({ queue: job.queueName, jobId: job.id, err: (err as Error).message }, 'could not release job');
+    } finally {
+      this.active.delete(token);
+    }
+    return this.stopping ? undefined : this.priority.first(token);
   }
 
   /** Laravel exits with 12 over --memory; checked after each job, so the running ones finish first. */

@@ -5,9 +5,9 @@ export interface ConsoleSink {
   columns?: number;
 }
 
-export type JobOutcome = 'RUNNING' | 'DONE' | 'FAIL';
+export type JobOutcome = 'RUNNING' | 'DONE' | 'FAIL' | 'RELEASED';
 
-const COLOURS: Record<JobOutcome, string> = { RUNNING: '\u001b[33m', DONE: '\u001b[32m', FAIL: '\u001b[31m' };
+const COLOURS: Record<JobOutcome, string> = { RUNNING: '\u001b[33m', DONE: '\u001b[32m', FAIL: '\u001b[31m', RELEASED: '\u001b[36m' };
 const GREY = '\u001b[90m';
 const RESET = '\u001b[0m';
 const PLAIN_WIDTH = 80;
@@ -34,6 +34,11 @@ export class WorkConsole {
 
   finished(name: string, ref: string, ok: boolean, seconds: number): void {
     this.line(name, ref, ok ? 'DONE' : 'FAIL', formatSeconds(seconds));
+  }
+
+  /** Sent back by a job middleware, to run again after `delayS`. */
+  released(name: string, ref: string, delayS: number): void {
+    this.line(name, ref, 'RELEASED', `+${formatSeconds(delayS)}`);
   }
 
   /** A plain line (worker started / stopped). */
