@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const unknown = unknownCommand(process.argv.slice(2), helpProgram);
   if (unknown) {
     process.stderr.write(`${unknown}\n`);
-    process.exitCode = 1;
+    process.exitCode = 2;
     return;
   }
   const config = loadConfigOrExit();

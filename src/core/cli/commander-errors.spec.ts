@@ -7,7 +7,7 @@ describe('commanderExit', () => {
   });
 
   it('leaves the message of a usage error to commander, which printed it already', () => {
-    expect(commanderExit({ code: 'commander.unknownCommand', exitCode: 1, message: "error: unknown command 'x'" })).toEqual({ code: 1 });
+    expect(commanderExit({ code: 'commander.unknownCommand', exitCode: 1, message: "error: unknown command 'x'" })).toEqual({ code: 2 });
     expect(commanderExit({ code: 'commander.unknownOption', exitCode: 0 })).toEqual({ code: 2 });
   });
 
