@@ -60,6 +60,26 @@ describe('job middleware', () => {
     expect(jobs.map((j) => j.attemptsMade)).toEqual([1, 1, 1]);
   });
 
+  it('chain: jobs run one after another in order, and a failure stops the rest', async () => {
+    const ids = await kit.probe(['--chain', '--count=3', '--sleep=200']);
+    expect(ids).toHaveLength(3);
+    const worker = kit.work(['--queue=default', '--concurrency=3', '--tries=1']);
+    await kit.waitState('default', ids[2].id, 'completed', 20000);
+    const jobs = await Promise.all(ids.map((j) => kit.job('default', j.id)));
+    for (let i = 1; i < 3; i++) expect(jobs[i]?.processedOn as number).toBeGreaterThanOrEqual(jobs[i - 1]?.finishedOn as number);
+
+    const failing = await kit.probe(['--chain', '--count=3', '--fail']);
+    await kit.waitState('default', failing[1].id, 'failed', 20000);
+    await kit.waitState('default', failing[2].id, 'failed', 20000);
+    expect(await (await kit.job('default', failing[0].id))?.getState()).toBe('completed');
+    const stopped = await kit.job('default', failing[2].id);
+    expect(stopped?.failedReason).toMatch(/child/i);
+    // It never ran: the worker printed no line for it.
+    expect(worker.logs()).toContain(`default:${failing[1].id} `);
+    expect(worker.logs()).not.toContain(`default:${failing[2].id} `);
+    await worker.stop();
+  });
+
   it('records queue_job_wait_seconds per queue on the worker', async () => {
     const port = await freeLowPort();
     await kit.probe(['--count=4']);

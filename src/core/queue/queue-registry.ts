@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { JobsOptions, Queue } from 'bullmq';
+import { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '../../config/app-config';
 import { NotFoundError, UnavailableError } from '../errors/domain-error';
 import type { RedisClient } from '../redis/redis.factory';
@@ -91,6 +91,35 @@ export class QueueRegistry implements OnApplicationShutdown {
       await withTimeout(recordJobOwner(this.redis, this.config.redis.prefix, queueName, id, opts.ownerId), DISPATCH_TIMEOUT_MS);
     }
     return { queue: queueName, id };
+  }
+
+  /**
+   * Laravel's Bus::chain: the jobs run one after another, in order, and a job that fails for good
+   * stops the rest (they are failed too, never run). A BullMQ flow in which each job is the parent of
+   * the one before it: BullMQ releases a parent when its child completes, and
+   * `failParentOnFailure` carries a failure up the chain.
+   */
+  async chain(steps: Array<{ queue: string; name: string; data: object }>): Promise<DispatchedJob[]> {
+    if (steps.length === 0) return [];
+    for (const s of steps) this.get(parseQueueName(s.queue));
+    let flow: FlowJob | undefined;
+    for (const s of steps) {
+      flow = { name: s.name, queueName: parseQueueName(s.queue), data: s.data, opts: { ...DEFAULT_JOB_OPTIONS, failParentOnFailure: true }, children: flow ? [flow] : undefined };
+    }
+    const producer = new FlowProducer({ connection: this.redis, prefix: bullPrefix(this.config) });
+    producer.on('error', () => undefined);
+    try {
+      let node = await withTimeout(producer.add(flow as FlowJob), DISPATCH_TIMEOUT_MS);
+      const out: DispatchedJob[] = [];
+      for (;;) {
+        out.unshift({ queue: node.job.queueName, id: node.job.id as string });
+        if (!node.children?.length) break;
+        node = node.children[0];
+      }
+      return out;
+    } finally {
+      await producer.close().catch(() => undefined);
+    }
   }
 
   /** The owner recorded at dispatch, if any. */

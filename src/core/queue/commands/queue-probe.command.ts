@@ -10,6 +10,7 @@ interface ProbeFlags {
   ignoreAbort?: boolean;
   as?: string;
   key?: string;
+  chain?: boolean;
   sleep?: string;
   json?: boolean;
 }
@@ -30,8 +31,10 @@ export class QueueProbeCommand extends CommandRunner {
       if (f.key !== undefined && !/^[\w.:-]{1,64}$/.test(f.key)) throw new Error('--key must be 1-64 letters, digits or . _ : -');
       const data: ProbeJob = { sleepMs, fail: f.fail ?? false, ...(f.ignoreAbort ? { ignoreAbort: true } : {}), ...(f.key ? { key: f.key } : {}) };
       const name = f.as ? `${PROBE_JOB}:${f.as}` : PROBE_JOB;
-      const ids = [];
-      for (let i = 0; i < count; i++) ids.push(await this.registry.dispatch(queue, name, data));
+      const ids = f.chain
+        ? await this.registry.chain(Array.from({ length: count }, (_, i) => ({ queue, name, data: { ...data, fail: (f.fail ?? false) && i === Math.floor(count / 2) } })))
+        : [];
+      if (!f.chain) for (let i = 0; i < count; i++) ids.push(await this.registry.dispatch(queue, name, data));
       if (f.json) process.stdout.write(JSON.stringify(ids) + '\n');
       else for (const j of ids) process.stdout.write(`Dispatched probe ${j.queue}:${j.id}\n`);
     } catch (err) {
@@ -62,6 +65,11 @@ export class QueueProbeCommand extends CommandRunner {
   @Option({ flags: '--as <middleware>', description: "Under a job middleware: unique, exclusive (WithoutOverlapping), limited (RateLimited 2/5s), throttled (ThrottlesExceptions 2/5s)" })
   parseAs(v: string): string {
     return v;
+  }
+
+  @Option({ flags: '--chain', description: 'Dispatch the jobs as a chain (Bus::chain): in order, stopping at a failure (with --fail, the middle one fails)' })
+  parseChain(): boolean {
+    return true;
   }
 
   @Option({ flags: '--key <key>', description: 'The middleware key (default "probe")' })
