@@ -28,7 +28,8 @@ function withDotEnv() {
  */
 async function services(stackName, log = (m) => console.error(`[switchboard] ${m}`), { dotEnv = false } = {}) {
   const configured = dotEnv ? withDotEnv() : process.env;
-  const given = SERVICE_VARS.filter((v) => configured[v]);
+  // Laravel's REDIS_HOST stands for REDIS_URL.
+  const given = SERVICE_VARS.filter((v) => configured[v] || (v === 'REDIS_URL' && configured.REDIS_HOST));
   if (given.length === SERVICE_VARS.length) return { env: secretsEnv(root, configured), own: false };
   if (given.length) {
     throw new Error(`Set all of ${SERVICE_VARS.join(', ')} to use your own services, or none to use the local stack (set: ${given.join(', ')})`);

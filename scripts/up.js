@@ -6,6 +6,11 @@ const { ensure } = require('./ensure');
 const { nextRestart, WINDOW_MS } = require('./restarts');
 const { relaunchOnRequiredNode } = require('./runtime');
 
+/** Supervisor's startsecs / startretries, and a pause before each restart. */
+const RESTART_STARTSECS_MS = 5000;
+const RESTART_RETRIES = 3;
+const RESTART_DELAY_MS = 1000;
+
 function parseArgs(argv) {
   const opts = { instances: 1 };
   for (let i = 0; i < argv.length; i++) {
@@ -70,8 +75,11 @@ async function main() {
     process.exit(code);
   }
   launch('api', [join(root, 'dist', 'main.js')], { PORT: String(port) });
-  launch('worker', [join(root, 'bin', 'switchboard'), 'queue:work', '--queue=high,default'], {});
-  console.error(`[switchboard] api on http://127.0.0.1:${port} (health: /up), one worker. Ctrl-C stops everything.`);
+  // The worker serves its own /metrics (job durations, wait times) on METRICS_PORT, 9464 unless set.
+  const workerMetricsPort = process.env.METRICS_PORT || '9464';
+  launch('worker', [join(root, 'bin', 'switchboard'), 'queue:work', '--queue=high,default'], { METRICS_PORT: workerMetricsPort });
+  launch('scheduler', [join(root, 'bin', 'switchboard'), 'schedule:work'], {});
+  console.error(`[switchboard] api on http://127.0.0.1:${port} (health: /up), one worker (metrics on :${workerMetricsPort}), the scheduler. Ctrl-C stops everything.`);
 
   let stopping = false;
   async function stop(code) {

@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandFactory } from 'nest-commander';
 import { Logger } from 'nestjs-pino';
-import { CliModule } from './app/cli.module';
+import { CLI_COMMANDS, CliModule } from './app/cli.module';
 import { loadConfigOrExit } from './app/process';
+import { commanderExit } from './core/cli/commander-errors';
+import { answerHelp, buildHelpProgram, unknownCommand } from './core/cli/static-help';
 import { runUnitOfWork } from './core/database/unit-of-work';
 
 async function main(): Promise<void> {
@@ -13,14 +15,23 @@ async function main(): Promise<void> {
     process.stdout.write(`switchboard ${packageVersion()} (node ${process.version})\n`);
     return;
   }
+  const helpProgram = buildHelpProgram(CLI_COMMANDS);
+  if (answerHelp(process.argv.slice(2), helpProgram, (s) => process.stdout.write(s))) return;
+  const unknown = unknownCommand(process.argv.slice(2), helpProgram);
+  if (unknown) {
+    process.stderr.write(`${unknown}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const config = loadConfigOrExit();
   const app = await CommandFactory.createWithoutRunning(CliModule.register(config), {
     // Only errors before the app exists; after that every log line is pino JSON on stderr,
     // so a command's own output (--json) on stdout stays clean.
     logger: ['error'],
     errorHandler: (err) => {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
+      const exit = commanderExit(err);
+      if (exit.print) process.stderr.write(`${exit.print}\n`);
+      process.exit(exit.code);
     },
     serviceErrorHandler: (err) => {
       process.stderr.write(`${err.message}\n`);

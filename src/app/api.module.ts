@@ -8,6 +8,7 @@ import { HealthModule } from '../core/health/health.module';
 import { WriteThrottleGuard } from '../core/http/write-throttle.guard';
 import { LoggingModule } from '../core/logging/logging.module';
 import { MetricsModule } from '../core/metrics/metrics.module';
+import { MaintenanceModule } from '../core/maintenance/maintenance.module';
 import { OpsModule } from '../core/ops/ops.module';
 import { RealtimeConnectionStats } from '../core/ops/realtime-connection-stats';
 import { QueueBoardModule } from '../core/queue/queue-board.module';
@@ -47,6 +48,7 @@ export class ApiModule {
         MetricsModule,
         HealthModule,
         RealtimeModule.forApi(),
+        MaintenanceModule,
         QueueModule,
         QueueBoardModule,
         OpsModule.register({ connections: RealtimeConnectionStats }),

@@ -1,5 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { ListCommand } from '../core/cli/list.command';
+import { DownCommand, UpCommand } from '../core/maintenance/commands/down.command';
+import { Schedule, ScheduleListCommand, ScheduleWorkCommand } from '../core/schedule/schedule.commands';
+import { SCHEDULE } from './schedule';
 import { MigrateCommand } from '../core/database/commands/migrate.command';
 import { QUEUE_COMMANDS } from '../core/queue/commands';
 import { QueueModule } from '../core/queue/queue.module';
@@ -11,6 +15,9 @@ import { UserCreateCommand } from '../modules/auth/user-create.command';
 import { DemoModule } from '../modules/demo/demo.module';
 import { coreImports } from './api.module';
 
+/** Every command of bin/switchboard (also read, without booting, by --help and list). */
+export const CLI_COMMANDS = [ListCommand, MigrateCommand, UserCreateCommand, DownCommand, UpCommand, ScheduleWorkCommand, ScheduleListCommand, ...QUEUE_COMMANDS];
+
 /** bin/switchboard: artisan-style commands over the same modules as the api. */
 @Module({})
 export class CliModule {
@@ -18,7 +25,7 @@ export class CliModule {
     return {
       module: CliModule,
       imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesModule, AssistantModule, DemoModule],
-      providers: [MigrateCommand, UserCreateCommand, ...QUEUE_COMMANDS],
+      providers: [...CLI_COMMANDS, { provide: Schedule, useValue: { tasks: SCHEDULE } }],
     };
   }
 }

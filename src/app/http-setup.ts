@@ -11,6 +11,7 @@ import { sendError } from '../core/errors/http-exception.filter';
 import { assertSameSiteWrite } from '../core/http/cross-site';
 import { closeConnectionsWhileDraining } from '../core/http/drain-connections';
 import { ShutdownState } from '../core/health/shutdown-state';
+import { MaintenanceMode } from '../core/maintenance/maintenance-mode';
 import { httpRequestDuration } from '../core/metrics/metrics';
 import { BatchedReads } from '../core/redis/batched-reads';
 import type { RedisClient } from '../core/redis/redis.factory';
@@ -140,5 +141,6 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   express.set('trust proxy', (addr: string) => trusted.trusts(addr));
   express.disable('x-powered-by');
   app.use(closeConnectionsWhileDraining(app.get(ShutdownState)));
+  app.use(app.get(MaintenanceMode).httpGate());
   app.use(requestPipeline(config, sessionMiddleware(config, app.get<RedisClient>(REDIS), app.get(BatchedReads)), app.get(Authenticator)));
 }

@@ -5,7 +5,9 @@ import { ConfigError } from '../config/env.schema';
 /** Config or one line naming the bad variable, then exit 1. */
 export function loadConfigOrExit(): AppConfig {
   try {
-    return AppConfig.fromProcessEnv();
+    const config = AppConfig.fromProcessEnv();
+    for (const line of config.deprecations) process.stderr.write(`Deprecated configuration: ${line}\n`);
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

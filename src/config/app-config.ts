@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { TrustedProxies } from '../core/http/client-address';
 import { withDotEnv } from './dot-env';
+import { parseBackoff } from '../core/queue/worker/backoff';
 import { Env, parseEnv } from './env.schema';
 
 export interface DbHost {
@@ -13,8 +14,14 @@ export interface DbHost {
  * The typed configuration, grouped by concern. Built once per process from
  * the environment; everything else receives it through DI (`AppConfig`).
  */
+/** Where `npm run up`'s own stack listens (scripts/stack.js, stack "dev"): the defaults when nothing is configured. */
+const LOCAL_STACK_DB_PORT = 13306;
+const LOCAL_STACK_REDIS_URL = 'redis://127.0.0.1:16379';
+
 export class AppConfig {
   readonly env: Env['NODE_ENV'];
+  /** Settings read under an old name: one line each on stderr at start-up (src/app/process.ts). */
+  readonly deprecations: string[] = [];
   readonly instanceId: string;
   readonly http: {
     port: number;
@@ -77,13 +84,15 @@ export class AppConfig {
   readonly queue: {
     names: string[];
     tries: number;
-    backoffMs: number;
+    /** Seconds: one value (doubled per retry) or one per retry (core/queue/worker/backoff.ts). */
+    backoff: number[];
     lockMs: number;
     stalledIntervalMs: number;
     analysisStationMs: number;
     maxActiveAnalysesPerUser: number;
     metricsPort?: number;
     metricsHost: string;
+    monitorWebhookUrl?: string;
   };
   readonly ai: {
     providers: string[];
@@ -111,6 +120,9 @@ export class AppConfig {
       return { host, port: p ? Number(p) : defaultPort };
     };
     this.env = e.NODE_ENV;
+    if (e.QUEUE_BACKOFF_MS !== undefined && e.QUEUE_BACKOFF === undefined) {
+      this.deprecations.push(`QUEUE_BACKOFF_MS is deprecated and will be removed in the next release: set QUEUE_BACKOFF=${e.QUEUE_BACKOFF_MS / 1000} (seconds, as Laravel)`);
+    }
     this.instanceId = e.INSTANCE_ID ?? `${hostname()}:${e.PORT}:${process.pid}`;
     this.http = {
       port: e.PORT,
@@ -127,10 +139,13 @@ export class AppConfig {
       writeRateLimitDurationS: e.WRITE_RATE_LIMIT_DURATION_S,
     };
     this.log = { level: e.LOG_LEVEL };
-    const write = { host: e.DB_WRITE_HOST, port: e.DB_WRITE_PORT };
+    // Laravel's reading: a host without a port is on DB_PORT (3306). Only with no host at all is it the local stack.
+    const write = e.DB_WRITE_HOST
+      ? parseHost(e.DB_WRITE_HOST, e.DB_WRITE_PORT ?? e.DB_PORT ?? 3306)
+      : { host: '127.0.0.1', port: e.DB_WRITE_PORT ?? LOCAL_STACK_DB_PORT };
     this.db = {
       write,
-      read: e.DB_READ_HOST ? e.DB_READ_HOST.map((h) => parseHost(h, e.DB_WRITE_PORT)) : [write],
+      read: e.DB_READ_HOST ? e.DB_READ_HOST.map((h) => parseHost(h, e.DB_PORT ?? write.port)) : [write],
       database: e.DB_DATABASE,
       username: e.DB_USERNAME,
       password: e.DB_PASSWORD,
@@ -140,7 +155,7 @@ export class AppConfig {
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     };
     this.redis = {
-      url: e.REDIS_URL ?? `redis://${e.REDIS_HOST ?? '127.0.0.1'}:${e.REDIS_PORT ?? (e.REDIS_HOST ? 6379 : 16379)}`,
+      url: e.REDIS_URL ?? (e.REDIS_HOST ? `redis://${e.REDIS_HOST}:${e.REDIS_PORT ?? 6379}` : LOCAL_STACK_REDIS_URL),
       password: e.REDIS_PASSWORD,
       sentinels: e.REDIS_SENTINELS?.map((h) => parseHost(h, 26379)),
       sentinelName: e.REDIS_SENTINEL_NAME,
@@ -182,13 +197,14 @@ export class AppConfig {
     this.queue = {
       names: e.QUEUE_NAMES,
       tries: e.QUEUE_TRIES,
-      backoffMs: e.QUEUE_BACKOFF_MS,
+      backoff: e.QUEUE_BACKOFF !== undefined ? [...parseBackoff('QUEUE_BACKOFF', e.QUEUE_BACKOFF)] : e.QUEUE_BACKOFF_MS !== undefined ? [e.QUEUE_BACKOFF_MS / 1000] : [2],
       lockMs: e.QUEUE_LOCK_MS,
       stalledIntervalMs: e.QUEUE_STALLED_INTERVAL_MS,
       analysisStationMs: e.ANALYSIS_STATION_MS,
       maxActiveAnalysesPerUser: e.MAX_ACTIVE_ANALYSES_PER_USER,
       metricsPort: e.METRICS_PORT,
       metricsHost: e.METRICS_HOST,
+      monitorWebhookUrl: e.QUEUE_MONITOR_WEBHOOK_URL,
     };
     this.ai = {
       providers: e.AI_PROVIDERS,

@@ -10,7 +10,7 @@ describe('parseEnv', () => {
     expect(c.db.poolSize).toBe(10);
     expect(c.db.read).toEqual([c.db.write]);
     expect(c.realtime).toMatchObject({ maxConnections: 3000, maxConnectionsPerIp: 50, authTimeoutMs: 5000, maxRoomsPerSocket: 10, sseHistory: 1000 });
-    expect(c.queue).toMatchObject({ names: ['high', 'default'], tries: 3, backoffMs: 2000 });
+    expect(c.queue).toMatchObject({ names: ['high', 'default'], tries: 3, backoff: [2] });
     expect(c.ai).toMatchObject({ providers: ['local'], concurrency: 10, batchWindowMs: 20, timeoutMs: 15000, cacheTtlS: 3600, cacheScope: 'global' });
     expect(c.http).toMatchObject({ loginThrottleAttempts: 5, loginThrottleDecayS: 60 });
     expect(c.http.trustedProxies.trusts('127.0.0.1')).toBe(true);
@@ -32,6 +32,35 @@ describe('parseEnv', () => {
       expect(() => parseEnv(env)).not.toThrow(/secret"|pa55|hunter2/);
     }
     expect(() => parseEnv({ SESSION_SECRET: 'hunter2-secret' })).toThrow('Invalid configuration: SESSION_SECRET must be at least 16 characters');
+  });
+
+  it('reads QUEUE_BACKOFF in seconds, and the old QUEUE_BACKOFF_MS with a deprecation line', () => {
+    expect(new AppConfig(parseEnv({ QUEUE_BACKOFF: '1,5,10' })).queue.backoff).toEqual([1, 5, 10]);
+    const old = new AppConfig(parseEnv({ QUEUE_BACKOFF_MS: '1500' }));
+    expect(old.queue.backoff).toEqual([1.5]);
+    expect(old.deprecations).toEqual([expect.stringContaining('QUEUE_BACKOFF=1.5')]);
+    expect(new AppConfig(parseEnv({ QUEUE_BACKOFF: '3', QUEUE_BACKOFF_MS: '1500' })).queue.backoff).toEqual([3]);
+    expect(() => parseEnv({ QUEUE_BACKOFF: '3ms' })).toThrow('Invalid configuration: QUEUE_BACKOFF must be seconds');
+  });
+
+  it("reads Laravel's .env as Laravel does: hosts without a port on DB_PORT (3306), REDIS_HOST/PORT and REDIS_PASSWORD=null", () => {
+    const seed = new AppConfig(parseEnv({ DB_WRITE_HOST: 'db-primary', DB_READ_HOST: 'db-replica-1,db-replica-2', REDIS_HOST: 'cache', REDIS_PASSWORD: 'null' }));
+    expect(seed.db.write).toEqual({ host: 'db-primary', port: 3306 });
+    expect(seed.db.read).toEqual([
+      { host: 'db-replica-1', port: 3306 },
+      { host: 'db-replica-2', port: 3306 },
+    ]);
+    expect(seed.redis).toMatchObject({ url: 'redis://cache:6379', password: undefined });
+    const ported = new AppConfig(parseEnv({ DB_WRITE_HOST: 'db', DB_PORT: '3310', DB_READ_HOST: 'r1', REDIS_HOST: 'cache', REDIS_PORT: '6380', REDIS_PASSWORD: 's3cret' }));
+    expect([ported.db.write.port, ported.db.read[0].port]).toEqual([3310, 3310]);
+    expect(ported.redis).toMatchObject({ url: 'redis://cache:6380', password: 's3cret' });
+    expect(new AppConfig(parseEnv({ REDIS_URL: 'redis://x:1', REDIS_HOST: 'cache' })).redis.url).toBe('redis://x:1');
+  });
+
+  it('points at the local stack when no service is configured', () => {
+    const c = new AppConfig(parseEnv({}));
+    expect(c.db.write).toEqual({ host: '127.0.0.1', port: 13306 });
+    expect(c.redis.url).toBe('redis://127.0.0.1:16379');
   });
 
   it('parses replica lists with and without ports', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { invalidProxyEntries } from '../core/http/client-address';
+import { parseBackoff } from '../core/queue/worker/backoff';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -45,8 +46,11 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_DRAIN_MS: int(0, 600000).default('0'),
 
-  DB_WRITE_HOST: z.string().min(1).default('127.0.0.1'),
-  DB_WRITE_PORT: port.default('13306'),
+  /** Unset: the local stack (127.0.0.1:13306). A host given without a port uses DB_PORT, as Laravel. */
+  DB_WRITE_HOST: z.string().min(1).optional(),
+  DB_WRITE_PORT: port.optional(),
+  /** Laravel's DB_PORT: the port of every host given without one (default 3306). */
+  DB_PORT: port.optional(),
   DB_READ_HOST: hostList.optional(),
   DB_DATABASE: z.string().min(1).default('switchboard'),
   DB_USERNAME: z.string().min(1).default('root'),
@@ -114,7 +118,20 @@ export const envSchema = z.object({
     .transform((s) => s.split(',').map((q) => q.trim()).filter(Boolean))
     .refine((l) => l.length > 0 && l.every((q) => /^[a-z0-9_-]+$/i.test(q)), 'must be queue names separated by commas'),
   QUEUE_TRIES: int(1, 1000).default('3'),
-  QUEUE_BACKOFF_MS: int(0).default('2000'),
+  /** Seconds, as Laravel: one value (doubled per retry) or a list `1,5,10` (per retry, the last repeating). */
+  QUEUE_BACKOFF: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined) return;
+      try {
+        parseBackoff('', v);
+      } catch {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be seconds, one value or a list such as 1,5,10' });
+      }
+    }),
+  /** Deprecated (milliseconds): read when QUEUE_BACKOFF is not set, with a warning; removed in the next release. */
+  QUEUE_BACKOFF_MS: int(0).optional(),
   /** Worker job lock; renewed at half of it, so a SIGKILLed worker's job is free again within it. */
   QUEUE_LOCK_MS: int(1000, 600000).default('5000'),
   /** How often workers look for jobs whose lock expired (stalled) and put them back. */
@@ -125,6 +142,8 @@ export const envSchema = z.object({
   MAX_ACTIVE_ANALYSES_PER_USER: int(1, 100000).default('5'),
   METRICS_PORT: port.optional(),
   METRICS_HOST: bindAddress.default('127.0.0.1'),
+  /** queue:monitor alerts are also POSTed here (Slack-compatible JSON). */
+  QUEUE_MONITOR_WEBHOOK_URL: z.string().url('must be an http(s) URL').optional(),
 
   AI_PROVIDERS: z
     .string()

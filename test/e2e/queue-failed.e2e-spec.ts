@@ -25,7 +25,7 @@ describe('failed jobs: retries, queue:failed, queue:retry, queue:forget, queue:f
   it('retries a throwing job with backoff, then lists it as failed with its attempts', async () => {
     const [a] = await kit.probe(['--fail', '--queue=default']);
     const [b] = await kit.probe(['--fail', '--queue=high']);
-    const worker = kit.work(['--tries=3', '--backoff=100']);
+    const worker = kit.work(['--tries=3', '--backoff=0.1']);
     await kit.waitState('default', a.id, 'failed');
     await kit.waitState('high', b.id, 'failed');
     await worker.stop();
@@ -52,7 +52,7 @@ describe('failed jobs: retries, queue:failed, queue:retry, queue:forget, queue:f
     expect(await waiting?.getState()).toBe('waiting');
     expect(waiting?.attemptsMade).toBe(0);
     // On a worker it fails again after three fresh attempts, not one.
-    const worker = kit.work(['--tries=3', '--backoff=50']);
+    const worker = kit.work(['--tries=3', '--backoff=0.05']);
     await waitFor(async () => {
       const job = await kit.job('default', id);
       return job && (await job.getState()) === 'failed' && job.attemptsMade === 3;
@@ -69,9 +69,13 @@ describe('failed jobs: retries, queue:failed, queue:retry, queue:forget, queue:f
     let r = await kit.cli(['queue:retry', 'default:999999']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('not found');
+    // Any queue name exists (Laravel creates queues on first use): an empty one has no such job.
     r = await kit.cli(['queue:retry', 'nope:1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('not found');
+    r = await kit.cli(['queue:retry', 'bad name:1']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('Unknown queue');
+    expect(r.stderr).toContain('not a queue name');
     r = await kit.cli(['queue:retry', 'all', '--range=9-3']);
     expect(r.code).toBe(2);
     r = await kit.cli(['queue:forget', 'high:999999']);

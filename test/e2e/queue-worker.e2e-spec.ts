@@ -123,7 +123,7 @@ describe('queue:work: strict priority, SIGKILL recovery, SIGTERM drain, queue:re
   });
 
   it('refuses bad options with exit code 2', async () => {
-    for (const args of [['--queue=nope'], ['--concurrency=0'], ['--tries=x'], ['--queue=high,high']]) {
+    for (const args of [['--queue=sqs:high'], ['--queue=bad name'], ['--concurrency=0'], ['--tries=x'], ['--queue=high,high']]) {
       const r = await kit.cli(['queue:work', ...args]);
       expect(r.code).toBe(2);
     }

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Browser, chromium } from 'playwright-core';
 import { createAdmin } from '../support/admin';
 import { chromiumPath } from '../support/chromium';
-import { ApiProcess, startApi } from '../support/api-process';
+import { ApiProcess, spawnCli, startApi } from '../support/api-process';
 import { registerUser } from '../support/http-client';
 
 // The functions passed to page.evaluate run in Chromium; this file is compiled without the DOM lib.
@@ -81,6 +81,26 @@ describe('/status page', () => {
     } finally {
       await job.remove();
       await queue.close();
+      await context.close();
+    }
+  });
+
+  it('lists the live workers of the cluster', async () => {
+    const admin = await createAdmin(a.url);
+    const context = await browser.newContext();
+    await context.addCookies([...admin.client.cookies].map(([name, value]) => ({ name, value, url: a.url })));
+    const worker = spawnCli(['queue:work', '--queue=high,default', '--name=status-w1', '-q']);
+    try {
+      const page = await context.newPage();
+      await page.goto(`${a.url}/status`);
+      await page.waitForFunction(() => (document.querySelector('#workers tbody')?.textContent ?? '').includes('status-w1'), undefined, { timeout: 30000 });
+      const row = await page.$$eval('#workers tbody tr', (trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)).find((cells) => cells[0] === 'status-w1'),
+      );
+      expect(row?.[2]).toBe(String(worker.pid));
+      expect(row?.[3]).toBe('high, default');
+    } finally {
+      await worker.stop();
       await context.close();
     }
   });

@@ -98,6 +98,18 @@ export const queueJobDuration = once(
     }),
 );
 
+/** Laravel/Horizon's wait time: queued (or due, for delayed jobs) → first attempt started. */
+export const queueJobWait = once(
+  'queue_job_wait_seconds',
+  () =>
+    new Histogram({
+      name: 'queue_job_wait_seconds',
+      help: 'Time from queued (or due) to the first attempt starting, by queue',
+      labelNames: ['queue'] as const,
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
+    }),
+);
+
 export const connectionCapacityRatio = once(
   'connection_capacity_ratio',
   () => new Gauge({ name: 'connection_capacity_ratio', help: 'Cluster-wide connections / MAX_CONCURRENT_CONNECTIONS' }),
@@ -125,7 +137,7 @@ export const realtimeChannelGapsTotal = once(
 
 export const queueMonitorAlert = once(
   'queue_monitor_alert',
-  () => new Gauge({ name: 'queue_monitor_alert', help: '1 when queue:monitor found the queue at or over --max', labelNames: ['queue'] as const }),
+  () => new Gauge({ name: 'queue_monitor_alert', help: '1 when the last queue:monitor run found the queue over --max or --max-wait', labelNames: ['queue'] as const }),
 );
 
 export const libraryPatchActive = once(
@@ -167,3 +179,25 @@ export const socketMessagesSent = once(
   'socket_messages_sent_total',
   () => new Counter({ name: 'socket_messages_sent_total', help: 'Socket.IO events sent to clients, by namespace', labelNames: ['namespace'] as const }),
 );
+
+/**
+ * Gauges read from shared state (Redis) when Prometheus scrapes, rather than set by the process
+ * that changed it: job counts change in workers and alert states in short-lived commands, where
+ * nothing scrapes. Each hook keeps its own short cache; a slow one is not waited for past 1 s.
+ */
+const scrapeHooks = new Set<() => Promise<void>>();
+const SCRAPE_HOOK_TIMEOUT_MS = 1000;
+
+export function onScrape(hook: () => Promise<void>): () => void {
+  scrapeHooks.add(hook);
+  return () => scrapeHooks.delete(hook);
+}
+
+export async function runScrapeHooks(): Promise<void> {
+  await Promise.all(
+    [...scrapeHooks].map((hook) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([hook().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, SCRAPE_HOOK_TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
+    }),
+  );
+}

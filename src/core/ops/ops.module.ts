@@ -5,6 +5,7 @@ import { DbPoolMetric } from './db-pool-metric';
 import { DbPoolStats } from './db-pool-stats';
 import { InstanceRegistry } from './instance-registry';
 import { PerformanceController } from './performance.controller';
+import { QueueDepthMetrics } from './queue-depth.metrics';
 import { QueueStats } from './queue-stats';
 import { RuntimeSampler } from './runtime-sampler';
 import { SocketPerformanceController } from './socket-performance.controller';
@@ -36,6 +37,7 @@ export class OpsModule {
         DbPoolStats,
         DbPoolMetric,
         QueueStats,
+        QueueDepthMetrics,
         InstanceRegistry,
         StatusSnapshots,
         ...(opts.connections ? [{ provide: ConnectionStatsSource, useClass: opts.connections }] : []),

@@ -1,9 +1,12 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { ReplicaHealth, ReplicaStatus } from '../database/replica-health';
 import { ConnectionsReport, ConnectionStatsSource } from './connection-stats.source';
 import { InstanceRegistry } from './instance-registry';
 import { QueueCounts, QueueStats } from './queue-stats';
+import { liveWorkers, WorkerStatus } from '../queue/worker/worker-heartbeat';
+import type { RedisClient } from '../redis/redis.factory';
+import { REDIS } from '../redis/redis.module';
 
 export interface ProcessRow {
   instance: string;
@@ -20,6 +23,8 @@ export interface StatusSnapshot {
   answeredBy: string;
   processes: ProcessRow[];
   queues: Record<string, QueueCounts | { error: string }>;
+  /** Every live queue:work process of the cluster (their heartbeats in Redis). */
+  workers: WorkerStatus[];
   replicas: ReplicaStatus[];
   connections: (ConnectionsReport & { available: true; percent: number }) | { available: false; reason: string };
 }
@@ -32,6 +37,7 @@ export class StatusSnapshots {
     private readonly instances: InstanceRegistry,
     private readonly queues: QueueStats,
     private readonly replicas: ReplicaHealth,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Optional() private readonly connectionSource?: ConnectionStatsSource,
   ) {}
 
@@ -48,10 +54,11 @@ export class StatusSnapshots {
   }
 
   async take(): Promise<StatusSnapshot> {
-    const [cluster, queues, connections] = await Promise.all([
+    const [cluster, queues, connections, workers] = await Promise.all([
       this.instances.cluster().catch(() => [this.instances.report()]),
       this.queues.counts(),
       this.connections(),
+      liveWorkers(this.redis, this.config.redis.prefix).catch(() => []),
     ]);
     return {
       at: new Date().toISOString(),
@@ -66,6 +73,7 @@ export class StatusSnapshots {
         sampledAt: r.sample.at,
       })),
       queues,
+      workers,
       replicas: this.replicas.status,
       connections,
     };

@@ -32,6 +32,9 @@ export const STATUS_PAGE = `<!doctype html>
 <h2>API processes</h2>
 <table id="processes"><thead><tr><th>instance</th><th>pid</th><th>event-loop p99 (ms)</th><th>loop utilisation</th><th>CPU %</th><th>RSS (MB)</th><th>sampled</th></tr></thead><tbody></tbody></table>
 
+<h2>Workers</h2>
+<table id="workers"><thead><tr><th>name</th><th>host</th><th>pid</th><th>queues</th><th>started</th><th>done</th><th>failed</th><th>current</th><th>RSS (MB)</th><th>state</th></tr></thead><tbody></tbody></table>
+
 <h2>Queues</h2>
 <table id="queues"><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th></tr></thead><tbody></tbody></table>
 
@@ -67,6 +70,11 @@ export const STATUS_PAGE = `<!doctype html>
       return [[p.instance], [String(p.pid), 'num'], [p.eventLoopP99Ms.toFixed(1), 'num' + (p.eventLoopP99Ms > 100 ? ' warn' : '')],
         [p.eventLoopUtilization.toFixed(3), 'num'], [p.cpuPercent.toFixed(1), 'num'], [(p.rssBytes / 1048576).toFixed(0), 'num'],
         [new Date(p.sampledAt).toLocaleTimeString(), 'muted']];
+    }));
+    fill('workers', (s.workers || []).map(function (w) {
+      return [[w.name], [w.host], [String(w.pid), 'num'], [w.queues.join(', ')], [new Date(w.startedAt).toLocaleTimeString(), 'muted'],
+        [String(w.processed), 'num'], [String(w.failed), 'num' + (w.failed ? ' warn' : '')], [w.current.join('; ') || '–'],
+        [String(w.memoryMb), 'num'], [w.state, w.state === 'running' ? '' : 'warn']];
     }));
     fill('queues', Object.keys(s.queues).map(function (name) {
       var q = s.queues[name];

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { jobRoom, RealtimeService, userRoom } from '../realtime/realtime.contract';
+import { jobRoom, queueRoom, RealtimeService, userRoom } from '../realtime/realtime.contract';
 
 /** The seeds' JobProgressPayload (eventType and timestamp are added by RealtimeService). */
 export interface JobProgressPayload {
@@ -23,8 +23,8 @@ export interface JobProgressPayload {
 }
 
 /**
- * job:started|progress|completed|failed for announced jobs, to `job:<queue>:<id>`
- * and to the owner's `user:<id>` (the owner is `job.data.userId`).
+ * job:started|progress|completed|failed for every job, to `job:<queue>:<id>`, to the queue's
+ * `queue:<name>` (admins watching a queue) and to the owner's `user:<id>` (`job.data.userId`).
  */
 export class JobAnnouncer {
   constructor(private readonly realtime: RealtimeService) {}
@@ -74,7 +74,7 @@ export class JobAnnouncer {
   private async send(queue: string, job: Job, event: string, fields: Omit<JobProgressPayload, 'jobId' | 'queueName'>): Promise<void> {
     const owner = ownerOf(job);
     const payload: JobProgressPayload = { jobId: String(job.id), queueName: queue, ...(owner === undefined ? {} : { userId: owner }), ...fields };
-    const rooms = [jobRoom(queue, String(job.id))];
+    const rooms = [jobRoom(queue, String(job.id)), queueRoom(queue)];
     if (owner !== undefined) rooms.push(userRoom(owner));
     await this.realtime.toRooms(rooms, event, payload);
   }

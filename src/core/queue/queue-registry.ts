@@ -1,10 +1,11 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { JobsOptions, Queue } from 'bullmq';
+import { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '../../config/app-config';
-import { BadRequestError, NotFoundError, UnavailableError } from '../errors/domain-error';
+import { NotFoundError, UnavailableError } from '../errors/domain-error';
 import type { RedisClient } from '../redis/redis.factory';
 import { REDIS } from '../redis/redis.module';
-import { bullPrefix, readJobOwner, recordJobOwner } from './queue.keys';
+import { JobHandlers } from './job-handlers';
+import { bullPrefix, parseQueueName, QUEUE_NAME, readJobOwner, recordJobOwner } from './queue.keys';
 
 export interface DispatchOptions {
   /** The user the job belongs to (job room authorisation, GET /api/jobs). */
@@ -40,6 +41,7 @@ export class QueueRegistry implements OnApplicationShutdown {
   constructor(
     readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly handlers: JobHandlers,
   ) {}
 
   get names(): string[] {
@@ -50,9 +52,12 @@ export class QueueRegistry implements OnApplicationShutdown {
     return this.config.queue.names.includes(name);
   }
 
-  /** The queue, or not_found for a name the configuration does not list. */
+  /**
+   * The queue. Any well-formed name works, as Laravel creates queues on first use; HTTP callers
+   * check has() first, so a request can only reach the configured ones.
+   */
   get(name: string): Queue {
-    if (!this.has(name)) throw new NotFoundError(`Queue "${name}"`);
+    if (!QUEUE_NAME.test(name)) throw new NotFoundError(`Queue "${name.slice(0, 80)}"`);
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.redis, prefix: bullPrefix(this.config), defaultJobOptions: DEFAULT_JOB_OPTIONS });
@@ -62,12 +67,13 @@ export class QueueRegistry implements OnApplicationShutdown {
     return queue;
   }
 
-  /** The named queues (all configured ones when `only` is empty); bad_request for an unknown name. */
+  /**
+   * The named queues (all configured ones when `only` is empty). Laravel's `connection:queue` form
+   * (`redis:high`) is accepted; bad_request for a malformed name or another connection.
+   */
   select(only?: string | string[]): Queue[] {
-    const names = only === undefined || only.length === 0 ? this.names : Array.isArray(only) ? only : only.split(',').map((s) => s.trim());
-    const unknown = names.filter((n) => !this.has(n));
-    if (unknown.length) throw new BadRequestError(`Unknown queue(s): ${unknown.join(', ')} (configured: ${this.names.join(', ')})`);
-    return names.map((n) => this.get(n));
+    const raw = only === undefined || only.length === 0 ? this.names : Array.isArray(only) ? only : only.split(',');
+    return raw.map((n) => this.get(parseQueueName(n)));
   }
 
   async dispatch<Data extends object>(queueName: string, name: string, data: Data, opts: DispatchOptions = {}): Promise<DispatchedJob> {
@@ -76,12 +82,44 @@ export class QueueRegistry implements OnApplicationShutdown {
     if (opts.attempts) jobOpts.attempts = opts.attempts;
     if (opts.delayMs) jobOpts.delay = opts.delayMs;
     if (opts.jobId) jobOpts.jobId = opts.jobId;
+    // ShouldBeUnique: while a job with this key is queued or running, the same job is returned.
+    const unique = this.handlers.get(name)?.uniqueBy?.(data);
+    if (unique !== undefined) jobOpts.deduplication = { id: `${name}:${unique}` };
     const job = await withTimeout(queue.add(name, data, jobOpts), DISPATCH_TIMEOUT_MS);
     const id = job.id as string;
     if (opts.ownerId !== undefined) {
       await withTimeout(recordJobOwner(this.redis, this.config.redis.prefix, queueName, id, opts.ownerId), DISPATCH_TIMEOUT_MS);
     }
     return { queue: queueName, id };
+  }
+
+  /**
+   * Laravel's Bus::chain: the jobs run one after another, in order, and a job that fails for good
+   * stops the rest (they are failed too, never run). A BullMQ flow in which each job is the parent of
+   * the one before it: BullMQ releases a parent when its child completes, and
+   * `failParentOnFailure` carries a failure up the chain.
+   */
+  async chain(steps: Array<{ queue: string; name: string; data: object }>): Promise<DispatchedJob[]> {
+    if (steps.length === 0) return [];
+    for (const s of steps) this.get(parseQueueName(s.queue));
+    let flow: FlowJob | undefined;
+    for (const s of steps) {
+      flow = { name: s.name, queueName: parseQueueName(s.queue), data: s.data, opts: { ...DEFAULT_JOB_OPTIONS, failParentOnFailure: true }, children: flow ? [flow] : undefined };
+    }
+    const producer = new FlowProducer({ connection: this.redis, prefix: bullPrefix(this.config) });
+    producer.on('error', () => undefined);
+    try {
+      let node = await withTimeout(producer.add(flow as FlowJob), DISPATCH_TIMEOUT_MS);
+      const out: DispatchedJob[] = [];
+      for (;;) {
+        out.unshift({ queue: node.job.queueName, id: node.job.id as string });
+        if (!node.children?.length) break;
+        node = node.children[0];
+      }
+      return out;
+    } finally {
+      await producer.close().catch(() => undefined);
+    }
   }
 
   /** The owner recorded at dispatch, if any. */

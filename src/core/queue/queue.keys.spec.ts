@@ -1,5 +1,5 @@
 import { parseRange } from './failed-jobs.service';
-import { formatJobRef, jobOwnerKey, parseJobRef, restartKey } from './queue.keys';
+import { formatJobRef, jobOwnerKey, parseJobRef, parseQueueName, restartKey } from './queue.keys';
 
 describe('queue ids and keys', () => {
   it('reads back the ids queue:failed prints, and plain ids', () => {
@@ -17,5 +17,18 @@ describe('queue ids and keys', () => {
     expect(parseRange('3-9')).toEqual({ from: 3, to: 9 });
     expect(() => parseRange('9-3')).toThrow('after its end');
     expect(() => parseRange('a-b')).toThrow('--range');
+  });
+});
+
+describe('parseQueueName', () => {
+  it("takes a plain name and Laravel's connection:queue form", () => {
+    expect(parseQueueName('emails')).toBe('emails');
+    expect(parseQueueName(' redis:high ')).toBe('high');
+  });
+
+  it('refuses another connection or a malformed name', () => {
+    expect(() => parseQueueName('sqs:high')).toThrow('Unknown queue connection "sqs"');
+    expect(() => parseQueueName('a b')).toThrow('is not a queue name');
+    expect(() => parseQueueName('redis:')).toThrow('is not a queue name');
   });
 });

@@ -1,7 +1,8 @@
 import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { FailedJobs } from './failed-jobs.service';
 import { JobHandlers } from './job-handlers';
-import { PROBE_JOB, probeHandler } from './probe.job';
+import { MonitorWebhook } from './monitor-webhook';
+import { PROBE_JOB, PROBE_VARIANTS, probeHandler } from './probe.job';
 import { QueueMonitor } from './queue-monitor.service';
 import { QueueRegistry } from './queue-registry';
 
@@ -12,7 +13,7 @@ import { QueueRegistry } from './queue-registry';
  */
 @Global()
 @Module({
-  providers: [QueueRegistry, JobHandlers, FailedJobs, QueueMonitor],
+  providers: [QueueRegistry, JobHandlers, FailedJobs, QueueMonitor, MonitorWebhook],
   exports: [QueueRegistry, JobHandlers, FailedJobs, QueueMonitor],
 })
 export class QueueModule implements OnModuleInit {
@@ -20,5 +21,6 @@ export class QueueModule implements OnModuleInit {
 
   onModuleInit(): void {
     this.handlers.register(PROBE_JOB, probeHandler);
+    for (const [as, handler] of Object.entries(PROBE_VARIANTS)) this.handlers.register(`${PROBE_JOB}:${as}`, handler);
   }
 }

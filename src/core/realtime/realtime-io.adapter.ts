@@ -5,8 +5,9 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import { WebSocketsController } from '@nestjs/websockets/web-sockets-controller';
 import { filter, from, isObservable, mergeMap, of } from 'rxjs';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
-import type { Server, ServerOptions } from 'socket.io';
+import type { Namespace, Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
+import { MaintenanceMode } from '../maintenance/maintenance-mode';
 import { REDIS } from '../redis/redis.module';
 import { BatchedReads } from '../redis/batched-reads';
 import type { RedisClient } from '../redis/redis.factory';
@@ -75,6 +76,10 @@ export class RealtimeIoAdapter extends IoAdapter {
       sendPreEncodedFramesUnderThreshold(server);
       shareNegotiatedDeflateParams();
     }
+    // Before any gateway's own middleware: 'new_namespace' fires inside server.of(), ahead of afterInit.
+    const maintenance = this.app.get(MaintenanceMode).socketGate();
+    server.use(maintenance);
+    server.on('new_namespace', (nsp: Namespace) => nsp.use(maintenance));
     const session = sessionMiddleware(this.config, this.app.get<RedisClient>(REDIS), this.app.get(BatchedReads));
     const revocations = this.app.get(RecentRevocations);
     // A client handed to a draining process would be dropped again seconds later (the rolling-deploy

@@ -12,6 +12,13 @@ export function parseCount(flag: string, value: string, min = 0): number {
   return Number(value);
 }
 
+/** Seconds, decimals allowed (Laravel's --sleep=0.5). */
+export function parseSeconds(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d{1,7}(\.\d{1,3})?$/.test(value) || n < min || n > max) throw new Error(`${flag} must be seconds between ${min} and ${max} (got "${value.slice(0, 40)}")`);
+  return n;
+}
+
 /** A plain table: column widths from the content. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

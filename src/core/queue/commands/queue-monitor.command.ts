@@ -6,7 +6,8 @@ import { fail, parseCount, table } from './cli-output';
 @Command({
   name: 'queue:monitor',
   arguments: '[queues]',
-  description: 'Waiting, delayed, active, failed and oldest-waiting age per queue; at or over --max (size = waiting+delayed+active) it alerts admins and exits 1',
+  description:
+    'Waiting, delayed, active, failed and oldest-waiting age per queue (also redis:<queue>); at or over --max (size = waiting+delayed+active) or --max-wait it alerts and exits 1',
 })
 export class QueueMonitorCommand extends CommandRunner {
   constructor(
@@ -16,11 +17,12 @@ export class QueueMonitorCommand extends CommandRunner {
     super();
   }
 
-  async run([queues]: string[], opts: { max?: string; json?: boolean }): Promise<void> {
+  async run([queues]: string[], opts: { max?: string; maxWait?: string; json?: boolean }): Promise<void> {
     try {
       const max = opts.max === undefined ? 1000 : parseCount('--max', opts.max, 1);
       const names = (queues ?? this.config.queue.names.join(',')).split(',').map((q) => q.trim().replace(/^redis:/, '')).filter(Boolean);
-      const stats = await this.monitor.check(names, max);
+      const maxWaitS = opts.maxWait === undefined ? undefined : parseCount('--max-wait', opts.maxWait, 1);
+      const stats = await this.monitor.check(names, { max, maxWaitS });
       if (opts.json) process.stdout.write(JSON.stringify(stats) + '\n');
       else
         process.stdout.write(
@@ -34,7 +36,7 @@ export class QueueMonitorCommand extends CommandRunner {
               String(s.failed),
               String(s.size),
               s.oldestWaitingS === null ? '-' : `${s.oldestWaitingS}s`,
-              s.alert ? `ALERT (max ${max})` : 'OK',
+              s.alert ? `ALERT (${s.reasons.map((r) => (r === 'size' ? `max ${max}` : `max wait ${maxWaitS}s`)).join(', ')})` : 'OK',
             ]),
           ),
         );
@@ -46,6 +48,11 @@ export class QueueMonitorCommand extends CommandRunner {
 
   @Option({ flags: '--max <n>', description: 'Alert threshold per queue (default 1000)' })
   parseMax(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--max-wait <s>', description: "Alert when a queue's oldest waiting job has waited this many seconds" })
+  parseMaxWait(v: string): string {
     return v;
   }
 

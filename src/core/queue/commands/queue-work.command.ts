@@ -8,9 +8,11 @@ import type { RedisClient } from '../../redis/redis.factory';
 import { REDIS } from '../../redis/redis.module';
 import { JobHandlers } from '../job-handlers';
 import { QueueMonitor } from '../queue-monitor.service';
-import { QueueRegistry } from '../queue-registry';
-import { QueueWorker, WorkOptions } from '../worker/queue-worker';
-import { fail, parseCount } from './cli-output';
+import { parseQueueName } from '../queue.keys';
+import { parseBackoff } from '../worker/backoff';
+import { QueueWorker, StopReason, WorkOptions } from '../worker/queue-worker';
+import { WorkConsole } from '../worker/work-console';
+import { fail, parseCount, parseSeconds } from './cli-output';
 
 interface WorkFlags {
   queue?: string;
@@ -21,7 +23,28 @@ interface WorkFlags {
   maxTime?: string;
   timeout?: string;
   stopWhenEmpty?: boolean;
+  memory?: string;
+  sleep?: string;
+  rest?: string;
+  once?: boolean;
+  name?: string;
+  force?: boolean;
+  quiet?: boolean;
 }
+
+/**
+ * Laravel's default is 128 MB of PHP heap; a Node worker with this module graph starts near
+ * that in resident memory, so the default leaves it room (measured in docs/queues.md).
+ */
+const DEFAULT_MEMORY_MB = 512;
+
+function parseWorkerName(v: string): string {
+  if (!/^[\w.:@-]{1,64}$/.test(v)) throw new Error(`--name must be 1-64 letters, digits or . _ : @ - (got "${v.slice(0, 70)}")`);
+  return v;
+}
+
+/** Laravel's exit codes: 12 over --memory; 1 when a handler had to be abandoned at --timeout. */
+const EXIT_CODES: Partial<Record<StopReason, number>> = { memory: 12, timeout: 1 };
 
 @Command({
   name: 'queue:work',
@@ -32,7 +55,6 @@ export class QueueWorkCommand extends CommandRunner {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly registry: QueueRegistry,
     private readonly handlers: JobHandlers,
     private readonly realtime: RealtimeService,
     private readonly monitor: QueueMonitor,
@@ -50,7 +72,8 @@ export class QueueWorkCommand extends CommandRunner {
       process.exitCode = 2;
       return;
     }
-    const worker = new QueueWorker(this.config, this.handlers, this.realtime, this.redis, opts, () => this.monitor.refresh(opts.queues));
+    const console = new WorkConsole(process.stdout, flags.quiet ?? false);
+    const worker = new QueueWorker(this.config, this.handlers, this.realtime, this.redis, opts, { refreshCounts: () => this.monitor.refresh(opts.queues), console });
     const onSignal = (signal: NodeJS.Signals) => {
       this.logger.log({ signal }, 'signal received: finishing running jobs');
       worker.stop('signal');
@@ -59,8 +82,10 @@ export class QueueWorkCommand extends CommandRunner {
     process.on('SIGINT', onSignal);
     const metrics = this.metricsServer();
     try {
+      console.note(`Worker ${opts.name} processing jobs from ${opts.queues.join(', ')}.`);
       const reason = await worker.run();
-      process.stdout.write(`Worker stopped (${reason}) after ${worker.processedCount} job(s).\n`);
+      console.note(`Worker stopped (${reason}) after ${worker.processedCount} job(s).`);
+      if (EXIT_CODES[reason]) process.exitCode = EXIT_CODES[reason];
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
@@ -69,18 +94,24 @@ export class QueueWorkCommand extends CommandRunner {
   }
 
   private options(f: WorkFlags): WorkOptions {
-    const queues = (f.queue ?? this.config.queue.names.join(',')).split(',').map((q) => q.trim()).filter(Boolean);
-    this.registry.select(queues);
+    // Any name works, as Laravel creates queues on first use; `redis:high` is read as `high`.
+    const queues = (f.queue ?? this.config.queue.names.join(',')).split(',').filter((q) => q.trim()).map(parseQueueName);
     if (new Set(queues).size !== queues.length) throw new Error('--queue names a queue twice');
     return {
       queues,
       tries: f.tries === undefined ? this.config.queue.tries : parseCount('--tries', f.tries, 1),
-      backoffMs: f.backoff === undefined ? this.config.queue.backoffMs : parseCount('--backoff', f.backoff),
-      concurrency: f.concurrency === undefined ? 1 : Math.min(parseCount('--concurrency', f.concurrency, 1), 1000),
-      maxJobs: f.maxJobs === undefined ? 0 : parseCount('--max-jobs', f.maxJobs),
+      backoff: f.backoff === undefined ? this.config.queue.backoff : parseBackoff('--backoff', f.backoff),
+      // --once: Laravel's "process the next job, then exit" (one slot, and nothing to wait for when empty).
+      concurrency: f.once ? 1 : f.concurrency === undefined ? 1 : Math.min(parseCount('--concurrency', f.concurrency, 1), 1000),
+      maxJobs: f.once ? 1 : f.maxJobs === undefined ? 0 : parseCount('--max-jobs', f.maxJobs),
       maxTimeS: f.maxTime === undefined ? 0 : parseCount('--max-time', f.maxTime),
       timeoutS: f.timeout === undefined ? 60 : parseCount('--timeout', f.timeout),
-      stopWhenEmpty: f.stopWhenEmpty ?? false,
+      stopWhenEmpty: (f.stopWhenEmpty ?? false) || (f.once ?? false),
+      memoryMb: f.memory === undefined ? DEFAULT_MEMORY_MB : parseCount('--memory', f.memory),
+      sleepS: f.sleep === undefined ? 1 : parseSeconds('--sleep', f.sleep, 0.01, 3600),
+      restS: f.rest === undefined ? 0 : parseSeconds('--rest', f.rest, 0, 3600),
+      name: f.name === undefined ? 'default' : parseWorkerName(f.name),
+      force: f.force ?? false,
     };
   }
 
@@ -113,7 +144,7 @@ export class QueueWorkCommand extends CommandRunner {
     return v;
   }
 
-  @Option({ flags: '--backoff <ms>', description: 'First retry delay, doubled on each retry (default QUEUE_BACKOFF_MS)' })
+  @Option({ flags: '--backoff <seconds>', description: 'Seconds before a retry: one value (doubled on each retry) or a list per retry, e.g. 1,5,10 (default QUEUE_BACKOFF)' })
   parseBackoff(v: string): string {
     return v;
   }
@@ -133,7 +164,7 @@ export class QueueWorkCommand extends CommandRunner {
     return v;
   }
 
-  @Option({ flags: '--timeout <s>', description: 'Fail an attempt that runs longer (default 60; 0 for none)' })
+  @Option({ flags: '--timeout <s>', description: 'Fail an attempt that runs longer (default 60; 0 for none); a handler that ignores its abort signal makes the worker exit 1' })
   parseTimeout(v: string): string {
     return v;
   }
@@ -142,4 +173,40 @@ export class QueueWorkCommand extends CommandRunner {
   parseStopWhenEmpty(): boolean {
     return true;
   }
+
+  @Option({ flags: '--memory <mb>', description: `Exit with code 12 after a job once resident memory is over this many MB (default ${DEFAULT_MEMORY_MB}; 0 for none)` })
+  parseMemory(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--sleep <s>', description: 'Seconds an idle worker waits for a wake-up before looking again (default 1)' })
+  parseSleep(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--rest <s>', description: 'Seconds to pause after each job (default 0)' })
+  parseRest(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--once', description: 'Process the next job (if any), then exit' })
+  parseOnce(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--name <name>', description: 'Worker name shown in logs and queue:status (default "default")' })
+  parseName(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--force', description: 'Work even in maintenance mode' })
+  parseForce(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '-q, --quiet', description: 'No job lines on stdout (JSON logs on stderr are unchanged)' })
+  parseQuiet(): boolean {
+    return true;
+  }
 }
+

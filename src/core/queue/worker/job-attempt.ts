@@ -2,7 +2,11 @@ import type { Job } from 'bullmq';
 import type { JobContext, JobHandler } from '../job-handlers';
 
 export class JobTimeoutError extends Error {
-  constructor(seconds: number) {
+  constructor(
+    seconds: number,
+    /** Resolves when the handler itself returns or throws (it may never: see QueueWorker.abandonIfStuck). */
+    readonly handlerSettled: Promise<void>,
+  ) {
     super(`Job exceeded the ${seconds}s timeout`);
     this.name = 'JobTimeoutError';
   }
@@ -41,14 +45,15 @@ export async function runAttempt(handler: JobHandler, job: Job, opts: AttemptOpt
   const timeoutS = opts.timeoutS;
   if (!timeoutS) return handler.run(job, ctx);
   let timer: NodeJS.Timeout | undefined;
+  const running = handler.run(job, ctx);
   try {
     return await Promise.race([
-      handler.run(job, ctx),
+      running,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           timedOut = true;
           controller?.abort();
-          reject(new JobTimeoutError(timeoutS));
+          reject(new JobTimeoutError(timeoutS, running.then(noop, noop)));
         }, timeoutS * 1000);
       }),
     ]);
@@ -56,3 +61,5 @@ export async function runAttempt(handler: JobHandler, job: Job, opts: AttemptOpt
     clearTimeout(timer);
   }
 }
+
+function noop(): void {}

@@ -3,18 +3,23 @@ import { Job, UnrecoverableError } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../../config/app-config';
 import { runUnitOfWork } from '../../database/unit-of-work';
-import { queueJobDuration } from '../../metrics/metrics';
+import { queueJobDuration, queueJobWait } from '../../metrics/metrics';
 import { checkMarkerKeyType, checkNextJobFromJobData, FetchingWorker, markerKey } from '../../patches/bullmq';
 import { reportPatch } from '../../patches/patch-check';
 import type { RealtimeService } from '../../realtime/realtime.contract';
 import { createRedis, RedisClient } from '../../redis/redis.factory';
 import { JobAnnouncer } from '../job-announcer';
+import { ReleaseJob } from '../job-middleware';
 import type { JobHandlers } from '../job-handlers';
-import { bullPrefix, restartKey } from '../queue.keys';
-import { runAttempt } from './job-attempt';
+import { bullPrefix, maintenanceKey, restartKey } from '../queue.keys';
+import { BackoffSeconds, backoffDelayMs } from './backoff';
+import { JobTimeoutError, runAttempt } from './job-attempt';
 import { QueueLane } from './queue-lane';
 import { SlotWaker } from './slot-waker';
 import { Fetched, StrictPriority } from './strict-priority';
+import type { WorkConsole } from './work-console';
+import { JobMiddlewareRunner } from './job-middleware-runner';
+import { WorkerHeartbeat } from './worker-heartbeat';
 
 export { JobTimeoutError } from './job-attempt';
 
@@ -22,7 +27,8 @@ export interface WorkOptions {
   /** In priority order: a free slot always takes from the first queue that has a job. */
   queues: string[];
   tries: number;
-  backoffMs: number;
+  /** Seconds (Laravel's --backoff): one value doubled per retry, or one per retry. */
+  backoff: BackoffSeconds;
   concurrency: number;
   /** 0: no limit. */
   maxJobs: number;
@@ -31,11 +37,33 @@ export interface WorkOptions {
   /** Seconds per attempt; 0: none. */
   timeoutS: number;
   stopWhenEmpty: boolean;
+  /** Seconds an idle worker waits for a wake-up before looking again anyway (Laravel's --sleep). */
+  sleepS: number;
+  /** Seconds to pause after each job (Laravel's --rest); 0: none. */
+  restS: number;
+  /** MB of resident memory after which the worker exits once its running jobs are done; 0: none. */
+  memoryMb: number;
+  /** Shown in logs and queue:status (Laravel's --name). */
+  name: string;
+  /** Work even while the application is down for maintenance. */
+  force: boolean;
 }
 
-export type StopReason = 'signal' | 'restart' | 'max-jobs' | 'max-time' | 'empty';
+export interface WorkerHooks {
+  /** Called every 10 s (the monitor's counts into the queue_jobs gauge). */
+  refreshCounts?: () => Promise<void>;
+  /** artisan-style job lines on stdout. */
+  console?: WorkConsole;
+}
 
-const IDLE_WAIT_S = 1;
+/**
+ * Why run() returned. `memory` (over --memory) and `timeout` (a handler ignored its abort signal)
+ * make queue:work exit non-zero, so Supervisor starts a fresh process, as Laravel's worker does.
+ */
+export type StopReason = 'signal' | 'restart' | 'max-jobs' | 'max-time' | 'empty' | 'memory' | 'timeout';
+
+/** How long a timed-out handler gets to honour ctx.signal before the worker gives its process up. */
+const TIMEOUT_GRACE_MS = 1000;
 const RESTART_POLL_MS = 1000;
 const COUNTS_REFRESH_MS = 10000;
 /** A queue seen empty is asked again at least this often even without a marker (other processes may take the marker). */
@@ -57,7 +85,9 @@ export class QueueWorker {
   private readonly waker = new SlotWaker();
   private readonly lanes: QueueLane[] = [];
   private readonly connections: RedisClient[] = [];
-  private readonly priority = new StrictPriority(this.lanes, () => this.stopping);
+  /** Maintenance mode (bin/switchboard down) holds every slot unless --force; polled with the restart key. */
+  private held = false;
+  private readonly priority = new StrictPriority(this.lanes, () => this.stopping || this.held);
   /** Slot token → its running job (a slot runs one job at a time). */
   private readonly active = new Map<string, Job>();
   private readonly announcer: JobAnnouncer;
@@ -65,6 +95,11 @@ export class QueueWorker {
   private stopping = false;
   private reason: StopReason | undefined;
   private processed = 0;
+  private failedAttempts = 0;
+  private readonly heartbeat: WorkerHeartbeat;
+  private readonly middleware: JobMiddlewareRunner;
+  private readonly refreshCounts: () => Promise<void>;
+  private readonly console: WorkConsole | undefined;
 
   constructor(
     private readonly config: AppConfig,
@@ -72,10 +107,18 @@ export class QueueWorker {
     realtime: RealtimeService,
     private readonly redis: RedisClient,
     private readonly opts: WorkOptions,
-    /** Called every 10 s (the monitor's counts into the queue_jobs gauge). */
-    private readonly refreshCounts: () => Promise<void> = async () => undefined,
+    hooks: WorkerHooks = {},
   ) {
     this.announcer = new JobAnnouncer(realtime);
+    this.refreshCounts = hooks.refreshCounts ?? (async () => undefined);
+    this.console = hooks.console;
+    this.middleware = new JobMiddlewareRunner(redis, config.redis.prefix);
+    this.heartbeat = new WorkerHeartbeat(redis, config.redis.prefix, { id: this.id, name: opts.name, queues: opts.queues }, () => ({
+      processed: this.processed,
+      failed: this.failedAttempts,
+      current: [...this.active.values()].map((job) => `${job.queueName}:${String(job.id)} ${job.name}`),
+      state: this.stopping ? 'stopping' : this.held ? 'paused' : 'running',
+    }));
   }
 
   get stopReason(): StopReason | undefined {
@@ -100,10 +143,8 @@ export class QueueWorker {
     reportPatch(checkNextJobFromJobData(), 'required');
     await this.openLanes();
     const restartStamp = await this.redis.get(restartKey(this.config.redis.prefix)).catch(() => null);
-    this.every(RESTART_POLL_MS, async () => {
-      const now = await this.redis.get(restartKey(this.config.redis.prefix));
-      if (now !== restartStamp) this.stop('restart');
-    });
+    await this.pollControl(restartStamp).catch(() => undefined);
+    this.every(RESTART_POLL_MS, () => this.pollControl(restartStamp));
     this.every(Math.max(250, Math.floor(this.config.queue.lockMs / 2)), () => this.renewLocks());
     this.every(COUNTS_REFRESH_MS, () => this.refreshCounts());
     this.every(EMPTY_RECHECK_MS, async () => {
@@ -111,9 +152,10 @@ export class QueueWorker {
     });
     if (this.opts.maxTimeS > 0) this.timers.push(setTimeout(() => this.stop('max-time'), this.opts.maxTimeS * 1000));
     void this.refreshCounts().catch(() => undefined);
+    this.heartbeat.start();
     const watching = Promise.all(this.lanes.map((lane) => lane.watchForWork()));
 
-    this.logger.log({ worker: this.id, queues: this.opts.queues, concurrency: this.opts.concurrency }, 'worker started');
+    this.logger.log({ worker: this.id, name: this.opts.name, queues: this.opts.queues, concurrency: this.opts.concurrency }, 'worker started');
     // Slot 0 looks first; each slot that finds a job wakes the next (QueueLane → SlotWaker.wakeNext).
     await Promise.all(Array.from({ length: this.opts.concurrency }, (_, i) => this.slot(`${this.id}:${i}`, i > 0)));
 
@@ -121,9 +163,20 @@ export class QueueWorker {
     this.stopping = true;
     await Promise.all(this.lanes.map((lane) => lane.close()));
     await watching;
+    await this.heartbeat.stop();
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
-    this.logger.log({ worker: this.id, processed: this.processed, reason: this.reason }, 'worker stopped');
+    this.logger.log({ worker: this.id, name: this.opts.name, processed: this.processed, reason: this.reason }, 'worker stopped');
     return this.reason ?? 'signal';
+  }
+
+  /** queue:restart and maintenance mode: both live in Redis so they reach every worker of the cluster. */
+  private async pollControl(restartStamp: string | null): Promise<void> {
+    const [now, down] = await Promise.all([this.redis.get(restartKey(this.config.redis.prefix)), this.redis.exists(maintenanceKey(this.config.redis.prefix))]);
+    if (now !== restartStamp) this.stop('restart');
+    const held = down === 1 && !this.opts.force;
+    if (held !== this.held) this.logger.log({ worker: this.id, name: this.opts.name }, held ? 'maintenance mode: not taking jobs' : 'maintenance mode over: taking jobs');
+    this.held = held;
+    if (!held) this.waker.wakeAll();
   }
 
   private async openLanes(): Promise<void> {
@@ -142,7 +195,7 @@ export class QueueWorker {
         concurrency: this.opts.concurrency,
       });
       fetcher.on('error', (err) => this.logger.warn({ queue, err: err.message }, 'queue connection error'));
-      const watch = { markerKey: markerOk ? markerKey(prefix, queue) : null, idleWaitS: IDLE_WAIT_S };
+      const watch = { markerKey: markerOk ? markerKey(prefix, queue) : null, idleWaitS: this.opts.sleepS };
       this.lanes.push(new QueueLane(queue, fetcher, this.connection(`worker:wake:${queue}`), this.waker, watch));
       await fetcher.waitUntilReady();
       await fetcher.startStalledCheckTimer();
@@ -168,7 +221,7 @@ export class QueueWorker {
           const generation = this.waker.generation;
           next = await this.priority.first(token);
           if (!next) {
-            if (this.opts.stopWhenEmpty && this.active.size === 0) {
+            if (this.opts.stopWhenEmpty && this.active.size === 0 && !this.held) {
               this.stop('empty');
               break;
             }
@@ -178,6 +231,7 @@ export class QueueWorker {
           }
         }
         next = await this.execute(next, token);
+        if (this.opts.restS > 0 && !this.stopping) await new Promise((r) => setTimeout(r, this.opts.restS * 1000));
       } catch (err) {
         next = undefined;
         this.logger.warn({ err: (err as Error).message }, 'worker slot error; retrying in 1s');
@@ -198,37 +252,49 @@ export class QueueWorker {
     const handler = this.handlers.get(job.name);
     // Laravel: a job's own tries win over the worker's --tries.
     if (!job.opts.attempts) job.opts.attempts = this.opts.tries;
-    if (!job.opts.backoff) job.opts.backoff = { type: 'exponential', delay: this.opts.backoffMs };
+    // A list gives each retry its own delay: BullMQ reads a fixed delay from job.opts when the attempt fails.
+    if (!job.opts.backoff) job.opts.backoff = { type: 'fixed', delay: backoffDelayMs(this.opts.backoff, job.attemptsMade + 1) };
+    const ref = `${queue}:${String(job.id)}`;
+    this.console?.started(job.name, ref);
     const started = process.hrtime.bigint();
     let result: unknown;
     let error: Error | undefined;
     try {
       if (!handler) throw new UnrecoverableError(`No handler is registered for job "${job.name}"`);
-      if (handler.announce) await this.announcer.started(queue, job).catch(() => undefined);
-      const onProgress = handler.announce
-        ? (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).catch(() => undefined)
-        : undefined;
-      result = await runUnitOfWork(() => runAttempt(handler, job, { queue, timeoutS: this.opts.timeoutS, onProgress }), { userId: ownerOf(job) });
+      await this.announcer.started(queue, job).catch(() => undefined);
+      const onProgress = (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).catch(() => undefined);
+      if (job.attemptsMade === 0 && !job.opts.repeat) queueJobWait.observe({ queue }, Math.max(0, Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000);
+      const attempt = () => runAttempt(handler, job, { queue, timeoutS: this.opts.timeoutS, onProgress });
+      result = await runUnitOfWork(() => this.middleware.run(handler.middleware, job, attempt), { userId: ownerOf(job) });
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (error instanceof ReleaseJob) return this.release(job, token, ref, error);
     this.processed++;
+    if (error) this.failedAttempts++;
+    this.console?.finished(job.name, ref, !error, seconds);
     if (this.opts.maxJobs > 0 && this.processed >= this.opts.maxJobs) this.stop('max-jobs');
+    this.checkMemory();
     try {
       if (!error) {
-        const next = await this.priority.finish(index, token, (fetchNext) => job.moveToCompleted(result, token, fetchNext));
+        // With --rest the slot pauses before its next job, so it must not be handed one now.
+        const next =
+          this.opts.restS > 0
+            ? void (await job.moveToCompleted(result, token, false))
+            : await this.priority.finish(index, token, (fetchNext) => job.moveToCompleted(result, token, fetchNext));
         queueJobDuration.observe({ queue, name: job.name, status: 'completed' }, seconds);
-        if (handler?.announce) await this.announcer.completed(queue, job, result).catch(() => undefined);
+        await this.announcer.completed(queue, job, result).catch(() => undefined);
         return next;
       }
       const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       await job.moveToFailed(error, token, false);
       queueJobDuration.observe({ queue, name: job.name, status: final ? 'failed' : 'retried' }, seconds);
       this.logger.warn({ queue, jobId: job.id, name: job.name, attempt: job.attemptsMade, final, reason: error.message }, 'job failed');
+      if (error instanceof JobTimeoutError) await this.abandonIfStuck(error, job);
       if (final) {
         await handler?.onFailed?.(job, error).catch((err: Error) => this.logger.error({ err: err.message, jobId: job.id }, 'onFailed hook failed'));
-        if (handler?.announce) await this.announcer.failed(queue, job, error).catch(() => undefined);
+        await this.announcer.failed(queue, job, error).catch(() => undefined);
         await this.announcer.failedForGood(queue, job, error).catch(() => undefined);
       }
       return this.stopping ? undefined : this.priority.first(token);
@@ -239,6 +305,42 @@ export class QueueWorker {
     } finally {
       this.active.delete(token);
     }
+  }
+
+  /** A middleware sent the job back (Laravel's release): delayed, no attempt used, the slot looks again. */
+  private async release(job: Job, token: string, ref: string, release: ReleaseJob): Promise<Fetched | undefined> {
+    try {
+      await job.moveToDelayed(Date.now() + release.delayMs, token);
+      this.console?.released(job.name, ref, release.delayMs / 1000);
+      this.logger.log({ queue: job.queueName, jobId: job.id, delayMs: release.delayMs, reason: release.message }, 'job released');
+    } catch (err) {
+      this.logger.warn({ queue: job.queueName, jobId: job.id, err: (err as Error).message }, 'could not release job');
+    } finally {
+      this.active.delete(token);
+    }
+    return this.stopping ? undefined : this.priority.first(token);
+  }
+
+  /** Laravel exits with 12 over --memory; checked after each job, so the running ones finish first. */
+  private checkMemory(): void {
+    if (this.opts.memoryMb <= 0) return;
+    const rssMb = process.memoryUsage.rss() / 1024 / 1024;
+    if (rssMb < this.opts.memoryMb) return;
+    this.logger.warn({ worker: this.id, name: this.opts.name, rssMb: Math.round(rssMb), limitMb: this.opts.memoryMb }, 'memory limit exceeded: worker exits');
+    this.stop('memory');
+  }
+
+  /**
+   * JavaScript cannot kill a running function: a handler that ignores ctx.signal past --timeout
+   * keeps its memory, sockets and CPU for ever. Its job is already failed or retried; once it has
+   * had a moment to honour the signal, the worker stops and exits non-zero so Supervisor replaces
+   * the process (Laravel's worker kills itself at the timeout).
+   */
+  private async abandonIfStuck(error: JobTimeoutError, job: Job): Promise<void> {
+    const settled = await Promise.race([error.handlerSettled.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), TIMEOUT_GRACE_MS).unref())]);
+    if (settled) return;
+    this.logger.error({ worker: this.id, name: this.opts.name, jobId: job.id, queue: job.queueName }, 'a job handler ignored its abort signal past --timeout: worker exits');
+    this.stop('timeout');
   }
 
   private async renewLocks(): Promise<void> {

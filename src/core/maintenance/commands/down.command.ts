@@ -1,0 +1,96 @@
+import { Inject } from '@nestjs/common';
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { AppConfig } from '../../../config/app-config';
+import { fail, parseCount } from '../../queue/commands/cli-output';
+import { maintenanceKey } from '../../queue/queue.keys';
+import { RealtimeService } from '../../realtime/realtime.contract';
+import type { RedisClient } from '../../redis/redis.factory';
+import { REDIS } from '../../redis/redis.module';
+import type { MaintenanceState } from '../maintenance-state';
+
+interface DownFlags {
+  retry?: string;
+  refresh?: string;
+  secret?: string;
+}
+
+/** Laravel's `php artisan down`, cluster-wide: the state lives in Redis, so it survives api restarts. */
+@Command({ name: 'down', description: 'Maintenance mode, cluster-wide: 503 with Retry-After (except /up, /livez, /metrics), new sockets refused, workers pause' })
+export class DownCommand extends CommandRunner {
+  constructor(
+    @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly config: AppConfig,
+    private readonly realtime: RealtimeService,
+  ) {
+    super();
+  }
+
+  async run(_args: string[], f: DownFlags): Promise<void> {
+    let state: MaintenanceState;
+    try {
+      state = parseDownFlags(f);
+    } catch (err) {
+      fail('down', err);
+      process.exitCode = 2;
+      return;
+    }
+    try {
+      await this.redis.set(maintenanceKey(this.config.redis.prefix), JSON.stringify(state));
+      await this.realtime
+        .broadcast('system:warning', { code: 'maintenance', message: 'The application is going down for maintenance', retryAfter: state.retry ?? null })
+        .catch(() => process.stderr.write('down: connected clients could not be told (Redis publish failed)\n'));
+      process.stdout.write('Application is now in maintenance mode.\n');
+      if (state.secret) process.stdout.write(`Bypass: visit /${state.secret} once to get a cookie that lets you in for 12 hours.\n`);
+    } catch (err) {
+      fail('down', err);
+    }
+  }
+
+  @Option({ flags: '--retry <s>', description: 'Retry-After seconds sent with each 503' })
+  parseRetry(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--refresh <s>', description: 'Refresh header: browsers reload after this many seconds' })
+  parseRefresh(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--secret <token>', description: 'Visiting /<token> sets a cookie that bypasses maintenance mode' })
+  parseSecret(v: string): string {
+    return v;
+  }
+}
+
+function parseDownFlags(f: DownFlags): MaintenanceState {
+  const state: MaintenanceState = { since: Date.now() };
+  if (f.retry !== undefined) state.retry = parseCount('--retry', f.retry);
+  if (f.refresh !== undefined) state.refresh = parseCount('--refresh', f.refresh);
+  if (f.secret !== undefined) {
+    // It becomes a path (/<secret>): a token that needs no escaping and is not one of our routes.
+    if (!/^[A-Za-z0-9_-]{8,128}$/.test(f.secret)) throw new Error('--secret must be 8-128 letters, digits, _ or -');
+    state.secret = f.secret;
+  }
+  return state;
+}
+
+@Command({ name: 'up', description: 'Leave maintenance mode, cluster-wide' })
+export class UpCommand extends CommandRunner {
+  constructor(
+    @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly config: AppConfig,
+    private readonly realtime: RealtimeService,
+  ) {
+    super();
+  }
+
+  async run(): Promise<void> {
+    const removed = await this.redis.del(maintenanceKey(this.config.redis.prefix));
+    if (!removed) {
+      process.stdout.write('Application is not in maintenance mode.\n');
+      return;
+    }
+    await this.realtime.broadcast('system:info', { code: 'maintenance_over', message: 'The application is back up' }).catch(() => undefined);
+    process.stdout.write('Application is now live.\n');
+  }
+}
