@@ -1,15 +1,10 @@
 // npm run up: the local stack in the foreground. MariaDB primary + replica and Redis (own or given),
-// migrations, then the api on PORT and one worker. Ctrl-C stops all of it; the data stays in .stack/.
+// migrations, then the api on PORT, one worker and the scheduler. Ctrl-C stops all of it; the data stays in .stack/.
 const { spawn } = require('node:child_process');
 const { join } = require('node:path');
 const { ensure } = require('./ensure');
 const { nextRestart, WINDOW_MS } = require('./restarts');
 const { relaunchOnRequiredNode } = require('./runtime');
-
-/** Supervisor's startsecs / startretries, and a pause before each restart. */
-const RESTART_STARTSECS_MS = 5000;
-const RESTART_RETRIES = 3;
-const RESTART_DELAY_MS = 1000;
 
 function parseArgs(argv) {
   const opts = { instances: 1 };

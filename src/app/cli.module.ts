@@ -12,11 +12,14 @@ import { AnalysesModule } from '../modules/analyses/analyses.module';
 import { AssistantModule } from '../modules/assistant/assistant.module';
 import { AuthModule } from '../modules/auth/auth.module';
 import { UserCreateCommand } from '../modules/auth/user-create.command';
+import { DbSeedCommand } from '../modules/demo/db-seed.command';
 import { DemoModule } from '../modules/demo/demo.module';
 import { coreImports } from './api.module';
 
-/** Every command of bin/switchboard (also read, without booting, by --help and list). */
-export const CLI_COMMANDS = [ListCommand, MigrateCommand, UserCreateCommand, DownCommand, UpCommand, ScheduleWorkCommand, ScheduleListCommand, ...QUEUE_COMMANDS];
+/** The commands this module provides itself. */
+const OWN_COMMANDS = [ListCommand, MigrateCommand, UserCreateCommand, DownCommand, UpCommand, ScheduleWorkCommand, ScheduleListCommand, ...QUEUE_COMMANDS];
+/** Every command of bin/switchboard (also read, without booting, by --help and list); db:seed comes with DemoModule. */
+export const CLI_COMMANDS = [...OWN_COMMANDS, DbSeedCommand];
 
 /** bin/switchboard: artisan-style commands over the same modules as the api. */
 @Module({})
@@ -25,7 +28,7 @@ export class CliModule {
     return {
       module: CliModule,
       imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesModule, AssistantModule, DemoModule],
-      providers: [...CLI_COMMANDS, { provide: Schedule, useValue: { tasks: SCHEDULE } }],
+      providers: [...OWN_COMMANDS, { provide: Schedule, useValue: { tasks: SCHEDULE } }],
     };
   }
 }

@@ -1,7 +1,6 @@
 import { createAdmin } from '../support/admin';
 import { AccessLine, accessLog, allApisUp, ClusterHandle, clusterScript, freeBase, upstreamPort } from '../support/cluster';
 import { registerTokenUser, TestUser, waitFor } from '../support/http-client';
-import { createAdmin } from '../support/admin';
 import { stackEnv } from '../support/stack';
 import { ack, once, openSocket } from './realtime-helpers';
 
@@ -51,7 +50,6 @@ describe('realtime through nginx + supervisord (cluster mode)', () => {
   });
 
   /** The api ports whose processes report a member of `room` (live processes, 2 s heartbeat), `except` left out. */
-  let admin: TestUser | undefined;
   // `user` names whose room is asked about; the stats themselves are admin only (SPEC §4).
   async function holders(user: TestUser, room: string, except?: number): Promise<number[]> {
     // The stats are admin-only (they name every client's rooms); the same admin reads them through nginx.
