@@ -58,7 +58,7 @@ async function main() {
         void stop(1);
         return;
       }
-      console.error(`[switchboard] ${name} exited unexpectedly (${signal ?? `code ${code}`}); restarting it${next.delayMs ? ` in ${next.delayMs / 1000} s` : ''} (${next.recent} in the last ${WINDOW_MS / 1000} s). The other processes keep running.`);
+      console.error(`[switchboard] ${name} exited (${signal ?? `code ${code}`}); restarting it${next.delayMs ? ` in ${next.delayMs / 1000} s` : ''} (${next.recent} in the last ${WINDOW_MS / 1000} s). The other processes keep running.`);
       setTimeout(() => !stopping && launch(name, args, extraEnv), next.delayMs);
     });
     children.set(name, child);

@@ -21,8 +21,15 @@ import urllib.request
 import socketio
 
 
+_out_lock = threading.Lock()
+
+
 def out(**fields):
-    print(json.dumps(fields), flush=True)
+    # Socket.IO's handlers run on its own thread: one locked write per line, or two lines can interleave.
+    line = json.dumps(fields) + "\n"
+    with _out_lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def rest(base, token, path, method="GET", body=None):

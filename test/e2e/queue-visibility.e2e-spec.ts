@@ -74,7 +74,8 @@ describe('queue visibility and npm run up', () => {
 
       expect((await kit.cli(['queue:restart'])).code).toBe(0);
       await waitFor(started(2), 30000, 200);
-      expect(up.logs()).toMatch(/worker \| exited \(0\)\nworker \| restarting/);
+      expect(up.logs()).toMatch(/worker \| exited \(0\)/);
+      expect(up.logs()).toMatch(/worker exited \(code 0\); restarting it/);
       expect(up.running).toBe(true);
       expect((await fetch(`http://127.0.0.1:${port}/up`)).status).toBe(200);
       const [probe] = await kit.probe(['--queue=default']);

@@ -162,6 +162,22 @@ describe('seed 003: the realtime examples work as written', () => {
       },
     });
     expect(stats.body.stats.websocket.authenticatedConnections).toBeGreaterThanOrEqual(1);
+    // SSE per user: two streams of the owner are counted under the owner's id.
+    const streams = [new AbortController(), new AbortController()];
+    for (const c of streams) {
+      const res = await fetch(`${api.url}/api/realtime/events`, { headers: { authorization: `Bearer ${await tokenOf(owner)}` }, signal: c.signal });
+      expect(res.status).toBe(200);
+    }
+    try {
+      const withUsers = await waitFor(async () => {
+        const r = await admin.client.get('/api/realtime/stats');
+        const users = r.body.stats?.sse?.users as Array<{ userId: number; clients: number }> | undefined;
+        return users?.find((u) => u.userId === owner.id && u.clients === 2);
+      });
+      expect(withUsers).toEqual({ userId: owner.id, clients: 2 });
+    } finally {
+      for (const c of streams) c.abort();
+    }
     expect(new Date(stats.body.stats.timestamp as string).toISOString()).toBe(stats.body.stats.timestamp);
 
     const health = await fetch(`${api.url}/api/realtime/health`);

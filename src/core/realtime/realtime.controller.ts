@@ -107,7 +107,8 @@ export class RealtimeController {
       success: true,
       stats: {
         websocket: { totalConnections: sockets, authenticatedConnections: socketsAuthenticated, rooms: [...socketRooms].sort() },
-        sse: { totalClients: sse, authenticatedClients: sse, rooms: sseRooms },
+        // Every SSE stream is in its user's own room, so that room's count is the user's stream count.
+        sse: { totalClients: sse, authenticatedClients: sse, rooms: sseRooms, users: sseUsers(sseRooms) },
         timestamp,
       },
       websocket: { total: sockets, authenticated: socketsAuthenticated, namespaces },
@@ -160,4 +161,14 @@ export class RealtimeController {
     const e = await this.realtime.publish([dto.room ?? BROADCAST_ROOM], dto.eventType, dto.payload ?? {}, { target: dto.target ?? 'all' });
     return { eventId: String(e.id), room: dto.room ?? BROADCAST_ROOM, target: e.target };
   }
+}
+
+/** Seed 003's `users: [{userId, clients}]` from the SSE room counts (ids are numbers on our wire). */
+function sseUsers(rooms: { name: string; clients: number }[]): { userId: number; clients: number }[] {
+  const users: { userId: number; clients: number }[] = [];
+  for (const { name, clients } of rooms) {
+    const m = /^user:(\d+)$/.exec(name);
+    if (m) users.push({ userId: Number(m[1]), clients });
+  }
+  return users.sort((a, b) => a.userId - b.userId);
 }
