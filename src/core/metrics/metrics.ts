@@ -123,6 +123,11 @@ export const realtimeChannelGapsTotal = once(
     }),
 );
 
+export const realtimeEpochChangesTotal = once(
+  'realtime_epoch_changes_total',
+  () => new Counter({ name: 'realtime_epoch_changes_total', help: 'New event-id epochs seen by this process (Redis failover or data loss): its clients resynced' }),
+);
+
 export const queueMonitorAlert = once(
   'queue_monitor_alert',
   () => new Gauge({ name: 'queue_monitor_alert', help: '1 when queue:monitor found the queue at or over --max', labelNames: ['queue'] as const }),
