@@ -23,9 +23,8 @@ function fakeNamespace(costMs: number) {
   const disconnected: boolean[] = [];
   const nsp = {
     name: '/realtime',
-    sockets: new Map(),
+    sockets: new Map([['peer', { conn: { close: () => disconnected.push(true) } }]]),
     to: () => ((except = []), op),
-    disconnectSockets: (close: boolean) => disconnected.push(close),
   } as unknown as Namespace;
   return { nsp, emitted, excluded, disconnected };
 }

@@ -316,7 +316,9 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
    * its rooms' history, or is told `recovered: false`) and every SSE stream ends (Last-Event-ID).
    */
   private resyncAll(): void {
-    for (const nsp of this.namespaces.values()) nsp.disconnectSockets(true);
+    // The engine connection is closed, not the socket: a client told "io server disconnect" stays
+    // away for good, while a closed transport makes it reconnect and recover (or hear recovered:false).
+    for (const nsp of this.namespaces.values()) for (const socket of [...nsp.sockets.values()]) socket.conn.close();
     for (const listeners of [...this.sse.values()]) for (const listener of [...listeners]) listener.close?.();
   }
 
