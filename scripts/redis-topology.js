@@ -111,7 +111,7 @@ function writeConf(cfg, n, all) {
       `sentinel monitor ${SENTINEL_NAME} 127.0.0.1 ${primary.port} 2`,
       // Fast enough for a drill to see promotion within seconds; loopback never has slow links.
       `sentinel down-after-milliseconds ${SENTINEL_NAME} 1000`,
-      `sentinel failover-timeout ${SENTINEL_NAME} 5000`,
+      `sentinel failover-timeout ${SENTINEL_NAME} 3000`,
       `sentinel parallel-syncs ${SENTINEL_NAME} 2`,
     );
   } else {
