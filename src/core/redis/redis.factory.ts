@@ -46,7 +46,10 @@ export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOpt
     });
   }
   if (config.sentinels?.length) {
-    return new Redis({ ...common, sentinels: config.sentinels, name: config.sentinelName });
+    // After SENTINEL FAILOVER the old primary stays a writable master for seconds (until the
+    // sentinels demote it): connections on it kept writing where nobody reads. The detector
+    // listens for +switch-master and moves every connection at once.
+    return new Redis({ ...common, sentinels: config.sentinels, name: config.sentinelName, failoverDetector: true });
   }
   return new Redis(config.url, common);
 }
