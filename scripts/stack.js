@@ -6,6 +6,8 @@
  *   - a MariaDB replica replicating from it (MASTER_USE_GTID=slave_pos),
  *   - a Redis server.
  * Everything listens on 127.0.0.1 only; data lives under <repo>/.stack/<name>/.
+ * STACK_REDIS=sentinel|cluster adds a Sentinel set or a Redis Cluster (scripts/redis-topology.js) and
+ * up() returns its REDIS_SENTINELS / REDIS_CLUSTER_NODES; every Redis keeps an AOF.
  *
  * Module:
  *   const stack = require('./stack');
