@@ -38,7 +38,8 @@ async function replicasInSync(cfg: unknown): Promise<void> {
     const primary = await topology.currentPrimary(cfg);
     const info = await topology.cli(['-p', String(primary), 'INFO', 'replication']).catch(() => '');
     return /connected_slaves:2/.test(info) && (info.match(/state=online/g) ?? []).length === 2;
-  }, 30000);
+    // The sentinels demote a restarted old primary only after several INFO periods (~10 s), then it syncs.
+  }, 60000);
 }
 
 const on = (topo: string) => (redisTopology() === topo ? it : it.skip);
