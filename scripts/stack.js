@@ -6,6 +6,8 @@
  *   - a MariaDB replica replicating from it (MASTER_USE_GTID=slave_pos),
  *   - a Redis server.
  * Everything listens on 127.0.0.1 only; data lives under <repo>/.stack/<name>/.
+ * STACK_REDIS=sentinel|cluster adds a Sentinel set or a Redis Cluster (scripts/redis-topology.js) and
+ * up() returns its REDIS_SENTINELS / REDIS_CLUSTER_NODES; every Redis keeps an AOF.
  *
  * Module:
  *   const stack = require('./stack');
@@ -40,6 +42,7 @@ const os = require('node:os');
 const net = require('node:net');
 const crypto = require('node:crypto');
 const { spawn, execFile } = require('node:child_process');
+const redisTopology = require('./redis-topology');
 
 const ROOT = path.resolve(__dirname, '..');
 const STACKS_DIR = path.join(ROOT, '.stack');
@@ -630,8 +633,10 @@ async function startRedis(L, log) {
     '--port', String(s.port),
     '--bind', '127.0.0.1',
     '--daemonize', 'no',
+    // Durable like a production Redis holding sessions and queues: a restart keeps them.
     '--save', '',
-    '--appendonly', 'no',
+    '--appendonly', 'yes',
+    '--appendfsync', 'everysec',
     '--dir', s.dir,
     '--logfile', s.log,
     '--set-proc-title', 'no',
@@ -893,7 +898,7 @@ async function up(name = 'dev', { log = noop } = {}) {
           `in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
       );
     }
-    return envFor(cfg);
+    return { ...envFor(cfg), ...(await redisTopology.up(cfg, redisTopology.topology(), { log })) };
   });
 }
 
@@ -902,7 +907,10 @@ async function up(name = 'dev', { log = noop } = {}) {
 async function down(name = 'dev', { log = noop } = {}) {
   const cfg = config(name);
   const L = layout(cfg);
-  return withStackLock(cfg, () => stopAll(L, log));
+  return withStackLock(cfg, async () => {
+    await redisTopology.down(cfg, { log });
+    await stopAll(L, log);
+  });
 }
 
 async function stop(name, service, { log = noop } = {}) {

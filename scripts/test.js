@@ -1,9 +1,21 @@
 // npm test: install, build, start (or reuse) the test stack, migrate, run unit + end-to-end tests.
+// A whole run (no arguments, STACK_REDIS unset) then runs the suites that depend on Redis again on a
+// Sentinel set and on a Redis Cluster, so every topology the product supports is tested.
 const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 const { ensure } = require('./ensure');
 const { relaunchOnRequiredNode } = require('./runtime');
 const { ensurePrerequisites, TEST_PREREQUISITES } = require('./prerequisites');
+
+/** Cross-process suites that exercise every Redis use: sessions, fan-out, recovery, SSE replay, caps, queues, AI cache, failover. */
+const TOPOLOGY_SUITES = [
+  'test/e2e/realtime.e2e-spec.ts',
+  'test/e2e/auth-sessions.e2e-spec.ts',
+  'test/e2e/access-revocation.e2e-spec.ts',
+  'test/e2e/queue-worker.e2e-spec.ts',
+  'test/e2e/ai-cache-scope.e2e-spec.ts',
+  'test/e2e/redis-failover.e2e-spec.ts',
+];
 
 async function main() {
   ensure();
@@ -13,16 +25,25 @@ async function main() {
   ensurePrerequisites(TEST_PREREQUISITES, (m) => console.error(`[switchboard] ${m}`));
   const { services, migrate, root } = require('./services');
   const stackName = process.env.SWITCHBOARD_TEST_STACK || 'test';
+  const jest = (env, own, args) =>
+    spawnSync(process.execPath, [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', ...args], {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, ...env, SWITCHBOARD_STACK: own ? stackName : '', NODE_ENV: 'test' },
+    }).status ?? 1;
   const { env, own } = await services(stackName);
   migrate(env);
-  const args = [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', ...process.argv.slice(2)];
-  const r = spawnSync(process.execPath, args, {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, ...env, SWITCHBOARD_STACK: own ? stackName : '', NODE_ENV: 'test' },
-  });
+  let status = jest(env, own, process.argv.slice(2));
+  if (own && process.argv.length <= 2 && !process.env.STACK_REDIS) {
+    for (const topology of ['sentinel', 'cluster']) {
+      process.env.STACK_REDIS = topology;
+      console.error(`[switchboard] Redis-dependent suites on ${topology}: ${TOPOLOGY_SUITES.map((s) => s.split('/').pop()).join(', ')}`);
+      const topo = await services(stackName);
+      status = jest(topo.env, own, ['--selectProjects', 'e2e', ...TOPOLOGY_SUITES]) || status;
+    }
+  }
   if (own && !process.env.KEEP_STACK) await stack.down(stackName);
-  process.exit(r.status ?? 1);
+  process.exit(status);
 }
 
 main().catch((err) => {

@@ -1,8 +1,9 @@
-import Redis from 'ioredis';
+import { testRedis } from '../support/redis';
+import type { RedisClient } from '../../src/core/redis/redis.factory';
 import { join } from 'node:path';
 import { ApiProcess, ROOT, startApi } from '../support/api-process';
 import { HttpClient, registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
-import { ownStack, stackEnv } from '../support/stack';
+import { ownStack } from '../support/stack';
 import { ack, openSocket, SseEvent, SwitchingProxy, takeSseEvents } from './realtime-helpers';
 
 jest.setTimeout(120000);
@@ -42,7 +43,7 @@ function serverDisconnect(s: Opened): Promise<number> {
 }
 
 /** Publishes as a worker does: RealtimeService over nothing but Redis. */
-function workerPublisher(redis: Redis) {
+function workerPublisher(redis: RedisClient) {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { EventLog } = require(join(ROOT, 'dist/core/realtime/event-log.js')) as typeof import('../../src/core/realtime/event-log');
   const { RedisRealtimeService } = require(join(ROOT, 'dist/core/realtime/redis-realtime.service.js')) as typeof import('../../src/core/realtime/redis-realtime.service');
@@ -76,13 +77,13 @@ async function users(baseUrl: string, ...names: string[]): Promise<TestUser[]> {
 describe('logout and lost access reach open connections on every api process', () => {
   let a: ApiProcess;
   let b: ApiProcess;
-  let redis: Redis;
+  let redis: RedisClient;
   const cleanups: (() => unknown)[] = [];
   const track = <T extends { socket: { close(): unknown } }>(s: T): T => (cleanups.push(() => s.socket.close()), s);
 
   beforeAll(async () => {
     [a, b] = await Promise.all([startApi({ SSE_KEEPALIVE_MS: '1000' }), startApi({ SSE_KEEPALIVE_MS: '1000' })]);
-    redis = new Redis(stackEnv().REDIS_URL);
+    redis = testRedis();
   });
   afterEach(async () => {
     for (const fn of cleanups.splice(0)) await fn();

@@ -1,7 +1,7 @@
 import { ApiProcess, runCli, startApi } from '../support/api-process';
 import { createAdmin } from '../support/admin';
 import { HttpClient, registerUser } from '../support/http-client';
-import { ownStack } from '../support/stack';
+import { testRedis } from '../support/redis';
 
 describe('sessions in Redis and bearer tokens across api processes', () => {
   let a: ApiProcess;
@@ -39,11 +39,12 @@ describe('sessions in Redis and bearer tokens across api processes', () => {
     const u = await registerUser(a.url, 'logout');
     const cookie = u.client.cookieHeader;
     const sid = decodeURIComponent(u.client.cookies.get('switchboard.sid') as string).slice(2).split('.')[0];
-    const { name, control } = ownStack();
-    expect((await control.redisCli(name, ['EXISTS', `sb:sess:${sid}`])).trim()).toBe('1');
+    const redis = testRedis();
+    expect(await redis.exists(`sb:sess:${sid}`)).toBe(1);
     const out = await u.client.on(b.url).post('/api/auth/logout');
     expect(out.status).toBe(204);
-    expect((await control.redisCli(name, ['EXISTS', `sb:sess:${sid}`])).trim()).toBe('0');
+    expect(await redis.exists(`sb:sess:${sid}`)).toBe(0);
+    await redis.quit();
     for (const url of [a.url, b.url]) {
       const replayed = await fetch(`${url}/api/auth/me`, { headers: { cookie } });
       expect(replayed.status).toBe(401);

@@ -1,3 +1,4 @@
+import { testRedis } from '../support/redis';
 import { ApiProcess, startApi } from '../support/api-process';
 import { createAdmin } from '../support/admin';
 import { HttpClient, registerUser, waitFor } from '../support/http-client';
@@ -70,7 +71,7 @@ describe('GET /api/performance/detailed', () => {
   it('counts a job waiting on a queue', async () => {
     // A job put on the queue with plain BullMQ, as the api's dispatch does.
     const { Queue } = await import('bullmq');
-    const q = new Queue('default', { connection: { url: process.env.REDIS_URL, maxRetriesPerRequest: null } as never, prefix: 'sb:bull' });
+    const q = new Queue('default', { connection: testRedis('queue') as never, prefix: 'sb:{bull}' });
     const admin = await createAdmin(a.url);
     const before = (await admin.client.get('/api/performance/detailed')).body.queues.default;
     const job = await q.add('perf-probe', {}, { delay: 3600_000 });

@@ -1,10 +1,10 @@
 import { decodeChannelMessage, envelope } from '../../src/core/realtime/event-log';
 import { Job, Queue } from 'bullmq';
-import Redis from 'ioredis';
+import type { RedisClient } from '../../src/core/redis/redis.factory';
+import { testRedis } from '../support/redis';
 import { randomUUID } from 'node:crypto';
 import { CliResult, ManagedProcess, runCli, spawnCli } from '../support/api-process';
 import { waitFor } from '../support/http-client';
-import { stackEnv } from '../support/stack';
 
 export interface PublishedEvent {
   room: string;
@@ -20,10 +20,13 @@ export class QueueKit {
   readonly prefix = `t${randomUUID().slice(0, 8)}:`;
   // Connects on first use: a file whose tests are all filtered out (`-t`) never runs afterAll, and an
   // idle open connection kept Jest from exiting.
-  readonly redis = new Redis(stackEnv().REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
+  private client?: RedisClient;
+  get redis(): RedisClient {
+    return (this.client ??= testRedis('queue-kit'));
+  }
   private readonly queues = new Map<string, Queue>();
   private readonly procs: ManagedProcess[] = [];
-  private readonly connections: Redis[] = [];
+  private readonly connections: RedisClient[] = [];
 
   constructor(readonly extraEnv: Record<string, string> = {}) {}
 
@@ -34,9 +37,9 @@ export class QueueKit {
   queue(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      const connection = this.redis.duplicate({ lazyConnect: false });
+      const connection = this.redis.duplicate();
       this.connections.push(connection);
-      q = new Queue(name, { connection, prefix: `${this.prefix}bull` });
+      q = new Queue(name, { connection, prefix: `${this.prefix}{bull}` });
       this.queues.set(name, q);
     }
     return q;
@@ -71,7 +74,7 @@ export class QueueKit {
 
   /**
    * Collects what RealtimeService publishes, from the same Redis fan-out
-   * channel every api process delivers from (`<prefix>rt:events`): one entry
+   * channel every api process delivers from (`<prefix>{rt}:events`): one entry
    * per target room, the payload as clients receive it (with eventId,
    * eventType, timestamp).
    */
@@ -82,7 +85,7 @@ export class QueueKit {
       const e = decodeChannelMessage(message);
       for (const room of e.rooms) events.push({ room, event: e.eventType, payload: envelope(e) });
     });
-    await sub.subscribe(`${this.prefix}rt:events`);
+    await sub.subscribe(`${this.prefix}{rt}:events`);
     return { events, close: async () => void (await sub.quit()) };
   }
 
@@ -93,7 +96,7 @@ export class QueueKit {
       await q.close();
     }
     await Promise.all(this.connections.map((c) => c.quit()));
-    await this.redis.quit();
+    await this.client?.quit();
   }
 }
 

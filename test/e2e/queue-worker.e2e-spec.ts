@@ -30,7 +30,7 @@ describe('queue:work: strict priority, SIGKILL recovery, SIGTERM drain, queue:re
   it("wakes an idle worker through BullMQ's marker key: a job added to an empty queue starts well within the 1 s poll", async () => {
     // The shape core/patches/bullmq.ts relies on: adding a job leaves a sorted-set marker.
     await kit.queue('high').add('queue:probe', probeData(), { jobId: `marker-${Date.now()}` });
-    expect(await kit.redis.type(`${kit.prefix}bull:high:marker`)).toBe('zset');
+    expect(await kit.redis.type(`${kit.prefix}{bull}:high:marker`)).toBe('zset');
     const worker = kit.work(['--queue=high,default']);
     await waitFor(async () => ((await kit.queue('high').getCompletedCount()) === 1 ? true : undefined), 30000, 100);
     const delays: number[] = [];

@@ -1,10 +1,10 @@
+import { testRedis } from '../support/redis';
 import { EventSource } from 'eventsource';
-import Redis from 'ioredis';
 import { join } from 'node:path';
 import { ApiProcess, ROOT, startApi } from '../support/api-process';
 import { createAdmin } from '../support/admin';
 import { registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
-import { ownStack, stackEnv } from '../support/stack';
+import { ownStack } from '../support/stack';
 import { ack, connectError, once, openSocket, outcome, readSse, SwitchingProxy } from './realtime-helpers';
 
 jest.setTimeout(120000);
@@ -105,7 +105,7 @@ describe('realtime across api processes', () => {
     const { EventLog } = require(join(ROOT, 'dist/core/realtime/event-log.js')) as typeof import('../../src/core/realtime/event-log');
     const { RedisRealtimeService } = require(join(ROOT, 'dist/core/realtime/redis-realtime.service.js')) as typeof import('../../src/core/realtime/redis-realtime.service');
     /* eslint-enable @typescript-eslint/no-require-imports */
-    const redis = new Redis(stackEnv().REDIS_URL);
+    const redis = testRedis();
     cleanups.push(() => redis.quit());
     const service = new RedisRealtimeService(new EventLog(redis, { prefix: 'sb:', historyPerRoom: 20, historyTtlMs: 60000 }));
     const id = await service.toUser(user.id, 'job:progress', { jobId: '1', queue: 'default', progress: 50 });
@@ -123,7 +123,7 @@ describe('realtime across api processes', () => {
     const { EventLog } = require(join(ROOT, 'dist/core/realtime/event-log.js')) as typeof import('../../src/core/realtime/event-log');
     const { RedisRealtimeService } = require(join(ROOT, 'dist/core/realtime/redis-realtime.service.js')) as typeof import('../../src/core/realtime/redis-realtime.service');
     /* eslint-enable @typescript-eslint/no-require-imports */
-    const redis = new Redis(stackEnv().REDIS_URL);
+    const redis = testRedis();
     cleanups.push(() => redis.quit());
     const service = new RedisRealtimeService(new EventLog(redis, { prefix: 'sb:', historyPerRoom: 100, historyTtlMs: 60000 }));
     const big = 'x'.repeat(8000); // far above the 1,024-byte default threshold, and compressible

@@ -1,3 +1,4 @@
+import { testRedis } from '../support/redis';
 import { Queue } from 'bullmq';
 import { Browser, chromium } from 'playwright-core';
 import { createAdmin } from '../support/admin';
@@ -67,7 +68,7 @@ describe('/status page', () => {
       });
     const before = await delayedOnDefault();
     expect(Number.isInteger(before)).toBe(true);
-    const queue = new Queue('default', { connection: { url: process.env.REDIS_URL, maxRetriesPerRequest: null } as never, prefix: 'sb:bull' });
+    const queue = new Queue('default', { connection: testRedis('queue') as never, prefix: 'sb:{bull}' });
     const job = await queue.add('status-page-probe', {}, { delay: 3600_000 });
     try {
       await page.waitForFunction(

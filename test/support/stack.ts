@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 /** The services npm test started (or was given): the variables scripts/test.js passed down. */
 export function stackEnv(): Record<string, string> {
-  const keys = ['DB_WRITE_HOST', 'DB_WRITE_PORT', 'DB_READ_HOST', 'DB_DATABASE', 'DB_USERNAME', 'DB_PASSWORD', 'REDIS_URL'];
+  const keys = ['DB_WRITE_HOST', 'DB_WRITE_PORT', 'DB_READ_HOST', 'DB_DATABASE', 'DB_USERNAME', 'DB_PASSWORD', 'REDIS_URL', 'STACK_REDIS', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES'];
   const env: Record<string, string> = {};
   for (const k of keys) {
     const v = process.env[k];

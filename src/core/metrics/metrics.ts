@@ -135,6 +135,11 @@ export const realtimeChannelGapsTotal = once(
     }),
 );
 
+export const realtimeEpochChangesTotal = once(
+  'realtime_epoch_changes_total',
+  () => new Counter({ name: 'realtime_epoch_changes_total', help: 'New event-id epochs seen by this process (Redis failover or data loss): its clients resynced' }),
+);
+
 export const queueMonitorAlert = once(
   'queue_monitor_alert',
   () => new Gauge({ name: 'queue_monitor_alert', help: '1 when the last queue:monitor run found the queue over --max or --max-wait', labelNames: ['queue'] as const }),

@@ -18,7 +18,7 @@ export class QueueStats implements OnApplicationShutdown {
 
   constructor(private readonly config: AppConfig) {}
 
-  /** BullMQ's key prefix, as the queue module sets it (`sb:bull:high:wait`). */
+  /** BullMQ's key prefix, as the queue module sets it (`sb:{bull}:high:wait`). */
   get prefix(): string {
     return bullPrefix(this.config);
   }

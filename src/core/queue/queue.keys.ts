@@ -1,8 +1,11 @@
 import type { AppConfig } from '../../config/app-config';
 import { BadRequestError } from '../errors/domain-error';
 
-/** BullMQ's key prefix: our Redis prefix + "bull" (keys look like `sb:bull:high:wait`). */
-export const bullPrefix = (config: AppConfig) => `${config.redis.prefix}bull`;
+/**
+ * BullMQ's key prefix: our Redis prefix + "{bull}" (keys look like `sb:{bull}:high:wait`). The hash tag
+ * puts every queue key in one Redis Cluster slot, which BullMQ's multi-key scripts need.
+ */
+export const bullPrefix = (config: AppConfig) => `${config.redis.prefix}{bull}`;
 
 /**
  * Who owns a job (`<prefix>job-owner:<queue>:<id>` → user id): one definition,

@@ -4,6 +4,7 @@ import { DomainError } from '../errors/domain-error';
 import { connectionCapacityRatio, realtimeSlotsReconciledTotal } from '../metrics/metrics';
 import { REDIS } from '../redis/redis.module';
 import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
+import { sameSlotTag } from '../redis/hash-tag';
 import { SlotHolderKind, SlotLedger, SlotTransport } from './slot-ledger';
 
 /**
@@ -101,7 +102,8 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     @Inject(REDIS) private readonly redis: RedisClient,
     private readonly config: AppConfig,
   ) {
-    const p = `${config.redis.prefix}rt:`;
+    // One hash tag for every process hash and the index: the slot script sums them atomically, on a Cluster too.
+    const p = `${config.redis.prefix}{rt}:`;
     this.procsKey = `${p}procs`;
     this.procPrefix = `${p}proc:`;
     this.ownKey = this.procPrefix + config.instanceId;
@@ -148,12 +150,17 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     if (!this.slots) throw new Error('ClusterState is not initialised');
     this.taking.set(ip, (this.taking.get(ip) ?? 0) + 1);
     let answer: [string, number, ...(string | null)[]];
+    // On a Cluster a script may only touch its own slot: keys under another hash tag are read beside it.
+    const inScript = (this.slots as { isCluster?: boolean }).isCluster ? read.filter((k) => sameSlotTag(k, this.procsKey)) : read;
+    const beside = read.filter((k) => !inScript.includes(k));
+    const besideValues = beside.length ? Promise.all(beside.map((k) => this.redis.get(k))) : undefined;
+    besideValues?.catch(() => undefined); // awaited below only when the slot was granted
     try {
       answer = await (this.slots as WithAcquire).rtAcquire(
-        2 + read.length,
+        2 + inScript.length,
         this.procsKey,
         this.ownKey,
-        ...read,
+        ...inScript,
         this.config.instanceId,
         PROCESS_TTL_MS,
         ip,
@@ -166,11 +173,19 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
       if (n > 0) this.taking.set(ip, n);
       else this.taking.delete(ip);
     }
-    const [result, total, ...values] = answer;
+    const [result, total, ...scriptValues] = answer;
     if (result !== 'ok') throw new ConnectionRefusedError(result as 'connection_limit' | 'ip_limit');
     if (!this.ledger.take(kind, holder, ip)) this.giveBack(ip); // one holder, one slot
     this.setClusterTotal(Number(total));
-    return values;
+    if (!besideValues) return scriptValues;
+    const byKey = new Map<string, string | null>();
+    inScript.forEach((k, i) => byKey.set(k, scriptValues[i] ?? null));
+    const values = await besideValues.catch((err: unknown) => {
+      this.release(holder); // refused as a whole: a caller that sees the error holds no slot
+      throw err;
+    });
+    values.forEach((v, i) => byKey.set(beside[i], v));
+    return read.map((k) => byKey.get(k) ?? null);
   }
 
   /** Frees the slot `holder` holds; a no-op when it holds none (already released or reconciled). */

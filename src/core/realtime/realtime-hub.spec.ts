@@ -1,6 +1,6 @@
 import type { Namespace } from 'socket.io';
 import type { AppConfig } from '../../config/app-config';
-import { realtimeShedTotal } from '../metrics/metrics';
+import { realtimeChannelGapsTotal, realtimeEpochChangesTotal, realtimeShedTotal } from '../metrics/metrics';
 import { decodeChannelMessage, type EventLog, type LoggedEvent } from './event-log';
 import { FANOUT_SLICE_MS, INBOX_PAUSE_AT, RealtimeHub } from './realtime-hub';
 
@@ -23,9 +23,8 @@ function fakeNamespace(costMs: number) {
   const disconnected: boolean[] = [];
   const nsp = {
     name: '/realtime',
-    sockets: new Map(),
+    sockets: new Map([['peer', { conn: { close: () => disconnected.push(true) } }]]),
     to: () => ((except = []), op),
-    disconnectSockets: (close: boolean) => disconnected.push(close),
   } as unknown as Namespace;
   return { nsp, emitted, excluded, disconnected };
 }
@@ -87,6 +86,7 @@ function fakeLog(n: number, oldest = 1) {
   return {
     between: async (from: number, to: number) => all.filter((e) => e.id > from && e.id < to),
     currentId: async () => n,
+    position: async () => ({ id: n, epoch: 0 }),
   } as unknown as EventLog;
 }
 
@@ -158,6 +158,29 @@ describe('RealtimeHub never leaves a client with a silent hole', () => {
     expect(emitted).toEqual([1, 5, 6, 7, 8]);
     expect(disconnected).toEqual([true]); // sockets reconnect: history replay or recovered: false
     expect(sseClosed).toBe(1); // SSE resumes with Last-Event-ID
+  });
+
+  it('makes every client resync when Redis starts a new epoch, and delivers the new epoch from its start', async () => {
+    const epoch = 1_796_000_000_000_000;
+    const newEpoch = [epoch + 1, epoch + 2, epoch + 3].map((id) => decodeChannelMessage(message(id)));
+    const log = { between: async (from: number, to: number) => newEpoch.filter((e) => e.id > from && e.id < to) } as unknown as EventLog;
+    const hub = new RealtimeHub({} as AppConfig, log);
+    const { nsp, emitted, disconnected } = fakeNamespace(0);
+    hub.attach(nsp);
+    for (const id of [1, 2]) hub.receive(message(id));
+    await until(() => emitted.length >= 2);
+    const counted = async () => ({
+      epochs: (await realtimeEpochChangesTotal.get()).values[0]?.value ?? 0,
+      lost: (await realtimeChannelGapsTotal.get()).values.find((v) => v.labels.result === 'lost')?.value ?? 0,
+    });
+    const before = await counted();
+    hub.receive(`${epoch + 3} ${epoch}${message(epoch + 3).slice(String(epoch + 3).length)}`);
+    await until(() => emitted.length >= 5);
+    expect(emitted).toEqual([1, 2, epoch + 1, epoch + 2, epoch + 3]);
+    expect(disconnected).toEqual([true]); // what the old epoch issued after 2 may be gone: no silent hole
+    const after = await counted();
+    // Not a channel gap of 10^15 lost events: an epoch change, counted as one.
+    expect([after.epochs - before.epochs, after.lost - before.lost]).toEqual([1, 0]);
   });
 
   it('sheds a socket whose unsent output passes the bound, counts it and tells admins', async () => {

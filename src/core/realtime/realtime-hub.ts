@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Namespace, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
-import { realtimeChannelGapsTotal, realtimeShedTotal, socketMessagesSent, socketMessagesTotal } from '../metrics/metrics';
+import { realtimeChannelGapsTotal, realtimeEpochChangesTotal, realtimeShedTotal, socketMessagesSent, socketMessagesTotal } from '../metrics/metrics';
 import { createRedis, RedisClient } from '../redis/redis.factory';
 import { decodeChannelMessage, envelope, EventLog, LoggedEvent } from './event-log';
 import { namespacesFor, senderRoomToSkip } from './room-name';
@@ -323,8 +323,22 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
    * its rooms' history, or is told `recovered: false`) and every SSE stream ends (Last-Event-ID).
    */
   private resyncAll(): void {
-    for (const nsp of this.namespaces.values()) nsp.disconnectSockets(true);
+    // The engine connection is closed, not the socket: a client told "io server disconnect" stays
+    // away for good, while a closed transport makes it reconnect and recover (or hear recovered:false).
+    for (const nsp of this.namespaces.values()) for (const socket of [...nsp.sockets.values()]) socket.conn.close();
     for (const listeners of [...this.sse.values()]) for (const listener of [...listeners]) listener.close?.();
+  }
+
+  /**
+   * Redis started a new epoch (event-log.ts) after the last event this process delivered: what the
+   * old epoch issued after it may be lost with the old data, and nothing can tell, so every client
+   * resyncs (told recovered:false / gap when its history is gone). The new epoch is filled from its start.
+   */
+  private newEpoch(epoch: number): void {
+    this.logger.warn({ lastId: this.lastId, epoch }, 'Redis started a new event epoch (failover or data loss): clients resync');
+    realtimeEpochChangesTotal.inc();
+    this.resyncAll();
+    this.lastId = epoch;
   }
 
   /**
@@ -338,14 +352,17 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
     if (this.lastId === null || this.waiting || this.draining || Date.now() - this.lastMessageAt < TAIL_CHECK_MS) return;
     const lastId = this.lastId;
     void this.log
-      .currentId()
-      .then((current) => {
-        if (current > lastId && this.lastId === lastId && !this.waiting && !this.draining) this.fillUpTo(lastId, current + 1, []);
+      .position()
+      .then(({ id: current, epoch }) => {
+        if (current <= lastId || this.lastId !== lastId || this.waiting || this.draining) return;
+        if (lastId < epoch) this.newEpoch(epoch);
+        this.fillUpTo(this.lastId, current + 1, []);
       })
       .catch(() => undefined); // Redis unavailable: the next check tries again
   }
 
   private onDecoded(e: LoggedEvent): void {
+    if (e.epoch !== undefined && this.lastId !== null && this.lastId < e.epoch) this.newEpoch(e.epoch);
     if (this.waiting) this.waiting.push(e);
     else if (this.lastId !== null && e.id > this.lastId + 1) this.fillGap(this.lastId, e);
     else this.deliver(e);

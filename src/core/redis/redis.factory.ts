@@ -27,6 +27,9 @@ export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOpt
     commandTimeout: failFast ? 2000 : undefined,
     // Reconnect forever, quickly at first: everything recovers when Redis returns.
     retryStrategy: (times) => Math.min(100 * times, 2000),
+    // A failover turns the old primary into a replica under connections that stay open: a write then
+    // answers READONLY. Reconnecting (and resending) asks the sentinels again and reaches the new primary.
+    reconnectOnError: (err) => (err.message.split(' ', 1)[0] === 'READONLY' ? 2 : false), // the reply's error code
     lazyConnect: false,
     // Commands issued in the same tick share one write. MGET is left out: its callers batch it
     // themselves (Authenticator), and each auto-pipeline flush builds an ioredis Pipeline that copies
@@ -43,7 +46,10 @@ export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOpt
     });
   }
   if (config.sentinels?.length) {
-    return new Redis({ ...common, sentinels: config.sentinels, name: config.sentinelName });
+    // After SENTINEL FAILOVER the old primary stays a writable master for seconds (until the
+    // sentinels demote it): connections on it kept writing where nobody reads. The detector
+    // listens for +switch-master and moves every connection at once.
+    return new Redis({ ...common, sentinels: config.sentinels, name: config.sentinelName, failoverDetector: true });
   }
   return new Redis(config.url, common);
 }

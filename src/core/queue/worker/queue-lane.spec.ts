@@ -35,7 +35,7 @@ class FakeWatchConnection {
 const tick = () => new Promise((r) => setImmediate(r));
 const job = (name: string) => ({ name }) as Job;
 
-function lane(markerKey: string | null = 'sb:bull:high:marker', idleWaitS = 1) {
+function lane(markerKey: string | null = 'sb:{bull}:high:marker', idleWaitS = 1) {
   const fetcher = new FakeFetcher();
   const conn = new FakeWatchConnection();
   const waker = new SlotWaker();
