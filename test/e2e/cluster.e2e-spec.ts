@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { outsideAddress, tcpReachable } from '../support/network';
 import { join } from 'node:path';
 import { createAdmin } from '../support/admin';
 import { allApisUp, ClusterHandle, clusterScript, freeBase, portIsFree, servedBy } from '../support/cluster';
@@ -42,18 +41,10 @@ describe('cluster mode: nginx + supervisord in front of several api processes', 
 
   it('keeps the api processes and worker metrics on loopback: only nginx faces the network', async () => {
     // What another host on this machine's network would reach: its first non-loopback IPv4 address.
-    const outside = Object.values(networkInterfaces())
-      .flat()
-      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    const outside = outsideAddress();
     expect(outside).toBeDefined();
-    const reachable = (host: string, port: number) =>
-      new Promise<boolean>((resolve) => {
-        const c = connect(port, host);
-        c.setTimeout(2000, () => (c.destroy(), resolve(false)));
-        c.once('connect', () => (c.destroy(), resolve(true)));
-        c.once('error', () => resolve(false));
-      });
-    const workerPorts = (cluster as unknown as { workerMetricsPorts: number[] }).workerMetricsPorts;
+    const reachable = tcpReachable;
+    const workerPorts = cluster.workerMetricsPorts;
     await waitFor(async () => (await Promise.all(workerPorts.map((p) => reachable('127.0.0.1', p)))).every(Boolean), 30000);
     for (const port of [...cluster.apiPorts, ...workerPorts]) {
       expect(await reachable('127.0.0.1', port)).toBe(true);

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { outsideAddress, tcpReachable } from '../support/network';
 import { join } from 'node:path';
 import { createAdmin } from '../support/admin';
 import { ApiProcess, freePort, ManagedProcess, ROOT, startApi } from '../support/api-process';
@@ -179,17 +178,8 @@ describe('hardening: no request stops the api, admin-only means admin-only, loss
   });
 
   describe('§11 listen addresses', () => {
-    /** This machine's first non-loopback IPv4 address: what another host on its network would connect to. */
-    const outside = Object.values(networkInterfaces())
-      .flat()
-      .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
-    const reachable = (host: string, port: number) =>
-      new Promise<boolean>((resolve) => {
-        const c = connect(port, host);
-        c.setTimeout(2000, () => (c.destroy(), resolve(false)));
-        c.once('connect', () => (c.destroy(), resolve(true)));
-        c.once('error', () => resolve(false));
-      });
+    const outside = outsideAddress();
+    const reachable = tcpReachable;
 
     it('has a non-loopback address to test from', () => {
       expect(outside).toBeDefined();
