@@ -25,16 +25,21 @@ async function main() {
   ensurePrerequisites(TEST_PREREQUISITES, (m) => console.error(`[switchboard] ${m}`));
   const { services, migrate, root } = require('./services');
   const stackName = process.env.SWITCHBOARD_TEST_STACK || 'test';
+  // --forceExit: a handle some suite leaves open (Jest says so after the run) must not hold CI until its timeout.
   const jest = (env, own, args) =>
-    spawnSync(process.execPath, [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', ...args], {
+    spawnSync(process.execPath, [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--runInBand', '--forceExit', ...args], {
       cwd: root,
       stdio: 'inherit',
       env: { ...process.env, ...env, SWITCHBOARD_STACK: own ? stackName : '', NODE_ENV: 'test' },
     }).status ?? 1;
   const { env, own } = await services(stackName);
   migrate(env);
-  let status = jest(env, own, process.argv.slice(2));
-  if (own && process.argv.length <= 2 && !process.env.STACK_REDIS) {
+  // Topology-bound suites: the failover drills need Sentinel or Cluster (the passes below run them);
+  // the data-loss test restarts the stack's single Redis.
+  const whole = process.argv.length <= 2;
+  const notHere = (process.env.STACK_REDIS || 'single') === 'single' ? 'redis-failover' : 'redis-data-loss';
+  let status = jest(env, own, whole ? ['--testPathIgnorePatterns', notHere] : process.argv.slice(2));
+  if (own && whole && !process.env.STACK_REDIS) {
     for (const topology of ['sentinel', 'cluster']) {
       process.env.STACK_REDIS = topology;
       console.error(`[switchboard] Redis-dependent suites on ${topology}: ${TOPOLOGY_SUITES.map((s) => s.split('/').pop()).join(', ')}`);

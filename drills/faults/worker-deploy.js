@@ -32,7 +32,8 @@ async function run({ cluster, env, opts, log }) {
   const { Queue } = require(path.join(ROOT, 'node_modules', 'bullmq'));
   const jobs = opts.jobs ?? 2000;
   const load = new Load(cluster.url, { clients: opts.clients ?? 200, rate: opts.rate ?? 20, analysesPerSecond: 0, log });
-  const prefix = `${env.REDIS_PREFIX ?? 'sb:'}bull`;
+  // The app's BullMQ prefix (core/queue/queue.keys.ts): hash-tagged so a queue's keys share a Cluster slot.
+  const prefix = `${env.REDIS_PREFIX ?? 'sb:'}{bull}`;
   const queues = { high: new Queue('high', { connection: { url: env.REDIS_URL }, prefix }), default: new Queue('default', { connection: { url: env.REDIS_URL }, prefix }) };
   try {
     await load.start();

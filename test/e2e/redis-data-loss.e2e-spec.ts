@@ -23,9 +23,9 @@ async function createRoom(u: TestUser): Promise<number> {
 }
 
 // The stack's single Redis is the one restarted; Sentinel and Cluster are drilled by redis-failover.
-const single = redisTopology() === 'single' ? describe : describe.skip;
+if (redisTopology() !== 'single') throw new Error('redis-data-loss restarts the single Redis of the stack; Sentinel and Cluster are drilled by redis-failover');
 
-single('event ids after Redis lost its data', () => {
+describe('event ids after Redis lost its data', () => {
   let api: ApiProcess;
   const cleanups: (() => unknown)[] = [];
 
