@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { Request } from 'express';
-import type { UserRole } from '../../modules/auth/entities/user.entity';
+import type { UserRole } from './roles';
 import type { Principal } from './principal';
 
 export const IS_PUBLIC = 'switchboard:public';

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import type { UserRole } from '../../modules/auth/entities/user.entity';
+import type { UserRole } from './roles';
 import { ForbiddenError, UnauthorizedError } from '../errors/domain-error';
 import { IS_PUBLIC, ROLES } from './auth.decorators';
 

@@ -1,4 +1,4 @@
-import type { UserRole } from '../../modules/auth/entities/user.entity';
+import type { UserRole } from './roles';
 
 /** Who is calling, whichever way they authenticated. */
 export interface Principal {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { JwtModuleOptions, JwtService } from '@nestjs/jwt';
 import { createSecretKey, randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
-import type { UserRole } from '../../modules/auth/entities/user.entity';
+import type { UserRole } from './roles';
 import { BatchedReads } from '../redis/batched-reads';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';

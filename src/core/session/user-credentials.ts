@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
-import type { UserRole } from '../../modules/auth/entities/user.entity';
+import type { UserRole } from './roles';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { Tokens } from './tokens';

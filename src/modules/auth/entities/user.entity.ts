@@ -1,6 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-export type UserRole = 'user' | 'admin';
+import type { UserRole } from '../../../core/session/roles';
+
+export type { UserRole };
 
 @Entity('users')
 export class User {
