@@ -128,7 +128,7 @@ async function throughputRound(env, redisUrl, c) {
     // ours: bin/switchboard queue:work (child process), same jobs through the handler registry
     const prefix = `bench${randomUUID().slice(0, 6)}:`;
     const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    const queue = new Queue('default', { connection: conn, prefix: `${prefix}bull` });
+    const queue = new Queue('default', { connection: conn, prefix: `${prefix}{bull}` });
     await fill(queue, n);
     const ours = startOurs({ ...env, REDIS_PREFIX: prefix }, ['--queue=high,default', `--concurrency=${c}`, '--timeout=0']);
     const oursS = await drainTime(queue, n);
@@ -185,8 +185,8 @@ async function priority(env, redisUrl) {
   {
     const prefix = `bench${randomUUID().slice(0, 6)}:`;
     const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    const high = new Queue('high', { connection: conn, prefix: `${prefix}bull` });
-    const def = new Queue('default', { connection: conn, prefix: `${prefix}bull` });
+    const high = new Queue('high', { connection: conn, prefix: `${prefix}{bull}` });
+    const def = new Queue('default', { connection: conn, prefix: `${prefix}{bull}` });
     await fill(def, BACKLOG, BACKLOG_JOB_MS);
     const ours = startOurs({ ...env, REDIS_PREFIX: prefix }, ['--queue=high,default', `--concurrency=${concurrency}`, '--timeout=0']);
     await sleep(200);
