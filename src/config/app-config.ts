@@ -93,6 +93,8 @@ export class AppConfig {
     metricsPort?: number;
     metricsHost: string;
     monitorWebhookUrl?: string;
+    /** QUEUE_JOB_EVENTS: which jobs announce job:* events. */
+    jobEvents: 'all' | 'owned' | 'none';
   };
   readonly ai: {
     providers: string[];
@@ -205,6 +207,7 @@ export class AppConfig {
       metricsPort: e.METRICS_PORT,
       metricsHost: e.METRICS_HOST,
       monitorWebhookUrl: e.QUEUE_MONITOR_WEBHOOK_URL,
+      jobEvents: e.QUEUE_JOB_EVENTS,
     };
     this.ai = {
       providers: e.AI_PROVIDERS,

@@ -142,6 +142,13 @@ export const envSchema = z.object({
   MAX_ACTIVE_ANALYSES_PER_USER: int(1, 100000).default('5'),
   METRICS_PORT: port.optional(),
   METRICS_HOST: bindAddress.default('127.0.0.1'),
+  /**
+   * Which jobs announce job:started|progress|completed|failed: `all` (to the job's room, its queue's
+   * room and its owner's room), `owned` (only jobs dispatched for a user), `none`. Each announcement is
+   * a history append in Redis: for very short jobs they cost more Redis time than the job itself
+   * (bench/queues). system:error to admins for a job that failed for good is sent in every mode.
+   */
+  QUEUE_JOB_EVENTS: z.enum(['all', 'owned', 'none'], { message: 'must be all, owned or none' }).default('all'),
   /** queue:monitor alerts are also POSTed here (Slack-compatible JSON). */
   QUEUE_MONITOR_WEBHOOK_URL: z.string().url('must be an http(s) URL').optional(),
 

@@ -111,7 +111,7 @@ export class QueueWorker {
     private readonly opts: WorkOptions,
     hooks: WorkerHooks = {},
   ) {
-    this.announcer = new JobAnnouncer(realtime);
+    this.announcer = new JobAnnouncer(realtime, config.queue.jobEvents);
     this.refreshCounts = hooks.refreshCounts ?? (async () => undefined);
     this.console = hooks.console;
     this.middleware = new JobMiddlewareRunner(redis, config.redis.prefix);
