@@ -151,6 +151,29 @@ describe('realtime across api processes', () => {
     expect(calls).toHaveLength(1); // one script call for the whole turn (MONITOR's lines arrive by now)
   });
 
+  it("keeps a job room's history in its queue's stream: no stream per job, a job-room read gets that job's events only, and the queue stream's trim is a gap", async () => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { EventLog } = require(join(ROOT, 'dist/core/realtime/event-log.js')) as typeof import('../../src/core/realtime/event-log');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const redis = testRedis();
+    cleanups.push(() => redis.quit());
+    const log = new EventLog(redis, { prefix: 'sb:', historyPerRoom: 5, historyTtlMs: 60000 });
+    const queue = `hist${Date.now()}`;
+    const before = await log.currentId();
+    const mine = await log.append([`job:${queue}:1`, `queue:${queue}`], 'job:started', { jobId: '1' }, 'all');
+    await log.append([`job:${queue}:2`, `queue:${queue}`], 'job:started', { jobId: '2' }, 'all');
+    await log.append([`queue:${queue}`], 'job:note', { only: 'queue' }, 'all');
+    const done = await log.append([`job:${queue}:1`, `queue:${queue}`], 'job:completed', { jobId: '1' }, 'all');
+    expect(await redis.exists(log.streamKey(`job:${queue}:1`))).toBe(0);
+    expect(await redis.xlen(log.streamKey(`queue:${queue}`))).toBe(4);
+    const forJob = await log.readAfter([`job:${queue}:1`], before);
+    expect(forJob).toEqual({ events: [expect.objectContaining({ id: mine.id }), expect.objectContaining({ id: done.id })], gap: false });
+    expect((await log.readAfter([`queue:${queue}`], before)).events).toHaveLength(4);
+    for (let i = 0; i < 5; i++) await log.append([`job:${queue}:3`, `queue:${queue}`], 'job:progress', { jobId: '3' }, 'all');
+    expect((await log.readAfter([`job:${queue}:1`], before)).gap).toBe(true); // trimmed past the reader's offset: it must refetch
+    expect((await log.readAfter([`job:${queue}:1`], done.id)).gap).toBe(false);
+  });
+
   it('compresses events above WS_COMPRESSION_THRESHOLD_BYTES, sends smaller ones as they are, all in order', async () => {
     const user = await registerTokenUser(a.url, 'deflate-target');
     const receivers = [openSocket(a.url, '/realtime', { token: user.client.token }), openSocket(a.url, '/realtime', { token: user.client.token })];
