@@ -1,25 +1,27 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * One HTTP request, one socket event or one job. Reads go to a replica until
- * the unit writes (Laravel's sticky option); a user inside the read-your-writes
- * window reads the primary from the first query on.
+ * The context of one HTTP request, socket event, job or CLI command (what
+ * SPEC §6 calls a unit of work; not an ORM Unit of Work: nothing is tracked or
+ * committed here). Reads go to a replica until the request writes (Laravel's
+ * sticky option); a user inside the read-your-writes window reads the primary
+ * from the first query on. Its ids are on every log line written within it.
  */
-export interface UnitOfWork {
+export interface RequestContext {
   wrote: boolean;
   userId?: string;
-  /** The HTTP request's id (nginx's X-Request-Id or our own), on every log line written within the unit. */
+  /** The HTTP request's id (nginx's X-Request-Id or our own), on every log line written within it. */
   requestId?: string;
   /** The user wrote within DB_STICKY_WINDOW_MS (on any process). */
   userWithinWindow: boolean;
 }
 
-const storage = new AsyncLocalStorage<UnitOfWork>();
+const storage = new AsyncLocalStorage<RequestContext>();
 
-export function runUnitOfWork<T>(fn: () => T, init: Partial<UnitOfWork> = {}): T {
+export function runInRequestContext<T>(fn: () => T, init: Partial<RequestContext> = {}): T {
   return storage.run({ wrote: false, userWithinWindow: false, ...init }, fn);
 }
 
-export function currentUnitOfWork(): UnitOfWork | undefined {
+export function currentRequestContext(): RequestContext | undefined {
   return storage.getStore();
 }
