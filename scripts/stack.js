@@ -66,8 +66,8 @@ const REDIS_START_TIMEOUT_MS = 30_000;
 /* ------------------------------------------------------------------ helpers */
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-/** @param {...unknown} _args */
-const noop = (..._args) => {};
+/** @type {(...args: unknown[]) => void} */
+const noop = () => {};
 const sha1 = (s) => crypto.createHash('sha1').update(String(s)).digest();
 const exists = (p) => fs.existsSync(p);
 
