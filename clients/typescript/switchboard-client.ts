@@ -7,13 +7,13 @@
  */
 import { EventSource } from 'eventsource';
 import { io, Socket } from 'socket.io-client';
-import type { z } from 'zod';
-import type { MessageView, messageSendPayload } from '../../src/modules/chat/chat.events';
+import type { SendMessagePayload } from '../../src/modules/chat/dto/chat.dto';
+import type { MessageView } from '../../src/modules/chat/chat.views';
 
 /** What the server sends with every stored event. */
 export type Delivered<T> = T & { eventId: string; eventType: string; timestamp: string };
 export type Ack<T> = ({ ok: true } & T) | { ok: false; error: string; message: string; retryAfterMs?: number };
-export type SendMessage = z.infer<typeof messageSendPayload>;
+export type SendMessage = Pick<SendMessagePayload, 'roomId' | 'body'>;
 
 export interface ServerEvents {
   connected: (info: { socketId: string; recovered: boolean }) => void;
@@ -71,13 +71,13 @@ export class ChatClient {
   }
 
   async join(roomId: number): Promise<void> {
-    const r = await this.socket.timeout(10000).emitWithAck('room:join', { roomId });
+    const r = (await this.socket.timeout(10000).emitWithAck('room:join', { roomId })) as Ack<{ roomId: number }>;
     if (!r.ok) throw new Error(`${r.error}: ${r.message}`);
     this.rooms.add(roomId);
   }
 
   async send(roomId: number, body: string): Promise<MessageView> {
-    const r = await this.socket.timeout(10000).emitWithAck('message:send', { roomId, body });
+    const r = (await this.socket.timeout(10000).emitWithAck('message:send', { roomId, body })) as Ack<{ message: MessageView }>;
     if (!r.ok) throw new Error(`${r.error}: ${r.message}`);
     return r.message;
   }

@@ -81,6 +81,10 @@ export const envSchema = z.object({
   /** Seed 002's name for CORS_ORIGIN; CORS_ORIGIN wins when both are set. */
   ALLOWED_ORIGINS: z.string().optional(),
   BODY_LIMIT_BYTES: int(1024).default('1048576'),
+  /**
+   * Despite the name (kept: it is public), only login and register attempts per client address
+   * (LoginThrottle). Other HTTP writes: WRITE_RATE_LIMIT_*; reads are not limited per address.
+   */
   HTTP_RATE_LIMIT_POINTS: int(1).default('600'),
   HTTP_RATE_LIMIT_DURATION_S: int(1).default('60'),
   /** Laravel's ThrottlesLogins: attempts per email + client address, then 429 until the window ends. */

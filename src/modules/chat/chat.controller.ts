@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
 import { CurrentUser } from '../../core/session/auth.decorators';
 import type { Principal } from '../../core/session/principal';
-import { MessageView, RoomView } from './chat.events';
+import { MessageView, RoomView } from './chat.views';
 import { ChatService } from './chat.service';
 import { CreateRoomDto, MessagesQueryDto, SendMessageDto } from './dto/chat.dto';
 

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../../config/app-config';
-import { runUnitOfWork } from '../../database/unit-of-work';
+import { runInRequestContext } from '../../database/request-context';
 import { queueJobDuration, queueJobWait } from '../../metrics/metrics';
 import { checkMarkerKeyType, checkNextJobFromJobData, FetchingWorker, markerKey } from '../../patches/bullmq';
 import { reportPatch } from '../../patches/patch-check';
@@ -278,7 +278,7 @@ export class QueueWorker {
       const onProgress = (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).catch(() => undefined);
       if (job.attemptsMade === 0 && !job.opts.repeat) queueJobWait.observe({ queue }, Math.max(0, Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000);
       const attempt = () => runAttempt(handler, job, { queue, timeoutS: this.opts.timeoutS, onProgress });
-      result = await runUnitOfWork(() => this.middleware.run(handler.middleware, job, attempt), { userId: ownerOf(job) });
+      result = await runInRequestContext(() => this.middleware.run(handler.middleware, job, attempt), { userId: ownerOf(job) });
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }

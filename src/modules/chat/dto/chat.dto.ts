@@ -20,11 +20,26 @@ export class CreateRoomDto {
   assistant?: boolean;
 }
 
+/** `POST /api/chat/rooms/:id/messages`; the socket's `message:send` adds the room id (SendMessagePayload). */
 export class SendMessageDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(MAX_MESSAGE_LENGTH)
   body!: string;
+}
+
+/** `/chat` client events that name a room: `room:join`, `typing`. */
+export class ChatRoomRefDto {
+  @IsInt()
+  @Min(1)
+  roomId!: number;
+}
+
+/** `/chat` `message:send {roomId, body}`: the HTTP body's rules, plus the room the route takes from its path. */
+export class SendMessagePayload extends SendMessageDto {
+  @IsInt()
+  @Min(1)
+  roomId!: number;
 }
 
 export class MessagesQueryDto extends PageLimitQuery {
