@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { testRedis } from '../support/redis';
 import { EventSource } from 'eventsource';
 import { join } from 'node:path';
@@ -127,7 +128,7 @@ describe('realtime across api processes', () => {
     const log = new EventLog(redis, { prefix: 'sb:', historyPerRoom: 100, historyTtlMs: 60000 });
     await log.append([`user:${user.id}`], 'batch-warm-up', {}, 'all'); // the script is loaded: what follows is EVALSHA
     const calls: string[] = [];
-    const monitor = await redis.duplicate().monitor();
+    const monitor = await (redis as Redis).duplicate().monitor(); // one Redis here, never a Cluster
     cleanups.push(() => monitor.disconnect());
     monitor.on('monitor', (_t: string, args: string[]) => {
       if (/^eval/i.test(args[0]) && args.some((a) => a.includes('batch-event'))) calls.push(args[0]);
