@@ -64,7 +64,8 @@ export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private checking?: Promise<ReplicaStatus[]>;
   private checkedAt = 0;
-  private wasAvailable = true;
+  /** undefined until the first probe round: its outcome is not a change. */
+  private wasAvailable?: boolean;
 
   constructor(private readonly config: AppConfig) {
     const w = config.db.write;
@@ -219,8 +220,11 @@ export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
     }
     const any = this.replicas.some((r) => r.wasInPool);
     dbReplicaUp.set(any ? 1 : 0);
-    if (this.wasAvailable && !any) this.logger.warn({ replicas: this.status }, 'no replica usable: reads go to the primary');
-    if (!this.wasAvailable && any) this.logger.log('a replica is usable again: reads go back to the replicas');
+    // A process starting while every replica is behind cannot date them yet (it has seen no earlier position of the
+    // primary): not a change worth a warning, and a CLI command's stderr stays its own.
+    if (this.wasAvailable === undefined && !any) this.logger.log({ replicas: this.status }, 'no replica usable at start-up: reads go to the primary');
+    if (this.wasAvailable === true && !any) this.logger.warn({ replicas: this.status }, 'no replica usable: reads go to the primary');
+    if (this.wasAvailable === false && any) this.logger.log('a replica is usable again: reads go back to the replicas');
     this.wasAvailable = any;
   }
 }
