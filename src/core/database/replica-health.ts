@@ -146,7 +146,7 @@ export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
   private async round(): Promise<void> {
     // The primary first: a replica read after it that covers its position holds every commit before `at`.
     if (this.gtid) await this.samplePrimary();
-    const observed = await Promise.all(this.replicas.map((r) => (r.isPrimary ? undefined : observeReplica(r.host, this.credentials, this.gtid))));
+    const observed = await Promise.all(this.replicas.map((r) => (r.isPrimary ? Promise.resolve(undefined) : observeReplica(r.host, this.credentials, this.gtid))));
     observed.forEach((o, i) => {
       if (!o) return;
       const r = this.replicas[i];

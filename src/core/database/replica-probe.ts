@@ -19,6 +19,14 @@ const TIMEOUT_MS = 1000;
 
 const errnoOf = (err: unknown) => (err as { errno?: number } | undefined)?.errno;
 
+/** A column value as text: strings and numbers as they are, anything else (NULL) as null. */
+function textOf(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  return null;
+}
+
 /** A connection of the probe's own, outside the pools: a probe must never wait behind application queries. */
 async function withConnection<T>(h: DbHost, c: ProbeCredentials, fn: (conn: Connection) => Promise<T>): Promise<T> {
   let conn: Connection | undefined;
@@ -48,7 +56,7 @@ async function rows(conn: Connection, sql: string): Promise<Row[]> {
 export function primaryPosition(h: DbHost, c: ProbeCredentials): Promise<string | null> {
   return withConnection(h, c, async (conn) => {
     try {
-      return String((await rows(conn, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos'))[0]?.pos ?? '');
+      return textOf((await rows(conn, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos'))[0]?.pos) ?? '';
     } catch (err) {
       if (errnoOf(err) === ER_UNKNOWN_SYSTEM_VARIABLE) return null;
       throw err;
@@ -71,12 +79,11 @@ async function replicationThreads(conn: Connection): Promise<Pick<ReplicaObserva
   }
   const row = status[0];
   if (!row) return { ioThread: null, sqlThread: null, secondsBehindMaster: null, error: 'not replicating (SHOW REPLICA STATUS is empty)' };
-  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
-  const behind = row.Seconds_Behind_Master ?? row.Seconds_Behind_Source;
+  const behind = textOf(row.Seconds_Behind_Master ?? row.Seconds_Behind_Source);
   return {
-    ioThread: text(row.Slave_IO_Running ?? row.Replica_IO_Running),
-    sqlThread: text(row.Slave_SQL_Running ?? row.Replica_SQL_Running),
-    secondsBehindMaster: behind === null || behind === undefined ? null : Number(behind),
+    ioThread: textOf(row.Slave_IO_Running ?? row.Replica_IO_Running),
+    sqlThread: textOf(row.Slave_SQL_Running ?? row.Replica_SQL_Running),
+    secondsBehindMaster: behind === null ? null : Number(behind),
   };
 }
 
@@ -86,7 +93,7 @@ export async function observeReplica(h: DbHost, c: ProbeCredentials, withPositio
   try {
     return await withConnection(h, c, async (conn) => {
       const threads = await replicationThreads(conn);
-      const position = withPosition ? parseGtidPosition(String((await rows(conn, 'SELECT @@GLOBAL.gtid_slave_pos AS pos'))[0]?.pos ?? '')) : undefined;
+      const position = withPosition ? parseGtidPosition(textOf((await rows(conn, 'SELECT @@GLOBAL.gtid_slave_pos AS pos'))[0]?.pos) ?? '') : undefined;
       return { reachable: true, ...threads, position, at };
     });
   } catch (err) {
