@@ -41,6 +41,17 @@ async function until(fn, timeoutMs, stepMs = 100) {
   return null;
 }
 
+/** /metrics of one api process; a busy process (a loaded machine) gets three tries of 15 s. */
+async function scrape(/** @type {number} */ port) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(15_000) })).text();
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
+}
+
 /**
  * One value per api process: the sum of a series filtered by labels.
  * @param {number[]} ports
@@ -50,7 +61,7 @@ async function until(fn, timeoutMs, stepMs = 100) {
 async function perProcess(ports, name, labels = {}) {
   return Promise.all(
     ports.map(async (port) => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+      const text = await scrape(port);
       let sum = 0;
       for (const line of text.split('\n')) {
         const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
