@@ -151,3 +151,27 @@ describe('ReplicaHealth', () => {
     expect(health.status[0]).toMatchObject({ state: 'ok', inPool: true, lagSeconds: 0 });
   });
 });
+
+describe('ReplicaHealth at start-up', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(() => {
+    connect.mockReset();
+    primaryPos = '0-1-10';
+    replicaPos = { [R1]: '0-1-10', [R2]: '0-1-10' };
+    sqlRunning = {};
+    down = new Set();
+    mysql = false;
+    servers();
+  });
+
+  it('has judged every replica before the process serves, so the first read and the first /up already use them', async () => {
+    const health = makeHealth();
+    await health.onModuleInit();
+    try {
+      expect(health.available).toBe(true);
+      expect(health.status.map((s) => s.state)).toEqual(['ok', 'ok']);
+    } finally {
+      health.onApplicationShutdown();
+    }
+  });
+});

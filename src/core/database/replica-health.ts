@@ -12,6 +12,7 @@ import { judgeReplica, LagVerdict, PrimaryPositions, ReplicaObservation, Replica
  */
 export const PROBE_REUSE_MS = 250;
 const PROBE_INTERVAL_MS = 1000;
+const FIRST_ROUND_WAIT_MS = 3000;
 
 export interface ReplicaStatus {
   /** The DB_READ_HOST entry, host:port (also the `replica` label of the metrics). */
@@ -81,11 +82,18 @@ export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
     return this.replicas.some((r) => !r.isPrimary);
   }
 
-  onModuleInit(): void {
+  /**
+   * The first round runs before the process serves (Nest awaits this), so reads use the replicas
+   * and /up tells the truth from the first request; a server that does not answer holds start-up
+   * at most FIRST_ROUND_WAIT_MS.
+   */
+  async onModuleInit(): Promise<void> {
     if (!this.watching) return;
-    void this.check();
     this.timer = setInterval(() => void this.check(), PROBE_INTERVAL_MS);
     this.timer.unref();
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([this.check(), new Promise<void>((resolve) => (waited = setTimeout(resolve, FIRST_ROUND_WAIT_MS)))]);
+    clearTimeout(waited);
   }
 
   onApplicationShutdown(): void {
