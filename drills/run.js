@@ -13,7 +13,7 @@ const path = require('node:path');
 const { ensure } = require(path.join(__dirname, '..', 'scripts', 'ensure.js'));
 const { relaunchOnRequiredNode } = require(path.join(__dirname, '..', 'scripts', 'runtime.js'));
 
-const DRILLS = ['rolling-deploy', 'api-kill', 'worker-deploy', 'partition', 'soak'];
+const DRILLS = ['rolling-deploy', 'api-kill', 'worker-deploy', 'partition', 'soak', 'replica-lag'];
 
 function parseArgs(argv) {
   const [name, ...rest] = argv;

@@ -4,7 +4,8 @@
 /**
  * Local development/test stack for Switchboard, built from the Debian binaries:
  *   - a MariaDB primary (binlog, GTID),
- *   - a MariaDB replica replicating from it (MASTER_USE_GTID=slave_pos),
+ *   - a MariaDB replica replicating from it (MASTER_USE_GTID=slave_pos), and with STACK_REPLICAS=2 a
+ *     second one ('replica2'; added to an existing stack as a copy of the first),
  *   - a Redis server.
  * Everything listens on 127.0.0.1 only; data lives under <repo>/.stack/<name>/.
  * STACK_REDIS=sentinel|cluster adds a Sentinel set or a Redis Cluster (scripts/redis-topology.js) and
@@ -12,27 +13,29 @@
  *
  * Module:
  *   const stack = require('./stack');
- *   stack.config(name)                      -> { name, dir, ports: { primary, replica, redis } }
+ *   stack.config(name)                      -> { name, dir, ports: { primary, replica, replica2, redis } }
  *   await stack.up(name, { log })           -> env object (idempotent; cold or warm start)
  *   await stack.down(name)                  stop the three processes of that stack
- *   await stack.stop(name, service)         stop one service ('primary' | 'replica' | 'redis')
+ *   await stack.stop(name, service)         stop one service ('primary' | 'replica' | 'replica2' | 'redis')
  *   await stack.start(name, service)        start it again (replication resumes)
- *   await stack.sql(name, 'primary'|'replica', 'SQL;' [, { database, columnNames }])  -> stdout
+ *   await stack.sql(name, 'primary'|'replica'|'replica2', 'SQL;' [, { database, columnNames }])  -> stdout
  *   await stack.redisCli(name, [...args])   -> stdout
- *   await stack.waitReplicaCaughtUp(name, timeoutMs)
+ *   await stack.waitReplicaCaughtUp(name, timeoutMs)   every replica the stack runs
  *   await stack.status(name)                -> { running, pids, replication, ... }
  *   stack.list()                            -> names of the stacks under .stack/
  *   await stack.downAll()                   stop every stack under .stack/
  *
  * CLI:
  *   node scripts/stack.js up|down|status [--stack=NAME]
- *   node scripts/stack.js stop|start primary|replica|redis [--stack=NAME]
+ *   node scripts/stack.js stop|start primary|replica|replica2|redis [--stack=NAME]
  *   node scripts/stack.js down --all
  * `up` prints the environment as KEY=value lines on stdout (progress goes to stderr).
  *
- * Ports: 'dev' -> 13306/13307/16379, 'test' -> 23306/23307/26379, any other name -> a
- * base derived from the name in 24000-31999 (below the ephemeral port range); STACK_PORT_BASE overrides the base
- * (primary = base, replica = base + 1, redis = base + 2).
+ * Ports: 'dev' -> 13306/13307/16379 (replica2 13308), 'test' -> 23306/23307/26379 (replica2 23308), any
+ * other name -> a base derived from the name in 24000-31999 (below the ephemeral port range); STACK_PORT_BASE
+ * overrides the base (primary = base, replica = base + 1, redis = base + 2, replica2 = base + 23: the Redis
+ * topologies use base + 5 .. base + 22).
+ * STACK_REPLICAS=1|2 (default 1): how many replicas up() runs; DB_READ_HOST lists them.
  *
  * Node builtins only; no npm dependencies.
  */
@@ -47,11 +50,13 @@ const redisTopology = require('./redis-topology');
 
 const ROOT = path.resolve(__dirname, '..');
 const STACKS_DIR = path.join(ROOT, '.stack');
-const SERVICES = ['primary', 'replica', 'redis'];
-const DB_SERVICES = ['primary', 'replica'];
+const SERVICES = ['primary', 'replica', 'replica2', 'redis'];
+const DB_SERVICES = ['primary', 'replica', 'replica2'];
+const REPLICAS = ['replica', 'replica2'];
+const SERVER_IDS = { primary: 1, replica: 2, replica2: 3 };
 const FIXED_PORTS = {
-  dev: { primary: 13306, replica: 13307, redis: 16379 },
-  test: { primary: 23306, replica: 23307, redis: 26379 },
+  dev: { primary: 13306, replica: 13307, redis: 16379, replica2: 13308 },
+  test: { primary: 23306, replica: 23307, redis: 26379, replica2: 23308 },
 };
 const DATABASE = 'switchboard';
 const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -169,7 +174,25 @@ function portsFor(name) {
     // there can collide with the local end of some outgoing connection and fail to bind.
     base = 24000 + (sha1(name).readUInt32BE(0) % 7998);
   }
-  return { primary: base, replica: base + 1, redis: base + 2 };
+  return { primary: base, replica: base + 1, redis: base + 2, replica2: base + 23 };
+}
+
+/** STACK_REPLICAS: how many MariaDB replicas up() runs (1 or 2). */
+function replicaCount(env = process.env) {
+  const v = (env.STACK_REPLICAS ?? '').trim() || '1';
+  if (v !== '1' && v !== '2') throw new Error(`STACK_REPLICAS must be 1 or 2 (got ${JSON.stringify(env.STACK_REPLICAS)})`);
+  return Number(v);
+}
+
+/** The replicas the stack runs now: as the last up() recorded, else as STACK_REPLICAS says. */
+function activeReplicas(L) {
+  try {
+    const n = Number(fs.readFileSync(L.replicasFile, 'utf8').trim());
+    if (n === 1 || n === 2) return REPLICAS.slice(0, n);
+  } catch {
+    /* no up() yet */
+  }
+  return REPLICAS.slice(0, replicaCount());
 }
 
 function config(name = 'dev') {
@@ -179,7 +202,12 @@ function config(name = 'dev') {
 
 /** Every path of a stack. Unix sockets move to a short tmp dir when the stack path is long. */
 function layout(cfg) {
-  const L = { cfg, initialized: path.join(cfg.dir, 'initialized'), lock: path.join(STACKS_DIR, `.${cfg.name}.lock`) };
+  const L = {
+    cfg,
+    initialized: path.join(cfg.dir, 'initialized'),
+    replicasFile: path.join(cfg.dir, 'replicas'),
+    lock: path.join(STACKS_DIR, `.${cfg.name}.lock`),
+  };
   const inDir = (svc) => path.join(cfg.dir, svc, 'mysqld.sock');
   const tooLong = DB_SERVICES.some((svc) => Buffer.byteLength(inDir(svc)) > 100);
   L.sockDir = tooLong ? path.join(os.tmpdir(), `sb-${sha1(cfg.dir).toString('hex').slice(0, 12)}`) : null;
@@ -202,17 +230,20 @@ function layout(cfg) {
       errorLog: path.join(L[svc].dir, 'error.log'),
       serverPidFile: path.join(L[svc].dir, 'mysqld.pid'),
       socket: tooLong ? path.join(L.sockDir, `${svc}.sock`) : inDir(svc),
+      // A replica added to an existing stack is ready once this exists (its copy and replication set up).
+      ready: path.join(L[svc].dir, 'ready'),
     });
   }
   L.redis.log = path.join(L.redis.dir, 'redis.log');
   return L;
 }
 
-function envFor(cfg) {
+function envFor(cfg, replicas = REPLICAS.slice(0, 1)) {
   return {
     DB_WRITE_HOST: '127.0.0.1',
     DB_WRITE_PORT: String(cfg.ports.primary),
-    DB_READ_HOST: `127.0.0.1:${cfg.ports.replica}`,
+    DB_READ_HOST: replicas.map((r) => `127.0.0.1:${cfg.ports[r]}`).join(','),
+    STACK_REPLICAS: String(replicas.length),
     DB_DATABASE: DATABASE,
     DB_USERNAME: 'root',
     DB_PASSWORD: '',
@@ -499,7 +530,7 @@ function portTakenError(cfg, svc) {
   const p = cfg.ports[svc];
   return new Error(
     `Port ${p} (stack '${cfg.name}' ${svc}) is already in use by a process this stack did not start. ` +
-      `Stop it, or set STACK_PORT_BASE to another base (primary=base, replica=base+1, redis=base+2), ` +
+      `Stop it, or set STACK_PORT_BASE to another base (primary=base, replica=base+1, redis=base+2, replica2=base+23), ` +
       `e.g. STACK_PORT_BASE=${cfg.ports.primary + 100}`,
   );
 }
@@ -508,7 +539,7 @@ function portTakenError(cfg, svc) {
 
 function writeMyCnf(L, svc) {
   const s = L[svc];
-  const replica = svc === 'replica';
+  const replica = svc !== 'primary';
   // log-basename must come first: it resets log/binlog/pid names that appear before it.
   const lines = [
     '# Generated by scripts/stack.js — rewritten on every start.',
@@ -520,7 +551,7 @@ function writeMyCnf(L, svc) {
     'bind-address=127.0.0.1',
     `pid-file=${s.serverPidFile}`,
     `log-error=${s.errorLog}`,
-    `server-id=${replica ? 2 : 1}`,
+    `server-id=${SERVER_IDS[svc]}`,
     `log-bin=${svc}-bin`,
     `log-bin-index=${svc}-bin.index`,
     'binlog-format=ROW',
@@ -566,8 +597,8 @@ function sqlOn(L, svc, sqlText, opts = {}) {
   });
 }
 
-async function slaveStatus(L) {
-  const out = await sqlOn(L, 'replica', 'SHOW SLAVE STATUS', { vertical: true, timeout: 10_000, connectTimeout: 2 });
+async function slaveStatus(L, svc = 'replica') {
+  const out = await sqlOn(L, svc, 'SHOW SLAVE STATUS', { vertical: true, timeout: 10_000, connectTimeout: 2 });
   const st = {};
   for (const line of out.split('\n')) {
     const m = /^\s*([A-Za-z_]+): ?(.*)$/.exec(line);
@@ -720,14 +751,14 @@ async function startService(L, svc, log) {
 }
 
 /** Point the replica at the primary (when needed) and make sure the slave threads run. */
-async function ensureReplication(L, log, { force = false } = {}) {
-  const st = force ? null : await slaveStatus(L);
+async function ensureReplication(L, log, { force = false, svc = 'replica' } = {}) {
+  const st = force ? null : await slaveStatus(L, svc);
   const port = L.cfg.ports.primary;
   if (!st || st.Master_Host !== '127.0.0.1' || st.Master_Port !== String(port) || st.Master_User !== 'repl') {
-    log(`${L.cfg.name}: configuring replication replica <- 127.0.0.1:${port}`);
+    log(`${L.cfg.name}: configuring replication ${svc} <- 127.0.0.1:${port}`);
     await sqlOn(
       L,
-      'replica',
+      svc,
       'STOP SLAVE; ' +
         `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${port}, MASTER_USER='repl', MASTER_PASSWORD='repl', ` +
         'MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1; ' +
@@ -735,7 +766,7 @@ async function ensureReplication(L, log, { force = false } = {}) {
     );
   } else {
     // Harmless when already running (only a note).
-    await sqlOn(L, 'replica', 'START SLAVE;');
+    await sqlOn(L, svc, 'START SLAVE;');
   }
 }
 
@@ -760,7 +791,7 @@ function gtidCovered(primaryPos, replicaPos) {
   return true;
 }
 
-async function waitCaughtUp(L, timeoutMs = 30_000) {
+async function waitCaughtUp(L, timeoutMs = 30_000, svc = 'replica') {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   let lastStatusCheck = 0;
@@ -768,16 +799,16 @@ async function waitCaughtUp(L, timeoutMs = 30_000) {
     try {
       const [p, r] = await Promise.all([
         sqlOn(L, 'primary', 'SELECT @@GLOBAL.gtid_binlog_pos', { timeout: 5000, connectTimeout: 2 }),
-        sqlOn(L, 'replica', 'SELECT @@GLOBAL.gtid_slave_pos', { timeout: 5000, connectTimeout: 2 }),
+        sqlOn(L, svc, 'SELECT @@GLOBAL.gtid_slave_pos', { timeout: 5000, connectTimeout: 2 }),
       ]);
       if (gtidCovered(p, r)) return { primary: p.trim(), replica: r.trim() };
-      last = `primary gtid_binlog_pos=${p.trim() || '(empty)'}, replica gtid_slave_pos=${r.trim() || '(empty)'}`;
+      last = `primary gtid_binlog_pos=${p.trim() || '(empty)'}, ${svc} gtid_slave_pos=${r.trim() || '(empty)'}`;
       if (Date.now() - lastStatusCheck > 1000) {
         lastStatusCheck = Date.now();
-        const st = await slaveStatus(L);
+        const st = await slaveStatus(L, svc);
         if (st && st.Slave_SQL_Running === 'No' && st.Last_SQL_Errno && st.Last_SQL_Errno !== '0') {
           throw Object.assign(
-            new Error(`${L.cfg.name}: replication SQL thread stopped with error ${st.Last_SQL_Errno}: ${st.Last_SQL_Error}`),
+            new Error(`${L.cfg.name}: ${svc} replication SQL thread stopped with error ${st.Last_SQL_Errno}: ${st.Last_SQL_Error}`),
             { fatal: true },
           );
         }
@@ -793,10 +824,16 @@ async function waitCaughtUp(L, timeoutMs = 30_000) {
       last = e.message;
     }
     if (Date.now() > deadline) {
-      throw new Error(`${L.cfg.name}: replica did not catch up with the primary within ${timeoutMs} ms (${last})`);
+      throw new Error(`${L.cfg.name}: ${svc} did not catch up with the primary within ${timeoutMs} ms (${last})`);
     }
     await sleep(50);
   }
+}
+
+/** Every given replica caught up with the primary. */
+async function waitAllCaughtUp(L, replicas, timeoutMs = 30_000) {
+  const positions = await Promise.all(replicas.map((svc) => waitCaughtUp(L, timeoutMs, svc)));
+  return positions[0];
 }
 
 /* ------------------------------------------------------------------ up */
@@ -826,8 +863,9 @@ async function stopAll(L, log) {
   if (failed.length) throw failed[0].reason;
 }
 
-async function coldStart(L, bins, log) {
+async function coldStart(L, bins, log, replicas) {
   const { cfg } = L;
+  const services = ['primary', ...replicas, 'redis'];
   if (exists(cfg.dir)) {
     log(`${cfg.name}: ${cfg.dir} has an incomplete set-up; starting over`);
     // An interrupted `up` may have left mariadb-install-db running: let it finish, never delete under it.
@@ -842,13 +880,12 @@ async function coldStart(L, bins, log) {
     await stopAll(L, log);
     fs.rmSync(cfg.dir, { recursive: true, force: true });
   }
-  for (const svc of SERVICES) {
+  for (const svc of services) {
     if (await tcpAnswers(cfg.ports[svc])) throw portTakenError(cfg, svc);
   }
-  for (const svc of SERVICES) fs.mkdirSync(L[svc].dir, { recursive: true });
+  for (const svc of services) fs.mkdirSync(L[svc].dir, { recursive: true });
   if (L.sockDir) fs.mkdirSync(L.sockDir, { recursive: true, mode: 0o700 });
-  writeMyCnf(L, 'primary');
-  writeMyCnf(L, 'replica');
+  for (const svc of ['primary', ...replicas]) writeMyCnf(L, svc);
 
   let t = Date.now();
   log(`${cfg.name}: initialising MariaDB data directory`);
@@ -866,18 +903,21 @@ async function coldStart(L, bins, log) {
     fs.writeFileSync(path.join(L.primary.dir, 'install.log'), `${e.stdout || ''}\n${e.stderr || ''}`);
     throw new Error(`${e.message}\n${tailFile(L.primary.errorLog)}`);
   }
-  // One install, copied: the replica starts from the same empty state with an empty gtid_slave_pos.
-  await run('cp', ['-a', L.primary.data, L.replica.data]);
+  // One install, copied: every replica starts from the same empty state with an empty gtid_slave_pos.
+  for (const svc of replicas) await run('cp', ['-a', L.primary.data, L[svc].data]);
   log(`${cfg.name}: data directories ready (${Date.now() - t} ms)`);
 
   try {
     t = Date.now();
-    await Promise.all(SERVICES.map((svc) => startService(L, svc, log)));
+    await Promise.all(services.map((svc) => startService(L, svc, log)));
     await sqlOn(L, 'primary', PRIMARY_INIT_SQL);
-    await ensureReplication(L, log, { force: true });
-    await waitCaughtUp(L, 60_000);
-    const dbs = await sqlOn(L, 'replica', `SHOW DATABASES LIKE '${DATABASE}'`);
-    if (dbs.trim() !== DATABASE) throw new Error(`${cfg.name}: database ${DATABASE} did not reach the replica`);
+    for (const svc of replicas) await ensureReplication(L, log, { force: true, svc });
+    await waitAllCaughtUp(L, replicas, 60_000);
+    for (const svc of replicas) {
+      const dbs = await sqlOn(L, svc, `SHOW DATABASES LIKE '${DATABASE}'`);
+      if (dbs.trim() !== DATABASE) throw new Error(`${cfg.name}: database ${DATABASE} did not reach ${svc}`);
+      fs.writeFileSync(L[svc].ready, `${new Date().toISOString()}\n`);
+    }
     log(`${cfg.name}: servers up, replication running (${Date.now() - t} ms)`);
   } catch (e) {
     await stopAll(L, log).catch(noop);
@@ -889,13 +929,41 @@ async function coldStart(L, bins, log) {
   );
 }
 
-async function warmStart(L, log) {
+/**
+ * A replica added to an existing stack: a copy of the first replica's data taken while it is stopped
+ * (so it resumes from that replica's gtid_slave_pos), without its replication settings and relay
+ * logs, which name the first replica's files; warmStart then points it at the primary.
+ */
+async function cloneReplica(L, svc, log) {
+  const t = Date.now();
+  log(`${L.cfg.name}: setting up ${svc} as a copy of replica`);
+  await stopService(L, svc, log);
+  if (await tcpAnswers(L.cfg.ports[svc])) throw portTakenError(L.cfg, svc);
+  fs.rmSync(L[svc].dir, { recursive: true, force: true });
+  fs.mkdirSync(L[svc].dir, { recursive: true });
+  await stopService(L, 'replica', log);
+  await run('cp', ['-a', L.replica.data, L[svc].data]);
+  for (const f of fs.readdirSync(L[svc].data)) {
+    if (/^(master\.info|relay-log\.info|multi-master\.info|replica-relay-bin\..*|replica-bin\..*)$/.test(f)) fs.rmSync(path.join(L[svc].data, f), { force: true });
+  }
+  writeMyCnf(L, svc);
+  log(`${L.cfg.name}: ${svc} data copied (${Date.now() - t} ms)`);
+}
+
+async function warmStart(L, log, replicas) {
+  for (const svc of replicas) if (!exists(L[svc].ready)) await cloneReplica(L, svc, log);
+  const services = ['primary', ...replicas, 'redis'];
+  // A replica this run does not use is stopped (its data stays for the next STACK_REPLICAS=2).
+  for (const svc of REPLICAS.filter((r) => !replicas.includes(r))) {
+    if (await stopService(L, svc, log)) log(`${L.cfg.name}: ${svc} stopped (STACK_REPLICAS=${replicas.length})`);
+  }
   const decisions = {};
-  for (const svc of SERVICES) decisions[svc] = await plan(L, svc, log);
-  const toStart = SERVICES.filter((svc) => decisions[svc] === 'start');
+  for (const svc of services) decisions[svc] = await plan(L, svc, log);
+  const toStart = services.filter((svc) => decisions[svc] === 'start');
   await Promise.all(toStart.map((svc) => startService(L, svc, log)));
-  await ensureReplication(L, log);
-  await waitCaughtUp(L, 60_000);
+  for (const svc of replicas) await ensureReplication(L, log, { svc });
+  await waitAllCaughtUp(L, replicas, 60_000);
+  for (const svc of replicas) if (!exists(L[svc].ready)) fs.writeFileSync(L[svc].ready, `${new Date().toISOString()}\n`);
   return toStart;
 }
 
@@ -904,18 +972,20 @@ async function up(name = 'dev', { log = noop } = {}) {
   const L = layout(cfg);
   return withStackLock(cfg, async () => {
     const t0 = Date.now();
+    const replicas = REPLICAS.slice(0, replicaCount());
     const bins = await ensureBinaries(log);
     if (!exists(L.initialized)) {
-      await coldStart(L, bins, log);
+      await coldStart(L, bins, log, replicas);
       log(`${cfg.name}: stack created in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     } else {
-      const started = await warmStart(L, log);
+      const started = await warmStart(L, log, replicas);
       log(
         `${cfg.name}: stack ${started.length ? `up (started ${started.join(', ')})` : 'already running'} ` +
           `in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
       );
     }
-    return { ...envFor(cfg), ...(await redisTopology.up(cfg, redisTopology.topology(), { log })) };
+    fs.writeFileSync(L.replicasFile, `${replicas.length}\n`);
+    return { ...envFor(cfg, replicas), ...(await redisTopology.up(cfg, redisTopology.topology(), { log })) };
   });
 }
 
@@ -943,9 +1013,10 @@ async function start(name, service, { log = noop } = {}) {
   const L = layout(cfg);
   return withStackLock(cfg, async () => {
     if (!exists(L.initialized)) throw new Error(`Stack '${name}' is not set up: run stack.up('${name}') first`);
+    if (service === 'replica2' && !exists(L.replica2.ready)) throw new Error(`Stack '${name}' has no replica2: run stack.up('${name}') with STACK_REPLICAS=2 first`);
     await ensureBinaries(log);
     if ((await plan(L, service, log)) === 'start') await startService(L, service, log);
-    if (service === 'replica') await ensureReplication(L, log);
+    if (REPLICAS.includes(service)) await ensureReplication(L, log, { svc: service });
   });
 }
 
@@ -963,42 +1034,52 @@ async function redisCli(name, args = []) {
 }
 
 async function waitReplicaCaughtUp(name, timeoutMs = 30_000) {
-  return waitCaughtUp(layout(config(name)), timeoutMs);
+  const L = layout(config(name));
+  return waitAllCaughtUp(L, activeReplicas(L), timeoutMs);
 }
 
-async function status(name = 'dev') {
-  const cfg = config(name);
-  const L = layout(cfg);
-  const services = {};
-  for (const svc of SERVICES) {
-    const pid = recordedPid(L[svc]);
-    services[svc] = { port: cfg.ports[svc], pid, running: Boolean(pid) && (await serviceAnswers(L, svc, pid)) };
-  }
-  let replication = null;
-  if (services.replica.running) {
-    try {
-      const st = await slaveStatus(L);
-      const pos = (await sqlOn(L, 'replica', 'SELECT @@GLOBAL.gtid_slave_pos', { timeout: 5000 })).trim();
-      replication = st && {
+/** Replication state of one replica, for status(). */
+async function replicationOf(L, svc) {
+  try {
+    const st = await slaveStatus(L, svc);
+    const pos = (await sqlOn(L, svc, 'SELECT @@GLOBAL.gtid_slave_pos', { timeout: 5000 })).trim();
+    return (
+      st && {
         io: st.Slave_IO_Running,
         sql: st.Slave_SQL_Running,
         secondsBehind: st.Seconds_Behind_Master,
         gtidSlavePos: pos,
         lastIoError: st.Last_IO_Error || '',
         lastSqlError: st.Last_SQL_Error || '',
-      };
-    } catch (e) {
-      replication = { error: e.message };
-    }
+      }
+    );
+  } catch (e) {
+    return { error: e.message };
   }
+}
+
+async function status(name = 'dev') {
+  const cfg = config(name);
+  const L = layout(cfg);
+  const replicas = activeReplicas(L);
+  const shown = SERVICES.filter((svc) => !REPLICAS.includes(svc) || replicas.includes(svc));
+  const services = {};
+  for (const svc of shown) {
+    const pid = recordedPid(L[svc]);
+    services[svc] = { port: cfg.ports[svc], pid, running: Boolean(pid) && (await serviceAnswers(L, svc, pid)) };
+  }
+  const replications = {};
+  for (const svc of replicas) replications[svc] = services[svc].running ? await replicationOf(L, svc) : null;
   return {
     name,
     dir: cfg.dir,
     ports: cfg.ports,
     initialized: exists(L.initialized),
-    running: SERVICES.every((svc) => services[svc].running),
+    running: shown.every((svc) => services[svc].running),
     services,
-    replication,
+    replicas,
+    replication: replications.replica ?? null,
+    replications,
   };
 }
 
@@ -1035,7 +1116,11 @@ module.exports = {
   status,
   list,
   downAll,
-  env: (name = 'dev') => envFor(config(name)),
+  env: (name = 'dev') => {
+    const cfg = config(name);
+    return envFor(cfg, activeReplicas(layout(cfg)));
+  },
+  replicaCount,
   INSTALL_HINT,
 };
 
@@ -1060,8 +1145,8 @@ const USAGE = `usage:
   node scripts/stack.js up [--stack=NAME]              start or reuse the stack, print KEY=value env lines
   node scripts/stack.js down [--stack=NAME | --all]    stop the stack (data kept under .stack/NAME)
   node scripts/stack.js status [--stack=NAME]          show processes and replication state
-  node scripts/stack.js stop|start primary|replica|redis [--stack=NAME]
-Default stack: dev. STACK_PORT_BASE=N uses ports N, N+1, N+2.`;
+  node scripts/stack.js stop|start primary|replica|replica2|redis [--stack=NAME]
+Default stack: dev. STACK_REPLICAS=2 adds a second replica. STACK_PORT_BASE=N uses ports N, N+1, N+2 (replica2: N+23).`;
 
 async function main(argv) {
   const args = parseArgs(argv);
@@ -1090,19 +1175,16 @@ async function main(argv) {
     case 'status': {
       const st = await status(args.stack);
       const lines = [`stack ${st.name} (${st.dir})${st.initialized ? '' : ' — not set up'}`];
-      for (const svc of SERVICES) {
-        const s = st.services[svc];
+      for (const [svc, s] of Object.entries(st.services)) {
         lines.push(
           `  ${svc.padEnd(8)} 127.0.0.1:${s.port}  ${s.running ? `running (pid ${s.pid})` : s.pid ? `not answering (pid ${s.pid})` : 'stopped'}`,
         );
       }
-      if (st.replication) {
-        const r = st.replication;
-        if (r.error) lines.push(`  replication: ${r.error}`);
+      for (const [svc, r] of Object.entries(st.replications)) {
+        if (!r) continue;
+        if (r.error) lines.push(`  ${svc} replication: ${r.error}`);
         else {
-          lines.push(
-            `  replication: io=${r.io} sql=${r.sql} behind=${r.secondsBehind}s gtid_slave_pos=${r.gtidSlavePos || '(empty)'}`,
-          );
+          lines.push(`  ${svc} replication: io=${r.io} sql=${r.sql} behind=${r.secondsBehind}s gtid_slave_pos=${r.gtidSlavePos || '(empty)'}`);
           if (r.lastIoError) lines.push(`    last IO error: ${r.lastIoError}`);
           if (r.lastSqlError) lines.push(`    last SQL error: ${r.lastSqlError}`);
         }

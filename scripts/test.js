@@ -16,6 +16,8 @@ const TOPOLOGY_SUITES = [
   'test/e2e/queue-worker.e2e-spec.ts',
   'test/e2e/ai-cache-scope.e2e-spec.ts',
 ];
+/** Suites about read replicas: run again on a stack with two of them (STACK_REPLICAS=2). */
+const REPLICA_SUITES = ['test/e2e/database-routing.e2e-spec.ts', 'test/e2e/replica-pool.e2e-spec.ts'];
 // The failover drills (test/e2e/redis-failover.e2e-spec.ts) run on demand: `STACK_REDIS=sentinel npm test --
 // test/e2e/redis-failover` (or cluster). The sentinel kill -9 drill timed out once in three full runs
 // (waiting for the restarted old primary to rejoin); until that is understood it is not part of npm test.
@@ -40,8 +42,17 @@ async function main() {
   // Topology-bound suites: the failover drills need Sentinel or Cluster (the passes below run them);
   // the data-loss test restarts the stack's single Redis.
   const whole = process.argv.length <= 2;
-  const notHere = (process.env.STACK_REDIS || 'single') === 'single' ? 'redis-failover' : 'redis-data-loss';
-  let status = jest(env, own, whole ? ['--testPathIgnorePatterns', notHere] : process.argv.slice(2));
+  const notHere = [(process.env.STACK_REDIS || 'single') === 'single' ? 'redis-failover' : 'redis-data-loss'];
+  // replica-pool needs two replicas: the pass below (or STACK_REPLICAS=2) runs it.
+  if (stack.replicaCount() < 2) notHere.push('replica-pool');
+  let status = jest(env, own, whole ? ['--testPathIgnorePatterns', notHere.join('|')] : process.argv.slice(2));
+  if (own && whole && !process.env.STACK_REPLICAS) {
+    process.env.STACK_REPLICAS = '2';
+    console.error(`[switchboard] replica suites on two replicas: ${REPLICA_SUITES.map((s) => s.split('/').pop()).join(', ')}`);
+    const two = await services(stackName);
+    status = jest(two.env, own, REPLICA_SUITES) || status;
+    delete process.env.STACK_REPLICAS;
+  }
   if (own && whole && !process.env.STACK_REDIS) {
     for (const topology of ['sentinel', 'cluster']) {
       process.env.STACK_REDIS = topology;

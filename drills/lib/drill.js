@@ -16,6 +16,8 @@ const { startTopology } = require('./topology');
 async function runDrill(name, opts, log) {
   const fault = require(path.join(__dirname, '..', 'faults', `${name}.js`));
   const startedAt = new Date();
+  // A drill about replicas says how many it needs (the local stack's STACK_REPLICAS).
+  if (fault.replicas && !process.env.STACK_REPLICAS) process.env.STACK_REPLICAS = String(fault.replicas);
   log(`starting the topology (nginx, 3 api, 2 workers under supervisord)`);
   const { cluster, env, stackName } = await startTopology({ log: (m) => log(m), env: fault.env ?? {} });
   let outcome;

@@ -49,6 +49,8 @@ export class AppConfig {
     stickyWindowMs: number;
     poolSize: number;
     connectTimeoutMs: number;
+    /** DB_REPLICA_MAX_LAG_S: a replica further behind leaves the read pool (0: lag not checked). */
+    replicaMaxLagS: number;
   };
   readonly redis: {
     url: string;
@@ -148,7 +150,8 @@ export class AppConfig {
       : { host: '127.0.0.1', port: e.DB_WRITE_PORT ?? LOCAL_STACK_DB_PORT };
     this.db = {
       write,
-      read: e.DB_READ_HOST ? e.DB_READ_HOST.map((h) => parseHost(h, e.DB_PORT ?? write.port)) : [write],
+      // SPEC §3: a replica given without a port is on DB_PORT (3306), as in Laravel, whatever the write port.
+      read: e.DB_READ_HOST ? e.DB_READ_HOST.map((h) => parseHost(h, e.DB_PORT ?? 3306)) : [write],
       database: e.DB_DATABASE,
       username: e.DB_USERNAME,
       password: e.DB_PASSWORD,
@@ -156,6 +159,7 @@ export class AppConfig {
       stickyWindowMs: e.DB_STICKY_WINDOW_MS,
       poolSize: e.DB_POOL_SIZE,
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      replicaMaxLagS: e.DB_REPLICA_MAX_LAG_S,
     };
     this.redis = {
       url: e.REDIS_URL ?? (e.REDIS_HOST ? `redis://${e.REDIS_HOST}:${e.REDIS_PORT ?? 6379}` : LOCAL_STACK_REDIS_URL),

@@ -63,12 +63,23 @@ describe('parseEnv', () => {
     expect(c.redis.url).toBe('redis://127.0.0.1:16379');
   });
 
-  it('parses replica lists with and without ports', () => {
+  it('parses replica lists with and without ports (a replica without one is on DB_PORT, 3306, not on the write port)', () => {
     const c = new AppConfig(parseEnv({ DB_WRITE_HOST: 'db1', DB_WRITE_PORT: '3307', DB_READ_HOST: 'r1:3308, r2' }));
     expect(c.db.read).toEqual([
       { host: 'r1', port: 3308 },
-      { host: 'r2', port: 3307 },
+      { host: 'r2', port: 3306 },
     ]);
+    expect(new AppConfig(parseEnv({ DB_WRITE_HOST: 'db1', DB_PORT: '3310', DB_READ_HOST: 'r1,r2:3311' })).db.read).toEqual([
+      { host: 'r1', port: 3310 },
+      { host: 'r2', port: 3311 },
+    ]);
+  });
+
+  it('reads DB_REPLICA_MAX_LAG_S in whole seconds, 5 by default, 0 to turn the lag check off', () => {
+    expect(new AppConfig(parseEnv({})).db.replicaMaxLagS).toBe(5);
+    expect(new AppConfig(parseEnv({ DB_REPLICA_MAX_LAG_S: '0' })).db.replicaMaxLagS).toBe(0);
+    expect(() => parseEnv({ DB_REPLICA_MAX_LAG_S: '2.5' })).toThrow('DB_REPLICA_MAX_LAG_S must be a whole number');
+    expect(() => parseEnv({ DB_REPLICA_MAX_LAG_S: '-1' })).toThrow('DB_REPLICA_MAX_LAG_S must be a whole number');
   });
 
   it.each([

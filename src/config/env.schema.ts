@@ -59,6 +59,8 @@ export const envSchema = z.object({
   DB_STICKY_WINDOW_MS: int(0, 3600000).default('2000'),
   DB_POOL_SIZE: int(1, 1000).default('10'),
   DB_CONNECT_TIMEOUT_MS: int(100, 60000).default('2000'),
+  /** A replica further behind the primary than this leaves the read pool until it catches up (ProxySQL's max_replication_lag); 0 = only whether it answers counts. */
+  DB_REPLICA_MAX_LAG_S: int(0, 86400).default('5'),
 
   REDIS_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url('must be a redis:// or rediss:// URL').optional()),
   // Laravel's names (seeds 001 and 002), used when REDIS_URL is not given; REDIS_PASSWORD=null means none.

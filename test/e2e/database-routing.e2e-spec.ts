@@ -1,10 +1,13 @@
 import { ApiProcess, runCli, startApi } from '../support/api-process';
 import { registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
 import { metricValue } from '../support/metrics';
-import { ownStack } from '../support/stack';
+import { ownStack, replicaServices } from '../support/stack';
 
 const stack = ownStack();
-const WINDOW_MS = 1500;
+// Long enough that the owner's reads below stay inside it on a loaded machine (requests there take seconds).
+const WINDOW_MS = 4000;
+/** Every replica of the stack (one, or two with STACK_REPLICAS=2): a frozen or stopped "replica" means all of them. */
+const REPLICAS = replicaServices();
 
 describe('sticky read/write routing over real replication', () => {
   const { name, control } = stack;
@@ -14,19 +17,23 @@ describe('sticky read/write routing over real replication', () => {
   let member: TestUser;
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startApi({ DB_STICKY_WINDOW_MS: String(WINDOW_MS) }), startApi({ DB_STICKY_WINDOW_MS: String(WINDOW_MS) })]);
+    // The replica frozen below must stay in the read pool for the whole test, however slow the machine:
+    // taking a lagging replica out is replica-pool.e2e-spec.ts's subject.
+    const env = { DB_STICKY_WINDOW_MS: String(WINDOW_MS), DB_REPLICA_MAX_LAG_S: '120' };
+    [a, b] = await Promise.all([startApi(env), startApi(env)]);
     owner = await registerUser(a.url, 'owner');
     member = await registerTokenUser(b.url, 'member');
     await control.waitReplicaCaughtUp(name, 20000);
   });
 
   afterAll(async () => {
-    await control.sql(name, 'replica', 'START SLAVE SQL_THREAD').catch(() => undefined);
+    await Promise.all(REPLICAS.map((svc) => control.sql(name, svc, 'START SLAVE SQL_THREAD').catch(() => undefined)));
     await Promise.all([a?.stop(), b?.stop()]);
   });
 
+  // Frozen for less than DB_REPLICA_MAX_LAG_S: the replicas stay in the read pool, behind.
   it('serves a write and its read-back in one request from the primary while the replica is frozen', async () => {
-    await control.sql(name, 'replica', 'STOP SLAVE SQL_THREAD');
+    await Promise.all(REPLICAS.map((svc) => control.sql(name, svc, 'STOP SLAVE SQL_THREAD')));
     const created = await owner.client.post('/api/projects', { name: 'frozen-replica', memberIds: [member.id] });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'frozen-replica', ownerId: owner.id, memberIds: [owner.id, member.id].sort((x, y) => x - y) });
@@ -55,7 +62,7 @@ describe('sticky read/write routing over real replication', () => {
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
 
-    await control.sql(name, 'replica', 'START SLAVE SQL_THREAD');
+    await Promise.all(REPLICAS.map((svc) => control.sql(name, svc, 'START SLAVE SQL_THREAD')));
     await control.waitReplicaCaughtUp(name, 20000);
     const caughtUp = await member.client.get('/api/projects');
     expect((caughtUp.body as Array<{ id: number }>).map((p) => p.id)).toContain(id);
@@ -65,7 +72,7 @@ describe('sticky read/write routing over real replication', () => {
     const created = await owner.client.post('/api/projects', { name: 'replica-outage', memberIds: [member.id] });
     expect(created.status).toBe(201);
     await control.waitReplicaCaughtUp(name, 20000);
-    await control.stop(name, 'replica');
+    for (const svc of REPLICAS) await control.stop(name, svc);
     try {
       const started = Date.now();
       const during = await member.client.get('/api/projects');
@@ -87,7 +94,7 @@ describe('sticky read/write routing over real replication', () => {
       expect((await member.client.get('/api/projects')).status).toBe(200);
       expect(await metricValue(b.url, 'db_queries_total', { role: 'primary', kind: 'read' })).toBeGreaterThan(primaryReads);
     } finally {
-      await control.start(name, 'replica');
+      for (const svc of REPLICAS) await control.start(name, svc);
     }
     await waitFor(async () => (await fetch(`${b.url}/up`).then((r) => r.json() as Promise<{ status: string }>)).status === 'ok', 20000);
     await control.waitReplicaCaughtUp(name, 20000);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 /** The services npm test started (or was given): the variables scripts/test.js passed down. */
 export function stackEnv(): Record<string, string> {
-  const keys = ['DB_WRITE_HOST', 'DB_WRITE_PORT', 'DB_READ_HOST', 'DB_DATABASE', 'DB_USERNAME', 'DB_PASSWORD', 'REDIS_URL', 'STACK_REDIS', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES'];
+  const keys = ['DB_WRITE_HOST', 'DB_WRITE_PORT', 'DB_READ_HOST', 'DB_DATABASE', 'DB_USERNAME', 'DB_PASSWORD', 'REDIS_URL', 'STACK_REDIS', 'STACK_REPLICAS', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES'];
   const env: Record<string, string> = {};
   for (const k of keys) {
     const v = process.env[k];
@@ -13,10 +13,18 @@ export function stackEnv(): Record<string, string> {
   return env;
 }
 
+export type ReplicaService = 'replica' | 'replica2';
+
+/** The stack's replica services, in DB_READ_HOST order (STACK_REPLICAS=2 adds replica2). */
+export function replicaServices(): ReplicaService[] {
+  const n = stackEnv().DB_READ_HOST?.split(',').length ?? 1;
+  return (['replica', 'replica2'] as const).slice(0, n);
+}
+
 export interface StackControl {
-  stop(name: string, svc: 'primary' | 'replica' | 'redis'): Promise<void>;
-  start(name: string, svc: 'primary' | 'replica' | 'redis'): Promise<void>;
-  sql(name: string, svc: 'primary' | 'replica', sql: string): Promise<string>;
+  stop(name: string, svc: 'primary' | ReplicaService | 'redis'): Promise<void>;
+  start(name: string, svc: 'primary' | ReplicaService | 'redis'): Promise<void>;
+  sql(name: string, svc: 'primary' | ReplicaService, sql: string): Promise<string>;
   redisCli(name: string, args: string[]): Promise<string>;
   waitReplicaCaughtUp(name: string, timeoutMs: number): Promise<void>;
 }

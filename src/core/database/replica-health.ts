@@ -1,7 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { createConnection } from 'mysql2/promise';
 import { AppConfig, DbHost } from '../../config/app-config';
-import { dbReplicaUp } from '../metrics/metrics';
+import { dbReplicaInPool, dbReplicaLagSeconds, dbReplicaUp } from '../metrics/metrics';
+import { parseGtidPosition } from './gtid';
+import { observeReplica, primaryPosition, ProbeCredentials } from './replica-probe';
+import { judgeReplica, LagVerdict, PrimaryPositions, ReplicaObservation, ReplicaState } from './replication-lag';
 
 /**
  * /up under load asks far more often than a replica changes state: a probe that finished this recently
@@ -9,106 +11,228 @@ import { dbReplicaUp } from '../metrics/metrics';
  * shows at once, since the current state is returned.
  */
 export const PROBE_REUSE_MS = 250;
+const PROBE_INTERVAL_MS = 1000;
+const FIRST_ROUND_WAIT_MS = 3000;
 
 export interface ReplicaStatus {
+  /** The DB_READ_HOST entry, host:port (also the `replica` label of the metrics). */
   host: string;
+  /** Answered its last probe (and no read failed to connect since). */
   up: boolean;
+  state: ReplicaState;
+  /** Takes reads now: answers and lags at most DB_REPLICA_MAX_LAG_S. */
+  inPool: boolean;
+  /** How far behind the primary its data is, in seconds; null when unknown. */
   lagSeconds: number | null;
+  ioThread: string | null;
+  sqlThread: string | null;
+  secondsBehindMaster: number | null;
+  checkedAt: string | null;
   error?: string;
 }
 
+interface Replica {
+  host: DbHost;
+  label: string;
+  /** The entry names the primary itself (DB_READ_HOST unset, or listing the write host): always usable. */
+  isPrimary: boolean;
+  observation?: ReplicaObservation;
+  coveredAt?: number;
+  /** A read failed to connect: out until the next probe. */
+  markedDown?: string;
+  wasInPool?: boolean;
+}
+
 /**
- * Watches the replicas with a connection of its own (outside the pool) so
- * reads go to the primary while none answers and return when one does.
+ * The read pool. Once a second this process samples the primary's GTID position and probes every
+ * replica (threads, applied position) on connections of its own; a replica takes reads while it
+ * answers and its data is at most DB_REPLICA_MAX_LAG_S behind (replication-lag.ts), judged at the
+ * moment of each read, so a replica that stopped applying leaves the pool as soon as it is too old,
+ * not at the next probe. Reads go round robin over the replicas in the pool; with none, to the
+ * primary (ReplicationRouter), said once in the log and by db_replica_up / db_replica_fallbacks_total.
  */
 @Injectable()
 export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ReplicaHealth.name);
+  private readonly replicas: Replica[];
+  private readonly primary: PrimaryPositions;
+  private readonly maxLagMs: number;
+  private readonly credentials: ProbeCredentials;
+  /** False once the primary turned out to have no MariaDB GTIDs (MySQL): Seconds_Behind_Master then. */
+  private gtid = true;
+  private primaryAnswered = true;
+  private next = 0;
   private timer?: NodeJS.Timeout;
-  private statuses: ReplicaStatus[];
   private checking?: Promise<ReplicaStatus[]>;
   private checkedAt = 0;
-  /** When the read pool is the write host itself there is no replica to watch. */
-  private readonly separateReplicas: boolean;
+  /** undefined until the first probe round: its outcome is not a change. */
+  private wasAvailable?: boolean;
 
   constructor(private readonly config: AppConfig) {
     const w = config.db.write;
-    this.separateReplicas = config.db.read.some((r) => r.host !== w.host || r.port !== w.port);
-    this.statuses = config.db.read.map((r) => ({ host: `${r.host}:${r.port}`, up: true, lagSeconds: null }));
+    this.replicas = config.db.read.map((h) => ({ host: h, label: `${h.host}:${h.port}`, isPrimary: h.host === w.host && h.port === w.port }));
+    this.maxLagMs = config.db.replicaMaxLagS * 1000;
+    this.primary = new PrimaryPositions(Math.max(60_000, 3 * this.maxLagMs));
+    this.credentials = { user: config.db.username, password: config.db.password };
     dbReplicaUp.set(1);
   }
 
-  onModuleInit(): void {
-    if (!this.separateReplicas) return;
-    void this.check();
-    this.timer = setInterval(() => void this.check(), 1000);
+  /** Some entry of DB_READ_HOST is a server of its own, to be watched. */
+  private get watching(): boolean {
+    return this.replicas.some((r) => !r.isPrimary);
+  }
+
+  /**
+   * The first round runs before the process serves (Nest awaits this), so reads use the replicas
+   * and /up tells the truth from the first request; a server that does not answer holds start-up
+   * at most FIRST_ROUND_WAIT_MS.
+   */
+  async onModuleInit(): Promise<void> {
+    if (!this.watching) return;
+    this.timer = setInterval(() => void this.check(), PROBE_INTERVAL_MS);
     this.timer.unref();
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([this.check(), new Promise<void>((resolve) => (waited = setTimeout(resolve, FIRST_ROUND_WAIT_MS)))]);
+    clearTimeout(waited);
   }
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Reads may use a replica: at least one answered its last check. */
+  /** Reads may use a replica: at least one is in the pool now. */
   get available(): boolean {
-    return this.statuses.some((s) => s.up);
+    const now = Date.now();
+    return this.replicas.some((r) => this.verdict(r, now).inPool);
+  }
+
+  /** The next replica in the pool, round robin (index into DB_READ_HOST); undefined when none is usable. */
+  pick(): number | undefined {
+    const now = Date.now();
+    const n = this.replicas.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.next + k) % n;
+      if (this.verdict(this.replicas[i], now).inPool) {
+        this.next = i + 1;
+        return i;
+      }
+    }
+    return undefined;
+  }
+
+  /** The replica's DB_READ_HOST entry (host:port). */
+  label(index: number): string {
+    return this.replicas[index]?.label ?? 'unknown';
   }
 
   get status(): ReplicaStatus[] {
-    return this.statuses;
+    const now = Date.now();
+    return this.replicas.map((r) => this.statusOf(r, now));
   }
 
-  /** A read on a replica failed to connect: stop using replicas until the next check passes. */
-  markDown(reason: string): void {
-    if (!this.available) return;
-    this.logger.warn({ reason }, 'replica unreachable: reads go to the primary');
-    this.statuses = this.statuses.map((s) => ({ ...s, up: false, error: reason }));
-    dbReplicaUp.set(0);
+  /** A read could not connect to this replica: it takes no reads until the next probe finds it answering. */
+  markDown(index: number, reason: string): void {
+    const r = this.replicas[index];
+    if (!r || r.isPrimary || r.markedDown) return;
+    r.markedDown = reason;
+    this.logger.warn({ replica: r.label, reason }, 'replica unreachable: taken out of the read pool');
+    this.publish();
   }
 
   /**
-   * Checks every replica now: one check at a time, shared by concurrent callers, and the current
-   * state when the last check finished less than PROBE_REUSE_MS ago.
+   * Probes now: one round at a time, shared by concurrent callers, and the current state when the
+   * last round finished less than PROBE_REUSE_MS ago.
    */
   check(): Promise<ReplicaStatus[]> {
-    if (!this.checking && Date.now() - this.checkedAt < PROBE_REUSE_MS) return Promise.resolve(this.statuses);
-    this.checking ??= Promise.all(this.config.db.read.map((r) => this.probe(r)))
-      .then((statuses) => {
-        const wasAvailable = this.available;
-        this.statuses = statuses;
-        this.checkedAt = Date.now();
-        const now = this.available;
-        dbReplicaUp.set(now ? 1 : 0);
-        if (wasAvailable && !now) this.logger.warn({ statuses }, 'no replica answers: reads go to the primary');
-        if (!wasAvailable && now) this.logger.log('a replica answers again: reads go back to the replicas');
-        return statuses;
-      })
+    if (!this.checking && Date.now() - this.checkedAt < PROBE_REUSE_MS) return Promise.resolve(this.status);
+    this.checking ??= this.round()
+      .then(() => this.status)
       .finally(() => (this.checking = undefined));
     return this.checking;
   }
 
-  private async probe(r: DbHost): Promise<ReplicaStatus> {
-    const host = `${r.host}:${r.port}`;
-    let conn: Awaited<ReturnType<typeof createConnection>> | undefined;
+  private async round(): Promise<void> {
+    // The primary first: a replica read after it that covers its position holds every commit before `at`.
+    if (this.gtid) await this.samplePrimary();
+    const observed = await Promise.all(this.replicas.map((r) => (r.isPrimary ? Promise.resolve(undefined) : observeReplica(r.host, this.credentials, this.gtid))));
+    observed.forEach((o, i) => {
+      if (!o) return;
+      const r = this.replicas[i];
+      r.observation = o;
+      r.markedDown = undefined;
+      r.coveredAt = o.position && this.primary.known ? this.primary.coveredAt(o.position) : undefined;
+    });
+    this.checkedAt = Date.now();
+    this.publish();
+  }
+
+  private async samplePrimary(): Promise<void> {
+    const at = Date.now();
     try {
-      conn = await createConnection({
-        host: r.host,
-        port: r.port,
-        user: this.config.db.username,
-        password: this.config.db.password,
-        connectTimeout: 1000,
-        // mysql2 sizes each connection's statement cache up front (four arrays of this length, 512 KB at
-        // the default 16,000): one probe a second made that much garbage a second. The probe prepares nothing.
-        maxPreparedStatements: 1,
-      });
-      const [rows] = await conn.query({ sql: 'SHOW SLAVE STATUS', timeout: 1000 });
-      const row = (rows as Array<Record<string, unknown>>)[0];
-      const lag = row?.Seconds_Behind_Master;
-      return { host, up: true, lagSeconds: lag === null || lag === undefined ? null : Number(lag) };
+      const pos = await primaryPosition(this.config.db.write, this.credentials);
+      if (pos === null) {
+        this.gtid = false;
+        this.logger.log('the primary has no MariaDB GTID position (MySQL): replica lag is read from Seconds_Behind_Source');
+        return;
+      }
+      this.primary.record(parseGtidPosition(pos), at);
+      if (!this.primaryAnswered) this.logger.log('the primary answers again: replica lag is measured against it again');
+      this.primaryAnswered = true;
     } catch (err) {
-      return { host, up: false, lagSeconds: null, error: (err as Error).message };
-    } finally {
-      conn?.destroy();
+      this.primary.unreachable();
+      if (this.primaryAnswered) {
+        this.logger.warn({ err: (err as Error).message }, 'the primary does not answer: replicas are judged against its last known position');
+      }
+      this.primaryAnswered = false;
     }
+  }
+
+  private verdict(r: Replica, now: number): LagVerdict {
+    if (r.isPrimary) return { state: 'ok', inPool: true, lagSeconds: 0 };
+    if (r.markedDown) return { state: 'down', inPool: false, lagSeconds: null };
+    return judgeReplica(r.observation, r.coveredAt, this.primary, now, this.maxLagMs);
+  }
+
+  private statusOf(r: Replica, now: number): ReplicaStatus {
+    const v = this.verdict(r, now);
+    const o = r.observation;
+    const error = r.markedDown ?? o?.error;
+    return {
+      host: r.label,
+      up: r.isPrimary || (!r.markedDown && (o?.reachable ?? true)),
+      state: v.state,
+      inPool: v.inPool,
+      lagSeconds: v.lagSeconds,
+      ioThread: o?.ioThread ?? null,
+      sqlThread: o?.sqlThread ?? null,
+      secondsBehindMaster: o?.secondsBehindMaster ?? null,
+      checkedAt: o ? new Date(o.at).toISOString() : null,
+      ...(error ? { error } : {}),
+    };
+  }
+
+  /** Metrics, and one log line per change: a replica in or out of the pool, and no replica at all. */
+  private publish(): void {
+    const now = Date.now();
+    const maxLagSeconds = this.config.db.replicaMaxLagS;
+    for (const r of this.replicas) {
+      const s = this.statusOf(r, now);
+      dbReplicaLagSeconds.set({ replica: s.host }, s.lagSeconds ?? NaN);
+      dbReplicaInPool.set({ replica: s.host }, s.inPool ? 1 : 0);
+      if (r.wasInPool === true && !s.inPool) {
+        const { host, state, lagSeconds, ioThread, sqlThread, error } = s;
+        this.logger.warn({ replica: host, state, lagSeconds, maxLagSeconds, ioThread, sqlThread, error }, 'replica taken out of the read pool');
+      }
+      if (r.wasInPool === false && s.inPool) this.logger.log({ replica: s.host, lagSeconds: s.lagSeconds }, 'replica back in the read pool');
+      r.wasInPool = s.inPool;
+    }
+    const any = this.replicas.some((r) => r.wasInPool);
+    dbReplicaUp.set(any ? 1 : 0);
+    // A process starting while every replica is behind cannot date them yet (it has seen no earlier position of the
+    // primary): not a change worth a warning, and a CLI command's stderr stays its own.
+    if (this.wasAvailable === undefined && !any) this.logger.log({ replicas: this.status }, 'no replica usable at start-up: reads go to the primary');
+    if (this.wasAvailable === true && !any) this.logger.warn({ replicas: this.status }, 'no replica usable: reads go to the primary');
+    if (this.wasAvailable === false && any) this.logger.log('a replica is usable again: reads go back to the replicas');
+    this.wasAvailable = any;
   }
 }

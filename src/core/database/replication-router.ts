@@ -3,11 +3,11 @@ import { performance } from 'node:perf_hooks';
 import { DataSource, QueryRunner, ReplicationMode } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { reportPatch } from '../patches/patch-check';
-import { checkQueryRunnerHook, hookQueryRunners } from '../patches/typeorm';
-import { dbQueriesTotal, dbQueryDuration, dbReplicaFallbacksTotal } from '../metrics/metrics';
+import { checkQueryRunnerHook, checkReplicaChoiceHook, hookQueryRunners, hookReplicaChoice, PrimaryConnect, ReplicaConnect } from '../patches/typeorm';
+import { dbQueriesTotal, dbQueryDuration, dbReplicaFallbacksTotal, dbReplicaReadsTotal } from '../metrics/metrics';
 import { ReplicaHealth } from './replica-health';
 import { isDatabaseUnavailable } from './database-errors';
-import { DbRole, isWriteStatement, operationOf, roleOf, routeQueryRunner } from './replication-routing';
+import { DbRole, isWriteStatement, operationOf, routeQueryRunner } from './replication-routing';
 import { StickyWindow } from './sticky-window';
 import { currentRequestContext } from './request-context';
 
@@ -26,8 +26,10 @@ const MAX_KNOWN_STATEMENTS = 2000;
  * this routes every query runner the DataSource makes (core/patches/typeorm.ts) so that
  * - a unit of work that has written, or a user inside the read-your-writes
  *   window, reads the primary (Laravel's `sticky`, Rails' role switching);
- * - a replica that cannot be reached costs one failed connect, then reads
- *   go to the primary until ReplicaHealth sees a replica again;
+ * - a read goes to the next replica of the read pool (ReplicaHealth: answering,
+ *   lagging at most DB_REPLICA_MAX_LAG_S), round robin, or to the primary when
+ *   none is in it; a replica that fails to connect is taken out at once and the
+ *   read tries the next one;
  * - every query is counted and timed by the role that served it.
  * Feature code keeps using plain repositories.
  */
@@ -35,6 +37,8 @@ const MAX_KNOWN_STATEMENTS = 2000;
 export class ReplicationRouter {
   private readonly logger = new Logger(ReplicationRouter.name);
   private readonly kinds: Record<DbRole, Map<string, StatementKind>> = { primary: new Map(), replica: new Map() };
+  /** Which replica (index into DB_READ_HOST) each read connection came from. */
+  private readonly servedBy = new WeakMap<object, number>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -47,38 +51,70 @@ export class ReplicationRouter {
 
   private install(): void {
     reportPatch(checkQueryRunnerHook(this.dataSource, this.config.db.read.length > 0), 'required');
+    reportPatch(checkReplicaChoiceHook(this.dataSource), 'required');
     const stickyEnabled = this.config.db.sticky;
     hookQueryRunners(this.dataSource, (requested, original) => {
       const unit = currentRequestContext();
-      const mode = routeQueryRunner({
+      const input = {
         requested,
         stickyEnabled,
         unitWrote: unit?.wrote ?? false,
         userWithinWindow: unit?.userWithinWindow ?? false,
         replicaAvailable: this.replicas.available,
-      });
+      };
+      const mode = routeQueryRunner(input);
+      // A read that would have gone to a replica, had one been usable.
+      if (!input.replicaAvailable && requested === 'slave' && routeQueryRunner({ ...input, replicaAvailable: true }) === 'slave') dbReplicaFallbacksTotal.inc();
       const runner = original(mode);
       this.instrument(runner, mode, original);
       return runner;
     });
+    hookReplicaChoice(this.dataSource, (replica, primary) => this.connectRead(replica, primary));
+  }
+
+  /** A slave-mode runner's connection: the next replica in the pool; one that fails to connect is marked down and the next tried. */
+  private async connectRead(replica: ReplicaConnect, primary: PrimaryConnect): Promise<object> {
+    for (let tries = 0; tries < this.config.db.read.length; tries++) {
+      const index = this.replicas.pick();
+      if (index === undefined) break;
+      try {
+        const conn = await replica(index);
+        this.servedBy.set(conn, index);
+        return conn;
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        this.replicas.markDown(index, (err as Error).message);
+      }
+    }
+    // The pool emptied between routing and connecting (a lag limit passed, a connect failed).
+    dbReplicaFallbacksTotal.inc();
+    return primary();
   }
 
   private instrument(runner: QueryRunner, mode: ReplicationMode, createRunner: (m: ReplicationMode) => QueryRunner): void {
     const query: QueryFn = runner.query.bind(runner);
-    const role = roleOf(mode);
+    const connect = runner.connect.bind(runner);
+    // The replica this runner's connection came from; undefined for the primary.
+    let replica: number | undefined;
+    runner.connect = async () => {
+      const conn: unknown = await connect();
+      if (mode === 'slave' && conn && typeof conn === 'object') replica = this.servedBy.get(conn);
+      return conn;
+    };
     const wrapped = async (sql: string, parameters?: unknown[], structured?: boolean): Promise<unknown> => {
-      const kind = this.classify(role, sql);
       const started = performance.now();
       try {
         const result: unknown = await query(sql, parameters, structured as true);
+        const kind = this.classify(replica === undefined ? 'primary' : 'replica', sql);
         dbQueryDuration.observe(kind.duration, (performance.now() - started) / 1000);
         dbQueriesTotal.inc(kind.count);
+        if (replica !== undefined) dbReplicaReadsTotal.inc({ replica: this.replicas.label(replica) });
         if (kind.write) await this.markWrite();
         return result;
       } catch (err) {
-        dbQueryDuration.observe(kind.duration, (performance.now() - started) / 1000);
-        if (mode === 'slave' && isDatabaseUnavailable(err)) {
-          return this.retryOnPrimary(runner, createRunner, sql, parameters, structured, err);
+        dbQueryDuration.observe(this.classify(replica === undefined ? 'primary' : 'replica', sql).duration, (performance.now() - started) / 1000);
+        if (replica !== undefined && isDatabaseUnavailable(err)) {
+          return this.retryOnPrimary(replica, createRunner, sql, parameters, structured, err);
         }
         throw err;
       }
@@ -105,7 +141,7 @@ export class ReplicationRouter {
   }
 
   private async retryOnPrimary(
-    _failed: QueryRunner,
+    replica: number,
     createRunner: (m: ReplicationMode) => QueryRunner,
     sql: string,
     parameters: unknown[] | undefined,
@@ -113,7 +149,7 @@ export class ReplicationRouter {
     err: unknown,
   ): Promise<unknown> {
     // The failed runner is released by whoever created it, as usual.
-    this.replicas.markDown((err as Error).message);
+    this.replicas.markDown(replica, (err as Error).message);
     dbReplicaFallbacksTotal.inc();
     const primary = createRunner('master');
     const end = dbQueryDuration.startTimer({ role: 'primary', operation: operationOf(sql) });

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
+import { AppConfig } from '../../config/app-config';
 import { ReplicaHealth } from '../database/replica-health';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
@@ -31,7 +32,12 @@ export class DependencyIndicators {
     private readonly dataSource: DataSource,
     private readonly replicas: ReplicaHealth,
     @Inject(REDIS) private readonly redis: RedisClient,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.maxLagS = config.db.replicaMaxLagS;
+  }
+
+  private readonly maxLagS: number;
 
   async databaseWrite(): Promise<HealthIndicatorResult> {
     const check = this.indicator.check('database_write');
@@ -43,12 +49,24 @@ export class DependencyIndicators {
     }
   }
 
-  /** From ReplicaHealth's once-a-second probe: a busy probe endpoint must not open a connection per call. */
+  /**
+   * From ReplicaHealth's once-a-second probe: a busy probe endpoint must not open a connection per call.
+   * Up while at least one replica is in the read pool (answers, lags at most DB_REPLICA_MAX_LAG_S).
+   */
   databaseRead(): HealthIndicatorResult {
     const check = this.indicator.check('database_read');
-    const statuses = this.replicas.status;
-    const replicas = statuses.map((s) => ({ host: s.host, up: s.up, lagSeconds: s.lagSeconds }));
-    return statuses.some((s) => s.up) ? check.up({ replicas }) : check.down({ replicas, message: statuses.find((s) => s.error)?.error });
+    const replicas = this.replicas.status.map((s) => ({
+      host: s.host,
+      up: s.up,
+      state: s.state,
+      inPool: s.inPool,
+      lagSeconds: s.lagSeconds,
+      ioThread: s.ioThread,
+      sqlThread: s.sqlThread,
+    }));
+    if (this.replicas.available) return check.up({ replicas });
+    const why = this.replicas.status.find((s) => s.error)?.error;
+    return check.down({ replicas, message: `no replica usable (answering and at most ${this.maxLagS} s behind): reads go to the primary${why ? ` (${why})` : ''}` });
   }
 
   async redisPing(): Promise<HealthIndicatorResult> {

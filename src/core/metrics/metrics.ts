@@ -53,12 +53,42 @@ export const dbQueriesTotal = once(
 
 export const dbReplicaFallbacksTotal = once(
   'db_replica_fallbacks_total',
-  () => new Counter({ name: 'db_replica_fallbacks_total', help: 'Reads sent to the primary because no replica answered' }),
+  () =>
+    new Counter({
+      name: 'db_replica_fallbacks_total',
+      help: 'Reads sent to the primary because no replica was usable (none answered, or all lagged more than DB_REPLICA_MAX_LAG_S)',
+    }),
 );
 
 export const dbReplicaUp = once(
   'db_replica_up',
-  () => new Gauge({ name: 'db_replica_up', help: '1 while at least one replica answers', labelNames: [] as const }),
+  () => new Gauge({ name: 'db_replica_up', help: '1 while at least one replica is in the read pool', labelNames: [] as const }),
+);
+
+/** Per replica: the label is its DB_READ_HOST entry (host:port), so the series are bounded by the configuration. */
+export const dbReplicaLagSeconds = once(
+  'db_replica_lag_seconds',
+  () =>
+    new Gauge({
+      name: 'db_replica_lag_seconds',
+      help: 'How far behind the primary the data of each replica is (GTID positions; Seconds_Behind_Master on MySQL); NaN when unknown',
+      labelNames: ['replica'] as const,
+    }),
+);
+
+export const dbReplicaInPool = once(
+  'db_replica_in_pool',
+  () =>
+    new Gauge({
+      name: 'db_replica_in_pool',
+      help: '1 while the replica takes reads: it answers and lags at most DB_REPLICA_MAX_LAG_S',
+      labelNames: ['replica'] as const,
+    }),
+);
+
+export const dbReplicaReadsTotal = once(
+  'db_replica_reads_total',
+  () => new Counter({ name: 'db_replica_reads_total', help: 'Queries served by each replica', labelNames: ['replica'] as const }),
 );
 
 export const socketActiveConnections = once(

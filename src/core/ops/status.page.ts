@@ -39,7 +39,7 @@ export const STATUS_PAGE = `<!doctype html>
 <table id="queues"><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th></tr></thead><tbody></tbody></table>
 
 <h2>Replicas</h2>
-<table id="replicas"><thead><tr><th>host</th><th>up</th><th>lag (s)</th></tr></thead><tbody></tbody></table>
+<table id="replicas"><thead><tr><th>host</th><th>up</th><th>lag (s)</th><th>state</th></tr></thead><tbody></tbody></table>
 
 <script>
 (function () {
@@ -83,7 +83,8 @@ export const STATUS_PAGE = `<!doctype html>
         [String(q.failed), 'num' + (q.failed ? ' warn' : '')], [String(q.completed), 'num']];
     }));
     fill('replicas', s.replicas.map(function (r) {
-      return [[r.host], [r.up ? 'up' : 'DOWN', r.up ? '' : 'crit'], [r.lagSeconds === null ? '–' : String(r.lagSeconds), 'num']];
+      return [[r.host], [r.up ? 'up' : 'DOWN', r.up ? '' : 'crit'], [r.lagSeconds === null ? '–' : String(r.lagSeconds), 'num'],
+        [r.inPool ? 'in pool' : r.state, r.inPool ? '' : 'warn']];
     }));
   }
   var source = new EventSource('/api/performance/stream');

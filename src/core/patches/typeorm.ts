@@ -32,3 +32,45 @@ export function hookQueryRunners(ds: DataSource, route: (requested: ReplicationM
   const create: CreateRunner = ds.createQueryRunner.bind(ds);
   ds.createQueryRunner = (requested: ReplicationMode = 'master') => route(requested, create);
 }
+
+/**
+ * Which replica a read connects to. TypeORM's MysqlDriver asks mysql2's PoolCluster for any node
+ * matching `SLAVE*` (named `SLAVE<index>` in DB_READ_HOST order by `MysqlDriver.connect`), so it
+ * cannot skip a replica that answers but lags. `driver.obtainSlaveConnection()` (a public method,
+ * replaced on our one driver) is where a slave-mode runner gets its connection; ours asks `obtain`,
+ * which names a node (`replica(index)`) or falls back to the primary. Relied on: the `SLAVE<index>`
+ * names, `driver.poolCluster.getConnection(pattern, cb)`, `driver.prepareDbConnection(conn)` and
+ * `driver.obtainMasterConnection()`. Required: without it a lagging replica would serve reads.
+ *
+ * To remove: a selector hook in TypeORM's replication options, or one DataSource per replica.
+ */
+interface MysqlDriverShape {
+  poolCluster?: { getConnection(pattern: string, cb: (err: Error | null, conn: unknown) => void): void };
+  obtainSlaveConnection?: () => Promise<unknown>;
+  obtainMasterConnection?: () => Promise<unknown>;
+  prepareDbConnection?: (conn: unknown) => unknown;
+}
+
+export type ReplicaConnect = (index: number) => Promise<object>;
+export type PrimaryConnect = () => Promise<object>;
+
+export function checkReplicaChoiceHook(ds: Pick<DataSource, 'driver'>): PatchCheck {
+  const d = ds.driver as unknown as MysqlDriverShape;
+  let reason: string | undefined;
+  if (typeof d.obtainSlaveConnection !== 'function') reason = 'driver.obtainSlaveConnection is gone';
+  else if (typeof d.obtainMasterConnection !== 'function') reason = 'driver.obtainMasterConnection is gone';
+  else if (typeof d.prepareDbConnection !== 'function') reason = 'driver.prepareDbConnection is gone';
+  else if (typeof d.poolCluster?.getConnection !== 'function') reason = 'the driver has no mysql2 PoolCluster (driver.poolCluster)';
+  return { library: 'typeorm', patch: 'MysqlDriver.obtainSlaveConnection', writtenFor: TYPEORM_WRITTEN_FOR, installed: installedVersion('typeorm'), ok: !reason, reason };
+}
+
+/** Every read connection from now on comes from `obtain`, given a way to each replica by index and to the primary. */
+export function hookReplicaChoice(ds: DataSource, obtain: (replica: ReplicaConnect, primary: PrimaryConnect) => Promise<object>): void {
+  const d = ds.driver as unknown as Required<MysqlDriverShape>;
+  const replica: ReplicaConnect = (index) =>
+    new Promise<object>((resolve, reject) => {
+      d.poolCluster.getConnection(`SLAVE${index}`, (err, conn) => (err ? reject(err) : resolve(d.prepareDbConnection(conn) as object)));
+    });
+  const primary: PrimaryConnect = () => d.obtainMasterConnection.call(d) as Promise<object>;
+  d.obtainSlaveConnection = () => obtain(replica, primary);
+}
