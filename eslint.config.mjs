@@ -27,6 +27,24 @@ export default tseslint.config(
     },
   },
   {
+    // STYLE.md rule 11: infrastructure learns about features by registration (room kinds, namespace
+    // events, job handlers: providers core discovers at boot), never by import.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(src/)?modules(/|$)',
+              message: 'src/core never imports src/modules (STYLE.md rule 11): let the feature register a provider that core discovers (docs/architecture.md, "Map").',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests read loosely-typed JSON responses.
     files: ['test/**/*.ts', 'bench/**/*.ts', '**/*.spec.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -2,7 +2,10 @@ import type { Namespace } from 'socket.io';
 import type { AppConfig } from '../../config/app-config';
 import { realtimeChannelGapsTotal, realtimeEpochChangesTotal, realtimeShedTotal } from '../metrics/metrics';
 import { decodeChannelMessage, type EventLog, type LoggedEvent } from './event-log';
+import { EventRouting } from './event-routing';
 import { FANOUT_SLICE_MS, INBOX_PAUSE_AT, RealtimeHub } from './realtime-hub';
+
+const routing = new EventRouting([{ namespace: '/realtime', events: ['*'] }]);
 
 /** A namespace whose room broadcasts cost `costMs` each (busy), recording the ids emitted. */
 function fakeNamespace(costMs: number) {
@@ -45,7 +48,7 @@ const message = (id: number) => `${id}\n${JSON.stringify({ eventType: 'bench', t
 
 describe('RealtimeHub under overload (more channel messages than it can fan out)', () => {
   it('fans out in slices, stops reading the channel while behind, and still delivers every event once, in order', async () => {
-    const hub = new RealtimeHub({} as AppConfig, {} as EventLog);
+    const hub = new RealtimeHub({} as AppConfig, {} as EventLog, routing);
     const { nsp, emitted } = fakeNamespace(0.05);
     hub.attach(nsp);
     const sub = fakeSubscriber();
@@ -97,7 +100,7 @@ const until = async (cond: () => boolean) => {
 
 describe('RealtimeHub when the channel loses events (Redis dropped the subscriber)', () => {
   it('fills a gap from the global stream before the event that revealed it', async () => {
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(7));
+    const hub = new RealtimeHub({} as AppConfig, fakeLog(7), routing);
     const { nsp, emitted } = fakeNamespace(0);
     hub.attach(nsp);
     for (const id of [1, 2, 6, 7]) hub.receive(message(id));
@@ -107,7 +110,7 @@ describe('RealtimeHub when the channel loses events (Redis dropped the subscribe
 
   it('delivers a large filled gap in slices too, keeping the event loop turning', async () => {
     const total = 10000;
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(total));
+    const hub = new RealtimeHub({} as AppConfig, fakeLog(total), routing);
     const { nsp, emitted } = fakeNamespace(0.05);
     hub.attach(nsp);
     hub.receive(message(1));
@@ -127,7 +130,7 @@ describe('RealtimeHub when the channel loses events (Redis dropped the subscribe
   });
 
   it('fills the tail: events lost right before the channel went quiet are not left waiting for the next one', async () => {
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(5));
+    const hub = new RealtimeHub({} as AppConfig, fakeLog(5), routing);
     const { nsp, emitted } = fakeNamespace(0);
     hub.attach(nsp);
     for (const id of [1, 2, 3]) hub.receive(message(id));
@@ -145,7 +148,7 @@ describe('RealtimeHub when the channel loses events (Redis dropped the subscribe
 
 describe('RealtimeHub never leaves a client with a silent hole', () => {
   it('makes every client resync when missing events are gone from the global stream too', async () => {
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(8, 5)); // 2..4 trimmed from the global stream
+    const hub = new RealtimeHub({} as AppConfig, fakeLog(8, 5), routing); // 2..4 trimmed from the global stream
     const { nsp, emitted, disconnected } = fakeNamespace(0);
     hub.attach(nsp);
     let sseClosed = 0;
@@ -164,7 +167,7 @@ describe('RealtimeHub never leaves a client with a silent hole', () => {
     const epoch = 1_796_000_000_000_000;
     const newEpoch = [epoch + 1, epoch + 2, epoch + 3].map((id) => decodeChannelMessage(message(id)));
     const log = { between: async (from: number, to: number) => newEpoch.filter((e) => e.id > from && e.id < to) } as unknown as EventLog;
-    const hub = new RealtimeHub({} as AppConfig, log);
+    const hub = new RealtimeHub({} as AppConfig, log, routing);
     const { nsp, emitted, disconnected } = fakeNamespace(0);
     hub.attach(nsp);
     for (const id of [1, 2]) hub.receive(message(id));
@@ -184,7 +187,7 @@ describe('RealtimeHub never leaves a client with a silent hole', () => {
   });
 
   it('sheds a socket whose unsent output passes the bound, counts it and tells admins', async () => {
-    const hub = new RealtimeHub({} as AppConfig, {} as EventLog);
+    const hub = new RealtimeHub({} as AppConfig, {} as EventLog, routing);
     const { nsp } = fakeNamespace(0);
     const closed: string[] = [];
     const socket = (id: string, writeBuffer: number, bufferedAmount: number) => ({
@@ -208,7 +211,7 @@ describe('RealtimeHub never leaves a client with a silent hole', () => {
 
 describe('RealtimeHub recovery while the hub is behind the channel', () => {
   it('sends nothing twice: live delivery resumes only after the hub has passed what the replay sent', async () => {
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(8));
+    const hub = new RealtimeHub({} as AppConfig, fakeLog(8), routing);
     const { nsp, emitted, excluded } = fakeNamespace(0);
     hub.attach(nsp);
     const got: number[] = [];
@@ -228,7 +231,7 @@ describe('RealtimeHub recovery while the hub is behind the channel', () => {
   });
 
   it('forgets a held socket that disconnects', async () => {
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(3));
+    const hub = new RealtimeHub({} as AppConfig, fakeLog(3), routing);
     const { nsp, emitted, excluded } = fakeNamespace(0);
     hub.attach(nsp);
     const socket = { id: 's1', nsp, rooms: new Set(['user:1']), connected: true, emit: () => true };
@@ -245,7 +248,7 @@ describe('RealtimeHub recovery while the hub is behind the channel', () => {
 
 describe('RealtimeHub control events', () => {
   it('hands an event without rooms to its handler, in id order, and never to a socket or stream', async () => {
-    const hub = new RealtimeHub({} as AppConfig, {} as EventLog);
+    const hub = new RealtimeHub({} as AppConfig, {} as EventLog, routing);
     const { nsp, emitted } = fakeNamespace(0);
     hub.attach(nsp);
     const sse: number[] = [];

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Namespace, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { realtimeChannelGapsTotal, realtimeEpochChangesTotal, realtimeShedTotal, socketMessagesSent, socketMessagesTotal } from '../metrics/metrics';
 import { createRedis, RedisClient } from '../redis/redis.factory';
 import { decodeChannelMessage, envelope, EventLog, LoggedEvent } from './event-log';
-import { namespacesFor, senderRoomToSkip } from './room-name';
+import { EventRouting, EventRoutingError } from './event-routing';
 
 const SHED_CHECK_MS = 1000;
 const SHED_MAX_PACKETS = 1000;
@@ -49,7 +49,7 @@ export interface SseListener {
  * missed and what is new arrive in id order, each once.
  */
 @Injectable()
-export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
+export class RealtimeHub implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RealtimeHub.name);
   private subscriber?: RedisClient;
   private readonly namespaces = new Map<string, Namespace>();
@@ -84,6 +84,7 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly config: AppConfig,
     private readonly log: EventLog,
+    private readonly routing: EventRouting,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -96,6 +97,12 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
     this.shedTimer.unref();
   }
 
+  /** Every namespace some gateway declared events for has its gateway: an event routed there would reach nobody. */
+  onApplicationBootstrap(): void {
+    const missing = this.routing.namespaces().filter((name) => !this.namespaces.has(name));
+    if (missing.length) throw new EventRoutingError(`Events are declared for ${missing.join(', ')} but no gateway serves it`);
+  }
+
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.shedTimer);
     this.inbox = [];
@@ -103,7 +110,11 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
     await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
   }
 
+  /** A gateway's namespace (its afterInit): it must be one whose events some gateway declared (@NamespaceEvents). */
   attach(nsp: Namespace): void {
+    if (!this.routing.namespaces().includes(nsp.name)) {
+      throw new EventRoutingError(`The gateway of ${nsp.name} declares no server events: add @NamespaceEvents({ namespace: '${nsp.name}', events: [...] })`);
+    }
     this.namespaces.set(nsp.name, nsp);
     this.replaying.set(nsp.name, new Map());
   }
@@ -397,12 +408,12 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   }
 
   private deliverToSockets(e: LoggedEvent): void {
-    for (const name of namespacesFor(e.eventType)) {
+    for (const name of this.routing.namespacesFor(e.eventType)) {
       const nsp = this.namespaces.get(name);
       if (!nsp) continue;
       const replaying = this.replaying.get(name);
       let op = nsp.to(e.rooms);
-      const skip = senderRoomToSkip(e.eventType, e.payload);
+      const skip = this.routing.roomToSkip(e.eventType, e.payload);
       if (skip) op = op.except(skip);
       if (replaying?.size) {
         const held = [...replaying.keys()];

@@ -1,8 +1,9 @@
 /**
  * The one way out to clients (SPEC §5). Domain code and workers depend on
- * this abstract class only; core/realtime provides the implementation that
- * fans out to Socket.IO (through the Redis adapter/emitter, so it works from
- * a worker without a Socket.IO server) and to SSE streams (Redis history).
+ * this abstract class only; core/realtime provides the implementation, which
+ * appends the event to Redis (history per room, one channel), so it works
+ * from a worker without a Socket.IO server; the api processes' RealtimeHub
+ * delivers it to their sockets and SSE streams.
  */
 export type RealtimeTarget = 'all' | 'websocket' | 'sse';
 
@@ -21,11 +22,10 @@ export interface EventEnvelope {
 }
 
 export const userRoom = (userId: number | string) => `user:${userId}`;
+/** SPEC §5 names toProject; the projects module owns the room kind (project-rooms.ts). */
 export const projectRoom = (projectId: number | string) => `project:${projectId}`;
-export const analysisRoom = (analysisId: number | string) => `analysis:${analysisId}`;
 export const jobRoom = (queue: string, jobId: string) => `job:${queue}:${jobId}`;
 export const queueRoom = (queue: string) => `queue:${queue}`;
-export const chatRoom = (roomId: number | string) => `chat:${roomId}`;
 
 export abstract class RealtimeService {
   /** Resolves with the event id once the event is on its way (history written, published). */

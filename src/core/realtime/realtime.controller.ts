@@ -9,10 +9,9 @@ import { RealtimeTestDto } from './dto';
 import { EventLog } from './event-log';
 import { PresenceScope } from './presence-scope';
 import { RealtimeHub } from './realtime-hub';
-import { analysisRoom, jobRoom } from './realtime.contract';
+import { jobRoom } from './realtime.contract';
 import { RoomAccess } from './room-access';
 import { BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
-import { parseRoom } from './room-name';
 import { SseStreams } from './sse-streams';
 
 function roomList(raw: unknown): string[] {
@@ -51,23 +50,16 @@ export class RealtimeController {
   @Get('jobs/:jobId/stream')
   async job(@CurrentUser() me: Principal, @Param('jobId') jobId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const room = jobId.includes(':') ? `job:${jobId}` : await this.jobRoomOf(me, jobId);
-    if (!parseRoom(room)) throw new BadRequestError('jobId must be a job id or <queue>:<id>');
+    if (!this.access.parse(room)) throw new BadRequestError('jobId must be a job id or <queue>:<id>');
     return this.sse.open(req, res, me, [room]);
   }
 
   private async jobRoomOf(me: Principal, jobId: string): Promise<string> {
-    if (!parseRoom(`job:default:${jobId}`)) throw new BadRequestError('jobId must be a job id or <queue>:<id>');
+    if (!this.access.parse(jobRoom('default', jobId))) throw new BadRequestError('jobId must be a job id or <queue>:<id>');
     for (const queue of this.config.queue.names) {
       if (await this.access.may(me, jobRoom(queue, jobId))) return jobRoom(queue, jobId);
     }
     throw new NotFoundError('No job with this id that you may follow');
-  }
-
-  @Get('analysis/:analysisId/stream')
-  analysis(@CurrentUser() me: Principal, @Param('analysisId') analysisId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const room = analysisRoom(analysisId);
-    if (!parseRoom(room)) throw new BadRequestError('analysisId must be a positive integer');
-    return this.sse.open(req, res, me, [room]);
   }
 
   /**
@@ -157,7 +149,7 @@ export class RealtimeController {
   @Post('test')
   @HttpCode(202)
   async test(@Body() dto: RealtimeTestDto) {
-    if (dto.room !== undefined && !parseRoom(dto.room) && dto.room !== BROADCAST_ROOM) throw new BadRequestError('Unknown room name');
+    if (dto.room !== undefined && !this.access.parse(dto.room) && dto.room !== BROADCAST_ROOM) throw new BadRequestError('Unknown room name');
     const e = await this.realtime.publish([dto.room ?? BROADCAST_ROOM], dto.eventType, dto.payload ?? {}, { target: dto.target ?? 'all' });
     return { eventId: String(e.id), room: dto.room ?? BROADCAST_ROOM, target: e.target };
   }

@@ -23,7 +23,7 @@ import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
 import { RecentRevocations, RevocationMarked } from './recent-revocations';
 import { RoomAccess } from './room-access';
-import { namespacesFor, senderRoomToSkip } from './room-name';
+import { EventRouting } from './event-routing';
 import type { SlotHolderKind } from './slot-ledger';
 import { InFlightEvents } from './in-flight-events';
 import { PendingRecovery, SocketSessionStore } from './socket-sessions';
@@ -127,6 +127,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     private readonly sticky: StickyWindow,
     private readonly realtime: RedisRealtimeService,
     private readonly revocations: RecentRevocations,
+    private readonly routing: EventRouting,
   ) {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const connections = this;
@@ -354,9 +355,9 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   }
 
   private visibleTo(socket: AppSocket, e: LoggedEvent): boolean {
-    const skip = senderRoomToSkip(e.eventType, e.payload);
+    const skip = this.routing.roomToSkip(e.eventType, e.payload);
     if (skip && socket.rooms.has(skip)) return false;
-    return e.target !== 'sse' && namespacesFor(e.eventType).includes(socket.nsp.name as never) && e.rooms.some((r) => socket.rooms.has(r));
+    return e.target !== 'sse' && this.routing.namespacesFor(e.eventType).includes(socket.nsp.name) && e.rooms.some((r) => socket.rooms.has(r));
   }
 
   /** `first`: the save right after a handshake, batched with other new sockets' (SocketSessionStore.saveSoon). */

@@ -1,10 +1,11 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Job, UnrecoverableError } from 'bullmq';
 import { Repository } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
-import { JobContext, JobHandlers } from '../../core/queue/job-handlers';
-import { analysisRoom, projectRoom, RealtimeService, userRoom } from '../../core/realtime/realtime.contract';
+import { JobContext, JobHandler, QueueJob } from '../../core/queue/job-handlers';
+import { projectRoom, RealtimeService, userRoom } from '../../core/realtime/realtime.contract';
+import { analysisRoom } from './analysis-rooms';
 import { ANALYSIS_JOB, AnalysisJob, AnalysisProgressPayload, stationName } from './analyses.events';
 import { NotificationsService } from '../notifications/notifications.service';
 import { Analysis } from './entities/analysis.entity';
@@ -21,23 +22,19 @@ export interface AnalysisResult {
  * the analysis, project and owner's rooms; job:* ones come from the worker.
  */
 @Injectable()
-export class AnalysisProcessor implements OnModuleInit {
+@QueueJob(ANALYSIS_JOB)
+export class AnalysisProcessor implements JobHandler<AnalysisJob, AnalysisResult> {
   private readonly logger = new Logger(AnalysisProcessor.name);
 
   constructor(
-    private readonly handlers: JobHandlers,
     private readonly realtime: RealtimeService,
     private readonly config: AppConfig,
     @InjectRepository(Analysis) private readonly analyses: Repository<Analysis>,
     private readonly notifications: NotificationsService,
   ) {}
 
-  onModuleInit(): void {
-    this.handlers.register<AnalysisJob, AnalysisResult>(ANALYSIS_JOB, {
-      announce: true,
-      run: (job, ctx) => this.run(job, ctx),
-      onFailed: (job, err) => this.markFailed(job.data, err),
-    });
+  onFailed(job: Job<AnalysisJob>, err: Error): Promise<void> {
+    return this.markFailed(job.data, err);
   }
 
   async run(job: Job<AnalysisJob>, ctx: JobContext): Promise<AnalysisResult> {
