@@ -8,7 +8,8 @@ import { ClusterState } from './cluster-state';
 import { RealtimeTestDto } from './dto';
 import { EventLog } from './event-log';
 import { PresenceScope } from './presence-scope';
-import { RealtimeHub } from './realtime-hub';
+import { SocketNamespaces } from './socket-namespaces';
+import { SseRegistry } from './sse-registry';
 import { jobRoom } from './realtime.contract';
 import { RoomAccess } from './room-access';
 import { BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
@@ -27,7 +28,8 @@ export class RealtimeController {
   constructor(
     private readonly sse: SseStreams,
     private readonly cluster: ClusterState,
-    private readonly hub: RealtimeHub,
+    private readonly namespaces: SocketNamespaces,
+    private readonly sseRegistry: SseRegistry,
     private readonly log: EventLog,
     private readonly realtime: RedisRealtimeService,
     private readonly config: AppConfig,
@@ -117,21 +119,21 @@ export class RealtimeController {
   @Get('health')
   async health() {
     const lastEventId = await this.log.currentId();
-    const namespaces = this.hub.allNamespaces();
+    const namespaces = this.namespaces.all();
     const initialized = namespaces.length > 0;
     return {
       success: true,
       health: {
         websocket: { status: initialized ? 'operational' : 'unavailable', initialized },
-        sse: { status: 'operational', clients: this.hub.sseClients },
+        sse: { status: 'operational', clients: this.sseRegistry.clients },
         overall: initialized ? 'healthy' : 'degraded',
         timestamp: new Date().toISOString(),
       },
       status: 'ok',
       instance: this.config.instanceId,
-      namespaces: this.hub.allNamespaces().map((n) => n.name),
-      localSockets: this.hub.allNamespaces().reduce((sum, n) => sum + n.sockets.size, 0),
-      localSseClients: this.hub.sseClients,
+      namespaces: this.namespaces.all().map((n) => n.name),
+      localSockets: this.namespaces.all().reduce((sum, n) => sum + n.sockets.size, 0),
+      localSseClients: this.sseRegistry.clients,
       clusterConnections: this.cluster.clusterConnections,
       lastEventId: String(lastEventId),
     };

@@ -4,6 +4,14 @@ import { AppConfig } from '../../config/app-config';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { AccessRevocations } from './access-revocations';
+import { AdminAlerts } from './admin-alerts';
+import { ChannelSubscriber } from './channel-subscriber';
+import { ClientEventRunner, eventLimitersProvider } from './client-event-runner';
+import { LocalConnectionStats } from './local-connection-stats';
+import { SlowSocketShedder } from './slow-socket-shedder';
+import { SocketAdmission } from './socket-admission';
+import { SocketNamespaces } from './socket-namespaces';
+import { SseRegistry } from './sse-registry';
 import { ClusterState } from './cluster-state';
 import { EventLog } from './event-log';
 import { EventRouting } from './event-routing';
@@ -58,6 +66,15 @@ export class RealtimeModule {
         // What the feature modules registered (STYLE.md rule 11): room kinds (RoomAccess), the events of their namespaces.
         { provide: EventRouting, inject: [DiscoveryService], useFactory: (discovery: DiscoveryService) => EventRouting.discover(discovery) },
         UserRooms,
+        SocketNamespaces,
+        SseRegistry,
+        ChannelSubscriber,
+        AdminAlerts,
+        LocalConnectionStats,
+        SlowSocketShedder,
+        eventLimitersProvider,
+        ClientEventRunner,
+        SocketAdmission,
         ClusterState,
         RealtimeHub,
         RecentRevocations,
