@@ -31,6 +31,7 @@ describe('ClientEventRunner (every client event: auth, rate limit, unit of work,
 
   it('maps a limit to rate_limited with retryAfterMs, a domain error to its code, anything else to internal', async () => {
     const over = new RateLimiterRes(0, 1500);
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rate-limiter-flexible rejects with a RateLimiterRes
     expect(await runnerWith(() => Promise.reject(over)).runner.handle(socket(user), 'typing', 'typing', async () => ({}))).toMatchObject({ ok: false, error: 'rate_limited', retryAfterMs: 1500 });
     const { runner } = runnerWith();
     expect(await runner.handle(socket(user), 'x', 'rooms', () => Promise.reject(new ForbiddenError('no')))).toEqual({ ok: false, error: 'forbidden', message: 'no' });

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import type { Request } from 'express';
 import type { Namespace, Socket } from 'socket.io';
 import { z, ZodType } from 'zod';
 import { AppConfig } from '../../config/app-config';
