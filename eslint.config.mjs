@@ -41,6 +41,24 @@ export default tseslint.config(
     },
   },
   {
+    // STYLE.md rule 11: infrastructure learns about features by registration (room kinds, namespace
+    // events, job handlers: providers core discovers at boot), never by import.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(src/)?modules(/|$)',
+              message: 'src/core never imports src/modules (STYLE.md rule 11): let the feature register a provider that core discovers (docs/architecture.md, "Map").',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
   },

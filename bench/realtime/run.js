@@ -38,7 +38,9 @@ const OURS_ENV = Object.fromEntries((args['ours-env'] ? args['ours-env'].split('
 
 const { io } = require(join(root, 'node_modules', 'socket.io-client'));
 const Redis = require(join(root, 'node_modules', 'ioredis'));
-const { Emitter } = require(join(root, 'node_modules', '@socket.io', 'redis-emitter'));
+// @socket.io/redis-emitter (stock's worker-style publisher, part b) is not a dependency any more:
+// loaded where part b needs it, so part a runs without it.
+const loadEmitter = () => require(join(root, 'node_modules', '@socket.io', 'redis-emitter')).Emitter;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
@@ -83,7 +85,12 @@ async function startOurs(env) {
     env: { ...process.env, ...env, MEM_PROBE_FILE: probeFile, PORT: String(port), LOG_LEVEL: 'error', MAX_CONCURRENT_CONNECTIONS: '60000', MAX_CONNECTIONS_PER_IP: '60000', ...OURS_ENV },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await waitHttp(`http://127.0.0.1:${port}/livez`);
+  // A loaded machine (other suites running) can take well over 30 s to boot the api; a server that
+  // never came up is not left running behind the bench.
+  await waitHttp(`http://127.0.0.1:${port}/livez`, 120000).catch((err) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
   return { kind: 'ours', port, child, probeFile, url: `http://127.0.0.1:${port}` };
 }
 
@@ -246,6 +253,7 @@ async function fanout(kind, env, receivers, rate, seconds, overload) {
     // 'bench' is not a known prefix, so it goes to /realtime like job:* events.
     publish = (seq) => svc.toUser(auth.userId, 'bench', { seq, t: now() });
   } else {
+    const Emitter = loadEmitter();
     const emitter = new Emitter(redis, { key: 'bench-stock' }).of('/realtime');
     publish = async (seq) => emitter.to('bench').emit('bench', { seq, t: now() });
   }

@@ -1,4 +1,4 @@
-import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
@@ -18,6 +18,7 @@ import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
 import { SessionModule } from '../core/session/session.module';
 import { VALIDATION_OPTIONS } from '../core/validation/dto-validation';
+import { browserPagesRedirect, BROWSER_PAGES } from '../core/ops/browser-login';
 import { AiModule } from '../modules/ai/ai.module';
 import { AssistantModule } from '../modules/assistant/assistant.module';
 import { AnalysesModule } from '../modules/analyses/analyses.module';
@@ -25,6 +26,7 @@ import { AuthModule } from '../modules/auth/auth.module';
 import { ChatModule } from '../modules/chat/chat.module';
 import { NotificationsModule } from '../modules/notifications/notifications.module';
 import { ProjectsModule } from '../modules/projects/projects.module';
+import { RequestPipeline } from './http-setup';
 
 /** Shared by every process: config, logs, Redis, the database, authentication. */
 export function coreImports(config: AppConfig, opts: { logToStderr?: boolean } = {}) {
@@ -36,7 +38,7 @@ export const validationPipe = new ValidationPipe({ ...VALIDATION_OPTIONS, transf
 
 /** The api process: HTTP (REST, SSE, /up, /metrics) and Socket.IO. Never consumes jobs. */
 @Module({})
-export class ApiModule {
+export class ApiModule implements NestModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
@@ -64,5 +66,16 @@ export class ApiModule {
         { provide: APP_GUARD, useClass: WriteThrottleGuard },
       ],
     };
+  }
+
+  /**
+   * Every route goes through the request pipeline (request id, CORS, body, session, the caller for
+   * the AuthGuard, the unit of work); browsers without a session are sent to /login from the pages
+   * they open (after the pipeline has resolved the caller). Mounted at "/" with Express use(), so
+   * req.url is left as it is.
+   */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestPipeline).forRoutes('/');
+    consumer.apply(browserPagesRedirect).forRoutes(...BROWSER_PAGES);
   }
 }

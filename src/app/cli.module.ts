@@ -8,7 +8,7 @@ import { MigrateCommand } from '../core/database/commands/migrate.command';
 import { QUEUE_COMMANDS } from '../core/queue/commands';
 import { QueueModule } from '../core/queue/queue.module';
 import { RealtimeModule } from '../core/realtime/realtime.module';
-import { AnalysesModule } from '../modules/analyses/analyses.module';
+import { AnalysesServiceModule } from '../modules/analyses/analyses.module';
 import { AssistantModule } from '../modules/assistant/assistant.module';
 import { AuthModule } from '../modules/auth/auth.module';
 import { UserCreateCommand } from '../modules/auth/user-create.command';
@@ -27,7 +27,7 @@ export class CliModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesModule, AssistantModule, DemoModule],
+      imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesServiceModule, AssistantModule, DemoModule],
       providers: [...OWN_COMMANDS, { provide: Schedule, useValue: { tasks: SCHEDULE } }],
     };
   }

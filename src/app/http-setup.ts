@@ -1,4 +1,4 @@
-import { INestApplication, Logger } from '@nestjs/common';
+import { INestApplication, Inject, Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cors from 'cors';
 import { json, NextFunction, Request, RequestHandler, Response, urlencoded } from 'express';
@@ -134,6 +134,30 @@ export function requestPipeline(config: AppConfig, session: RequestHandler, auth
   };
 }
 
+/**
+ * The request pipeline as Nest middleware, built by DI: ApiModule applies it
+ * to every route (ApiModule.configure), so an app made from ApiModule alone
+ * (Test.createTestingModule, NestFactory without main.ts) resolves callers as
+ * the api process does and its AuthGuard works there too.
+ */
+@Injectable()
+export class RequestPipeline implements NestMiddleware {
+  private readonly handle: RequestHandler;
+
+  constructor(config: AppConfig, @Inject(REDIS) redis: RedisClient, reads: BatchedReads, authenticator: Authenticator) {
+    this.handle = requestPipeline(config, sessionMiddleware(config, redis, reads), authenticator);
+  }
+
+  use(req: Request, res: Response, next: NextFunction): void {
+    void this.handle(req, res, next);
+  }
+}
+
+/**
+ * What the api process adds in front of every module's middleware: proxies,
+ * the drain and maintenance gates (before anything else answers, /docs and
+ * /login included).
+ */
 export function configureHttp(app: INestApplication, config: AppConfig): void {
   const express = app as NestExpressApplication;
   // req.ip (and req.secure, for the session cookie) resolve the client as sockets and SSE do (clientAddress).
@@ -142,5 +166,4 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   express.disable('x-powered-by');
   app.use(closeConnectionsWhileDraining(app.get(ShutdownState)));
   app.use(app.get(MaintenanceMode).httpGate());
-  app.use(requestPipeline(config, sessionMiddleware(config, app.get<RedisClient>(REDIS), app.get(BatchedReads)), app.get(Authenticator)));
 }

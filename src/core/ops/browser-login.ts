@@ -3,7 +3,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { QUEUE_BOARD_PATH } from '../queue/queue-board.module';
 
 /** Pages an admin opens in a browser: without a session they go to /login and come back. */
-const BROWSER_PAGES = ['/status', QUEUE_BOARD_PATH];
+/** Pages a browser opens: without a session it is sent to /login (ApiModule applies browserPagesRedirect to them). */
+export const BROWSER_PAGES = ['/status', QUEUE_BOARD_PATH];
 
 /** Only a local path may be the return address: `//host` and `/\host` would leave the site. */
 export function safeNext(raw: unknown): string {
@@ -44,10 +45,8 @@ document.getElementById('login').addEventListener('submit', async (event) => {
 }
 
 /**
- * `/login` for browsers, and a redirect to it from /status and
- * /admin/queues when a browser (Accept: text/html) has no session. API
- * clients keep their 401 JSON. Installed after the request pipeline, which
- * has resolved `req.principal`.
+ * `/login` for browsers. The redirect to it from /status and /admin/queues
+ * (browserPagesRedirect) is module middleware, after the request pipeline.
  */
 export function setupBrowserLogin(app: INestApplication): void {
   const http = app.getHttpAdapter();
@@ -56,8 +55,10 @@ export function setupBrowserLogin(app: INestApplication): void {
     res.setHeader('Content-Security-Policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'");
     res.type('html').send(loginPage(safeNext(req.query.next)));
   });
-  app.use(BROWSER_PAGES, (req: Request, res: Response, next: NextFunction) => {
-    if (req.principal || req.method !== 'GET' || !req.accepts(['json', 'html']) || req.accepts(['json', 'html']) === 'json') return next();
-    res.redirect(302, `/login?next=${encodeURIComponent(req.originalUrl)}`);
-  });
+}
+
+/** A browser GET without a caller goes to /login; API clients keep their 401 JSON. Runs after the request pipeline. */
+export function browserPagesRedirect(req: Request, res: Response, next: NextFunction): void {
+  if (req.principal || req.method !== 'GET' || !req.accepts(['json', 'html']) || req.accepts(['json', 'html']) === 'json') return next();
+  res.redirect(302, `/login?next=${encodeURIComponent(req.originalUrl)}`);
 }

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
 import type { Job } from 'bullmq';
 import type { JobMiddlewareSpec } from './job-middleware';
 
@@ -33,27 +34,53 @@ export interface JobHandler<Data = unknown, Result = unknown> {
 }
 
 /**
- * Job name → handler. Modules register in onModuleInit:
+ * Marks a provider as the handler of one job name; JobHandlers finds every one at boot:
  *
- *   constructor(handlers: JobHandlers, ...) {}
- *   onModuleInit() { this.handlers.register<AnalysisJob>('analysis', { run: (job, ctx) => ... }); }
+ *   @Injectable()
+ *   @QueueJob(ANALYSIS_JOB)
+ *   export class AnalysisProcessor implements JobHandler<AnalysisJob, AnalysisResult> {
+ *     run(job, ctx) { ... }
+ *   }
  *
- * A provider that dispatches a job it does not handle itself declares the name
- * when it is built (`queues.declare('analysis')`), then dispatches with
- * QueueRegistry.dispatch(queue, 'analysis', data). A name nobody declared or
- * handles is refused at dispatch, and queue:work refuses to start while a
- * declared name has no handler in its module graph (as Immich does), so a
- * missing handler is found at boot, not when a job fails. Both the api
- * (which only dispatches) and the worker build the same modules; only
- * queue:work calls the handlers.
+ * and dispatch with QueueRegistry.dispatch(queue, ANALYSIS_JOB, data). A provider that
+ * dispatches a job it does not handle itself declares the name when it is built
+ * (`queues.declare('analysis')`). A name nobody declared or handles is refused at
+ * dispatch, and queue:work refuses to start while a declared name has no handler in
+ * its module graph (as Immich does), so a missing handler is found at boot.
+ */
+export const QueueJob = DiscoveryService.createDecorator<string>();
+
+/** A job handler that is malformed or a job name claimed twice: the process refuses to start. */
+export class JobHandlerRegistrationError extends Error {
+  override readonly name = 'JobHandlerRegistrationError';
+}
+
+/**
+ * Job name → handler: the providers marked @QueueJob(name) (STYLE.md rule 11:
+ * core learns a feature's jobs by registration, never by import), plus core's
+ * own (queue:probe) through register(). Both the api (which only dispatches)
+ * and the worker build the same modules, so the registry is filled in either;
+ * only queue:work calls the handlers.
  */
 @Injectable()
-export class JobHandlers {
+export class JobHandlers implements OnModuleInit {
   private readonly handlers = new Map<string, JobHandler>();
   private readonly declared = new Set<string>();
 
+  constructor(private readonly discovery: DiscoveryService) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders({ metadataKey: QueueJob.KEY })) {
+      const name = this.discovery.getMetadataByDecorator(QueueJob, wrapper);
+      const handler = wrapper.instance as JobHandler | undefined;
+      if (typeof name !== 'string' || !name) throw new JobHandlerRegistrationError(`${wrapper.name} is marked @QueueJob() without a job name`);
+      if (typeof handler?.run !== 'function') throw new JobHandlerRegistrationError(`${wrapper.name}, the handler of job "${name}", has no run(job, ctx) method`);
+      this.register(name, handler);
+    }
+  }
+
   register<Data, Result = unknown>(name: string, handler: JobHandler<Data, Result>): void {
-    if (this.handlers.has(name)) throw new Error(`A handler for job "${name}" is already registered`);
+    if (this.handlers.has(name)) throw new JobHandlerRegistrationError(`A handler for job "${name}" is already registered`);
     // Stored untyped: the job name ties a payload to its handler at dispatch.
     this.handlers.set(name, handler as JobHandler);
   }

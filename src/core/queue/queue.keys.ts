@@ -8,11 +8,11 @@ import { BadRequestError } from '../errors/domain-error';
 export const bullPrefix = (config: AppConfig) => `${config.redis.prefix}{bull}`;
 
 /**
- * Who owns a job (`<prefix>job-owner:<queue>:<id>` → user id): one definition,
- * in core/realtime, which reads it to authorise `job:<queue>:<id>`; the queue
- * registry writes it on dispatch.
+ * Who owns a job (`<prefix>job-owner:<queue>:<id>` → user id): the queue
+ * registry writes it on dispatch; the `job:` room kind (queue-rooms.ts) and
+ * GET /api/jobs read it back.
  */
-export { JOB_OWNER_TTL_S, jobOwnerKey, readJobOwner, recordJobOwner } from '../realtime/job-owner';
+export { JOB_OWNER_TTL_S, jobOwnerKey, readJobOwner, recordJobOwner } from './job-owner';
 
 /** Laravel's `illuminate:queue:restart`: a timestamp every worker watches; a newer one makes it finish and exit. */
 export const restartKey = (redisPrefix: string) => `${redisPrefix}queue:restart`;

@@ -1,10 +1,12 @@
 import { Global, Module, OnModuleInit } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { FailedJobs } from './failed-jobs.service';
 import { JobHandlers } from './job-handlers';
 import { MonitorWebhook } from './monitor-webhook';
 import { PROBE_JOB, PROBE_VARIANTS, probeHandler } from './probe.job';
 import { QueueMonitor } from './queue-monitor.service';
 import { QueueRegistry } from './queue-registry';
+import { JobRooms, QueueRooms } from './queue-rooms';
 
 /**
  * Queues for every process: the producer registry, the job-handler registry,
@@ -13,7 +15,9 @@ import { QueueRegistry } from './queue-registry';
  */
 @Global()
 @Module({
-  providers: [QueueRegistry, JobHandlers, FailedJobs, QueueMonitor, MonitorWebhook],
+  imports: [DiscoveryModule],
+  // The job: and queue: room kinds are discovered by core/realtime in the api (room-kinds.ts).
+  providers: [QueueRegistry, JobHandlers, FailedJobs, QueueMonitor, MonitorWebhook, QueueRooms, JobRooms],
   exports: [QueueRegistry, JobHandlers, FailedJobs, QueueMonitor],
 })
 export class QueueModule implements OnModuleInit {

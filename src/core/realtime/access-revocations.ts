@@ -2,6 +2,8 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { ACCESS_REVOKED, AccessRevokedControl, SESSION_ENDED, SessionEndedControl } from './control-events';
 import { RealtimeHub } from './realtime-hub';
+import { SocketNamespaces } from './socket-namespaces';
+import { SseRegistry } from './sse-registry';
 import { userRoom } from './realtime.contract';
 import { RecentRevocations } from './recent-revocations';
 import { SocketConnections } from './socket-connections';
@@ -25,6 +27,8 @@ export class AccessRevocations implements OnModuleInit {
 
   constructor(
     private readonly hub: RealtimeHub,
+    private readonly namespaces: SocketNamespaces,
+    private readonly sse: SseRegistry,
     private readonly connections: SocketConnections,
     private readonly recent: RecentRevocations,
   ) {}
@@ -45,7 +49,7 @@ export class AccessRevocations implements OnModuleInit {
       sockets++;
     }
     let streams = 0;
-    for (const listener of this.hub.sseListenersOf(userRoom(userId))) {
+    for (const listener of this.sse.listenersOf(userRoom(userId))) {
       if (listener.userId !== userId || !ends(listener.credential)) continue;
       listener.close?.();
       streams++;
@@ -58,13 +62,13 @@ export class AccessRevocations implements OnModuleInit {
     const lost = rooms.filter((r): r is string => typeof r === 'string');
     for (const room of lost) this.recent.record(userId, room);
     for (const socket of this.socketsOf(userId)) this.connections.leaveRooms(socket, lost);
-    for (const listener of this.hub.sseListenersOf(userRoom(userId))) if (listener.userId === userId) this.hub.dropSseRooms(listener, lost);
+    for (const listener of this.sse.listenersOf(userRoom(userId))) if (listener.userId === userId) this.sse.dropRooms(listener, lost);
   }
 
   /** The user's authenticated sockets on this process, in every namespace. */
   private *socketsOf(userId: number): Generator<Socket> {
     const room = userRoom(userId);
-    for (const nsp of this.hub.allNamespaces()) {
+    for (const nsp of this.namespaces.all()) {
       const ids = nsp.adapter.rooms.get(room);
       if (!ids) continue;
       for (const id of [...ids]) {

@@ -1,7 +1,9 @@
 import type { AppConfig } from '../../config/app-config';
 import { realtimeSlotsReconciledTotal } from '../metrics/metrics';
 import type { RedisClient } from '../redis/redis.factory';
+import type { AdminAlerts } from './admin-alerts';
 import { ClusterState } from './cluster-state';
+import type { LocalConnectionStats } from './local-connection-stats';
 import type { SlotHolderKind } from './slot-ledger';
 
 // The slot connection ClusterState opens for itself: the slot script always grants.
@@ -44,13 +46,16 @@ async function reconciledSse(): Promise<number> {
   return (await realtimeSlotsReconciledTotal.get()).values.find((v) => v.labels.transport === 'sse')?.value ?? 0;
 }
 
+const noLocalConnections = { snapshot: () => ({ namespaces: {}, sse: { clients: 0, authenticated: 0 }, rooms: {} }) } as unknown as LocalConnectionStats;
+const noAlerts = { capacity: () => undefined } as unknown as AdminAlerts;
+
 describe('ClusterState slot reconciliation', () => {
   let cluster: ClusterState;
   const increments: [string, number][] = [];
 
   beforeEach(async () => {
     increments.length = 0;
-    cluster = new ClusterState(fakeRedis(increments), config);
+    cluster = new ClusterState(fakeRedis(increments), config, noLocalConnections, noAlerts);
     await cluster.onModuleInit();
   });
 

@@ -5,6 +5,8 @@ import { connectionCapacityRatio, realtimeSlotsReconciledTotal } from '../metric
 import { REDIS } from '../redis/redis.module';
 import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
 import { sameSlotTag } from '../redis/hash-tag';
+import { AdminAlerts } from './admin-alerts';
+import { LocalConnectionStats } from './local-connection-stats';
 import { SlotHolderKind, SlotLedger, SlotTransport } from './slot-ledger';
 
 /**
@@ -66,8 +68,6 @@ export interface ProcessStats {
   rooms: Record<string, number>;
 }
 
-export type StatsProvider = () => Omit<ProcessStats, 'instance'>;
-
 @Injectable()
 export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ClusterState.name);
@@ -91,16 +91,15 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    */
   private readonly taking = new Map<string, number>();
   private readonly users = new Map<number, number>();
-  private statsProvider: StatsProvider = () => ({ namespaces: {}, sse: { clients: 0, authenticated: 0 }, rooms: {} });
   private clusterTotal = 0;
   private alertLevel: 'ok' | 'warning' | 'error' = 'ok';
   private reportTimer?: NodeJS.Timeout;
-  /** Set by the api: system:warning to admins when capacity crosses 75 % / 90 % (SPEC §8). */
-  onCapacity?: (level: 'warning' | 'error', ratio: number, total: number) => void;
 
   constructor(
     @Inject(REDIS) private readonly redis: RedisClient,
     private readonly config: AppConfig,
+    private readonly local: LocalConnectionStats,
+    private readonly alerts: AdminAlerts,
   ) {
     // One hash tag for every process hash and the index: the slot script sums them atomically, on a Cluster too.
     const p = `${config.redis.prefix}{rt}:`;
@@ -132,10 +131,6 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.reportTimer);
     await this.redis.multi().zrem(this.procsKey, this.config.instanceId).del(this.ownKey).exec().catch(() => undefined);
     await this.slots?.quit().catch(() => this.slots?.disconnect());
-  }
-
-  setStatsProvider(fn: StatsProvider): void {
-    this.statsProvider = fn;
   }
 
   /**
@@ -269,7 +264,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     const fields = { total, limit: this.config.realtime.maxConnections, ratio };
     if (level === 'error') this.logger.error(fields, 'connections at 90 % of MAX_CONCURRENT_CONNECTIONS');
     else this.logger.warn(fields, 'connections at 75 % of MAX_CONCURRENT_CONNECTIONS');
-    this.onCapacity?.(level, ratio, total);
+    this.alerts.capacity(level, ratio, total); // system:warning to admins (SPEC §8)
   }
 
   /**
@@ -300,7 +295,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   private async beat(): Promise<void> {
     try {
       this.reconcile();
-      const stats: ProcessStats = { instance: this.config.instanceId, ...this.statsProvider() };
+      const stats: ProcessStats = { instance: this.config.instanceId, ...this.local.snapshot() };
       // Slots being taken count already: over-counting one for a heartbeat errs on the side of the limits.
       let total = this.ledger.total;
       const perIp = new Map(this.ledger.perIp);

@@ -1,11 +1,16 @@
 import type { Namespace } from 'socket.io';
-import type { AppConfig } from '../../config/app-config';
-import { realtimeChannelGapsTotal, realtimeEpochChangesTotal, realtimeShedTotal } from '../metrics/metrics';
+import { realtimeChannelGapsTotal, realtimeEpochChangesTotal } from '../metrics/metrics';
+import type { ChannelSubscriber } from './channel-subscriber';
 import { decodeChannelMessage, type EventLog, type LoggedEvent } from './event-log';
-import { FANOUT_SLICE_MS, INBOX_PAUSE_AT, RealtimeHub } from './realtime-hub';
+import { EventRouting } from './event-routing';
+import { FANOUT_SLICE_MS, FanoutClock, INBOX_PAUSE_AT, INBOX_RESUME_AT, RealtimeHub, TAIL_CHECK_MS } from './realtime-hub';
+import { SocketNamespaces } from './socket-namespaces';
+import { SseRegistry } from './sse-registry';
 
-/** A namespace whose room broadcasts cost `costMs` each (busy), recording the ids emitted. */
-function fakeNamespace(costMs: number) {
+const routing = new EventRouting([{ namespace: '/realtime', events: ['*'] }]);
+
+/** A namespace whose room broadcasts each take `costMs` of the fake clock, recording the ids emitted. */
+function fakeNamespace(clock?: ManualClock, costMs = 0) {
   const emitted: number[] = [];
   /** Per broadcast id: the socket ids it excluded (sockets in a replay). */
   const excluded = new Map<number, string[]>();
@@ -13,8 +18,7 @@ function fakeNamespace(costMs: number) {
   const op = {
     except: (ids: string[]) => ((except = ids), op),
     emit: (_event: string, _payload: unknown, id: string) => {
-      const end = performance.now() + costMs;
-      while (performance.now() < end);
+      if (clock) clock.t += costMs;
       emitted.push(Number(id));
       excluded.set(Number(id), except);
       return true;
@@ -29,27 +33,48 @@ function fakeNamespace(costMs: number) {
   return { nsp, emitted, excluded, disconnected };
 }
 
-/** What the hub uses of the ioredis subscriber: its socket, to pause and resume reading. */
+/** The subscriber's flow control as the hub drives it. */
 function fakeSubscriber() {
   let paused = false;
   const calls: string[] = [];
-  const stream = {
-    isPaused: () => paused,
-    pause: () => ((paused = true), calls.push('pause')),
-    resume: () => ((paused = false), calls.push('resume')),
-  };
-  return { subscriber: { stream, quit: async () => undefined }, calls, isPaused: () => paused };
+  const subscriber = {
+    subscribe: async () => undefined,
+    pause: () => (paused ? false : ((paused = true), calls.push('pause'), true)),
+    resume: () => paused && ((paused = false), calls.push('resume')),
+  } as unknown as ChannelSubscriber;
+  return { subscriber, calls, isPaused: () => paused };
+}
+
+/** Time that moves only when told to, and slices that run only when the spec runs them. */
+class ManualClock implements FanoutClock {
+  t = 0;
+  readonly deferred: (() => void)[] = [];
+  now = () => this.t;
+  defer = (fn: () => void) => void this.deferred.push(fn);
+  /** Runs the next scheduled slice; false when none is scheduled. */
+  runSlice(): boolean {
+    const fn = this.deferred.shift();
+    fn?.();
+    return !!fn;
+  }
+}
+
+function hubWith(log: EventLog, opts: { clock?: FanoutClock; costMs?: number } = {}) {
+  const namespaces = new SocketNamespaces(routing);
+  const sse = new SseRegistry();
+  const fake = fakeNamespace(opts.clock instanceof ManualClock ? opts.clock : undefined, opts.costMs);
+  namespaces.attach(fake.nsp);
+  const sub = fakeSubscriber();
+  const hub = new RealtimeHub(log, routing, namespaces, sse, sub.subscriber, opts.clock);
+  return { hub, sse, sub, ...fake };
 }
 
 const message = (id: number) => `${id}\n${JSON.stringify({ eventType: 'bench', timestamp: 'now', payload: { seq: id }, target: 'all', rooms: ['user:1'] })}`;
 
 describe('RealtimeHub under overload (more channel messages than it can fan out)', () => {
-  it('fans out in slices, stops reading the channel while behind, and still delivers every event once, in order', async () => {
-    const hub = new RealtimeHub({} as AppConfig, {} as EventLog);
-    const { nsp, emitted } = fakeNamespace(0.05);
-    hub.attach(nsp);
-    const sub = fakeSubscriber();
-    (hub as unknown as { subscriber: unknown }).subscriber = sub.subscriber;
+  it('fans out in slices of FANOUT_SLICE_MS, stops reading the channel while behind, and still delivers every event once, in order', () => {
+    const clock = new ManualClock();
+    const { hub, emitted, sub } = hubWith({} as EventLog, { clock, costMs: 1 });
 
     // One read from Redis can hand over thousands of messages at once (libuv reads up to 2 MB).
     const total = INBOX_PAUSE_AT * 2;
@@ -57,26 +82,24 @@ describe('RealtimeHub under overload (more channel messages than it can fan out)
     expect(emitted).toHaveLength(0); // nothing fanned out inside the read itself
     expect(sub.isPaused()).toBe(true); // the backlog is left in Redis, not taken into memory
 
-    // The event loop keeps turning while the hub works through the backlog: timers run between slices.
-    let longestGapMs = 0;
-    let last = performance.now();
-    let ticks = 0;
-    const timer = setInterval(() => {
-      const t = performance.now();
-      longestGapMs = Math.max(longestGapMs, t - last);
-      last = t;
-      ticks++;
-    }, 1);
-    const deadline = Date.now() + 20000;
-    while (emitted.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    clearInterval(timer);
-
+    const perSlice: number[] = [];
+    while (clock.runSlice()) perSlice.push(emitted.length - perSlice.reduce((a, b) => a + b, 0));
     expect(emitted).toEqual(Array.from({ length: total }, (_, i) => i + 1));
-    expect(ticks).toBeGreaterThan(5);
-    expect(longestGapMs).toBeLessThan(FANOUT_SLICE_MS * 5);
+    // Each slice stops once its time is used (1 ms per broadcast here): the event loop runs between slices.
+    expect(Math.max(...perSlice)).toBe(FANOUT_SLICE_MS);
+    expect(perSlice.length).toBe(total / FANOUT_SLICE_MS);
     expect(sub.calls).toEqual(['pause', 'resume']);
+    // Reading resumed once no more than INBOX_RESUME_AT were left, not before.
     expect(sub.isPaused()).toBe(false);
-    await hub.onApplicationShutdown();
+  });
+
+  it('resumes reading only when the backlog is down to INBOX_RESUME_AT', () => {
+    const clock = new ManualClock();
+    const { hub, sub, emitted } = hubWith({} as EventLog, { clock, costMs: 1 });
+    for (let id = 1; id <= INBOX_PAUSE_AT; id++) hub.receive(message(id));
+    while (sub.isPaused() && clock.runSlice());
+    expect(INBOX_PAUSE_AT - emitted.length).toBeLessThanOrEqual(INBOX_RESUME_AT);
+    expect(INBOX_PAUSE_AT - emitted.length).toBeGreaterThan(INBOX_RESUME_AT - FANOUT_SLICE_MS);
   });
 });
 
@@ -97,59 +120,50 @@ const until = async (cond: () => boolean) => {
 
 describe('RealtimeHub when the channel loses events (Redis dropped the subscriber)', () => {
   it('fills a gap from the global stream before the event that revealed it', async () => {
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(7));
-    const { nsp, emitted } = fakeNamespace(0);
-    hub.attach(nsp);
+    const { hub, emitted } = hubWith(fakeLog(7));
     for (const id of [1, 2, 6, 7]) hub.receive(message(id));
     await until(() => emitted.length >= 7);
     expect(emitted).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
-  it('delivers a large filled gap in slices too, keeping the event loop turning', async () => {
+  it('delivers a large filled gap in slices too', async () => {
     const total = 10000;
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(total));
-    const { nsp, emitted } = fakeNamespace(0.05);
-    hub.attach(nsp);
+    const clock = new ManualClock();
+    const { hub, emitted } = hubWith(fakeLog(total), { clock, costMs: 1 });
     hub.receive(message(1));
-    await until(() => emitted.length >= 1);
-    let longestGapMs = 0;
-    let last = performance.now();
-    const timer = setInterval(() => {
-      const t = performance.now();
-      longestGapMs = Math.max(longestGapMs, t - last);
-      last = t;
-    }, 1);
+    clock.runSlice();
     hub.receive(message(total)); // 2..total-1 were lost on the channel
-    await until(() => emitted.length >= total);
-    clearInterval(timer);
+    clock.runSlice(); // sees the gap, asks the global stream
+    await until(() => clock.deferred.length > 0); // the fill is back in the inbox
+    let slices = 0;
+    while (clock.runSlice()) slices++;
     expect(emitted).toEqual(Array.from({ length: total }, (_, i) => i + 1));
-    expect(longestGapMs).toBeLessThan(FANOUT_SLICE_MS * 5);
+    expect(slices).toBe(Math.ceil((total - 1) / FANOUT_SLICE_MS));
   });
 
   it('fills the tail: events lost right before the channel went quiet are not left waiting for the next one', async () => {
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(5));
-    const { nsp, emitted } = fakeNamespace(0);
-    hub.attach(nsp);
+    const clock = new ManualClock();
+    const { hub, emitted } = hubWith(fakeLog(5), { clock });
     for (const id of [1, 2, 3]) hub.receive(message(id));
-    await until(() => emitted.length >= 3);
-    const internals = hub as unknown as { lastMessageAt: number; checkTail(): void };
-    internals.checkTail(); // the channel was not quiet long enough yet: nothing to do
-    await new Promise((r) => setTimeout(r, 20));
+    clock.runSlice();
     expect(emitted).toEqual([1, 2, 3]);
-    internals.lastMessageAt -= 60000; // quiet for a minute (the hub checks once a second)
-    internals.checkTail();
-    await until(() => emitted.length >= 5);
+    clock.t += TAIL_CHECK_MS - 1;
+    hub.checkTail(); // the channel was not quiet long enough yet: nothing to do
+    await new Promise((r) => setTimeout(r, 20));
+    expect(clock.deferred).toHaveLength(0);
+    clock.t += 1;
+    hub.checkTail();
+    await until(() => clock.deferred.length > 0);
+    clock.runSlice();
     expect(emitted).toEqual([1, 2, 3, 4, 5]);
   });
 });
 
 describe('RealtimeHub never leaves a client with a silent hole', () => {
   it('makes every client resync when missing events are gone from the global stream too', async () => {
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(8, 5)); // 2..4 trimmed from the global stream
-    const { nsp, emitted, disconnected } = fakeNamespace(0);
-    hub.attach(nsp);
+    const { hub, sse, emitted, disconnected } = hubWith(fakeLog(8, 5)); // 2..4 trimmed from the global stream
     let sseClosed = 0;
-    hub.addSse({ rooms: new Set(['user:1']), deliver: () => undefined, close: () => sseClosed++ });
+    sse.add({ rooms: new Set(['user:1']), deliver: () => undefined, close: () => sseClosed++ });
     hub.receive(message(1));
     await until(() => emitted.length >= 1);
     expect(disconnected).toEqual([]);
@@ -164,9 +178,7 @@ describe('RealtimeHub never leaves a client with a silent hole', () => {
     const epoch = 1_796_000_000_000_000;
     const newEpoch = [epoch + 1, epoch + 2, epoch + 3].map((id) => decodeChannelMessage(message(id)));
     const log = { between: async (from: number, to: number) => newEpoch.filter((e) => e.id > from && e.id < to) } as unknown as EventLog;
-    const hub = new RealtimeHub({} as AppConfig, log);
-    const { nsp, emitted, disconnected } = fakeNamespace(0);
-    hub.attach(nsp);
+    const { hub, emitted, disconnected } = hubWith(log);
     for (const id of [1, 2]) hub.receive(message(id));
     await until(() => emitted.length >= 2);
     const counted = async () => ({
@@ -182,35 +194,11 @@ describe('RealtimeHub never leaves a client with a silent hole', () => {
     // Not a channel gap of 10^15 lost events: an epoch change, counted as one.
     expect([after.epochs - before.epochs, after.lost - before.lost]).toEqual([1, 0]);
   });
-
-  it('sheds a socket whose unsent output passes the bound, counts it and tells admins', async () => {
-    const hub = new RealtimeHub({} as AppConfig, {} as EventLog);
-    const { nsp } = fakeNamespace(0);
-    const closed: string[] = [];
-    const socket = (id: string, writeBuffer: number, bufferedAmount: number) => ({
-      conn: { writeBuffer: new Array<unknown>(writeBuffer), transport: { socket: { bufferedAmount } } },
-      disconnect: (close: boolean) => close && closed.push(id),
-    });
-    nsp.sockets.set('ok', socket('ok', 1000, 1024 * 1024) as never);
-    nsp.sockets.set('packets', socket('packets', 1001, 0) as never);
-    nsp.sockets.set('bytes', socket('bytes', 0, 1024 * 1024 + 1) as never);
-    hub.attach(nsp);
-    const warned: number[] = [];
-    hub.onShed = (n) => warned.push(n);
-    const before = (await realtimeShedTotal.get()).values.find((v) => v.labels.transport === 'websocket')?.value ?? 0;
-    (hub as unknown as { shedSlowSockets(): void }).shedSlowSockets();
-    const after = (await realtimeShedTotal.get()).values.find((v) => v.labels.transport === 'websocket')?.value ?? 0;
-    expect(closed).toEqual(['packets', 'bytes']);
-    expect(after - before).toBe(2);
-    expect(warned).toEqual([2]);
-  });
 });
 
 describe('RealtimeHub recovery while the hub is behind the channel', () => {
   it('sends nothing twice: live delivery resumes only after the hub has passed what the replay sent', async () => {
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(8));
-    const { nsp, emitted, excluded } = fakeNamespace(0);
-    hub.attach(nsp);
+    const { hub, nsp, emitted, excluded } = hubWith(fakeLog(8));
     const got: number[] = [];
     const socket = { id: 's1', nsp, rooms: new Set(['user:1']), connected: true, emit: (_ev: string, _p: unknown, id: string) => got.push(Number(id)) };
     nsp.sockets.set('s1', socket as never);
@@ -227,10 +215,20 @@ describe('RealtimeHub recovery while the hub is behind the channel', () => {
     expect(excluded.get(8)).toEqual([]);
   });
 
+  it('sends what arrived live during the replay after what the replay sent, once', async () => {
+    const { hub, nsp, emitted } = hubWith(fakeLog(5));
+    const got: number[] = [];
+    const socket = { id: 's1', nsp, rooms: new Set(['user:1']), connected: true, emit: (_ev: string, _p: unknown, id: string) => got.push(Number(id)) };
+    nsp.sockets.set('s1', socket as never);
+    hub.beginReplay(socket as never);
+    for (const id of [1, 2, 3]) hub.receive(message(id));
+    await until(() => emitted.length >= 3);
+    hub.endReplay(socket as never, 2); // the replay sent up to 2; 3 arrived live meanwhile
+    expect(got).toEqual([3]);
+  });
+
   it('forgets a held socket that disconnects', async () => {
-    const hub = new RealtimeHub({} as AppConfig, fakeLog(3));
-    const { nsp, emitted, excluded } = fakeNamespace(0);
-    hub.attach(nsp);
+    const { hub, nsp, emitted, excluded } = hubWith(fakeLog(3));
     const socket = { id: 's1', nsp, rooms: new Set(['user:1']), connected: true, emit: () => true };
     hub.beginReplay(socket as never);
     hub.endReplay(socket as never, 2);
@@ -242,25 +240,21 @@ describe('RealtimeHub recovery while the hub is behind the channel', () => {
   });
 });
 
-
 describe('RealtimeHub control events', () => {
   it('hands an event without rooms to its handler, in id order, and never to a socket or stream', async () => {
-    const hub = new RealtimeHub({} as AppConfig, {} as EventLog);
-    const { nsp, emitted } = fakeNamespace(0);
-    hub.attach(nsp);
-    const sse: number[] = [];
-    hub.addSse({ rooms: new Set(['user:1']), deliver: (e) => sse.push(e.id) });
+    const { hub, sse, emitted } = hubWith({} as EventLog);
+    const delivered: number[] = [];
+    sse.add({ rooms: new Set(['user:1']), deliver: (e) => delivered.push(e.id) });
     const seen: unknown[] = [];
     hub.onControl('control:test', (payload) => seen.push([payload, [...emitted]]));
-    const body = (id: number, eventType: string, rooms: string[]) =>
-      `${id}\n${JSON.stringify({ eventType, timestamp: 'now', payload: { n: id }, target: 'all', rooms })}`;
+    const body = (id: number, eventType: string, rooms: string[]) => `${id}\n${JSON.stringify({ eventType, timestamp: 'now', payload: { n: id }, target: 'all', rooms })}`;
     hub.receive(body(1, 'job:progress', ['user:1']));
     hub.receive(body(2, 'control:test', []));
     hub.receive(body(3, 'control:unknown', []));
     hub.receive(body(4, 'job:progress', ['user:1']));
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => emitted.length >= 2);
     expect(seen).toEqual([[{ n: 2 }, [1]]]); // after event 1, before event 4
     expect(emitted).toEqual([1, 4]);
-    expect(sse).toEqual([1, 4]);
+    expect(delivered).toEqual([1, 4]);
   });
 });

@@ -1,22 +1,30 @@
 import { performance } from 'node:perf_hooks';
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { Namespace, Socket } from 'socket.io';
-import { AppConfig } from '../../config/app-config';
-import { realtimeChannelGapsTotal, realtimeEpochChangesTotal, realtimeShedTotal, socketMessagesSent, socketMessagesTotal } from '../metrics/metrics';
-import { createRedis, RedisClient } from '../redis/redis.factory';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import { realtimeChannelGapsTotal, realtimeEpochChangesTotal, socketMessagesSent, socketMessagesTotal } from '../metrics/metrics';
+import { ChannelSubscriber } from './channel-subscriber';
 import { decodeChannelMessage, envelope, EventLog, LoggedEvent } from './event-log';
-import { namespacesFor, senderRoomToSkip } from './room-name';
+import { EventRouting } from './event-routing';
+import { ReplayHolds } from './replay-holds';
+import { SocketNamespaces } from './socket-namespaces';
+import { SseRegistry } from './sse-registry';
 
-const SHED_CHECK_MS = 1000;
-const SHED_MAX_PACKETS = 1000;
-const SHED_MAX_BYTES = 1024 * 1024;
-/** The longest the hub fans out in one go before it lets the event loop run (I/O, timers, the shed check). */
+/** The longest the hub fans out in one go before it lets the event loop run (I/O, timers). */
 export const FANOUT_SLICE_MS = 50;
 /** Channel messages read but not yet fanned out: above this the subscriber stops reading (Redis holds the rest). */
 export const INBOX_PAUSE_AT = 5000;
 export const INBOX_RESUME_AT = 1000;
 /** The channel quiet this long: check that no event is missing at the end (`checkTail`). */
 export const TAIL_CHECK_MS = 2000;
+const TAIL_CHECK_EVERY_MS = 1000;
+
+/** Time as the hub sees it: a clock for slices and quiet periods, and how the next slice is scheduled. */
+export interface FanoutClock {
+  now(): number;
+  defer(fn: () => void): void;
+}
+export const FANOUT_CLOCK = Symbol('FANOUT_CLOCK');
+const realClock: FanoutClock = { now: () => performance.now(), defer: (fn) => setImmediate(fn) };
 
 /** An event back in the inbox: fetched to fill a gap (delivered as is) or one that waited for the fill. */
 interface Requeued {
@@ -24,40 +32,21 @@ interface Requeued {
   filled: boolean;
 }
 
-/** Live events held for a socket during its replay; `until` once the replay is done but the hub is behind it. */
-interface Held {
-  events: LoggedEvent[];
-  until: number | null;
-}
-
-/** An open SSE stream: the rooms it listens to and how to write one event. */
-export interface SseListener {
-  rooms: Set<string>;
-  /** Who opened it and with which credential (credentialTag), so logout and lost access can reach it. */
-  userId?: number;
-  credential?: number;
-  deliver(e: LoggedEvent): void;
-  /** Ends the stream; the client resumes from history with Last-Event-ID. */
-  close?(): void;
-}
+export type { SseListener } from './sse-registry';
 
 /**
- * The api side of delivery: one subscriber connection per process receives
- * every event (from api processes and workers alike) and hands it to the
- * local sockets of the owning namespace and to local SSE streams. Sockets in
- * the middle of a recovery replay get live events buffered, so that what they
- * missed and what is new arrive in id order, each once.
+ * The api side of delivery: every event (from api processes and workers
+ * alike) arrives on one channel (ChannelSubscriber), in id order; the hub
+ * makes sure none is missing (gap filling from the global stream, epochs) and
+ * hands each to the local sockets of the namespaces that deliver it
+ * (EventRouting), to local SSE streams (SseRegistry) and, for control events,
+ * to their handler. Sockets in the middle of a recovery replay get live
+ * events held (ReplayHolds).
  */
 @Injectable()
 export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RealtimeHub.name);
-  private subscriber?: RedisClient;
-  private readonly namespaces = new Map<string, Namespace>();
-  private readonly replaying = new Map<string, Map<string, Held>>();
-  /** Sockets whose replay went further than the hub has delivered: held until it catches up (`endReplay`). */
-  private readonly catchingUp = new Set<{ socket: Socket; held: Held }>();
-  private readonly sse = new Map<string, Set<SseListener>>();
-  sseClients = 0;
+  private readonly holds = new ReplayHolds();
   /** The last id delivered from the channel: ids are global and published in order, so a jump is a loss. */
   private lastId: number | null = null;
   /** Set while a gap is being filled from the global stream: later messages wait here, in order. */
@@ -72,106 +61,44 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   private inbox: (string | Requeued)[] = [];
   private inboxHead = 0;
   private draining = false;
-  private lastPauseLogAt = 0;
+  private lastPauseLogAt = Number.NEGATIVE_INFINITY;
   private lastMessageAt = 0;
-  private shedTimer?: NodeJS.Timeout;
-  private lastWarningAt = 0;
+  private tailTimer?: NodeJS.Timeout;
   /** Handlers of control events (control-events.ts), registered by whoever acts on them. */
   private readonly controls = new Map<string, (payload: Record<string, unknown>) => void>();
-  /** Set by the module: tells admins when slow sockets are shed (rate-limited to one a minute). */
-  onShed?: (count: number) => void;
+  private readonly clock: FanoutClock;
 
   constructor(
-    private readonly config: AppConfig,
     private readonly log: EventLog,
-  ) {}
+    private readonly routing: EventRouting,
+    private readonly namespaces: SocketNamespaces,
+    private readonly sse: SseRegistry,
+    private readonly subscriber: ChannelSubscriber,
+    @Optional() @Inject(FANOUT_CLOCK) clock?: FanoutClock,
+  ) {
+    this.clock = clock ?? realClock;
+  }
 
   async onModuleInit(): Promise<void> {
-    const sub = createRedis(this.config.redis, { name: 'realtime-sub', failFast: false });
-    sub.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'realtime subscriber error'));
-    sub.on('message', (_channel: string, message: string) => this.receive(message));
-    await sub.subscribe(this.log.channel);
-    this.subscriber = sub;
-    this.shedTimer = setInterval(() => (this.shedSlowSockets(), this.checkTail()), SHED_CHECK_MS);
-    this.shedTimer.unref();
+    await this.subscriber.subscribe(this.log.channel, (message) => this.receive(message));
+    this.tailTimer = setInterval(() => this.checkTail(), TAIL_CHECK_EVERY_MS);
+    this.tailTimer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.shedTimer);
+  onApplicationShutdown(): void {
+    clearInterval(this.tailTimer);
     this.inbox = [];
     this.inboxHead = 0;
-    await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
-  }
-
-  attach(nsp: Namespace): void {
-    this.namespaces.set(nsp.name, nsp);
-    this.replaying.set(nsp.name, new Map());
-  }
-
-  namespace(name: string): Namespace | undefined {
-    return this.namespaces.get(name);
-  }
-
-  allNamespaces(): Namespace[] {
-    return [...this.namespaces.values()];
   }
 
   /** Live events for this socket are held back until `endReplay`. */
   beginReplay(socket: Socket): void {
-    this.replaying.get(socket.nsp.name)?.set(socket.id, { events: [], until: null });
+    this.holds.begin(socket);
   }
 
-  /**
-   * Sends events after `lastSentId` that arrived live during the replay, then resumes live delivery.
-   * The replay reads history in Redis, which is ahead of this hub when it is behind the channel
-   * (overload): live delivery then resumes only once the hub has passed `lastSentId`, so nothing
-   * replayed is sent again, and what is held meanwhile is only what the replay did not send.
-   */
+  /** The replay sent everything up to `lastSentId` (ReplayHolds.end); a disconnect ends it with MAX_SAFE_INTEGER. */
   endReplay(socket: Socket, lastSentId: number): void {
-    const sockets = this.replaying.get(socket.nsp.name);
-    const held = sockets?.get(socket.id);
-    if (!sockets || !held) return;
-    if (socket.connected && (this.lastId ?? 0) < lastSentId) {
-      held.until = lastSentId;
-      held.events = held.events.filter((e) => e.id > lastSentId);
-      this.catchingUp.add({ socket, held });
-      return;
-    }
-    sockets.delete(socket.id);
-    for (const entry of this.catchingUp) if (entry.held === held) this.catchingUp.delete(entry);
-    if (socket.connected) for (const e of held.events) if (e.id > lastSentId) emitTo(socket, e);
-  }
-
-  addSse(listener: SseListener): () => void {
-    for (const room of listener.rooms) {
-      let set = this.sse.get(room);
-      if (!set) this.sse.set(room, (set = new Set()));
-      set.add(listener);
-    }
-    this.sseClients++;
-    return () => {
-      this.sseClients--;
-      for (const room of listener.rooms) {
-        const set = this.sse.get(room);
-        set?.delete(listener);
-        if (set && !set.size) this.sse.delete(room);
-      }
-    };
-  }
-
-  /** The SSE streams listening to a room on this process. */
-  sseListenersOf(room: string): SseListener[] {
-    return [...(this.sse.get(room) ?? [])];
-  }
-
-  /** The stream stops carrying these rooms (the user lost them). */
-  dropSseRooms(listener: SseListener, rooms: string[]): void {
-    for (const room of rooms) {
-      if (!listener.rooms.delete(room)) continue;
-      const set = this.sse.get(room);
-      set?.delete(listener);
-      if (set && !set.size) this.sse.delete(room);
-    }
+    this.holds.end(socket, lastSentId, this.lastId, emitTo);
   }
 
   /** `handler` runs for every control event of this type, in id order with the events around it. */
@@ -179,24 +106,23 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
     this.controls.set(type, handler);
   }
 
-  sseRoomSizes(): Map<string, number> {
-    return new Map([...this.sse].map(([room, set]) => [room, set.size]));
-  }
-
   /** A channel message: queued, fanned out in slices (see `inbox`). */
   receive(message: string): void {
-    this.lastMessageAt = Date.now();
+    this.lastMessageAt = this.clock.now();
     this.inbox.push(message);
     if (this.inbox.length - this.inboxHead >= INBOX_PAUSE_AT) this.pauseReading();
-    if (!this.draining) {
-      this.draining = true;
-      setImmediate(this.drainInbox);
-    }
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.clock.defer(this.drainInbox);
   }
 
   private readonly drainInbox = (): void => {
-    const until = performance.now() + FANOUT_SLICE_MS;
-    while (this.inboxHead < this.inbox.length && performance.now() < until) {
+    const until = this.clock.now() + FANOUT_SLICE_MS;
+    while (this.inboxHead < this.inbox.length && this.clock.now() < until) {
       try {
         this.onMessage(this.inbox[this.inboxHead++]);
       } catch (err) {
@@ -208,29 +134,18 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
       this.inboxHead = 0;
     }
     const pending = this.inbox.length - this.inboxHead;
-    if (pending <= INBOX_RESUME_AT) this.resumeReading();
-    if (pending) setImmediate(this.drainInbox);
+    if (pending <= INBOX_RESUME_AT) this.subscriber.resume();
+    if (pending) this.clock.defer(this.drainInbox);
     else this.draining = false;
   };
 
-  /** The subscriber's socket (a single Redis connection; a Redis Cluster client has none and is not paused). */
-  private subscriberStream(): { isPaused(): boolean; pause(): void; resume(): void } | undefined {
-    return (this.subscriber as { stream?: { isPaused(): boolean; pause(): void; resume(): void } } | undefined)?.stream;
-  }
-
   private pauseReading(): void {
-    const stream = this.subscriberStream();
-    if (!stream || stream.isPaused()) return;
-    stream.pause();
-    if (Date.now() - this.lastPauseLogAt > 60000) {
-      this.lastPauseLogAt = Date.now();
+    if (!this.subscriber.pause()) return;
+    const now = this.clock.now();
+    if (now - this.lastPauseLogAt > 60000) {
+      this.lastPauseLogAt = now;
       this.logger.warn({ queued: this.inbox.length - this.inboxHead }, 'fan-out behind the channel: reading paused, Redis holds the backlog');
     }
-  }
-
-  private resumeReading(): void {
-    const stream = this.subscriberStream();
-    if (stream?.isPaused()) stream.resume();
   }
 
   private onMessage(item: string | Requeued): void {
@@ -255,10 +170,7 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
     this.inbox = [...items, ...this.inbox.slice(this.inboxHead)];
     this.inboxHead = 0;
     if (this.inbox.length >= INBOX_PAUSE_AT) this.pauseReading();
-    if (!this.draining) {
-      this.draining = true;
-      setImmediate(this.drainInbox);
-    }
+    this.scheduleDrain();
   }
 
   private deliver(e: LoggedEvent): void {
@@ -267,8 +179,8 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
     // No room: a control event for the processes, never for clients (an empty room list would address every socket).
     if (!e.rooms.length) this.controls.get(e.eventType)?.(e.payload);
     else if (e.target !== 'sse') this.deliverToSockets(e);
-    if (e.rooms.length && e.target !== 'websocket') this.deliverToSse(e);
-    if (this.catchingUp.size) for (const { socket, held } of this.catchingUp) if (e.id >= (held.until ?? 0)) this.endReplay(socket, held.until ?? 0);
+    if (e.rooms.length && e.target !== 'websocket') this.sse.deliver(e);
+    this.holds.delivered(e.id, emitTo);
   }
 
   /**
@@ -310,13 +222,6 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
       });
   }
 
-  /** Ends every SSE stream of this process (its clients resume elsewhere with Last-Event-ID). */
-  endSseStreams(): number {
-    const listeners = new Set([...this.sse.values()].flatMap((set) => [...set]));
-    for (const listener of listeners) listener.close?.();
-    return listeners.size;
-  }
-
   /**
    * Events this process could not deliver (gone from the channel and from the global stream) must not
    * leave its clients with a silent hole: every socket is disconnected (it reconnects and recovers from
@@ -325,8 +230,8 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   private resyncAll(): void {
     // The engine connection is closed, not the socket: a client told "io server disconnect" stays
     // away for good, while a closed transport makes it reconnect and recover (or hear recovered:false).
-    for (const nsp of this.namespaces.values()) for (const socket of [...nsp.sockets.values()]) socket.conn.close();
-    for (const listeners of [...this.sse.values()]) for (const listener of [...listeners]) listener.close?.();
+    for (const nsp of this.namespaces.all()) for (const socket of [...nsp.sockets.values()]) socket.conn.close();
+    this.sse.endAll();
   }
 
   /**
@@ -344,12 +249,12 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   /**
    * The tail: a gap shows only when the next message arrives, so events lost on the channel right
    * before it went quiet (Redis dropped the subscriber at the end of a burst) would wait for the next
-   * event, maybe forever. When nothing arrived for a while and nothing is queued, compare with the
+   * event, maybe forever. When nothing arrived for TAIL_CHECK_MS and nothing is queued, compare with the
    * newest id handed out and fill from the global stream. A false alarm (an event still on its way)
-   * costs one read: `deliver` sends each id once.
+   * costs one read: `deliver` sends each id once. Runs every second.
    */
-  private checkTail(): void {
-    if (this.lastId === null || this.waiting || this.draining || Date.now() - this.lastMessageAt < TAIL_CHECK_MS) return;
+  checkTail(): void {
+    if (this.lastId === null || this.waiting || this.draining || this.clock.now() - this.lastMessageAt < TAIL_CHECK_MS) return;
     const lastId = this.lastId;
     void this.log
       .position()
@@ -368,66 +273,19 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
     else this.deliver(e);
   }
 
-  /**
-   * Shedding policy: a socket whose unsent output passes the bound is
-   * disconnected (counted in realtime_shed_total, admins get system:warning).
-   * It loses nothing silently: it reconnects and recovers from history, or is
-   * told recovered=false and refetches. Memory stays bounded under overload.
-   */
-  private shedSlowSockets(): void {
-    let shed = 0;
-    for (const nsp of this.namespaces.values()) {
-      for (const socket of nsp.sockets.values()) {
-        const conn = socket.conn as unknown as { writeBuffer?: unknown[]; transport?: { socket?: { bufferedAmount?: number } } };
-        const pending = conn.writeBuffer?.length ?? 0;
-        const buffered = conn.transport?.socket?.bufferedAmount ?? 0;
-        if (pending > SHED_MAX_PACKETS || buffered > SHED_MAX_BYTES) {
-          shed++;
-          socket.disconnect(true);
-        }
-      }
-    }
-    if (!shed) return;
-    realtimeShedTotal.inc({ transport: 'websocket' }, shed);
-    this.logger.warn({ shed }, 'slow sockets shed');
-    if (Date.now() - this.lastWarningAt > 60000) {
-      this.lastWarningAt = Date.now();
-      this.onShed?.(shed);
-    }
-  }
-
   private deliverToSockets(e: LoggedEvent): void {
-    for (const name of namespacesFor(e.eventType)) {
+    const skip = this.routing.roomToSkip(e.eventType, e.payload);
+    for (const name of this.routing.namespacesFor(e.eventType)) {
       const nsp = this.namespaces.get(name);
       if (!nsp) continue;
-      const replaying = this.replaying.get(name);
       let op = nsp.to(e.rooms);
-      const skip = senderRoomToSkip(e.eventType, e.payload);
       if (skip) op = op.except(skip);
-      if (replaying?.size) {
-        const held = [...replaying.keys()];
-        op = op.except(held);
-        for (const socketId of held) {
-          const socket = nsp.sockets.get(socketId);
-          const held = replaying.get(socketId);
-          if (socket && held && (held.until === null || e.id > held.until) && e.rooms.some((r) => socket.rooms.has(r)) && !(skip && socket.rooms.has(skip))) held.events.push(e);
-        }
-      }
+      const held = this.holds.holdFor(nsp.sockets, name, e, skip);
+      if (held.length) op = op.except(held);
       // The id is the last argument: socket.io-client keeps it as the recovery offset.
       op.emit(e.eventType, envelope(e), String(e.id));
       socketMessagesTotal.inc({ namespace: name, event: e.eventType, direction: 'out' });
       socketMessagesSent.inc({ namespace: name });
-    }
-  }
-
-  private deliverToSse(e: LoggedEvent): void {
-    const seen = new Set<SseListener>();
-    for (const room of e.rooms) {
-      for (const listener of this.sse.get(room) ?? []) {
-        if (seen.has(listener)) continue;
-        seen.add(listener);
-        listener.deliver(e);
-      }
     }
   }
 }

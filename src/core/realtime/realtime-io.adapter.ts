@@ -2,7 +2,6 @@ import type { INestApplication } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
-import { WebSocketsController } from '@nestjs/websockets/web-sockets-controller';
 import { filter, from, isObservable, mergeMap, of } from 'rxjs';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Namespace, Server, ServerOptions } from 'socket.io';
@@ -13,9 +12,11 @@ import { BatchedReads } from '../redis/batched-reads';
 import type { RedisClient } from '../redis/redis.factory';
 import { SESSION_COOKIE, sessionMiddleware } from '../session/session.middleware';
 import { RecentRevocations, RevocationMarked } from './recent-revocations';
-import { compactDeflate, shareNegotiatedDeflateParams } from './compact-deflate';
+import { checkWebsocketTransport, checkWsSender, sendPreEncodedFramesUnderThreshold } from '../patches/engine-io';
+import { checkSubscribeMessages, SharedHandlerBinder, shareGatewayHandlers } from '../patches/nest-websockets';
+import { reportPatch } from '../patches/patch-check';
+import { checkDeflateAccept, compactDeflate, shareNegotiatedDeflateParams } from '../patches/ws';
 import { EventLog } from './event-log';
-import { sendPreEncodedFramesUnderThreshold } from './pre-encoded-frames';
 import { recoveryAdapter } from './recovery-adapter';
 import { RedisReachability } from './redis-reachability';
 import { refuseHandshakesWhile } from './refuse-handshake';
@@ -73,8 +74,9 @@ export class RealtimeIoAdapter extends IoAdapter {
       adapter: recoveryAdapter(this.app.get(EventLog), connections.sessions) as never,
     }) as Server;
     if (rt.compressionThresholdBytes > 0) {
-      sendPreEncodedFramesUnderThreshold(server);
-      shareNegotiatedDeflateParams();
+      // Optional patches (core/patches): a shape that changed leaves the library's own path, with a warning and library_patch_active 0.
+      if (reportPatch(checkWebsocketTransport(), 'optional').ok && reportPatch(checkWsSender(), 'optional').ok) sendPreEncodedFramesUnderThreshold();
+      if (reportPatch(checkDeflateAccept(), 'optional').ok) shareNegotiatedDeflateParams();
     }
     // Before any gateway's own middleware: 'new_namespace' fires inside server.of(), ahead of afterInit.
     const maintenance = this.app.get(MaintenanceMode).socketGate();
@@ -125,7 +127,7 @@ export class RealtimeIoAdapter extends IoAdapter {
    * life: about 6 KB per socket with three handlers (bench/RESULTS.md). A
    * plain listener per handler does the same (handler result, then ack) and
    * builds the pipeline per message only. Used only where the shared listeners
-   * below are not installed (see installSharedHandlers).
+   * below are not installed (core/patches/nest-websockets.ts).
    */
   override bindMessageHandlers(socket: NestSocket, handlers: MessageMappingProperties[]): void {
     for (const { message, callback, isAckHandledManually } of handlers) {
@@ -139,7 +141,7 @@ export class RealtimeIoAdapter extends IoAdapter {
   private noDisconnectHookFor: unknown = null;
 
   /**
-   * Called (see installSharedHandlers) instead of Nest's subscribeMessages, which
+   * Called (core/patches/nest-websockets.ts) instead of Nest's subscribeMessages, which
    * binds every handler to every socket (`callback.bind(gateway, socket)`) and
    * hands the bound copies to bindMessageHandlers: per socket three bound
    * functions, three listener closures and their contexts, kept for the
@@ -148,7 +150,8 @@ export class RealtimeIoAdapter extends IoAdapter {
    * the same Nest handler (guards, pipes, filters, parameter decorators) with
    * that socket.
    */
-  bindSharedMessageHandlers(socket: NestSocket, handlers: MessageMappingProperties[], gateway: object): void {
+  bindSharedMessageHandlers(socket: unknown, handlers: MessageMappingProperties[], gateway: object): void {
+    const client = socket as NestSocket;
     let listeners = this.shared.get(handlers);
     if (!listeners) {
       listeners = handlers.map(({ message, callback, isAckHandledManually }) => {
@@ -162,11 +165,11 @@ export class RealtimeIoAdapter extends IoAdapter {
       });
       this.shared.set(handlers, listeners);
     }
-    for (const { event, listener } of listeners) socket.on(event, listener);
-    guardClientEvents(socket, handlers);
+    for (const { event, listener } of listeners) client.on(event, listener);
+    guardClientEvents(client, handlers);
     // Nest then adds `() => disconnect.next(socket)` as a disconnect listener: with no handleDisconnect
     // on the gateway nothing observes that subject, so the closure need not be kept (bindClientDisconnect).
-    this.noDisconnectHookFor = typeof (gateway as { handleDisconnect?: unknown }).handleDisconnect === 'function' ? null : socket;
+    this.noDisconnectHookFor = typeof (gateway as { handleDisconnect?: unknown }).handleDisconnect === 'function' ? null : client;
   }
 
   override bindClientDisconnect(client: NestSocket, callback: () => void): void {
@@ -206,25 +209,9 @@ interface SharedListener {
   listener: (this: NestSocket, ...args: unknown[]) => void;
 }
 
-type SubscribeMessages = (this: { config: { getIoAdapter(): unknown } }, handlers: MessageMappingProperties[], client: unknown, gateway: object) => void;
-
-/**
- * Routes Nest's per-socket handler binding to RealtimeIoAdapter.bindSharedMessageHandlers
- * when the app's adapter is one (other apps in the process are untouched). Nest 11's
- * WebSocketsController.subscribeMessages(handlers, client, gateway) is public; if its shape
- * ever differs, nothing is patched and Nest's own path (with bindMessageHandlers above) runs.
- */
-function installSharedHandlers(): void {
-  const proto = WebSocketsController.prototype as unknown as { subscribeMessages: SubscribeMessages; [PATCHED]?: true };
-  const original = proto.subscribeMessages;
-  if (proto[PATCHED] || typeof original !== 'function' || original.length !== 3) return;
-  proto[PATCHED] = true;
-  proto.subscribeMessages = function (this: { config: { getIoAdapter(): unknown } }, handlers, client, gateway) {
-    const adapter = this.config?.getIoAdapter?.();
-    if (adapter instanceof RealtimeIoAdapter) adapter.bindSharedMessageHandlers(client as NestSocket, handlers, gateway);
-    else original.call(this, handlers, client, gateway);
-  };
+/** The adapter takes over Nest's per-socket handler binding (core/patches/nest-websockets.ts) for its own app only. */
+function isRealtimeIoAdapter(adapter: unknown): adapter is SharedHandlerBinder {
+  return adapter instanceof RealtimeIoAdapter;
 }
 
-const PATCHED = Symbol('switchboard.sharedHandlers');
-installSharedHandlers();
+if (reportPatch(checkSubscribeMessages(), 'optional').ok) shareGatewayHandlers(isRealtimeIoAdapter);

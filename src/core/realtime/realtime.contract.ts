@@ -23,11 +23,10 @@ export interface EventEnvelope {
 }
 
 export const userRoom = (userId: number | string) => `user:${userId}`;
+/** SPEC §5 names toProject; the projects module owns the room kind (project-rooms.ts). */
 export const projectRoom = (projectId: number | string) => `project:${projectId}`;
-export const analysisRoom = (analysisId: number | string) => `analysis:${analysisId}`;
 export const jobRoom = (queue: string, jobId: string) => `job:${queue}:${jobId}`;
 export const queueRoom = (queue: string) => `queue:${queue}`;
-export const chatRoom = (roomId: number | string) => `chat:${roomId}`;
 
 export abstract class RealtimeService {
   /** Resolves with the event id once the event is on its way (history written, published). */

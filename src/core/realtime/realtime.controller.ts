@@ -8,11 +8,11 @@ import { ClusterState } from './cluster-state';
 import { RealtimeTestDto } from './dto';
 import { EventLog } from './event-log';
 import { PresenceScope } from './presence-scope';
-import { RealtimeHub } from './realtime-hub';
-import { analysisRoom, jobRoom } from './realtime.contract';
+import { SocketNamespaces } from './socket-namespaces';
+import { SseRegistry } from './sse-registry';
+import { jobRoom } from './realtime.contract';
 import { RoomAccess } from './room-access';
 import { BROADCAST_ROOM, RedisRealtimeService } from './redis-realtime.service';
-import { parseRoom } from './room-name';
 import { SseStreams } from './sse-streams';
 
 function roomList(raw: unknown): string[] {
@@ -28,7 +28,8 @@ export class RealtimeController {
   constructor(
     private readonly sse: SseStreams,
     private readonly cluster: ClusterState,
-    private readonly hub: RealtimeHub,
+    private readonly namespaces: SocketNamespaces,
+    private readonly sseRegistry: SseRegistry,
     private readonly log: EventLog,
     private readonly realtime: RedisRealtimeService,
     private readonly config: AppConfig,
@@ -51,23 +52,16 @@ export class RealtimeController {
   @Get('jobs/:jobId/stream')
   async job(@CurrentUser() me: Principal, @Param('jobId') jobId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const room = jobId.includes(':') ? `job:${jobId}` : await this.jobRoomOf(me, jobId);
-    if (!parseRoom(room)) throw new BadRequestError('jobId must be a job id or <queue>:<id>');
+    if (!this.access.parse(room)) throw new BadRequestError('jobId must be a job id or <queue>:<id>');
     return this.sse.open(req, res, me, [room]);
   }
 
   private async jobRoomOf(me: Principal, jobId: string): Promise<string> {
-    if (!parseRoom(`job:default:${jobId}`)) throw new BadRequestError('jobId must be a job id or <queue>:<id>');
+    if (!this.access.parse(jobRoom('default', jobId))) throw new BadRequestError('jobId must be a job id or <queue>:<id>');
     for (const queue of this.config.queue.names) {
       if (await this.access.may(me, jobRoom(queue, jobId))) return jobRoom(queue, jobId);
     }
     throw new NotFoundError('No job with this id that you may follow');
-  }
-
-  @Get('analysis/:analysisId/stream')
-  analysis(@CurrentUser() me: Principal, @Param('analysisId') analysisId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const room = analysisRoom(analysisId);
-    if (!parseRoom(room)) throw new BadRequestError('analysisId must be a positive integer');
-    return this.sse.open(req, res, me, [room]);
   }
 
   /**
@@ -125,21 +119,21 @@ export class RealtimeController {
   @Get('health')
   async health() {
     const lastEventId = await this.log.currentId();
-    const namespaces = this.hub.allNamespaces();
+    const namespaces = this.namespaces.all();
     const initialized = namespaces.length > 0;
     return {
       success: true,
       health: {
         websocket: { status: initialized ? 'operational' : 'unavailable', initialized },
-        sse: { status: 'operational', clients: this.hub.sseClients },
+        sse: { status: 'operational', clients: this.sseRegistry.clients },
         overall: initialized ? 'healthy' : 'degraded',
         timestamp: new Date().toISOString(),
       },
       status: 'ok',
       instance: this.config.instanceId,
-      namespaces: this.hub.allNamespaces().map((n) => n.name),
-      localSockets: this.hub.allNamespaces().reduce((sum, n) => sum + n.sockets.size, 0),
-      localSseClients: this.hub.sseClients,
+      namespaces: this.namespaces.all().map((n) => n.name),
+      localSockets: this.namespaces.all().reduce((sum, n) => sum + n.sockets.size, 0),
+      localSseClients: this.sseRegistry.clients,
       clusterConnections: this.cluster.clusterConnections,
       lastEventId: String(lastEventId),
     };
@@ -157,7 +151,7 @@ export class RealtimeController {
   @Post('test')
   @HttpCode(202)
   async test(@Body() dto: RealtimeTestDto) {
-    if (dto.room !== undefined && !parseRoom(dto.room) && dto.room !== BROADCAST_ROOM) throw new BadRequestError('Unknown room name');
+    if (dto.room !== undefined && !this.access.parse(dto.room) && dto.room !== BROADCAST_ROOM) throw new BadRequestError('Unknown room name');
     const e = await this.realtime.publish([dto.room ?? BROADCAST_ROOM], dto.eventType, dto.payload ?? {}, { target: dto.target ?? 'all' });
     return { eventId: String(e.id), room: dto.room ?? BROADCAST_ROOM, target: e.target };
   }

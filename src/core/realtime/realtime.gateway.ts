@@ -1,10 +1,12 @@
 import { WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace, Server } from 'socket.io';
+import { NamespaceEvents } from './event-routing';
 import { NamespaceGateway } from './namespace.gateway';
 import { SocketConnections } from './socket-connections';
 
-/** `/realtime`: jobs, analyses, system events. Inbound: authenticate, subscribe, unsubscribe. */
+/** `/realtime`: every event no feature namespace claims (jobs, analyses), and system events. Inbound: authenticate, subscribe, unsubscribe. */
 @WebSocketGateway({ namespace: 'realtime' })
+@NamespaceEvents({ namespace: '/realtime', events: ['*'] })
 export class RealtimeGateway extends NamespaceGateway {
   constructor(connections: SocketConnections) {
     super(connections);
@@ -17,6 +19,7 @@ export class RealtimeGateway extends NamespaceGateway {
  * and system events there.
  */
 @WebSocketGateway()
+@NamespaceEvents({ namespace: '/', events: ['*'] })
 export class DefaultNamespaceGateway extends NamespaceGateway {
   constructor(connections: SocketConnections) {
     super(connections);

@@ -1,10 +1,20 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { AppConfig } from '../../config/app-config';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import { AccessRevocations } from './access-revocations';
+import { AdminAlerts } from './admin-alerts';
+import { ChannelSubscriber } from './channel-subscriber';
+import { ClientEventRunner, eventLimitersProvider } from './client-event-runner';
+import { LocalConnectionStats } from './local-connection-stats';
+import { SlowSocketShedder } from './slow-socket-shedder';
+import { SocketAdmission } from './socket-admission';
+import { SocketNamespaces } from './socket-namespaces';
+import { SseRegistry } from './sse-registry';
 import { ClusterState } from './cluster-state';
 import { EventLog } from './event-log';
+import { EventRouting } from './event-routing';
 import { PresenceScope } from './presence-scope';
 import { InstanceAnnouncer } from './instance-announcer';
 import { RealtimeHub } from './realtime-hub';
@@ -16,6 +26,7 @@ import { RedisRealtimeService } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
 import { SocketConnections } from './socket-connections';
 import { SseStreams } from './sse-streams';
+import { UserRooms } from './user-rooms';
 import { RedisReachability } from './redis-reachability';
 
 /** Idle rooms keep their history this long (the recovery window and SSE resumption fit well inside). */
@@ -48,9 +59,36 @@ export class RealtimeModule {
     return {
       module: RealtimeModule,
       global: true,
+      imports: [DiscoveryModule],
       controllers: [RealtimeController],
-      providers: [...publishing, ClusterState, RealtimeHub, RecentRevocations, RoomAccess, PresenceScope, SocketConnections, AccessRevocations, SseStreams, RedisReachability, RealtimeGateway, DefaultNamespaceGateway, InstanceAnnouncer],
-      exports: [RealtimeService, RedisRealtimeService, EventLog, SocketConnections, RoomAccess, ClusterState],
+      providers: [
+        ...publishing,
+        // What the feature modules registered (STYLE.md rule 11): room kinds (RoomAccess), the events of their namespaces.
+        { provide: EventRouting, inject: [DiscoveryService], useFactory: (discovery: DiscoveryService) => EventRouting.discover(discovery) },
+        UserRooms,
+        SocketNamespaces,
+        SseRegistry,
+        ChannelSubscriber,
+        AdminAlerts,
+        LocalConnectionStats,
+        SlowSocketShedder,
+        eventLimitersProvider,
+        ClientEventRunner,
+        SocketAdmission,
+        ClusterState,
+        RealtimeHub,
+        RecentRevocations,
+        RoomAccess,
+        PresenceScope,
+        SocketConnections,
+        AccessRevocations,
+        SseStreams,
+        RedisReachability,
+        RealtimeGateway,
+        DefaultNamespaceGateway,
+        InstanceAnnouncer,
+      ],
+      exports: [RealtimeService, RedisRealtimeService, EventLog, SocketConnections, RoomAccess, ClusterState, SseStreams],
     };
   }
 }

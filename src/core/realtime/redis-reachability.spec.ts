@@ -1,7 +1,8 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { RedisClient } from '../redis/redis.factory';
-import type { RealtimeHub } from './realtime-hub';
+import type { SocketNamespaces } from './socket-namespaces';
+import type { SseRegistry } from './sse-registry';
 import { RedisReachability } from './redis-reachability';
 
 function setup() {
@@ -12,8 +13,9 @@ function setup() {
     ['a', { conn: { close: () => closed.push('a') } }],
     ['b', { conn: { close: () => closed.push('b') } }],
   ]);
-  const hub = { allNamespaces: () => [{ sockets }], endSseStreams: () => (closed.push('sse'), 1) } as unknown as RealtimeHub;
-  const reach = new RedisReachability(redis, hub);
+  const namespaces = { all: () => [{ sockets }] } as unknown as SocketNamespaces;
+  const sse = { endAll: () => (closed.push('sse'), 1) } as unknown as SseRegistry;
+  const reach = new RedisReachability(redis, namespaces, sse);
   return { reach, closed, setAnswers: (v: boolean) => (answers = v) };
 }
 

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
-import { RealtimeHub } from './realtime-hub';
+import { SocketNamespaces } from './socket-namespaces';
+import { SseRegistry } from './sse-registry';
 import { EngineMiddleware, refuseHandshakesWhile } from './refuse-handshake';
 
 const PROBE_EVERY_MS = 1000;
@@ -27,7 +28,8 @@ export class RedisReachability implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(REDIS) private readonly redis: RedisClient,
-    private readonly hub: RealtimeHub,
+    private readonly namespaces: SocketNamespaces,
+    private readonly sse: SseRegistry,
   ) {}
 
   get cut(): boolean {
@@ -62,14 +64,14 @@ export class RedisReachability implements OnModuleInit, OnApplicationShutdown {
 
   private giveUpSockets(): void {
     let closed = 0;
-    for (const nsp of this.hub.allNamespaces()) {
+    for (const nsp of this.namespaces.all()) {
       for (const socket of nsp.sockets.values()) {
         // The transport, not a Socket.IO disconnect: the client reconnects by itself and offers its session.
         socket.conn.close();
         closed++;
       }
     }
-    const streams = this.hub.endSseStreams();
+    const streams = this.sse.endAll();
     this.logger.warn({ closed, streams }, 'Redis unreachable from this process: its sockets reconnect elsewhere, new handshakes get 503');
   }
 

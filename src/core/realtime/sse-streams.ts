@@ -9,7 +9,7 @@ import { ClusterState } from './cluster-state';
 import { connectionAddress } from './connection-address';
 import { envelope, EventLog, LoggedEvent } from './event-log';
 import { resumePoint } from './last-event-id';
-import { RealtimeHub, SseListener } from './realtime-hub';
+import { SseListener, SseRegistry } from './sse-registry';
 import { RecentRevocations } from './recent-revocations';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
@@ -43,7 +43,7 @@ export class SseStreams implements BeforeApplicationShutdown {
     private readonly config: AppConfig,
     private readonly access: RoomAccess,
     private readonly cluster: ClusterState,
-    private readonly hub: RealtimeHub,
+    private readonly registry: SseRegistry,
     private readonly log: EventLog,
     private readonly revocations: RecentRevocations,
   ) {}
@@ -93,9 +93,9 @@ export class SseStreams implements BeforeApplicationShutdown {
       deliver: (e) => (replaying ? held.push(e) : write(e)),
       close: () => res.end(),
     };
-    const detach = this.hub.addSse(listener);
+    const detach = this.registry.add(listener);
     // Access lost between the checks above and now was not applied to this stream yet.
-    this.hub.dropSseRooms(listener, requested.filter((room) => this.revocations.revokedSince(user.id, room, checkedAt)));
+    this.registry.dropRooms(listener, requested.filter((room) => this.revocations.revokedSince(user.id, room, checkedAt)));
     let keepAlive: NodeJS.Timeout | undefined;
     const cleanup = () => {
       if (closed) return;

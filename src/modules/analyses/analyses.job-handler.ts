@@ -1,10 +1,11 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Job, UnrecoverableError } from 'bullmq';
 import { Repository } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
-import { JobContext, JobHandlers } from '../../core/queue/job-handlers';
-import { analysisRoom, projectRoom, RealtimeService, userRoom } from '../../core/realtime/realtime.contract';
+import { JobContext, JobHandler, QueueJob } from '../../core/queue/job-handlers';
+import { projectRoom, RealtimeService, userRoom } from '../../core/realtime/realtime.contract';
+import { analysisRoom } from './analysis-rooms';
 import { ANALYSIS_JOB, AnalysisJob, AnalysisProgressPayload, stationName } from './analyses.events';
 import { NotificationsService } from '../notifications/notifications.service';
 import { Analysis } from './entities/analysis.entity';
@@ -19,27 +20,23 @@ export interface AnalysisResult {
  * advanced with a compare-and-set per station, and a retried (or stalled and
  * re-run) job resumes at the first unfinished station. analysis:* events go to
  * the analysis, project and owner's rooms; job:* ones come from the worker.
- * A handler registered with JobHandlers (queue:work's strict-priority loop runs
- * it), not a @nestjs/bullmq processor: see docs/architecture.md.
+ * A handler JobHandlers finds by its @QueueJob mark (queue:work's strict-priority
+ * loop runs it), not a @nestjs/bullmq processor: see docs/architecture.md.
  */
 @Injectable()
-export class AnalysisJobHandler implements OnModuleInit {
+@QueueJob(ANALYSIS_JOB)
+export class AnalysisJobHandler implements JobHandler<AnalysisJob, AnalysisResult> {
   private readonly logger = new Logger(AnalysisJobHandler.name);
 
   constructor(
-    private readonly handlers: JobHandlers,
     private readonly realtime: RealtimeService,
     private readonly config: AppConfig,
     @InjectRepository(Analysis) private readonly analyses: Repository<Analysis>,
     private readonly notifications: NotificationsService,
   ) {}
 
-  onModuleInit(): void {
-    this.handlers.register<AnalysisJob, AnalysisResult>(ANALYSIS_JOB, {
-      announce: true,
-      run: (job, ctx) => this.run(job, ctx),
-      onFailed: (job, err) => this.markFailed(job.data, err),
-    });
+  onFailed(job: Job<AnalysisJob>, err: Error): Promise<void> {
+    return this.markFailed(job.data, err);
   }
 
   async run(job: Job<AnalysisJob>, ctx: JobContext): Promise<AnalysisResult> {

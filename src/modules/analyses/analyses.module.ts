@@ -4,14 +4,24 @@ import { ProjectsModule } from '../projects/projects.module';
 import { AnalysesController } from './analyses.controller';
 import { AnalysisJobHandler } from './analyses.job-handler';
 import { AnalysesService } from './analyses.service';
+import { AnalysisRooms } from './analysis-rooms';
+import { AnalysisStreamController } from './analysis-stream.controller';
 import { Analysis } from './entities/analysis.entity';
 import { JobsService } from './jobs.service';
 import { NotificationsServiceModule } from '../notifications/notifications.module';
 
-/** Projects' analyses (long jobs with live progress) and the job status route. */
+/** Analyses without transport: the service and the job handler, what a worker imports. */
 @Module({
   imports: [TypeOrmModule.forFeature([Analysis]), ProjectsModule, NotificationsServiceModule],
-  controllers: [AnalysesController],
   providers: [AnalysesService, JobsService, AnalysisJobHandler],
+  exports: [AnalysesService, JobsService],
+})
+export class AnalysesServiceModule {}
+
+/** The api slice: REST, the analysis SSE stream and the `analysis:<id>` room kind. */
+@Module({
+  imports: [AnalysesServiceModule, TypeOrmModule.forFeature([Analysis]), ProjectsModule],
+  controllers: [AnalysesController, AnalysisStreamController],
+  providers: [AnalysisRooms],
 })
 export class AnalysesModule {}

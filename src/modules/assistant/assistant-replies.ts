@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { QueueRegistry } from '../../core/queue/queue-registry';
-import { JobHandlers } from '../../core/queue/job-handlers';
+import { JobHandler, QueueJob } from '../../core/queue/job-handlers';
+import type { Job } from 'bullmq';
 import { ASSISTANT_CONTEXT_MESSAGES, ASSISTANT_REPLY_JOB, AssistantReplyJob, AssistantResponder } from '../ai/assistant-responder';
 import { MessageView } from '../chat/chat.views';
 import { ChatService } from '../chat/chat.service';
@@ -23,14 +24,10 @@ export class AssistantReplies implements OnModuleInit {
     private readonly chat: ChatService,
     private readonly responder: AssistantResponder,
     private readonly queues: QueueRegistry,
-    private readonly handlers: JobHandlers,
   ) {}
 
   onModuleInit(): void {
     this.chat.onMemberMessage((room, message) => this.onMessage(room, message));
-    this.handlers.register<AssistantReplyJob, { messageId: number }>(ASSISTANT_REPLY_JOB, {
-      run: async (job) => ({ messageId: (await this.reply(job.data)).id }),
-    });
   }
 
   private async onMessage(room: { id: number; assistant: boolean }, message: MessageView): Promise<void> {
@@ -49,5 +46,16 @@ export class AssistantReplies implements OnModuleInit {
     const posted = await this.chat.post(assistantId, job.roomId, text);
     this.logger.log({ roomId: job.roomId, inReplyTo: job.messageId, messageId: posted.id }, 'assistant replied');
     return posted;
+  }
+}
+
+/** The worker side of assistant rooms: one reply per job. */
+@Injectable()
+@QueueJob(ASSISTANT_REPLY_JOB)
+export class AssistantReplyJobHandler implements JobHandler<AssistantReplyJob, { messageId: number }> {
+  constructor(private readonly replies: AssistantReplies) {}
+
+  async run(job: Job<AssistantReplyJob>): Promise<{ messageId: number }> {
+    return { messageId: (await this.replies.reply(job.data)).id };
   }
 }

@@ -1,14 +1,16 @@
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { NamespaceGateway } from '../../core/realtime/namespace.gateway';
-import { chatRoom } from '../../core/realtime/realtime.contract';
+import { NamespaceEvents } from '../../core/realtime/event-routing';
 import { SocketConnections } from '../../core/realtime/socket-connections';
 import { parsePayload } from '../../core/validation/dto-validation';
 import { ChatRoomRefDto, SendMessagePayload } from './dto/chat.dto';
+import { chatRoom, typistRoom } from './chat-rooms';
 import { ChatService } from './chat.service';
 
 /** Inbound chat events. Outbound delivery (`message:new`, `typing`) goes through RealtimeService. */
 @WebSocketGateway({ namespace: 'chat' })
+@NamespaceEvents({ namespace: '/chat', events: ['message:*', 'typing', 'room:*'], skipRoom: typistRoom })
 export class ChatGateway extends NamespaceGateway {
   constructor(
     connections: SocketConnections,

@@ -4,6 +4,7 @@ import { AuthModule } from '../auth/auth.module';
 import { NotificationsServiceModule } from '../notifications/notifications.module';
 import { ChatController } from './chat.controller';
 import { ChatGateway } from './chat.gateway';
+import { ChatRooms } from './chat-rooms';
 import { ChatService } from './chat.service';
 import { ChatRoomMember } from './entities/chat-room-member.entity';
 import { ChatRoom } from './entities/chat-room.entity';
@@ -19,9 +20,9 @@ export class ChatServiceModule {}
 
 /** The api slice: REST and the /chat gateway. */
 @Module({
-  imports: [ChatServiceModule],
+  imports: [ChatServiceModule, TypeOrmModule.forFeature([ChatRoomMember])],
   controllers: [ChatController],
-  providers: [ChatGateway],
+  providers: [ChatGateway, ChatRooms],
   exports: [ChatServiceModule],
 })
 export class ChatModule {}

@@ -8,7 +8,7 @@ const unused: never = undefined as never;
 
 describe('queue:work', () => {
   it('refuses to start while a job the application dispatches has no handler', async () => {
-    const handlers = new JobHandlers();
+    const handlers = new JobHandlers({ getProviders: () => [] } as never);
     handlers.declare('report');
     const command = new QueueWorkCommand(config, handlers, unused, unused, unused);
     await expect(command.run([], {})).rejects.toThrow('refusing to start: no handler is registered for the job(s) report');

@@ -1,9 +1,8 @@
 import type { RedisClient } from '../redis/redis.factory';
 
 /**
- * Who may subscribe to `job:<queue>:<id>`: the queue code records the owner
- * when it adds a job (`recordJobOwner`), realtime reads it back. Jobs made
- * for an analysis are also found through the analyses table (queue, job_id).
+ * Who owns a job, for `job:<queue>:<id>` (queue-rooms.ts) and GET /api/jobs:
+ * QueueRegistry records the owner when it adds a job with `ownerId`.
  * Key: `<prefix>job-owner:<queue>:<id>` = user id, kept 7 days.
  */
 export const JOB_OWNER_TTL_S = 7 * 24 * 3600;

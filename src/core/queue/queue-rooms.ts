@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '../session/principal';
+import { ROOM_NAME_PART, RoomKind, RoomKindProvider } from '../realtime/room-kinds';
+import { QueueRegistry } from './queue-registry';
+
+/** `queue:<name>`: every job event of a queue (job-announcer.ts); admins only. */
+@Injectable()
+@RoomKindProvider()
+export class QueueRooms implements RoomKind<string> {
+  readonly prefix = 'queue';
+
+  parse(rest: string): string | null {
+    return ROOM_NAME_PART.test(rest) ? rest : null;
+  }
+
+  async mayListen(user: Principal): Promise<boolean> {
+    return user.role === 'admin';
+  }
+}
+
+export interface JobRef {
+  queue: string;
+  jobId: string;
+}
+
+/**
+ * `job:<queue>:<id>`: one job's events; its owner and admins. The owner is
+ * the one recorded at dispatch (QueueRegistry, `ownerId`, kept 7 days), else
+ * the `userId` of the job's own payload while BullMQ still has the job (the
+ * convention job:* events already follow to reach `user:<userId>`).
+ */
+@Injectable()
+@RoomKindProvider()
+export class JobRooms implements RoomKind<JobRef> {
+  readonly prefix = 'job';
+
+  constructor(private readonly queues: QueueRegistry) {}
+
+  parse(rest: string): JobRef | null {
+    const colon = rest.indexOf(':');
+    if (colon < 0) return null;
+    const queue = rest.slice(0, colon);
+    const jobId = rest.slice(colon + 1);
+    return ROOM_NAME_PART.test(queue) && ROOM_NAME_PART.test(jobId) ? { queue, jobId } : null;
+  }
+
+  async mayListen(user: Principal, { queue, jobId }: JobRef): Promise<boolean> {
+    if (user.role === 'admin') return true;
+    const owner = await this.queues.ownerOf(queue, jobId);
+    if (owner !== undefined) return owner === user.id;
+    // Only configured queues: a client must not make this process open a BullMQ Queue per name it sends.
+    if (!this.queues.has(queue)) return false;
+    const job = await this.queues.get(queue).getJob(jobId);
+    const userId = (job?.data as { userId?: unknown } | undefined)?.userId;
+    return typeof userId === 'number' && userId === user.id;
+  }
+}

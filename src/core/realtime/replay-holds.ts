@@ -1,0 +1,71 @@
+import type { Socket } from 'socket.io';
+import type { LoggedEvent } from './event-log';
+
+/** Live events held for a socket during its replay; `until` once the replay is done but delivery is behind it. */
+interface Held {
+  events: LoggedEvent[];
+  until: number | null;
+}
+
+/**
+ * Sockets in the middle of a recovery replay (SocketConnections.recover): live
+ * events for them are held, so what they missed (read from history) and what
+ * is new arrive in id order, each once. History in Redis can be ahead of this
+ * process's delivery (overload): a replay that went further than delivery has
+ * reached keeps the socket out of live delivery until delivery passes it.
+ */
+export class ReplayHolds {
+  private readonly replaying = new Map<string, Map<string, Held>>();
+  /** Sockets whose replay went further than delivery: held until it catches up. */
+  private readonly catchingUp = new Map<Held, Socket>();
+
+  /** Live events for this socket are held back until `end`. */
+  begin(socket: Socket): void {
+    let sockets = this.replaying.get(socket.nsp.name);
+    if (!sockets) this.replaying.set(socket.nsp.name, (sockets = new Map<string, Held>()));
+    sockets.set(socket.id, { events: [], until: null });
+  }
+
+  /**
+   * The replay sent everything up to `lastSentId`; delivery has reached `deliveredId`. Sends what
+   * was held after `lastSentId` and lets live delivery reach the socket again, or, when delivery is
+   * behind the replay, keeps holding (only what the replay did not send) until `delivered` passes it.
+   */
+  end(socket: Socket, lastSentId: number, deliveredId: number | null, emit: (socket: Socket, e: LoggedEvent) => void): void {
+    const sockets = this.replaying.get(socket.nsp.name);
+    const held = sockets?.get(socket.id);
+    if (!sockets || !held) return;
+    if (socket.connected && (deliveredId ?? 0) < lastSentId) {
+      held.until = lastSentId;
+      held.events = held.events.filter((e) => e.id > lastSentId);
+      this.catchingUp.set(held, socket);
+      return;
+    }
+    sockets.delete(socket.id);
+    this.catchingUp.delete(held);
+    if (socket.connected) for (const e of held.events) if (e.id > lastSentId) emit(socket, e);
+  }
+
+  /**
+   * A live event for this namespace: the ids of the sockets to leave out of the broadcast (they
+   * are replaying), and the event held for each of them that should get it.
+   */
+  holdFor(sockets: ReadonlyMap<string, Socket>, namespace: string, e: LoggedEvent, skipRoom: string | undefined): string[] {
+    const replaying = this.replaying.get(namespace);
+    if (!replaying?.size) return [];
+    const ids = [...replaying.keys()];
+    for (const id of ids) {
+      const socket = sockets.get(id);
+      const held = replaying.get(id);
+      if (!socket || !held || (held.until !== null && e.id <= held.until)) continue;
+      if (e.rooms.some((r) => socket.rooms.has(r)) && !(skipRoom && socket.rooms.has(skipRoom))) held.events.push(e);
+    }
+    return ids;
+  }
+
+  /** Delivery reached `id`: sockets whose replay went up to it go live again. */
+  delivered(id: number, emit: (socket: Socket, e: LoggedEvent) => void): void {
+    if (!this.catchingUp.size) return;
+    for (const [held, socket] of [...this.catchingUp]) if (id >= (held.until ?? 0)) this.end(socket, held.until ?? 0, id, emit);
+  }
+}

@@ -1,0 +1,155 @@
+import { Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import type { Socket } from 'socket.io';
+import { AppConfig } from '../../config/app-config';
+import { DomainError } from '../errors/domain-error';
+import { assertSameSiteHandshake } from '../http/cross-site';
+import { Authenticator } from '../session/authenticator';
+import { principalCredential } from '../session/credential-tag';
+import type { Principal } from '../session/principal';
+import { SESSION_COOKIE } from '../session/session.middleware';
+import { ClusterState } from './cluster-state';
+import { connectionAddress } from './connection-address';
+import { EventLog } from './event-log';
+import { RecentRevocations, RevocationMarked } from './recent-revocations';
+import type { SlotHolderKind } from './slot-ledger';
+import type { AppSocket } from './socket-state';
+
+/** A socket between its cluster slot and its connection handler. */
+export interface Admission {
+  /** Releases the slot when the client leaves before the socket connects. */
+  gone: () => void;
+  /** The recovery offset, read during the handshake (before any room is joined). */
+  offset?: number;
+  /** RecentRevocations.mark() from before the credential was checked: a logout heard since then ends the socket. */
+  revocationMark: number;
+}
+
+/**
+ * What a socket keeps of its principal for its life: who and which role. The
+ * token's id and expiry serve HTTP logout only, and the uuid string cost
+ * about 0.1 KB per socket.
+ */
+function socketPrincipal(p: Principal): Principal {
+  return { id: p.id, role: p.role, via: p.via };
+}
+
+/**
+ * The namespace middleware (it also runs on every recovery): a cluster-wide
+ * connection slot (MAX_CONCURRENT_CONNECTIONS, MAX_CONNECTIONS_PER_IP, SSE
+ * included) and handshake authentication. A socket holds its slot from here
+ * until it disconnects, or until its client leaves before it connects.
+ */
+@Injectable()
+export class SocketAdmission {
+  /** Sockets past the cluster limits that have not connected yet (kept out of socket.data, which stays small). */
+  private readonly admitting = new Map<AppSocket, Admission>();
+  /**
+   * A socket holds its slot while its engine connection is open and it is either connected to
+   * its namespace or still being admitted; anything else is a close that was missed.
+   */
+  private readonly slotKind: SlotHolderKind<AppSocket> = {
+    transport: 'websocket',
+    isOpen: (socket) => socket.conn.readyState !== 'closed' && (socket.connected || this.admitting.has(socket)),
+    forget: (socket) => void this.admitted(socket),
+  };
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly authenticator: Authenticator,
+    private readonly cluster: ClusterState,
+    private readonly log: EventLog,
+    private readonly revocations: RecentRevocations,
+  ) {}
+
+  /** Installed on each namespace: limits, then handshake auth. Refusals carry `{code, message}` as `err.data`. */
+  middleware(): (socket: Socket, next: (err?: Error) => void) => void {
+    return (raw, next) => {
+      this.admit(raw as AppSocket).then(
+        () => next(),
+        (err: unknown) => {
+          const code = err instanceof DomainError ? err.code : 'unavailable';
+          const message = err instanceof DomainError ? err.message : 'Service temporarily unavailable';
+          next(Object.assign(new Error(code), { data: { code, message } }));
+        },
+      );
+    };
+  }
+
+  /**
+   * Per-socket listeners are made in small methods of their own: a closure
+   * made inside the middleware kept its whole scope chain (Socket.IO's
+   * middleware runner included) alive for the socket's life.
+   */
+  private async admit(socket: AppSocket): Promise<void> {
+    const ip = connectionAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for'], this.config.http.trustedProxies);
+    socket.data.ip = ip;
+    socket.data.rooms = [];
+    // A handshake token is checked here (signature, expiry) and its revocation key is read in the
+    // same Redis call that takes the connection slot, with the recovery offset: one round trip per
+    // connection instead of three, and each command left about 2 KB of garbage (bench/RESULTS.md).
+    // The engine handshake's mark when it loaded a session (realtime-io.adapter), else now, before the token is read.
+    const revocationMark = (socket.request as RevocationMarked).revocationMark ?? this.revocations.mark();
+    const token = this.takeHandshakeToken(socket);
+    if (token === undefined && socket.handshake.headers.cookie?.includes(`${SESSION_COOKIE}=`)) {
+      assertSameSiteHandshake(socket.handshake.headers, this.config.http.corsOrigins);
+    }
+    const checked = token === undefined ? undefined : this.authenticator.checkToken(token);
+    const offsetToo = !!checked && !socket.data.recovery;
+    const read = checked ? (offsetToo ? [checked.revocationKey, this.log.seqKey] : [checked.revocationKey]) : [];
+    const [revoked, seq] = await this.cluster.acquire(ip, this.slotKind, socket, read);
+    if (!this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined, revocationMark)) return;
+    const principal =
+      checked === undefined ? await this.authenticator.fromRequest(socket.request as Request).catch(() => null) : checked && revoked === null ? checked.principal : null;
+    if (principal) {
+      socket.data.principal = socketPrincipal(principal);
+      socket.data.credential = principalCredential(principal, (socket.request as Request).sessionID);
+    }
+    const recovery = socket.data.recovery;
+    if (recovery && recovery.userId !== principal?.id) socket.data.recovery = undefined;
+  }
+
+  /**
+   * The socket holds a cluster slot until released, once. Until it connects,
+   * the connection closing releases it (socket.io drops a socket whose client
+   * left during the middleware without any event); afterwards, disconnect does.
+   * A connection that closed while the slot was being taken has already emitted
+   * its 'close': the slot goes back at once.
+   */
+  private holdSlot(socket: AppSocket, offset: number | undefined, revocationMark: number): boolean {
+    if (socket.conn.readyState === 'closed') {
+      this.cluster.release(socket);
+      return false;
+    }
+    const gone = () => this.release(socket);
+    this.admitting.set(socket, { gone, offset, revocationMark });
+    socket.conn.once('close', gone);
+    return true;
+  }
+
+  /** The socket connected (or its client left): the admission's listener goes, what it read is handed back. */
+  admitted(socket: AppSocket): Admission | undefined {
+    const admission = this.admitting.get(socket);
+    if (!admission) return undefined;
+    this.admitting.delete(socket);
+    socket.conn.off('close', admission.gone);
+    return admission;
+  }
+
+  /** The socket's slot goes back (disconnect, or its client left before connecting). */
+  release(socket: AppSocket): void {
+    this.admitted(socket);
+    this.cluster.release(socket);
+  }
+
+  /** The handshake token, removed from the handshake: checked once, not kept in memory for the socket's life. */
+  private takeHandshakeToken(socket: AppSocket): string | undefined {
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    if (typeof auth?.token !== 'string' || !auth.token) return undefined;
+    const token = auth.token;
+    delete auth.token;
+    return token;
+  }
+}
+
+export { socketPrincipal };

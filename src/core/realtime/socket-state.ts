@@ -1,0 +1,17 @@
+import type { DefaultEventsMap, Socket } from 'socket.io';
+import type { Principal } from '../session/principal';
+import type { PendingRecovery } from './socket-sessions';
+
+/** What a socket keeps in `socket.data` for its life (small on purpose: it is per socket). */
+export interface SocketState {
+  principal?: Principal;
+  /** The token or session it authenticated with (credentialTag): logout ends exactly these sockets. */
+  credential?: number;
+  ip: string;
+  rooms: string[];
+  authTimer?: NodeJS.Timeout;
+  recovery?: PendingRecovery;
+}
+
+/** socket.io types `data` per socket as its fourth type parameter (any by default). */
+export type AppSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SocketState>;
