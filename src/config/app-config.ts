@@ -94,6 +94,10 @@ export class AppConfig {
     metricsHost: string;
     monitorWebhookUrl?: string;
   };
+  readonly notifications: {
+    /** notifications:prune (scheduled daily) deletes notifications older than this. */
+    retentionDays: number;
+  };
   readonly ai: {
     providers: string[];
     apiKey?: string;
@@ -206,6 +210,7 @@ export class AppConfig {
       metricsHost: e.METRICS_HOST,
       monitorWebhookUrl: e.QUEUE_MONITOR_WEBHOOK_URL,
     };
+    this.notifications = { retentionDays: e.NOTIFICATIONS_RETENTION_DAYS };
     this.ai = {
       providers: e.AI_PROVIDERS,
       apiKey: e.AI_API_KEY,

@@ -144,6 +144,8 @@ export const envSchema = z.object({
   METRICS_HOST: bindAddress.default('127.0.0.1'),
   /** queue:monitor alerts are also POSTed here (Slack-compatible JSON). */
   QUEUE_MONITOR_WEBHOOK_URL: z.string().url('must be an http(s) URL').optional(),
+  /** Days a notification is kept: the scheduler's daily notifications:prune deletes older ones. */
+  NOTIFICATIONS_RETENTION_DAYS: int(1, 36500).default('90'),
 
   AI_PROVIDERS: z
     .string()
