@@ -62,6 +62,21 @@ const ANALYSIS = withEnvelope(
   },
   ['projectId', 'analysisId', 'currentStation', 'totalStations', 'stationName', 'progress'],
 );
+const BATCH = withEnvelope(
+  {
+    batchId: { type: 'string', format: 'uuid' },
+    name: { type: 'string' },
+    totalJobs: { type: 'integer' },
+    pendingJobs: { type: 'integer', description: 'not (yet) succeeded' },
+    processedJobs: { type: 'integer', description: 'totalJobs - pendingJobs' },
+    failedJobs: { type: 'integer' },
+    skippedJobs: { type: 'integer', description: 'jobs of a cancelled batch that never ran' },
+    progress: { type: 'integer', minimum: 0, maximum: 100 },
+    cancelledAt: { type: ['string', 'null'] },
+    finishedAt: { type: ['string', 'null'], description: 'set once every job has succeeded, failed or been skipped' },
+  },
+  ['batchId', 'name', 'totalJobs', 'pendingJobs', 'processedJobs', 'failedJobs', 'skippedJobs', 'progress', 'cancelledAt', 'finishedAt'],
+);
 const SYSTEM = withEnvelope({ message: { type: 'string' }, level: { type: 'string' }, code: { type: 'string' } }, []);
 const MESSAGE_VIEW = { id: { type: 'integer' }, roomId: { type: 'integer' }, userId: { type: 'integer' }, body: { type: 'string' }, createdAt: ISO };
 const NOTIFICATION_VIEW = {
@@ -111,6 +126,7 @@ const REALTIME: { server: Record<string, EventDoc>; client: Record<string, Event
     'analysis:started': { summary: 'Seed 003 AnalysisProgressPayload', payload: ANALYSIS },
     'analysis:progress': { summary: 'One station done', payload: ANALYSIS },
     'analysis:completed': { summary: 'All stations done', payload: ANALYSIS },
+    'batch:progress': { summary: "A batch's counts changed (to its owner; an operator's batch to admins): throttled to ~4/s per worker, always on a failure, cancel or finish", payload: BATCH },
     ...SYSTEM_EVENTS,
   },
 };

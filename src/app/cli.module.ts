@@ -14,10 +14,24 @@ import { AuthModule } from '../modules/auth/auth.module';
 import { UserCreateCommand } from '../modules/auth/user-create.command';
 import { DbSeedCommand } from '../modules/demo/db-seed.command';
 import { DemoModule } from '../modules/demo/demo.module';
+import { NotificationsPruneCommand } from '../modules/notifications/notifications-prune.command';
+import { NotificationsServiceModule } from '../modules/notifications/notifications.module';
+import { PresencePruneCommand } from '../core/ops/presence-prune.command';
 import { coreImports } from './api.module';
 
 /** The commands this module provides itself. */
-const OWN_COMMANDS = [ListCommand, MigrateCommand, UserCreateCommand, DownCommand, UpCommand, ScheduleWorkCommand, ScheduleListCommand, ...QUEUE_COMMANDS];
+const OWN_COMMANDS = [
+  ListCommand,
+  MigrateCommand,
+  UserCreateCommand,
+  DownCommand,
+  UpCommand,
+  ScheduleWorkCommand,
+  ScheduleListCommand,
+  NotificationsPruneCommand,
+  PresencePruneCommand,
+  ...QUEUE_COMMANDS,
+];
 /** Every command of bin/switchboard (also read, without booting, by --help and list); db:seed comes with DemoModule. */
 export const CLI_COMMANDS = [...OWN_COMMANDS, DbSeedCommand];
 
@@ -27,7 +41,7 @@ export class CliModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesServiceModule, AssistantModule, DemoModule],
+      imports: [...coreImports(config, { logToStderr: true }), RealtimeModule.forWorker(), QueueModule, AuthModule, AnalysesServiceModule, AssistantModule, DemoModule, NotificationsServiceModule],
       providers: [...OWN_COMMANDS, { provide: Schedule, useValue: { tasks: SCHEDULE } }],
     };
   }

@@ -9,4 +9,10 @@ export const SCHEDULE: readonly ScheduledTask[] = [
   command('queue:prune-failed --hours=168').daily(),
   // Laravel's `queue:monitor` every minute: alerts to admins, the metric and the webhook.
   command('queue:monitor high,default').everyMinute(),
+  // Laravel's documented schedule for batches: finished ones after two days, unfinished and cancelled after three.
+  command('queue:prune-batches --hours=48 --unfinished=72 --cancelled=72').daily(),
+  // Notifications past NOTIFICATIONS_RETENTION_DAYS; their users' unread counts are recounted and pushed.
+  command('notifications:prune').dailyAt('03:00'),
+  // Api processes and workers that died without deregistering leave index entries behind.
+  command('presence:prune').everyFiveMinutes(),
 ];

@@ -99,6 +99,10 @@ export class AppConfig {
     /** QUEUE_JOB_EVENTS: which jobs announce job:* events. */
     jobEvents: 'all' | 'owned' | 'none';
   };
+  readonly notifications: {
+    /** notifications:prune (scheduled daily) deletes notifications older than this. */
+    retentionDays: number;
+  };
   readonly ai: {
     providers: string[];
     apiKey?: string;
@@ -214,6 +218,7 @@ export class AppConfig {
       monitorWebhookUrl: e.QUEUE_MONITOR_WEBHOOK_URL,
       jobEvents: e.QUEUE_JOB_EVENTS,
     };
+    this.notifications = { retentionDays: e.NOTIFICATIONS_RETENTION_DAYS };
     this.ai = {
       providers: e.AI_PROVIDERS,
       apiKey: e.AI_API_KEY,

@@ -157,6 +157,8 @@ export const envSchema = z.object({
   QUEUE_JOB_EVENTS: z.enum(['all', 'owned', 'none'], { message: 'must be all, owned or none' }).default('all'),
   /** queue:monitor alerts are also POSTed here (Slack-compatible JSON). */
   QUEUE_MONITOR_WEBHOOK_URL: z.string().url('must be an http(s) URL').optional(),
+  /** Days a notification is kept: the scheduler's daily notifications:prune deletes older ones. */
+  NOTIFICATIONS_RETENTION_DAYS: int(1, 36500).default('90'),
 
   AI_PROVIDERS: z
     .string()

@@ -29,7 +29,7 @@ function emittedInCode(): { server: Set<string>; client: Set<string> } {
   for (const file of sources(join(ROOT, 'src'))) {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/\.emit\('([^']+)'/g)) server.add(m[1]);
-    for (const m of text.matchAll(/'((?:job|analysis|system|message|notification):[a-z-]+)'/g)) server.add(m[1]);
+    for (const m of text.matchAll(/'((?:job|analysis|batch|system|message|notification):[a-z-]+)'/g)) server.add(m[1]);
     for (const m of text.matchAll(/(?:toRoom|toRooms|toUser|toProject|broadcast|toAdmins)\([^;]*?'(typing)'/g)) server.add(m[1]);
     for (const m of text.matchAll(/@SubscribeMessage\('([^']+)'\)/g)) client.add(m[1]);
   }

@@ -19,6 +19,7 @@ type Service = {
   healthcheck?: { test: string[] };
   volumes?: string[];
   networks?: { default?: { ipv4_address?: string } };
+  stop_grace_period?: string;
 };
 
 const read = (...p: string[]) => readFileSync(join(ROOT, ...p), 'utf8');
@@ -57,6 +58,10 @@ describe('docker-compose.yml', () => {
     expect(workers).toHaveLength(2);
     for (const w of workers) expect(services[w].command).toEqual(['node', 'bin/switchboard', 'queue:work', '--queue=high,default', '--tries=3']);
     expect(services.migrate.command).toEqual(['node', 'dist/cli.js', 'migrate']);
+    // The scheduler (schedule:work), after the migrations like the workers, with time to finish a running task.
+    expect(services.scheduler.command).toEqual(['node', 'bin/switchboard', 'schedule:work']);
+    expect(services.scheduler.depends_on).toEqual(services['worker-1'].depends_on);
+    expect(services.scheduler.stop_grace_period).toBe('11m');
   });
 
   it('pins every image by version tag, and the Dockerfile builds on the Node 24 the project runs on (same version as the `node` dev dependency)', () => {

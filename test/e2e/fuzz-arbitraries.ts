@@ -41,6 +41,8 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: '/api/projects/:x/analyses' },
   { method: 'GET', path: '/api/analyses/:x' },
   { method: 'GET', path: '/api/jobs/:x/:x' },
+  { method: 'GET', path: '/api/batches/:x' },
+  { method: 'POST', path: '/api/batches/:x/cancel' },
   { method: 'GET', path: '/api/realtime/events', stream: true },
   { method: 'GET', path: '/api/realtime/jobs/:x/stream', stream: true },
   { method: 'GET', path: '/api/realtime/analysis/:x/stream', stream: true },

@@ -25,13 +25,16 @@ describe('schedule:work / schedule:list', () => {
     expect(JSON.parse(r.stdout)).toEqual([
       { task: 'queue:prune-failed --hours=168', cron: '0 0 * * *', frequency: 'daily', next: null },
       { task: 'queue:monitor high,default', cron: '* * * * *', frequency: 'everyMinute', next: null },
+      { task: 'queue:prune-batches --hours=48 --unfinished=72 --cancelled=72', cron: '0 0 * * *', frequency: 'daily', next: null },
+      { task: 'notifications:prune', cron: '0 3 * * *', frequency: "dailyAt('03:00')", next: null },
+      { task: 'presence:prune', cron: '*/5 * * * *', frequency: 'everyFiveMinutes', next: null },
     ]);
   });
 
   it('runs each task once per tick across three schedulers, and stops on SIGTERM', async () => {
     const schedulers = [0, 1, 2].map(() => spawnCli(['schedule:work'], kit.env));
     const runs = async () => (await kit.redis.lrange(`${kit.prefix}schedule:runs`, 0, -1)).map((r) => JSON.parse(r) as Run);
-    await waitFor(async () => ((await kit.queue('switchboard-schedule').getJobSchedulersCount()) === 2 ? true : undefined), 30000, 200);
+    await waitFor(async () => ((await kit.queue('switchboard-schedule').getJobSchedulersCount()) === 5 ? true : undefined), 90000, 200);
     // The every-minute task fires at the next minute boundary.
     const first = await waitFor(async () => (await runs()).find((r) => r.task === 'queue:monitor high,default'), 75000, 500);
     await new Promise((r) => setTimeout(r, 5000));

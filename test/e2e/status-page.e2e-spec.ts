@@ -19,16 +19,19 @@ describe('/status page', () => {
   jest.setTimeout(180000);
   let a: ApiProcess;
   let b: ApiProcess;
+  let c: ApiProcess;
   let browser: Browser;
 
   beforeAll(async () => {
     [a, b] = await Promise.all([startApi({ INSTANCE_ID: 'status-a' }), startApi({ INSTANCE_ID: 'status-b' })]);
+    // One more, configured with a third queue (the rates test's own).
+    c = await startApi({ INSTANCE_ID: 'status-c', QUEUE_NAMES: 'high,default,rates' });
     browser = await chromium.launch({ executablePath: await chromiumPath(), args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   }, 600_000); // the first run on a fresh machine installs Chromium
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
   });
 
   it('is for admins only', async () => {
@@ -81,6 +84,39 @@ describe('/status page', () => {
       );
     } finally {
       await job.remove();
+      await queue.close();
+      await context.close();
+    }
+  });
+
+  it('shows jobs per minute and the wait time next to each queue, from the workers', async () => {
+    const admin = await createAdmin(a.url);
+    const context = await browser.newContext();
+    await context.addCookies([...admin.client.cookies].map(([name, value]) => ({ name, value, url: a.url })));
+    // A queue of its own (QUEUE_NAMES), so no other suite's jobs count: six jobs wait at least 1.5 s for a worker.
+    const queue = new Queue('rates', { connection: testRedis('queue') as never, prefix: 'sb:{bull}' });
+    await queue.addBulk(Array.from({ length: 6 }, () => ({ name: 'queue:probe', data: { sleepMs: 0, fail: false } })));
+    await new Promise((r) => setTimeout(r, 1500));
+    const worker = spawnCli(['queue:work', '--queue=rates', '--name=status-rates', '-q']);
+    try {
+      const page = await context.newPage();
+      await page.goto(`${c.url}/status`);
+      const row = await page.waitForFunction(
+        () => {
+          const tr = [...document.querySelectorAll('#queues tbody tr')].find((r) => r.firstElementChild?.textContent === 'rates');
+          const cells = tr ? [...(tr.children as unknown as PageNode[])].map((td) => td.textContent) : [];
+          return Number(cells[6]) >= 6 ? cells : false;
+        },
+        undefined,
+        { timeout: 30000 },
+      );
+      const cells = (await row.jsonValue()) as string[];
+      expect(Number(cells[6])).toBe(6);
+      expect(Number(cells[7])).toBeGreaterThanOrEqual(1.5);
+      expect(Number(cells[8])).toBeGreaterThanOrEqual(Number(cells[7]));
+    } finally {
+      await worker.stop();
+      await queue.obliterate({ force: true });
       await queue.close();
       await context.close();
     }

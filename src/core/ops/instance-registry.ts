@@ -13,6 +13,9 @@ export interface InstanceReport {
 }
 
 /** A process that has not reported for this long is gone (three sample windows). */
+/** Hash instance id → its last report (JSON), written by every api process. */
+export const instancesKey = (redisPrefix: string) => `${redisPrefix}ops:instances`;
+
 export const INSTANCE_STALE_MS = RuntimeSampler.SAMPLE_WINDOW_MS * 3;
 
 /** Reports younger than `staleMs`, newest sample first by instance name. */
@@ -47,7 +50,7 @@ export class InstanceRegistry implements OnModuleInit, OnApplicationShutdown {
     private readonly sampler: RuntimeSampler,
     @Inject(REDIS) private readonly redis: RedisClient,
   ) {
-    this.key = `${config.redis.prefix}ops:instances`;
+    this.key = instancesKey(config.redis.prefix);
   }
 
   onModuleInit(): void {

@@ -5,6 +5,7 @@ import { ConnectionsReport, ConnectionStatsSource } from './connection-stats.sou
 import { InstanceRegistry } from './instance-registry';
 import { QueueCounts, QueueJobCounts } from './queue-job-counts';
 import { liveWorkers, WorkerStatus } from '../queue/worker/worker-heartbeat';
+import { QueueRateRow, ratesByQueue } from '../queue/worker/queue-rates';
 import type { RedisClient } from '../redis/redis.factory';
 import { REDIS } from '../redis/redis.module';
 
@@ -23,6 +24,8 @@ export interface StatusSnapshot {
   answeredBy: string;
   processes: ProcessRow[];
   queues: Record<string, QueueCounts | { error: string }>;
+  /** Per queue, the last minute over the live workers: jobs/min and wait (Horizon's dashboard figures). */
+  rates: Record<string, QueueRateRow>;
   /** Every live queue:work process of the cluster (their heartbeats in Redis). */
   workers: WorkerStatus[];
   replicas: ReplicaStatus[];
@@ -73,6 +76,7 @@ export class StatusSnapshots {
         sampledAt: r.sample.at,
       })),
       queues,
+      rates: ratesByQueue(workers),
       workers,
       replicas: this.replicas.status,
       connections,

@@ -36,7 +36,8 @@ export const STATUS_PAGE = `<!doctype html>
 <table id="workers"><thead><tr><th>name</th><th>host</th><th>pid</th><th>queues</th><th>started</th><th>done</th><th>failed</th><th>current</th><th>RSS (MB)</th><th>state</th></tr></thead><tbody></tbody></table>
 
 <h2>Queues</h2>
-<table id="queues"><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th></tr></thead><tbody></tbody></table>
+<table id="queues"><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>completed</th><th>jobs/min</th><th>wait avg (s)</th><th>wait max (s)</th></tr></thead><tbody></tbody></table>
+<div class="muted">jobs/min and wait: the last minute, summed over the live workers; wait is queued → started.</div>
 
 <h2>Replicas</h2>
 <table id="replicas"><thead><tr><th>host</th><th>up</th><th>lag (s)</th><th>state</th></tr></thead><tbody></tbody></table>
@@ -79,8 +80,11 @@ export const STATUS_PAGE = `<!doctype html>
     fill('queues', Object.keys(s.queues).map(function (name) {
       var q = s.queues[name];
       if (q.error) return [[name], [q.error, 'crit']];
+      var r = (s.rates || {})[name] || { jobsPerMin: 0, waitAvgS: null, waitMaxS: null };
+      function secs(v) { return v === null ? '–' : v.toFixed(2); }
       return [[name], [String(q.waiting + (q.prioritized || 0)), 'num'], [String(q.active), 'num'], [String(q.delayed), 'num'],
-        [String(q.failed), 'num' + (q.failed ? ' warn' : '')], [String(q.completed), 'num']];
+        [String(q.failed), 'num' + (q.failed ? ' warn' : '')], [String(q.completed), 'num'],
+        [String(r.jobsPerMin), 'num'], [secs(r.waitAvgS), 'num'], [secs(r.waitMaxS), 'num' + (r.waitMaxS > 60 ? ' warn' : '')]];
     }));
     fill('replicas', s.replicas.map(function (r) {
       return [[r.host], [r.up ? 'up' : 'DOWN', r.up ? '' : 'crit'], [r.lagSeconds === null ? '–' : String(r.lagSeconds), 'num'],

@@ -1,5 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Job } from 'bullmq';
+import type { BatchCallbackSet } from './batch/batch-callbacks';
 import type { JobHandler } from './job-handlers';
 import { rateLimited, throttlesExceptions, withoutOverlapping } from './job-middleware';
 
@@ -12,6 +13,8 @@ export interface ProbeJob {
   ignoreAbort?: boolean;
   /** The key of the middleware variants (queue:probe --as=... --key=...). */
   key?: string;
+  /** The owner (queue:probe --owner): job:* events go to their user room. */
+  userId?: number;
 }
 
 /** queue:probe's diagnostic job: sleeps, then succeeds or throws (retried like any job). */
@@ -45,4 +48,14 @@ export const PROBE_VARIANTS: Record<string, JobHandler<ProbeJob, { sleptMs: numb
   exclusive: { ...probeHandler, middleware: [withoutOverlapping(keyOf, { releaseAfterS: 1 })] },
   limited: { ...probeHandler, middleware: [rateLimited(keyOf, 2, 5)] },
   throttled: { ...probeHandler, middleware: [throttlesExceptions(keyOf, 2, 5)] },
+};
+
+/**
+ * queue:probe --batch's then/catch/finally: one line each on the worker's stdout, so an operator
+ * (and the e2e test) sees which ran.
+ */
+export const PROBE_BATCH_CALLBACKS: BatchCallbackSet = {
+  then: async (b) => void process.stdout.write(`queue:probe batch ${b.id}: then (${b.processedJobs}/${b.totalJobs} processed)\n`),
+  catch: async (b, error) => void process.stdout.write(`queue:probe batch ${b.id}: catch (${error})\n`),
+  finally: async (b) => void process.stdout.write(`queue:probe batch ${b.id}: finally (${b.failedJobs} failed, ${b.skippedJobs} skipped)\n`),
 };

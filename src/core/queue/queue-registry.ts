@@ -28,6 +28,9 @@ export interface DispatchedJob {
 /** Keep succeeded jobs a day (GET /api/jobs), failed ones until an operator deals with them. */
 const DEFAULT_JOB_OPTIONS: JobsOptions = { removeOnComplete: { age: 24 * 3600, count: 10000 }, removeOnFail: false };
 const DISPATCH_TIMEOUT_MS = 3000;
+/** Jobs per addBulk call (one Redis round trip): queue:probe --count=100000 is 100 of them. */
+export const BULK_CHUNK = 1000;
+const BULK_TIMEOUT_MS = 30000;
 
 /**
  * Producer side of the configured queues (plain BullMQ Queue objects: this
@@ -97,6 +100,31 @@ export class QueueRegistry implements OnApplicationShutdown {
       await withTimeout(recordJobOwner(this.redis, this.config.redis.prefix, queueName, id, opts.ownerId), DISPATCH_TIMEOUT_MS);
     }
     return { queue: queueName, id };
+  }
+
+  /**
+   * Many jobs of one queue, BULK_CHUNK per addBulk (no ShouldBeUnique: every job is added);
+   * `onChunk` after each chunk with the number added so far.
+   */
+  async dispatchBulk(
+    queueName: string,
+    jobs: ReadonlyArray<{ name: string; data: object }>,
+    opts: { ownerId?: number; onChunk?: (added: number) => void } = {},
+  ): Promise<DispatchedJob[]> {
+    const queue = this.select([queueName])[0];
+    const out: DispatchedJob[] = [];
+    for (let i = 0; i < jobs.length; i += BULK_CHUNK) {
+      const chunk = jobs.slice(i, i + BULK_CHUNK);
+      const added = await withTimeout(queue.addBulk(chunk.map((j) => ({ name: j.name, data: j.data }))), BULK_TIMEOUT_MS);
+      const ids = added.map((j) => j.id as string);
+      const owner = opts.ownerId;
+      if (owner !== undefined) {
+        await withTimeout(Promise.all(ids.map((id) => recordJobOwner(this.redis, this.config.redis.prefix, queue.name, id, owner))), BULK_TIMEOUT_MS);
+      }
+      for (const id of ids) out.push({ queue: queue.name, id });
+      opts.onChunk?.(out.length);
+    }
+    return out;
   }
 
   /**

@@ -53,6 +53,15 @@ end
 return result
 `;
 
+/**
+ * Drops api processes whose heartbeat expired from the process index (their hashes expire by
+ * themselves): stale presence. Reads skip them already; this keeps the index from holding every
+ * process that ever died, for the scheduler's presence:prune. Returns how many went.
+ */
+export function pruneDeadProcesses(redis: RedisClient, redisPrefix: string, now = Date.now()): Promise<number> {
+  return redis.zremrangebyscore(`${redisPrefix}{rt}:procs`, '-inf', now);
+}
+
 type WithAcquire = RedisClient & { rtAcquire(numKeys: number, ...args: (string | number)[]): Promise<[string, number, ...(string | null)[]]> };
 
 export class ConnectionRefusedError extends DomainError {

@@ -37,6 +37,7 @@ function view(n: Notification): NotificationView {
 }
 
 const COUNT_TTL_S = 300;
+const PRUNE_CHUNK = 1000;
 
 /**
  * Persisted notifications with live push. The unread count is cached in
@@ -100,6 +101,31 @@ export class NotificationsService {
     const r = await this.repo.update({ userId, status: 'unread' }, { status: 'read', readAt: new Date() });
     await this.changed(userId);
     return { updated: r.affected ?? 0 };
+  }
+
+  /**
+   * Deletes notifications created more than `days` ago, read or not, a chunk at a time (no long
+   * lock on the table), then recounts and pushes the unread count of every user who lost unread ones.
+   */
+  async prune(days: number): Promise<number> {
+    const cutoff = new Date(Date.now() - days * 86_400_000);
+    // On the primary (a transaction): a lagging replica would miss a user whose count then stays stale.
+    const affected = await this.repo.manager.transaction((tx) =>
+      tx
+        .createQueryBuilder(Notification, 'n')
+        .select('DISTINCT n.user_id', 'userId')
+        .where('n.created_at < :cutoff AND n.status = :unread', { cutoff, unread: 'unread' })
+        .getRawMany<{ userId: number }>(),
+    );
+    let deleted = 0;
+    for (;;) {
+      const r = await this.repo.query<{ affectedRows?: number }>('DELETE FROM notifications WHERE created_at < ? ORDER BY id LIMIT ?', [cutoff, PRUNE_CHUNK]);
+      const n = r.affectedRows ?? 0;
+      deleted += n;
+      if (n < PRUNE_CHUNK) break;
+    }
+    for (const { userId } of affected) await this.changed(Number(userId));
+    return deleted;
   }
 
   /** Invalidate, recount (primary: this unit wrote), push the new count. */

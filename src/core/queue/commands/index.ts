@@ -1,3 +1,4 @@
+import { QueueBatchCommand, QueueCancelBatchCommand, QueuePruneBatchesCommand, QueueRetryBatchCommand } from './queue-batch.commands';
 import { QueueClearCommand } from './queue-clear.command';
 import { QueueFailedCommand } from './queue-failed.command';
 import { QueueFlushCommand, QueuePruneFailedCommand } from './queue-flush.command';
@@ -25,4 +26,8 @@ export const QUEUE_COMMANDS = [
   QueueContinueCommand,
   QueueClearCommand,
   QueueStatusCommand,
+  QueueBatchCommand,
+  QueueRetryBatchCommand,
+  QueueCancelBatchCommand,
+  QueuePruneBatchesCommand,
 ];

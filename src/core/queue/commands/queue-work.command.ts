@@ -6,6 +6,7 @@ import { AppConfig } from '../../../config/app-config';
 import { RealtimeService } from '../../realtime/realtime.contract';
 import type { RedisClient } from '../../redis/redis.factory';
 import { REDIS } from '../../redis/redis.module';
+import { Batches } from '../batch/batches.service';
 import { JobHandlers } from '../job-handlers';
 import { QueueMonitor } from '../queue-monitor.service';
 import { parseQueueName } from '../queue.keys';
@@ -60,6 +61,7 @@ export class QueueWorkCommand extends CommandRunner {
     private readonly realtime: RealtimeService,
     private readonly monitor: QueueMonitor,
     @Inject(REDIS) private readonly redis: RedisClient,
+    private readonly batches: Batches,
   ) {
     super();
   }
@@ -70,7 +72,11 @@ export class QueueWorkCommand extends CommandRunner {
     // Found at boot, not when the first such job fails (Immich's rule): Supervisor shows the worker FATAL with this line.
     if (unhandled.length) throw new Error(`refusing to start: no handler is registered for the job(s) ${unhandled.join(', ')} that this application dispatches`);
     const console = new WorkConsole(process.stdout, flags.quiet ?? false);
-    const worker = new QueueWorker(this.config, this.handlers, this.realtime, this.redis, opts, { refreshCounts: () => this.monitor.refresh(opts.queues), console });
+    const worker = new QueueWorker(this.config, this.handlers, this.realtime, this.redis, opts, {
+      refreshCounts: () => this.monitor.refresh(opts.queues),
+      console,
+      batches: this.batches.tracker(),
+    });
     const onSignal = (signal: NodeJS.Signals) => {
       this.logger.log({ signal }, 'signal received: finishing running jobs');
       worker.stop('signal');

@@ -8,6 +8,7 @@ import { checkMarkerKeyType, checkNextJobFromJobData, FetchingWorker, markerKey 
 import { reportPatch } from '../../patches/patch-check';
 import type { RealtimeService } from '../../realtime/realtime.contract';
 import { createRedis, RedisClient } from '../../redis/redis.factory';
+import { BatchTracker } from '../batch/batch-tracker';
 import { JobAnnouncer } from '../job-announcer';
 import { ReleaseJob } from '../job-middleware';
 import type { JobHandlers } from '../job-handlers';
@@ -15,6 +16,7 @@ import { bullPrefix, maintenanceKey, restartKey } from '../queue.keys';
 import { BackoffSeconds, backoffDelayMs } from './backoff';
 import { JobTimeoutError, runAttempt } from './job-attempt';
 import { QueueLane } from './queue-lane';
+import { QueueRates } from './queue-rates';
 import { SlotWaker } from './slot-waker';
 import { Fetched, StrictPriority } from './strict-priority';
 import type { WorkConsole } from './work-console';
@@ -54,6 +56,8 @@ export interface WorkerHooks {
   refreshCounts?: () => Promise<void>;
   /** artisan-style job lines on stdout. */
   console?: WorkConsole;
+  /** Batches (Bus::batch): skips jobs of cancelled batches, counts outcomes, queues callbacks. */
+  batches?: BatchTracker;
 }
 
 /**
@@ -102,6 +106,9 @@ export class QueueWorker {
   private readonly middleware: JobMiddlewareRunner;
   private readonly refreshCounts: () => Promise<void>;
   private readonly console: WorkConsole | undefined;
+  private readonly batches: BatchTracker | undefined;
+  /** Jobs per minute and wait per queue, for /status (published with the heartbeat). */
+  private readonly rates = new QueueRates();
 
   constructor(
     private readonly config: AppConfig,
@@ -114,12 +121,14 @@ export class QueueWorker {
     this.announcer = new JobAnnouncer(realtime, config.queue.jobEvents);
     this.refreshCounts = hooks.refreshCounts ?? (async () => undefined);
     this.console = hooks.console;
+    this.batches = hooks.batches;
     this.middleware = new JobMiddlewareRunner(redis, config.redis.prefix);
     this.heartbeat = new WorkerHeartbeat(redis, config.redis.prefix, { id: this.id, name: opts.name, queues: opts.queues }, () => ({
       processed: this.processed,
       failed: this.failedAttempts,
       current: [...this.active.values()].map((job) => `${job.queueName}:${String(job.id)} ${job.name}`),
       state: this.stopping ? 'stopping' : this.held ? 'paused' : 'running',
+      rates: this.rates.lastMinute(),
     }));
   }
 
@@ -272,13 +281,25 @@ export class QueueWorker {
     const started = process.hrtime.bigint();
     let result: unknown;
     let error: Error | undefined;
+    const batches = this.batches;
+    const batchId = batches ? BatchTracker.batchOf(job) : undefined;
+    let skipped = false;
     try {
       if (!handler) throw new UnrecoverableError(`No handler is registered for job "${job.name}"`);
-      this.announce(this.announcer.started(queue, job));
-      const onProgress = (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).catch(() => undefined);
-      if (job.attemptsMade === 0 && !job.opts.repeat) queueJobWait.observe({ queue }, Math.max(0, Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000);
-      const attempt = () => runAttempt(handler, job, { queue, timeoutS: this.opts.timeoutS, onProgress });
-      result = await runInRequestContext(() => this.middleware.run(handler.middleware, job, attempt), { userId: ownerOf(job) });
+      // Laravel's SkipIfBatchCancelled, for every batch job: a cancelled batch's jobs finish without running.
+      skipped = batchId !== undefined && batches !== undefined && (await batches.isCancelled(batchId));
+      if (skipped) result = { skipped: 'batch cancelled' };
+      else {
+        this.announce(this.announcer.started(queue, job));
+        const onProgress = (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).catch(() => undefined);
+        if (job.attemptsMade === 0 && !job.opts.repeat) {
+          const waitS = Math.max(0, Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000;
+          queueJobWait.observe({ queue }, waitS);
+          this.rates.waited(queue, waitS);
+        }
+        const attempt = () => runAttempt(handler, job, { queue, timeoutS: this.opts.timeoutS, onProgress });
+        result = await runInRequestContext(() => this.middleware.run(handler.middleware, job, attempt), { userId: ownerOf(job) });
+      }
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
@@ -286,11 +307,14 @@ export class QueueWorker {
     if (error instanceof ReleaseJob) return this.release(job, token, ref, error);
     this.processed++;
     if (error) this.failedAttempts++;
+    this.rates.finished(queue, !error);
     this.console?.finished(job.name, ref, !error, seconds);
     if (this.opts.maxJobs > 0 && this.processed >= this.opts.maxJobs) this.stop('max-jobs');
     this.checkMemory();
     try {
       if (!error) {
+        // Counted in its batch before the job is moved: if this process dies in between, the job is re-run and still counted once.
+        if (batchId && batches) await batches.record(batchId, ref, skipped ? 'skip' : 'success');
         // With --rest the slot pauses before its next job, so it must not be handed one now.
         const next =
           this.opts.restS > 0
@@ -301,6 +325,7 @@ export class QueueWorker {
         return next;
       }
       const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (final && batchId && batches) await batches.record(batchId, ref, 'failure', error);
       await job.moveToFailed(error, token, false);
       queueJobDuration.observe({ queue, name: job.name, status: final ? 'failed' : 'retried' }, seconds);
       this.logger.warn({ queue, jobId: job.id, name: job.name, attempt: job.attemptsMade, final, reason: error.message }, 'job failed');

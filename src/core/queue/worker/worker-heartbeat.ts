@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { RedisClient } from '../../redis/redis.factory';
 import { workerKey, workersIndexKey } from '../queue.keys';
+import type { QueueRate } from './queue-rates';
 
 /** What queue:status shows for one worker (Horizon's workers page). */
 export interface WorkerStatus {
@@ -18,10 +19,12 @@ export interface WorkerStatus {
   memoryMb: number;
   /** running | paused (maintenance mode) | stopping */
   state: string;
+  /** Per queue, the last minute: attempts done and failed, waits (absent from workers older than this field). */
+  rates?: Record<string, QueueRate>;
   seenAt: string;
 }
 
-export type WorkerCounters = Pick<WorkerStatus, 'processed' | 'failed' | 'current' | 'state'>;
+export type WorkerCounters = Pick<WorkerStatus, 'processed' | 'failed' | 'current' | 'state' | 'rates'>;
 
 export const HEARTBEAT_MS = 2000;
 /** A worker not heard from for this long is gone (SIGKILL, lost host); its entry expires with it. */
