@@ -149,6 +149,7 @@ describe('the runbook, run as written against npm run up -- --instances 3', () =
     }
     await (require(join(ROOT, 'scripts', 'cluster.js')) as { stopRunning(o: { name: string }): Promise<string[]> }).stopRunning({ name });
     rmSync(COOKIES, { force: true });
+    rmSync(join(ROOT, '.stack', 'backups', 'switchboard.sql'), { force: true });
     await kit.close();
   }, 200000);
 
@@ -324,6 +325,19 @@ describe('the runbook, run as written against npm run up -- --instances 3', () =
     expect(after).toEqual(pids);
   });
 
+  it('reaches the local databases', async () => {
+    const out = await run('databases');
+    expect(out).toMatch(/users\s*\n\s*\d+/);
+    expect(out).toMatch(/gtid_slave_pos/);
+    expect(out).toMatch(/# Keyspace/);
+  });
+
+  it('backs up MariaDB and Redis', async () => {
+    const out = await run('backup');
+    expect(readFileSync(join(ROOT, '.stack', 'backups', 'switchboard.sql'), 'utf8')).toMatch(/CREATE TABLE `users`/);
+    expect(out).toMatch(/Background saving started|already in progress/);
+  });
+
   it('a stuck job: its worker is killed, the job comes back and completes', async () => {
     const jobs = JSON.parse((await cli(['queue:probe', '--count=2', '--sleep=8000', '--ignore-abort', '--json'])).stdout) as Array<{ id: string }>;
     const victim = `switchboard-worker:switchboard-worker-${base + 101}`;
@@ -371,5 +385,7 @@ const CHECKED = [
   'rotate-secrets',
   'scale-api',
   'readme-scale',
+  'databases',
+  'backup',
   'stuck-job',
 ];
