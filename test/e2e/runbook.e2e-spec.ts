@@ -351,7 +351,7 @@ describe('the runbook, run as written against npm run up -- --instances 3', () =
     expect(out).toMatch(/Background saving started|already in progress/);
   });
 
-  it('a stuck job: its worker is killed, the job comes back and completes', async () => {
+  it('a stuck job: its worker is killed, the job comes back and runs again', async () => {
     // Long enough that the block (two commands, slow on a loaded machine) kills it mid-run; under --timeout=60.
     const jobs = JSON.parse((await cli(['queue:probe', '--count=2', '--sleep=45000', '--ignore-abort', '--json'])).stdout) as Array<{ id: string }>;
     const victim = `switchboard-worker:switchboard-worker-${base + 101}`;
