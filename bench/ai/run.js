@@ -3,7 +3,10 @@
 /**
  * bench/ai: what the AI response cache, coalescing and batching buy.
  *
- *   node bench/ai/run.js [--stack=bench-ai] [--latency=300] [--requests=400] [--clients=20] [--out=bench/ai/RESULTS.md]
+ *   node bench/ai/run.js [--stack=bench-ai] [--latency=300] [--requests=400] [--clients=20] [--out=FILE [--force]]
+ *
+ * The report goes to stdout. --out=FILE also writes it there; a file that exists (bench/ai/RESULTS.md,
+ * the committed record) is replaced only with --force, so a run never overwrites a record silently.
  *
  * Builds if needed, starts (or reuses) the named local stack (MariaDB + Redis,
  * like `npm test`), a fake OpenAI-compatible server on 127.0.0.1 answering
@@ -34,7 +37,8 @@ const STACK = arg('stack', 'bench-ai');
 const LATENCY = Number(arg('latency', '300'));
 const REQUESTS = Number(arg('requests', '400'));
 const CLIENTS = Number(arg('clients', '20'));
-const OUT = arg('out', join(__dirname, 'RESULTS.md'));
+const OUT = arg('out', '');
+const FORCE = process.argv.includes('--force');
 const log = (m) => process.stderr.write(`[bench:ai] ${m}\n`);
 
 function freePort() {
@@ -143,6 +147,8 @@ async function throughput(url, token, queries, clients) {
 }
 
 async function main() {
+  // Before any work: a committed record is replaced on purpose only.
+  if (OUT && existsSync(OUT) && !FORCE) throw new Error(`${relative(process.cwd(), OUT)} exists (a committed run record?); add --force to replace it, or pick another --out`);
   require(join(ROOT, 'scripts', 'ensure.js')).ensure();
   const { services, migrate } = require(join(ROOT, 'scripts', 'services.js'));
   const { env: stackEnv } = await services(STACK, log);
@@ -156,7 +162,7 @@ async function main() {
   };
   out('# AI responses: cache, coalescing and batching (bench/ai)');
   out();
-  out(`Command: \`node bench/ai/run.js --latency=${LATENCY} --requests=${REQUESTS} --clients=${CLIENTS}\` (${new Date().toISOString()}, ${require('node:os').cpus().length} CPUs, Node ${process.version}).`);
+  out(`Command: \`node bench/ai/run.js --latency=${LATENCY} --requests=${REQUESTS} --clients=${CLIENTS}\` (${new Date().toISOString()}, ${require('node:os').cpus().length} CPUs, load average ${require('node:os').loadavg().map((l) => l.toFixed(1)).join(' / ')} at the start, Node ${process.version}).`);
   out(`One api process (node dist/main.js, NODE_ENV=production, LOG_LEVEL=warn), local Redis + MariaDB stack, fake OpenAI-compatible provider on 127.0.0.1 answering after ${LATENCY} ms. Client times are measured by the bench (HTTP round trip); \`latencyMs\` is what the api reports.`);
   out();
 
@@ -218,8 +224,12 @@ async function main() {
   }
   const notes = join(__dirname, 'notes.md');
   if (existsSync(notes)) lines.push(readFileSync(notes, 'utf8').trimEnd());
-  writeFileSync(OUT, `${lines.join('\n')}\n`);
-  log(`written to ${relative(process.cwd(), OUT)}; stop the stack with: node scripts/down.js --stack=${STACK}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (OUT) {
+    writeFileSync(OUT, `${lines.join('\n')}\n`);
+    log(`written to ${relative(process.cwd(), OUT)}`);
+  }
+  log(`stop the stack with: node scripts/down.js --stack=${STACK}`);
 }
 
 /** Successful provider calls so far, from the api's /metrics (all providers). */

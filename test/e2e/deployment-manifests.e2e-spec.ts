@@ -18,8 +18,8 @@ type Service = {
   depends_on?: Record<string, { condition: string }> | string[];
   healthcheck?: { test: string[] };
   volumes?: string[];
-  networks?: { default?: { ipv4_address?: string } };
   stop_grace_period?: string;
+  networks?: { default?: { ipv4_address?: string } };
 };
 
 const read = (...p: string[]) => readFileSync(join(ROOT, ...p), 'utf8');
@@ -29,6 +29,10 @@ const names = Object.keys(services);
 const appServices = names.filter((n) => services[n].image === 'switchboard:local');
 const apis = appServices.filter((n) => !services[n].command);
 const workers = appServices.filter((n) => services[n].command?.includes('queue:work'));
+/** The worker program every deployment runs: supervisor/switchboard-worker.conf (cluster mode renders this file). */
+const shippedWorker = read('supervisor', 'switchboard-worker.conf');
+const WORKER_COMMAND = ['node', 'bin/switchboard', ...(/^command=\S+ \S*bin\/switchboard (.+)$/m.exec(shippedWorker) as RegExpExecArray)[1].split(' ')];
+const WORKER_STOP_S = Number((/^stopwaitsecs=(\d+)$/m.exec(shippedWorker) as RegExpExecArray)[1]);
 const SPEC_METRICS = [
   'socket_active_connections',
   'socket_messages_total',
@@ -56,7 +60,12 @@ describe('docker-compose.yml', () => {
     expect(names).toEqual(expect.arrayContaining(['mysql-primary', 'mysql-replica', 'redis', 'migrate', 'nginx', 'prometheus', 'grafana']));
     expect(apis).toEqual(['api-1', 'api-2', 'api-3']);
     expect(workers).toHaveLength(2);
-    for (const w of workers) expect(services[w].command).toEqual(['node', 'bin/switchboard', 'queue:work', '--queue=high,default', '--tries=3']);
+    for (const w of workers) {
+      // The shipped Supervisor program's command and stop grace (longer than its --timeout).
+      expect(services[w].command).toEqual(WORKER_COMMAND);
+      expect(services[w].stop_grace_period).toBe(`${WORKER_STOP_S}s`);
+    }
+    expect(WORKER_COMMAND).toEqual(expect.arrayContaining(['queue:work', '--queue=high,default', '--tries=3', '--timeout=60']));
     expect(services.migrate.command).toEqual(['node', 'dist/cli.js', 'migrate']);
     // The scheduler (schedule:work), after the migrations like the workers, with time to finish a running task.
     expect(services.scheduler.command).toEqual(['node', 'bin/switchboard', 'schedule:work']);
@@ -225,7 +234,8 @@ describe('ops/k8s', () => {
     }
     expect(find('HorizontalPodAutoscaler', 'switchboard-api')?.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'switchboard-api' });
     const worker = find('Deployment', 'switchboard-worker')?.spec.template.spec.containers[0];
-    expect(worker.command).toEqual(['node', 'bin/switchboard', 'queue:work', '--queue=high,default', '--tries=3']);
+    expect(worker.command).toEqual(WORKER_COMMAND);
+    expect(find('Deployment', 'switchboard-worker')?.spec.template.spec.terminationGracePeriodSeconds).toBe(WORKER_STOP_S);
   });
 
   it('selects pods that exist and probes /up for readiness', () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/api-process';
+import { freeBase } from '../support/cluster';
 import { waitFor } from '../support/http-client';
 import { stackEnv } from '../support/stack';
 import { QueueKit } from './queue-test-kit';
@@ -50,8 +51,20 @@ describe('supervisor/switchboard-worker.conf under supervisord', () => {
         '',
       ].join('\n'),
     );
+    // What a server's supervisord environment gives the shipped file (its %(ENV_SWITCHBOARD_*)s placeholders).
+    const metricsBase = await freeBase(2);
     supervisord = spawn('supervisord', ['-c', conf], {
-      env: { ...process.env, ...stackEnv(), ...kit.env, LOG_LEVEL: 'warn', SWITCHBOARD_ROOT: ROOT, SWITCHBOARD_NODE: process.execPath },
+      env: {
+        ...process.env,
+        ...stackEnv(),
+        ...kit.env,
+        LOG_LEVEL: 'warn',
+        SWITCHBOARD_ROOT: ROOT,
+        SWITCHBOARD_NODE: process.execPath,
+        SWITCHBOARD_LOG_DIR: dir,
+        SWITCHBOARD_WORKERS: '2',
+        SWITCHBOARD_WORKER_FIRST_METRICS_PORT: String(metricsBase),
+      },
       stdio: 'ignore',
     });
     await waitFor(async () => (running().size === 2 ? true : undefined), 60000, 500);

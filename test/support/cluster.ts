@@ -23,7 +23,7 @@ export interface ClusterHandle {
   output(): string;
 }
 interface ClusterModule {
-  start(opts: { instances: number; port: number; env: Record<string, string>; name: string; readyTimeoutMs?: number }): Promise<ClusterHandle>;
+  start(opts: { instances: number; workers?: number; port: number; env: Record<string, string>; name: string; readyTimeoutMs?: number }): Promise<ClusterHandle>;
 }
 export const clusterScript = require(join(ROOT, 'scripts', 'cluster.js')) as ClusterModule;
 
