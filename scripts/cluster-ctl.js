@@ -70,7 +70,7 @@ function find(name, root = ROOT) {
     };
   }
   const { tools } = cluster.findTools();
-  return { running: { state, dir, conf: path.join(dir, 'supervisord.conf'), pid, tools: { nginx: tools.nginx, supervisorctl: tools.supervisorctl } }, why: '' };
+  return { running: { state, dir, conf: path.join(dir, 'supervisord.conf'), pid, tools: { nginx: String(tools.nginx), supervisorctl: String(tools.supervisorctl) } }, why: '' }; // findTools throws when one is missing
 }
 
 /**
