@@ -5,6 +5,7 @@ import { NotificationsServiceModule } from '../notifications/notifications.modul
 import { ChatController } from './chat.controller';
 import { ChatGateway } from './chat.gateway';
 import { ChatService } from './chat.service';
+import { DeliveryMarks } from './delivery-marks';
 import { ChatRoomMember } from './entities/chat-room-member.entity';
 import { ChatRoom } from './entities/chat-room.entity';
 import { Message } from './entities/message.entity';
@@ -12,7 +13,7 @@ import { Message } from './entities/message.entity';
 /** ChatService without transport: what a worker (the assistant) imports. */
 @Module({
   imports: [TypeOrmModule.forFeature([ChatRoom, ChatRoomMember, Message]), AuthModule, NotificationsServiceModule],
-  providers: [ChatService],
+  providers: [ChatService, DeliveryMarks],
   exports: [ChatService],
 })
 export class ChatServiceModule {}
