@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 'use strict';
 /**
  * Stop a local stack started by scripts/stack.js (data is kept under .stack/NAME).
@@ -27,7 +28,9 @@ async function main(argv) {
   }
   const log = (msg) => process.stderr.write(`${msg}\n`);
   // A cluster (npm run up -- --instances N) uses the stack: stop its supervisord first.
-  await require('./cluster').stopRunning({ name: all ? undefined : name, log });
+  // cluster.js is not type-checked yet: its contract, as this script uses it.
+  const cluster = /** @type {{ stopRunning(o: { name?: string, log?: (m: string) => void }): Promise<string[]> }} */ (require('./cluster'));
+  await cluster.stopRunning({ name: all ? undefined : name, log });
   if (all) {
     const names = await stack.downAll({ log });
     log(names.length ? `stopped stacks: ${names.join(', ')}` : 'no stacks under .stack/');

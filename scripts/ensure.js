@@ -1,3 +1,4 @@
+// @ts-check
 // Installs npm dependencies when missing or stale and builds dist/ when the sources changed.
 // Plain Node so it runs before anything is installed.
 const { spawnSync } = require('node:child_process');

@@ -1,3 +1,4 @@
+// @ts-check
 // Where the services come from: the environment (DB_WRITE_HOST, DB_READ_HOST, REDIS_URL) or our own stack.
 const { spawnSync } = require('node:child_process');
 const { existsSync, readFileSync } = require('node:fs');

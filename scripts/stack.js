@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 'use strict';
 /**
  * Local development/test stack for Switchboard, built from the Debian binaries:
@@ -65,12 +66,14 @@ const REDIS_START_TIMEOUT_MS = 30_000;
 /* ------------------------------------------------------------------ helpers */
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** @type {(...args: unknown[]) => void} */
 const noop = () => {};
 const sha1 = (s) => crypto.createHash('sha1').update(String(s)).digest();
 const exists = (p) => fs.existsSync(p);
 
 /** Child environment without variables that would redirect the MariaDB / Redis clients. */
 function cleanEnv() {
+  /** @type {NodeJS.ProcessEnv} */
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (/^(MYSQL|MARIADB|REDISCLI)_/i.test(k)) continue;
@@ -79,7 +82,13 @@ function cleanEnv() {
   return env;
 }
 
-/** execFile as a promise; rejects with an Error carrying stdout/stderr. */
+/**
+ * execFile as a promise; rejects with an Error carrying stdout/stderr.
+ * @param {string} bin
+ * @param {string[]} args
+ * @param {{ timeout?: number, what?: string, onSpawn?: (child: import('node:child_process').ChildProcess) => void }} [opts]
+ * @returns {Promise<string>}
+ */
 function run(bin, args, { timeout = 0, what, onSpawn } = {}) {
   return new Promise((resolve, reject) => {
     const child = execFile(
@@ -89,7 +98,7 @@ function run(bin, args, { timeout = 0, what, onSpawn } = {}) {
       (err, stdout, stderr) => {
         if (err) {
           const detail = (stderr || '').trim() || (err.killed ? `timed out after ${timeout} ms` : err.message);
-          const e = new Error(`${what || path.basename(bin)} failed: ${detail}`);
+          const e = /** @type {Error & { stdout?: string, stderr?: string, exitCode?: unknown }} */ (new Error(`${what || path.basename(bin)} failed: ${detail}`));
           e.stdout = stdout;
           e.stderr = stderr;
           e.exitCode = err.code;
@@ -259,7 +268,7 @@ function binaries() {
 }
 
 function runStreaming(bin, args, log, env) {
-  return new Promise((resolve, reject) => {
+  return new Promise((/** @type {(v?: unknown) => void} */ resolve, reject) => {
     const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const tail = [];
     const onData = (buf) => {
@@ -370,8 +379,9 @@ async function withFileLock(file, fn, timeoutMs = 10 * 60_000) {
 async function withStackLock(cfg, fn) {
   const key = cfg.name;
   const previous = inProcessQueues.get(key) || Promise.resolve();
-  let release;
-  const mine = new Promise((resolve) => (release = resolve));
+  /** @type {() => void} */
+  let release = noop;
+  const mine = new Promise((/** @type {(v?: unknown) => void} */ resolve) => (release = resolve));
   const tail = previous.then(() => mine);
   inProcessQueues.set(key, tail);
   await previous;
@@ -465,6 +475,7 @@ async function stopService(L, svc, log = noop) {
 function spawnDetached(bin, args, svcL) {
   fs.mkdirSync(svcL.dir, { recursive: true });
   const fd = fs.openSync(svcL.console, 'a');
+  /** @type {import('node:child_process').ChildProcess} */
   let child;
   try {
     child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], cwd: svcL.dir, env: cleanEnv() });
@@ -474,6 +485,7 @@ function spawnDetached(bin, args, svcL) {
   return new Promise((resolve, reject) => {
     child.once('error', (e) => reject(new Error(`could not start ${bin}: ${e.message}`)));
     child.once('spawn', () => {
+      /** @type {{ child: import('node:child_process').ChildProcess, pid: number | undefined, exited: { code: number | null, signal: NodeJS.Signals | null } | null }} */
       const state = { child, pid: child.pid, exited: null };
       child.once('exit', (code, signal) => (state.exited = { code, signal }));
       child.unref();
@@ -531,6 +543,11 @@ function writeMyCnf(L, svc) {
   fs.writeFileSync(s.cnf, `${lines.join('\n')}\n`);
 }
 
+/**
+ * @param {string} socket
+ * @param {string} sqlText
+ * @param {{ columnNames?: boolean, vertical?: boolean, database?: string, connectTimeout?: number }} [opts]
+ */
 function clientArgs(socket, sqlText, { columnNames = false, vertical = false, database, connectTimeout } = {}) {
   const args = ['--no-defaults', '--protocol=socket', `--socket=${socket}`, '--user=root', '--batch'];
   if (!columnNames && !vertical) args.push('--skip-column-names');
@@ -1024,7 +1041,9 @@ module.exports = {
 
 /* ------------------------------------------------------------------ CLI */
 
+/** @param {string[]} argv */
 function parseArgs(argv) {
+  /** @type {{ _: string[], stack: string, all: boolean, help?: boolean }} */
   const out = { _: [], stack: 'dev', all: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];

@@ -1,3 +1,4 @@
+// @ts-check
 // npm test: install, build, start (or reuse) the test stack, migrate, run unit + end-to-end tests.
 // A whole run (no arguments, STACK_REDIS unset) then runs the suites that depend on Redis again on a
 // Sentinel set and on a Redis Cluster, so every topology the product supports is tested.

@@ -5,9 +5,10 @@ import { CommandFactory } from 'nest-commander';
 import { Logger } from 'nestjs-pino';
 import { CLI_COMMANDS, CliModule } from './app/cli.module';
 import { loadConfigOrExit } from './app/process';
+import { reportCommandError } from './core/cli/command-errors';
 import { commanderExit } from './core/cli/commander-errors';
 import { answerHelp, buildHelpProgram, unknownCommand } from './core/cli/static-help';
-import { runUnitOfWork } from './core/database/unit-of-work';
+import { runInRequestContext } from './core/database/request-context';
 
 async function main(): Promise<void> {
   // Before the configuration and any connection: `--version` must answer on a machine with nothing running.
@@ -33,15 +34,15 @@ async function main(): Promise<void> {
       if (exit.print) process.stderr.write(`${exit.print}\n`);
       process.exit(exit.code);
     },
+    // What a command throws: one line and the exit code (command-errors.ts); the app still closes below.
     serviceErrorHandler: (err) => {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
+      process.exitCode = reportCommandError(process.argv[2], err, (line) => process.stderr.write(line));
     },
   });
   app.useLogger(app.get(Logger));
   // A command is one unit of work: after it writes, it reads its own writes from the primary
   // (queue:work starts a fresh unit for every job).
-  await runUnitOfWork(() => CommandFactory.runApplication(app));
+  await runInRequestContext(() => CommandFactory.runApplication(app));
   await app.close();
 }
 

@@ -26,7 +26,7 @@ const PATCHES = {
   // The reads answered without Redis (what that round trip costs).
   noredis: [['core/redis/batched-reads.js', 'return this.redis.mget(...keys);', 'return Promise.resolve(keys.map(() => null));']],
   // No unit of work: no AsyncLocalStorage of ours (sticky routing and request log fields are then off).
-  nouow: [['core/database/unit-of-work.js', 'return storage.run({ wrote: false, userWithinWindow: false, ...init }, fn);', 'return fn();']],
+  nouow: [['core/database/request-context.js', 'return storage.run({ wrote: false, userWithinWindow: false, ...init }, fn);', 'return fn();']],
   norolling: [['core/session/session.middleware.js', 'rolling: true', 'rolling: false']],
   // GET /api/projects without its @CurrentUser() parameter (the user id read from the unit of work instead):
   // what Nest's param pipeline with the global ValidationPipe costs a handler that has no body.
@@ -39,7 +39,7 @@ const PATCHES = {
     [
       'modules/projects/projects.controller.js',
       'return this.projects.listFor(me.id);',
-      "return this.projects.listFor(Number(require('../../core/database/unit-of-work').currentUnitOfWork().userId));",
+      "return this.projects.listFor(Number(require('../../core/database/request-context').currentRequestContext().userId));",
     ],
   ],
   // The ops module (event-loop/GC sampler, instance registry, status snapshots).

@@ -7,8 +7,9 @@
 // 3. registers a user with BENCH_PROJECTS projects, takes a bearer token and keeps the session cookie;
 // 4. runs autocannon against each target on 127.0.0.1, one after the other (warm-up, then measured run),
 //    in BENCH_ROUNDS rounds, every other round in reverse order (so no target always runs first or last);
-// 5. prints the table of medians over the rounds (the ratio is of the median req/s; each round's own
-//    ratio beside it), stops the processes it started (by pid) and the stack unless BENCH_KEEP_STACK=1.
+// 5. prints the table of medians over the rounds (ratios: of the median req/s, the median of each round's own
+//    ratio — the paired figure, less moved by the machine between rounds — and of the median server CPU per
+//    request, what req/s follows when the server is CPU-bound; each round's own ratio beside them), stops the processes it started (by pid) and the stack unless BENCH_KEEP_STACK=1.
 // Exit status 1 when any response was not 2xx or a request failed.
 //
 // Knobs: BENCH_CONNECTIONS (20), BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_PROJECTS (5), BENCH_ROUNDS (3),
@@ -238,7 +239,7 @@ function summarise(runs) {
 
 function table(rows) {
   const byName = new Map(rows.map((r) => [r.name, r]));
-  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU µs/req', 'req/s ours/bare', 'p99 ours/bare', 'req/s ratio by round'];
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'server CPU µs/req', 'req/s ours/bare', 'median of round ratios', 'CPU bare/ours', 'p99 ours/bare', 'req/s ratio by round'];
   const lines = rows.map((r) => {
     const base = r.baseline ? byName.get(r.baseline) : null;
     return [
@@ -250,6 +251,8 @@ function table(rows) {
       String(r.non2xx),
       r.cpuUsPerReq.toFixed(0),
       base ? (r.rps / base.rps).toFixed(2) : '',
+      base ? median(r.rounds.map((x, i) => x.rps / base.rounds[i].rps)).toFixed(2) : '',
+      base ? (base.cpuUsPerReq / r.cpuUsPerReq).toFixed(2) : '',
       base ? (r.p99 / base.p99).toFixed(2) : '',
       base ? r.rounds.map((x, i) => (x.rps / base.rounds[i].rps).toFixed(2)).join(' ') : '',
     ];

@@ -1,5 +1,6 @@
 // Queue benchmark: our queue:work beside a bare BullMQ Worker, in the same run.
-//  1. trivial jobs/s end to end (a pre-filled queue drained) at concurrency 1, 10, 50;
+//  1. trivial jobs/s end to end (a pre-filled queue drained) at concurrency 1, 10, 50; ours twice: with every
+//     job announced (job:started/completed, QUEUE_JOB_EVENTS=all, the default) and with none (=none);
 //  2. the wait of `high` jobs (added every BENCH_HIGH_EVERY_MS) while `default` holds a 20,000-job backlog.
 // Both sides run in a child process of their own (bare: bench/queues/bare-worker.js; ours: bin/switchboard
 // queue:work), started the same way; BENCH_BARE_IN_PROCESS=1 runs the bare Worker inside this process instead
@@ -103,6 +104,9 @@ async function throughput(env, redisUrl) {
       oursJobsPerS: Math.round(median(rounds.map((r) => r.oursJobsPerS))),
       ratio: +median(rounds.map((r) => r.ratio)).toFixed(2),
       ratios: rounds.map((r) => r.ratio),
+      oursSilentJobsPerS: Math.round(median(rounds.map((r) => r.oursSilentJobsPerS))),
+      silentRatio: +median(rounds.map((r) => r.silentRatio)).toFixed(2),
+      silentRatios: rounds.map((r) => r.silentRatio),
     };
     rows.push(row);
     console.log(JSON.stringify({ part: 'throughput', ...row }));
@@ -125,19 +129,24 @@ async function throughputRound(env, redisUrl, c) {
     await bareQueue.close();
     await bareConn.quit();
 
-    // ours: bin/switchboard queue:work (child process), same jobs through the handler registry
-    const prefix = `bench${randomUUID().slice(0, 6)}:`;
-    const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    const queue = new Queue('default', { connection: conn, prefix: `${prefix}bull` });
-    await fill(queue, n);
-    const ours = startOurs({ ...env, REDIS_PREFIX: prefix }, ['--queue=high,default', `--concurrency=${c}`, '--timeout=0']);
-    const oursS = await drainTime(queue, n);
-    await ours.stop();
-    await queue.obliterate({ force: true });
-    await queue.close();
-    await conn.quit();
-    const row = { concurrency: c, jobs: n, bareJobsPerS: Math.round(n / bareS), oursJobsPerS: Math.round(n / oursS) };
+    // ours: bin/switchboard queue:work (child process), same jobs through the handler registry, with
+    // every job announced (QUEUE_JOB_EVENTS=all, the default) and with none announced
+    const oursS = {};
+    for (const events of ['all', 'none']) {
+      const prefix = `bench${randomUUID().slice(0, 6)}:`;
+      const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      const queue = new Queue('default', { connection: conn, prefix: `${prefix}{bull}` });
+      await fill(queue, n);
+      const ours = startOurs({ ...env, REDIS_PREFIX: prefix, QUEUE_JOB_EVENTS: events }, ['--queue=high,default', `--concurrency=${c}`, '--timeout=0']);
+      oursS[events] = await drainTime(queue, n);
+      await ours.stop();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      await conn.quit();
+    }
+    const row = { concurrency: c, jobs: n, bareJobsPerS: Math.round(n / bareS), oursJobsPerS: Math.round(n / oursS.all), oursSilentJobsPerS: Math.round(n / oursS.none) };
     row.ratio = +(row.oursJobsPerS / row.bareJobsPerS).toFixed(2);
+    row.silentRatio = +(row.oursSilentJobsPerS / row.bareJobsPerS).toFixed(2);
     console.log(JSON.stringify({ part: 'throughput-round', ...row }));
     return row;
   }
@@ -185,8 +194,8 @@ async function priority(env, redisUrl) {
   {
     const prefix = `bench${randomUUID().slice(0, 6)}:`;
     const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    const high = new Queue('high', { connection: conn, prefix: `${prefix}bull` });
-    const def = new Queue('default', { connection: conn, prefix: `${prefix}bull` });
+    const high = new Queue('high', { connection: conn, prefix: `${prefix}{bull}` });
+    const def = new Queue('default', { connection: conn, prefix: `${prefix}{bull}` });
     await fill(def, BACKLOG, BACKLOG_JOB_MS);
     const ours = startOurs({ ...env, REDIS_PREFIX: prefix }, ['--queue=high,default', `--concurrency=${concurrency}`, '--timeout=0']);
     await sleep(200);
@@ -220,7 +229,8 @@ async function main() {
   console.log('\n## Summary');
   for (const r of results.throughput || []) {
     console.log(
-      `concurrency ${String(r.concurrency).padStart(2)}: bare ${r.bareJobsPerS} jobs/s, ours ${r.oursJobsPerS} jobs/s, ours/bare ${r.ratio} (medians of ${r.rounds} rounds; ratios ${r.ratios.join(' ')})`,
+      `concurrency ${String(r.concurrency).padStart(2)}: bare ${r.bareJobsPerS} jobs/s, ours ${r.oursJobsPerS} jobs/s, ours/bare ${r.ratio} (medians of ${r.rounds} rounds; ratios ${r.ratios.join(' ')}); ` +
+        `ours with QUEUE_JOB_EVENTS=none ${r.oursSilentJobsPerS} jobs/s, ${r.silentRatio} (${r.silentRatios.join(' ')})`,
     );
   }
   for (const r of results.priority || []) console.log(`high wait under a ${BACKLOG}-job default backlog, ${r.target}: p50 ${r.p50ms} ms, p99 ${r.p99ms} ms (${r.measured} high jobs)`);

@@ -7,13 +7,13 @@
  */
 import { EventSource } from 'eventsource';
 import { io, Socket } from 'socket.io-client';
-import type { z } from 'zod';
-import type { MessageView, messageSendPayload } from '../../src/modules/chat/chat.events';
+import type { SendMessagePayload } from '../../src/modules/chat/dto/chat.dto';
+import type { MessageView } from '../../src/modules/chat/chat.views';
 
 /** What the server sends with every stored event. */
 export type Delivered<T> = T & { eventId: string; eventType: string; timestamp: string };
 export type Ack<T> = ({ ok: true } & T) | { ok: false; error: string; message: string; retryAfterMs?: number };
-export type SendMessage = z.infer<typeof messageSendPayload>;
+export type SendMessage = Pick<SendMessagePayload, 'roomId' | 'body' | 'clientMessageId'>;
 
 export interface ServerEvents {
   connected: (info: { socketId: string; recovered: boolean }) => void;
@@ -85,7 +85,7 @@ export class ChatClient {
   }
 
   async join(roomId: number): Promise<void> {
-    const r = await this.socket.timeout(10000).emitWithAck('room:join', { roomId });
+    const r = (await this.socket.timeout(10000).emitWithAck('room:join', { roomId })) as Ack<{ roomId: number }>;
     if (!r.ok) throw new Error(`${r.error}: ${r.message}`);
     this.rooms.add(roomId);
   }
@@ -100,7 +100,7 @@ export class ChatClient {
     const attempts = this.opts.sendAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await this.socket.timeout(this.opts.ackTimeoutMs ?? 10000).emitWithAck('message:send', { roomId, body, clientMessageId });
+        const r = (await this.socket.timeout(this.opts.ackTimeoutMs ?? 10000).emitWithAck('message:send', { roomId, body, clientMessageId })) as Ack<{ message: MessageView; replayed?: true }>;
         if (!r.ok) throw new SendRefused(r.error, r.message);
         return r.message;
       } catch (err) {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { IS_PUBLIC, ROLES } from '../core/session/auth.decorators';
 import { SESSION_COOKIE } from '../core/session/session.middleware';
 import { setupAsyncApi } from './asyncapi';
+import { dtoSchema } from './dto-schema';
 
 type Json = Record<string, unknown>;
 type Operation = { operationId?: string; parameters?: Json[]; requestBody?: Json; responses: Record<string, Json>; security?: Json[]; tags?: string[] };
@@ -57,74 +58,6 @@ function routeFacts(app: INestApplication): Map<string, RouteFacts> {
     }
   }
   return facts;
-}
-
-/**
- * JSON Schema for a DTO from its class-validator rules, the ones the
- * ValidationPipe enforces: the document describes what is actually checked.
- */
-function dtoSchema(target: Type): Json {
-  const properties: Record<string, Json> = {};
-  const required = new Set<string>();
-  const metas = getMetadataStorage().getTargetValidationMetadatas(target, '', true, false);
-  for (const m of metas) {
-    const prop = (properties[m.propertyName] ??= {});
-    required.add(m.propertyName);
-    // `each: true` rules describe the array's items.
-    const p = m.each ? ((prop.items ??= {}) as Json) : prop;
-    const c = (m.constraints ?? []) as unknown[];
-    switch (m.name ?? m.type) {
-      case 'isString':
-        p.type = 'string';
-        break;
-      case 'isInt':
-        p.type = 'integer';
-        break;
-      case 'isNumber':
-        p.type = 'number';
-        break;
-      case 'isBoolean':
-        p.type = 'boolean';
-        break;
-      case 'isEmail':
-        p.type = 'string';
-        p.format = 'email';
-        break;
-      case 'isArray':
-        p.type = 'array';
-        break;
-      case 'isObject':
-        p.type = 'object';
-        break;
-      case 'isIn':
-        p.enum = c[0];
-        break;
-      case 'maxLength':
-        p.maxLength = c[0];
-        break;
-      case 'minLength':
-        p.minLength = c[0];
-        break;
-      case 'length':
-        p.minLength = c[0];
-        if (c[1] !== undefined) p.maxLength = c[1];
-        break;
-      case 'min':
-        p.minimum = c[0];
-        break;
-      case 'max':
-        p.maximum = c[0];
-        break;
-      case 'arrayMaxSize':
-        p.maxItems = c[0];
-        break;
-      case 'isStringOrObject':
-        p.oneOf = [{ type: 'string' }, { type: 'object' }];
-        break;
-    }
-  }
-  for (const m of metas) if (m.type === 'conditionalValidation') required.delete(m.propertyName);
-  return { type: 'object', additionalProperties: false, properties, ...(required.size ? { required: [...required] } : {}) };
 }
 
 function dtoClasses(): Map<string, Type> {

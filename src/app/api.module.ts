@@ -17,6 +17,7 @@ import { RealtimeModule } from '../core/realtime/realtime.module';
 import { RedisModule } from '../core/redis/redis.module';
 import { AuthGuard } from '../core/session/auth.guard';
 import { SessionModule } from '../core/session/session.module';
+import { VALIDATION_OPTIONS } from '../core/validation/dto-validation';
 import { AiModule } from '../modules/ai/ai.module';
 import { AssistantModule } from '../modules/assistant/assistant.module';
 import { AnalysesModule } from '../modules/analyses/analyses.module';
@@ -30,12 +31,8 @@ export function coreImports(config: AppConfig, opts: { logToStderr?: boolean } =
   return [ConfigModule.forRoot(config), LoggingModule.forRoot({ toStderr: opts.logToStderr }), RedisModule, DatabaseModule, SessionModule];
 }
 
-export const validationPipe = new ValidationPipe({
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  transform: true,
-  stopAtFirstError: false,
-});
+/** HTTP bodies, queries and params; socket payloads use the same options and DTOs (parsePayload). */
+export const validationPipe = new ValidationPipe({ ...VALIDATION_OPTIONS, transform: true });
 
 /** The api process: HTTP (REST, SSE, /up, /metrics) and Socket.IO. Never consumes jobs. */
 @Module({})

@@ -1,57 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ZodFirstPartyTypeKind, ZodTypeAny } from 'zod';
-import { authenticatePayload, roomPayload } from '../core/realtime/socket-connections';
-import { messageSendPayload, roomJoinPayload, typingPayload } from '../modules/chat/chat.events';
+import { AuthenticateDto, RoomSubscriptionDto } from '../core/realtime/dto';
+import { ChatRoomRefDto, SendMessagePayload } from '../modules/chat/dto/chat.dto';
+import { dtoSchema } from './dto-schema';
 
 type Json = Record<string, unknown>;
-
-/**
- * JSON Schema of the zod schemas the gateways validate with (the subset they
- * use): the document cannot drift from what a socket event accepts.
- */
-export function zodToJsonSchema(schema: ZodTypeAny): Json {
-  const def = schema._def as Json & { typeName: ZodFirstPartyTypeKind; checks?: { kind: string; value?: unknown; regex?: RegExp }[] };
-  switch (def.typeName) {
-    case ZodFirstPartyTypeKind.ZodObject: {
-      const shape = (schema as unknown as { shape: Record<string, ZodTypeAny> }).shape;
-      const properties: Record<string, Json> = {};
-      const required: string[] = [];
-      for (const [key, value] of Object.entries(shape)) {
-        properties[key] = zodToJsonSchema(value);
-        if (!value.isOptional()) required.push(key);
-      }
-      const strict = def.unknownKeys === 'strict';
-      return { type: 'object', properties, ...(required.length ? { required } : {}), ...(strict ? { additionalProperties: false } : {}) };
-    }
-    case ZodFirstPartyTypeKind.ZodString: {
-      const out: Json = { type: 'string' };
-      for (const c of def.checks ?? []) {
-        if (c.kind === 'min') out.minLength = c.value;
-        if (c.kind === 'max') out.maxLength = c.value;
-        if (c.kind === 'regex' && c.regex) out.pattern = c.regex.source;
-      }
-      return out;
-    }
-    case ZodFirstPartyTypeKind.ZodNumber: {
-      const out: Json = { type: 'number' };
-      for (const c of def.checks ?? []) {
-        if (c.kind === 'int') out.type = 'integer';
-        if (c.kind === 'min') out[(c as { inclusive?: boolean }).inclusive === false ? 'exclusiveMinimum' : 'minimum'] = c.value;
-        if (c.kind === 'max') out[(c as { inclusive?: boolean }).inclusive === false ? 'exclusiveMaximum' : 'maximum'] = c.value;
-      }
-      return out;
-    }
-    case ZodFirstPartyTypeKind.ZodUnion:
-      return { oneOf: (def.options as ZodTypeAny[]).map(zodToJsonSchema) };
-    case ZodFirstPartyTypeKind.ZodOptional:
-      return zodToJsonSchema(def.innerType as ZodTypeAny);
-    case ZodFirstPartyTypeKind.ZodEffects:
-      return zodToJsonSchema(def.schema as ZodTypeAny);
-    default:
-      throw new Error(`asyncapi: no JSON Schema for zod type ${String(def.typeName)}`);
-  }
-}
 
 const ISO = { type: 'string', format: 'date-time' };
 const ENVELOPE = {
@@ -141,9 +94,9 @@ const CONNECTION_EVENTS: Record<string, EventDoc> = {
   },
 };
 const COMMON_CLIENT: Record<string, EventDoc> = {
-  authenticate: { summary: 'Authenticate after connecting (seed 003 also sends userId, which must match the token)', payload: zodToJsonSchema(authenticatePayload), ack: ack({ userId: { type: 'integer' } }) },
-  subscribe: { summary: 'Join a room: user:<id> (self), project:<id>, analysis:<id> (members), job:<queue>:<id> (owner), queue:<name> (admin)', payload: zodToJsonSchema(roomPayload), ack: ack({ room: { type: 'string' } }) },
-  unsubscribe: { summary: 'Leave a room', payload: zodToJsonSchema(roomPayload), ack: ack({ room: { type: 'string' } }) },
+  authenticate: { summary: 'Authenticate after connecting (seed 003 also sends userId, which must match the token)', payload: dtoSchema(AuthenticateDto), ack: ack({ userId: { type: 'integer' } }) },
+  subscribe: { summary: 'Join a room: user:<id> (self), project:<id>, analysis:<id> (members), job:<queue>:<id> (owner), queue:<name> (admin)', payload: dtoSchema(RoomSubscriptionDto), ack: ack({ room: { type: 'string' } }) },
+  unsubscribe: { summary: 'Leave a room', payload: dtoSchema(RoomSubscriptionDto), ack: ack({ room: { type: 'string' } }) },
 };
 const SYSTEM_EVENTS: Record<string, EventDoc> = {
   'system:info': { summary: 'To admins: an api process started (deploy); any via POST /api/realtime/test', payload: SYSTEM },
@@ -172,16 +125,16 @@ export const NAMESPACE_EVENTS: Record<string, { server: Record<string, EventDoc>
   '/chat': {
     client: {
       ...COMMON_CLIENT,
-      'room:join': { summary: 'Join a chat room you are a member of', payload: zodToJsonSchema(roomJoinPayload), ack: ack({ roomId: { type: 'integer' } }) },
+      'room:join': { summary: 'Join a chat room you are a member of', payload: dtoSchema(ChatRoomRefDto), ack: ack({ roomId: { type: 'integer' } }) },
       'message:send': {
         summary:
           'Store and deliver a message; the ack carries it. With clientMessageId (unique per sender, shared with the Idempotency-Key header of ' +
           'POST /api/chat/rooms/{id}/messages) a resend after a lost ack returns the message already stored, replayed:true, and nothing is sent twice; ' +
           'the same clientMessageId for a different message is answered conflict',
-        payload: zodToJsonSchema(messageSendPayload),
+        payload: dtoSchema(SendMessagePayload),
         ack: ack({ message: obj(MESSAGE_VIEW), replayed: { const: true, description: 'Only when an earlier send with this clientMessageId stored the message' } }, ['replayed']),
       },
-      typing: { summary: 'Tell the other members (never echoed to you)', payload: zodToJsonSchema(typingPayload), ack: ack({ roomId: { type: 'integer' } }) },
+      typing: { summary: 'Tell the other members (never echoed to you)', payload: dtoSchema(ChatRoomRefDto), ack: ack({ roomId: { type: 'integer' } }) },
     },
     server: {
       ...CONNECTION_EVENTS,

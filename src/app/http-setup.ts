@@ -5,7 +5,7 @@ import { json, NextFunction, Request, RequestHandler, Response, urlencoded } fro
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { AppConfig } from '../config/app-config';
-import { runUnitOfWork } from '../core/database/unit-of-work';
+import { runInRequestContext } from '../core/database/request-context';
 import { assertInputBounds, assertQueryBounds } from '../core/errors/input-bounds';
 import { sendError } from '../core/errors/http-exception.filter';
 import { assertSameSiteWrite } from '../core/http/cross-site';
@@ -78,7 +78,7 @@ export function requestPipeline(config: AppConfig, session: RequestHandler, auth
     }
   };
   const identified = (req: Request, res: Response, next: NextFunction) => {
-    if (SESSIONLESS.test(req.originalUrl)) return runUnitOfWork(next, { requestId: req.requestId });
+    if (SESSIONLESS.test(req.originalUrl)) return runInRequestContext(next, { requestId: req.requestId });
     authenticator.identify(req).then(
       (identity) => {
         if (identity) req.principal = identity.principal;
@@ -87,8 +87,8 @@ export function requestPipeline(config: AppConfig, session: RequestHandler, auth
         } catch (err) {
           return sendError(res, err, logger, req);
         }
-        if (!identity) return runUnitOfWork(next, { requestId: req.requestId });
-        runUnitOfWork(next, { requestId: req.requestId, userId: String(identity.principal.id), userWithinWindow: identity.withinWindow });
+        if (!identity) return runInRequestContext(next, { requestId: req.requestId });
+        runInRequestContext(next, { requestId: req.requestId, userId: String(identity.principal.id), userWithinWindow: identity.withinWindow });
       },
       (err: unknown) => sendError(res, err, logger, req),
     );

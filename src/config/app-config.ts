@@ -28,8 +28,9 @@ export class AppConfig {
     host: string;
     corsOrigins: string[];
     bodyLimitBytes: number;
-    rateLimitPoints: number;
-    rateLimitDurationS: number;
+    /** HTTP_RATE_LIMIT_*: login and register attempts per client address (the only HTTP limit per address). */
+    authAttemptsPerAddress: number;
+    authAttemptsWindowS: number;
     shutdownDrainMs: number;
     trustedProxies: TrustedProxies;
     loginThrottleAttempts: number;
@@ -93,6 +94,8 @@ export class AppConfig {
     metricsPort?: number;
     metricsHost: string;
     monitorWebhookUrl?: string;
+    /** QUEUE_JOB_EVENTS: which jobs announce job:* events. */
+    jobEvents: 'all' | 'owned' | 'none';
   };
   readonly ai: {
     providers: string[];
@@ -129,8 +132,8 @@ export class AppConfig {
       host: e.HOST,
       corsOrigins: (e.CORS_ORIGIN || e.ALLOWED_ORIGINS || 'http://localhost:3000').split(',').map((o) => o.trim()).filter(Boolean),
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
-      rateLimitPoints: e.HTTP_RATE_LIMIT_POINTS,
-      rateLimitDurationS: e.HTTP_RATE_LIMIT_DURATION_S,
+      authAttemptsPerAddress: e.HTTP_RATE_LIMIT_POINTS,
+      authAttemptsWindowS: e.HTTP_RATE_LIMIT_DURATION_S,
       shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
       trustedProxies: new TrustedProxies(e.TRUSTED_PROXIES),
       loginThrottleAttempts: e.LOGIN_THROTTLE_ATTEMPTS,
@@ -205,6 +208,7 @@ export class AppConfig {
       metricsPort: e.METRICS_PORT,
       metricsHost: e.METRICS_HOST,
       monitorWebhookUrl: e.QUEUE_MONITOR_WEBHOOK_URL,
+      jobEvents: e.QUEUE_JOB_EVENTS,
     };
     this.ai = {
       providers: e.AI_PROVIDERS,

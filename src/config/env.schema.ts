@@ -81,6 +81,10 @@ export const envSchema = z.object({
   /** Seed 002's name for CORS_ORIGIN; CORS_ORIGIN wins when both are set. */
   ALLOWED_ORIGINS: z.string().optional(),
   BODY_LIMIT_BYTES: int(1024).default('1048576'),
+  /**
+   * Despite the name (kept: it is public), only login and register attempts per client address
+   * (LoginThrottle). Other HTTP writes: WRITE_RATE_LIMIT_*; reads are not limited per address.
+   */
   HTTP_RATE_LIMIT_POINTS: int(1).default('600'),
   HTTP_RATE_LIMIT_DURATION_S: int(1).default('60'),
   /** Laravel's ThrottlesLogins: attempts per email + client address, then 429 until the window ends. */
@@ -142,6 +146,13 @@ export const envSchema = z.object({
   MAX_ACTIVE_ANALYSES_PER_USER: int(1, 100000).default('5'),
   METRICS_PORT: port.optional(),
   METRICS_HOST: bindAddress.default('127.0.0.1'),
+  /**
+   * Which jobs announce job:started|progress|completed|failed: `all` (to the job's room, its queue's
+   * room and its owner's room), `owned` (only jobs dispatched for a user), `none`. Each announcement is
+   * a history append in Redis: for very short jobs they cost more Redis time than the job itself
+   * (bench/queues). system:error to admins for a job that failed for good is sent in every mode.
+   */
+  QUEUE_JOB_EVENTS: z.enum(['all', 'owned', 'none'], { message: 'must be all, owned or none' }).default('all'),
   /** queue:monitor alerts are also POSTed here (Slack-compatible JSON). */
   QUEUE_MONITOR_WEBHOOK_URL: z.string().url('must be an http(s) URL').optional(),
 

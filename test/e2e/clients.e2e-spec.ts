@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { ChatClient, Delivered } from '../../clients/typescript/switchboard-client';
-import type { MessageView } from '../../src/modules/chat/chat.events';
+import type { MessageView } from '../../src/modules/chat/chat.views';
 import { ApiProcess, ROOT, startApi } from '../support/api-process';
 import { registerTokenUser, TestUser, waitFor } from '../support/http-client';
 

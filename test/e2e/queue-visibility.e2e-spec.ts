@@ -35,6 +35,30 @@ describe('queue visibility and npm run up', () => {
     expect(listener.events.find((e) => e.room === 'queue:high' && e.event === 'job:failed')?.payload).toMatchObject({ jobId: bad.id, queueName: 'high', status: 'failed' });
   });
 
+  it('QUEUE_JOB_EVENTS=owned announces only jobs dispatched for a user, none announces no job, and both still tell admins about a job that failed for good', async () => {
+    for (const mode of ['owned', 'none']) {
+      const listener = await kit.listen();
+      const owned = await kit.queue('default').add('queue:probe', { sleepMs: 0, fail: false, userId: 7 });
+      const [anonymous] = await kit.probe(['--queue=default']);
+      const [bad] = await kit.probe(['--queue=high', '--fail']);
+      const worker = kit.work(['--queue=high,default', '--tries=1', '--stop-when-empty', '-q'], { QUEUE_JOB_EVENTS: mode });
+      expect((await exitOf(worker)).code).toBe(0);
+      await waitFor(async () => (listener.events.some((e) => e.event === 'system:error' && e.payload.jobId === bad.id) ? true : undefined), 10000);
+      await new Promise((r) => setTimeout(r, 300)); // anything announced before the failure has arrived too
+      await listener.close();
+      const jobEvents = listener.events.filter((e) => e.event.startsWith('job:'));
+      if (mode === 'owned') {
+        expect(jobEvents.filter((e) => e.room === 'user:7').map((e) => e.event)).toEqual(['job:started', 'job:completed']);
+        expect(jobEvents.filter((e) => e.room === `job:default:${String(owned.id)}`).map((e) => e.event)).toEqual(['job:started', 'job:completed']);
+        expect(jobEvents.filter((e) => e.payload.userId !== 7)).toEqual([]); // the probe on default and the failed one on high: no owner
+        expect(jobEvents.filter((e) => e.payload.queueName === 'default' && e.payload.jobId === anonymous.id)).toEqual([]);
+      } else {
+        expect(jobEvents).toEqual([]);
+      }
+      for (const q of ['high', 'default']) await kit.queue(q).obliterate({ force: true });
+    }
+  });
+
   it("shows queue depth by state and the monitor's last verdict on the api's /metrics, read from Redis", async () => {
     api = await startApi(kit.env, { port: await freeLowPort() });
     await Promise.all([1, 2, 3].map(() => kit.queue('default').add('queue:probe', { sleepMs: 0, fail: false }, { delay: 3600_000 })));

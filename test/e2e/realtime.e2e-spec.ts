@@ -114,6 +114,66 @@ describe('realtime across api processes', () => {
     expect(pb.eventId).toBe(id);
   });
 
+  it('appends the events of one event-loop turn in one Redis call, with ids in call order, each in its rooms\' history and delivered in order', async () => {
+    const user = await registerTokenUser(b.url, 'batch-target');
+    const receiver = openSocket(b.url, '/realtime', { token: user.client.token });
+    cleanups.push(() => receiver.socket.close());
+    await receiver.next('connected');
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { EventLog } = require(join(ROOT, 'dist/core/realtime/event-log.js')) as typeof import('../../src/core/realtime/event-log');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const redis = testRedis();
+    cleanups.push(() => redis.quit());
+    const log = new EventLog(redis, { prefix: 'sb:', historyPerRoom: 100, historyTtlMs: 60000 });
+    await log.append([`user:${user.id}`], 'batch-warm-up', {}, 'all'); // the script is loaded: what follows is EVALSHA
+    const calls: string[] = [];
+    const monitor = await redis.duplicate().monitor();
+    cleanups.push(() => monitor.disconnect());
+    monitor.on('monitor', (_t: string, args: string[]) => {
+      if (/^eval/i.test(args[0]) && args.some((a) => a.includes('batch-event'))) calls.push(args[0]);
+    });
+    const room = `user:${user.id}`;
+    const other = `project:batch-${Date.now()}`;
+    const before = await log.currentId();
+    const sent = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => log.append(i % 3 ? [room] : [room, other], 'batch-event', { n: i }, 'all')),
+    );
+    const ids = sent.map((e) => e.id);
+    expect(ids).toEqual(Array.from({ length: 30 }, (_, i) => ids[0] + i)); // consecutive, in call order
+    expect(ids[0]).toBeGreaterThan(before);
+    const history = await log.readAfter([room, other], before);
+    expect(history.events.map((e) => e.id)).toEqual(ids);
+    expect((await log.readAfter([other], before)).events.map((e) => e.payload.n)).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
+    const got: number[] = [];
+    await receiver.next('batch-warm-up');
+    for (let i = 0; i < 30; i++) got.push((await receiver.next<{ n: number }>('batch-event')).n);
+    expect(got).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(calls).toHaveLength(1); // one script call for the whole turn (MONITOR's lines arrive by now)
+  });
+
+  it("keeps a job room's history in its queue's stream: no stream per job, a job-room read gets that job's events only, and the queue stream's trim is a gap", async () => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { EventLog } = require(join(ROOT, 'dist/core/realtime/event-log.js')) as typeof import('../../src/core/realtime/event-log');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const redis = testRedis();
+    cleanups.push(() => redis.quit());
+    const log = new EventLog(redis, { prefix: 'sb:', historyPerRoom: 5, historyTtlMs: 60000 });
+    const queue = `hist${Date.now()}`;
+    const before = await log.currentId();
+    const mine = await log.append([`job:${queue}:1`, `queue:${queue}`], 'job:started', { jobId: '1' }, 'all');
+    await log.append([`job:${queue}:2`, `queue:${queue}`], 'job:started', { jobId: '2' }, 'all');
+    await log.append([`queue:${queue}`], 'job:note', { only: 'queue' }, 'all');
+    const done = await log.append([`job:${queue}:1`, `queue:${queue}`], 'job:completed', { jobId: '1' }, 'all');
+    expect(await redis.exists(log.streamKey(`job:${queue}:1`))).toBe(0);
+    expect(await redis.xlen(log.streamKey(`queue:${queue}`))).toBe(4);
+    const forJob = await log.readAfter([`job:${queue}:1`], before);
+    expect(forJob).toEqual({ events: [expect.objectContaining({ id: mine.id }), expect.objectContaining({ id: done.id })], gap: false });
+    expect((await log.readAfter([`queue:${queue}`], before)).events).toHaveLength(4);
+    for (let i = 0; i < 5; i++) await log.append([`job:${queue}:3`, `queue:${queue}`], 'job:progress', { jobId: '3' }, 'all');
+    expect((await log.readAfter([`job:${queue}:1`], before)).gap).toBe(true); // trimmed past the reader's offset: it must refetch
+    expect((await log.readAfter([`job:${queue}:1`], done.id)).gap).toBe(false);
+  });
+
   it('compresses events above WS_COMPRESSION_THRESHOLD_BYTES, sends smaller ones as they are, all in order', async () => {
     const user = await registerTokenUser(a.url, 'deflate-target');
     const receivers = [openSocket(a.url, '/realtime', { token: user.client.token }), openSocket(a.url, '/realtime', { token: user.client.token })];

@@ -75,7 +75,7 @@ export async function startApi(env: Record<string, string> = {}, opts: { port?: 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const api = new ApiProcess(child, port);
-  const deadline = Date.now() + (opts.timeoutMs ?? 30000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 60000); // three processes starting at once on a busy 2-core machine took over 30 s
   while (Date.now() < deadline) {
     if (!api.running) throw new Error(`api exited during start:\n${api.logs()}`);
     try {

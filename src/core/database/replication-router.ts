@@ -6,9 +6,10 @@ import { reportPatch } from '../patches/patch-check';
 import { checkQueryRunnerHook, hookQueryRunners } from '../patches/typeorm';
 import { dbQueriesTotal, dbQueryDuration, dbReplicaFallbacksTotal } from '../metrics/metrics';
 import { ReplicaHealth } from './replica-health';
-import { DbRole, isConnectionError, isWriteStatement, operationOf, roleOf, routeQueryRunner } from './replication-routing';
+import { isDatabaseUnavailable } from './database-errors';
+import { DbRole, isWriteStatement, operationOf, roleOf, routeQueryRunner } from './replication-routing';
 import { StickyWindow } from './sticky-window';
-import { currentUnitOfWork } from './unit-of-work';
+import { currentRequestContext } from './request-context';
 
 type QueryFn = QueryRunner['query'];
 
@@ -48,7 +49,7 @@ export class ReplicationRouter {
     reportPatch(checkQueryRunnerHook(this.dataSource, this.config.db.read.length > 0), 'required');
     const stickyEnabled = this.config.db.sticky;
     hookQueryRunners(this.dataSource, (requested, original) => {
-      const unit = currentUnitOfWork();
+      const unit = currentRequestContext();
       const mode = routeQueryRunner({
         requested,
         stickyEnabled,
@@ -76,7 +77,7 @@ export class ReplicationRouter {
         return result;
       } catch (err) {
         dbQueryDuration.observe(kind.duration, (performance.now() - started) / 1000);
-        if (mode === 'slave' && isConnectionError(err)) {
+        if (mode === 'slave' && isDatabaseUnavailable(err)) {
           return this.retryOnPrimary(runner, createRunner, sql, parameters, structured, err);
         }
         throw err;
@@ -126,7 +127,7 @@ export class ReplicationRouter {
   }
 
   private async markWrite(): Promise<void> {
-    const unit = currentUnitOfWork();
+    const unit = currentRequestContext();
     if (!unit) return;
     const first = !unit.wrote;
     unit.wrote = true;

@@ -1,4 +1,4 @@
-import { isConnectionError, isWriteStatement, operationOf, routeQueryRunner } from './replication-routing';
+import { isWriteStatement, operationOf, routeQueryRunner } from './replication-routing';
 
 const base = { requested: 'slave' as const, stickyEnabled: true, unitWrote: false, userWithinWindow: false, replicaAvailable: true };
 
@@ -40,17 +40,5 @@ describe('operationOf', () => {
     expect(operationOf('insert into x')).toBe('insert');
     expect(operationOf('START TRANSACTION')).toBe('transaction');
     expect(operationOf('ALTER TABLE x')).toBe('other');
-  });
-});
-
-describe('isConnectionError', () => {
-  it('recognises refused connections and lost pools', () => {
-    expect(isConnectionError({ code: 'ECONNREFUSED' })).toBe(true);
-    expect(isConnectionError({ driverError: { code: 'PROTOCOL_CONNECTION_LOST' } })).toBe(true);
-    expect(isConnectionError(new Error('Pool does not exist.'))).toBe(true);
-  });
-  it('does not treat statement errors as connection errors', () => {
-    expect(isConnectionError({ code: 'ER_DUP_ENTRY', message: 'Duplicate entry' })).toBe(false);
-    expect(isConnectionError(undefined)).toBe(false);
   });
 });

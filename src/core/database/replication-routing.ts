@@ -33,29 +33,3 @@ export function operationOf(sql: string): string {
   const verb = /^\s*\(?\s*([a-z]+)/i.exec(sql)?.[1]?.toLowerCase() ?? 'other';
   return ['select', 'insert', 'update', 'delete', 'replace'].includes(verb) ? verb : verb === 'start' || verb === 'commit' || verb === 'rollback' ? 'transaction' : 'other';
 }
-
-const CONNECTION_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'EPIPE',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_CON_COUNT_ERROR',
-  'POOL_NOEXIST',
-  'POOL_NONEONLINE',
-  'ER_SERVER_SHUTDOWN',
-  'ER_CONNECTION_KILLED',
-]);
-
-/** A failure to reach the server, as opposed to an error in the statement. */
-export function isConnectionError(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
-  const e = err as { code?: string; driverError?: { code?: string }; message?: string; fatal?: boolean };
-  const code = e.code ?? e.driverError?.code;
-  if (code && CONNECTION_ERRORS.has(code)) return true;
-  if (e.fatal) return true;
-  return /Pool does not exist|Pool does not have online node|connect ETIMEDOUT|Connection lost|closed state/i.test(e.message ?? '');
-}

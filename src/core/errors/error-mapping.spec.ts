@@ -1,4 +1,5 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { ReplyError } from 'ioredis';
 import { QueryFailedError } from 'typeorm';
 import { ForbiddenError, RateLimitedError } from './domain-error';
 import { mapError } from './error-mapping';
@@ -43,8 +44,17 @@ describe('mapError', () => {
     expect(dup.body.statusCode).toBe(409);
   });
 
-  it('answers 503 when a backing service cannot be reached', () => {
-    expect(mapError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }).body.statusCode).toBe(503);
-    expect(mapError(new Error("Stream isn't writeable and enableOfflineQueue options is false")).body.statusCode).toBe(503);
+  it('answers 503 naming the database only for database failures (by mysql2 code or fatal flag)', () => {
+    const lost = Object.assign(new Error('Connection lost'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true });
+    expect(mapError(lost).body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'Database unavailable' });
+    // A Redis connect error has the same network code but is not mysql2's: never "Database unavailable".
+    const redisRefused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED', syscall: 'connect' });
+    expect(mapError(redisRefused).body.message).not.toBe('Database unavailable');
+  });
+
+  it('answers 503 for a Redis reply that means "not now", and not for an error that only reads like a Redis one', () => {
+    const loading = new (ReplyError as new (m: string) => Error)('LOADING Redis is loading the dataset in memory');
+    expect(mapError(loading).body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'Redis unavailable' });
+    expect(mapError(new Error("Stream isn't writeable and enableOfflineQueue options is false")).body.statusCode).toBe(500);
   });
 });

@@ -1,6 +1,7 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
-import { isConnectionError } from '../database/replication-routing';
+import { isDatabaseUnavailable } from '../database/database-errors';
+import { isRedisUnavailable } from '../redis/redis-errors';
 import { DomainError, STATUS_BY_CODE } from './domain-error';
 
 export interface ErrorBody {
@@ -22,8 +23,6 @@ function reason(status: number): string {
   const name = HttpStatus[status] as string | undefined;
   return name ? name.toLowerCase().split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join(' ') : 'Error';
 }
-
-const REDIS_DOWN = /Stream isn't writeable|enableOfflineQueue|Connection is closed|ECONNREFUSED|Command timed out|MaxRetriesPerRequest|Reached the max retries/;
 
 /** One mapping from anything thrown to the SPEC §4 error body. Pure. */
 export function mapError(err: unknown): MappedError {
@@ -58,7 +57,8 @@ export function mapError(err: unknown): MappedError {
             : 'Internal server error';
     return { body: { statusCode, error: reason(statusCode), message }, unexpected: statusCode >= 500 };
   }
-  if (isConnectionError(err)) {
+  // By the error's origin and code (database-errors.ts, redis-errors.ts), never its message.
+  if (isDatabaseUnavailable(err)) {
     return { body: { statusCode: 503, error: reason(503), message: 'Database unavailable' }, unexpected: false };
   }
   if (err instanceof QueryFailedError) {
@@ -66,8 +66,8 @@ export function mapError(err: unknown): MappedError {
     if (code === 'ER_DUP_ENTRY') return { body: { statusCode: 409, error: reason(409), message: 'Already exists' }, unexpected: false };
     return { body: { statusCode: 500, error: reason(500), message: 'Internal server error' }, unexpected: true };
   }
-  if (err instanceof Error && REDIS_DOWN.test(err.message)) {
-    return { body: { statusCode: 503, error: reason(503), message: 'Cache unavailable' }, unexpected: false };
+  if (isRedisUnavailable(err)) {
+    return { body: { statusCode: 503, error: reason(503), message: 'Redis unavailable' }, unexpected: false };
   }
   return { body: { statusCode: 500, error: reason(500), message: 'Internal server error' }, unexpected: true };
 }

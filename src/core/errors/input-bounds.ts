@@ -44,6 +44,17 @@ export function assertInputBounds(value: unknown, what: string, maxDepth = MAX_I
   }
 }
 
+/** The same walk as a test, for a field with tighter bounds of its own (the AI context). */
+export function isWithinInputBounds(value: unknown, maxDepth: number, maxElements = MAX_INPUT_ELEMENTS): boolean {
+  try {
+    assertInputBounds(value, 'value', maxDepth, maxElements);
+    return true;
+  } catch (err) {
+    if (err instanceof DomainError) return false;
+    throw err;
+  }
+}
+
 /**
  * Counts the parameters of a raw query string without parsing it. Express's
  * parser keeps the first 1,000 and drops the rest without a word; a request

@@ -1,11 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '../../config/app-config';
-import { currentUnitOfWork } from '../database/unit-of-work';
+import { currentRequestContext } from '../database/request-context';
 
 /** The request's id and user on every line written within a unit of work (HTTP request, socket event, job). */
-function unitOfWorkFields(): { reqId?: string; userId?: string } {
-  const unit = currentUnitOfWork();
+function requestContextFields(): { reqId?: string; userId?: string } {
+  const unit = currentRequestContext();
   if (!unit) return {};
   return unit.requestId === undefined ? (unit.userId === undefined ? {} : { userId: unit.userId }) : { reqId: unit.requestId, userId: unit.userId };
 }
@@ -35,7 +35,7 @@ export class LoggingModule {
               level: config.log.level,
               base: { pid: process.pid, instance: config.instanceId },
               stream: opts.toStderr ? process.stderr : undefined,
-              mixin: unitOfWorkFields,
+              mixin: requestContextFields,
               redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
             },
           }),

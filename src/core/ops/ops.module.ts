@@ -6,7 +6,7 @@ import { DbPoolStats } from './db-pool-stats';
 import { InstanceRegistry } from './instance-registry';
 import { PerformanceController } from './performance.controller';
 import { QueueDepthMetrics } from './queue-depth.metrics';
-import { QueueStats } from './queue-stats';
+import { QueueJobCounts } from './queue-job-counts';
 import { RuntimeSampler } from './runtime-sampler';
 import { SocketPerformanceController } from './socket-performance.controller';
 import { StatusController } from './status.controller';
@@ -36,13 +36,13 @@ export class OpsModule {
         RuntimeSampler,
         DbPoolStats,
         DbPoolMetric,
-        QueueStats,
+        QueueJobCounts,
         QueueDepthMetrics,
         InstanceRegistry,
         StatusSnapshots,
         ...(opts.connections ? [{ provide: ConnectionStatsSource, useClass: opts.connections }] : []),
       ],
-      exports: [RuntimeSampler, QueueStats, InstanceRegistry],
+      exports: [RuntimeSampler, QueueJobCounts, InstanceRegistry],
     };
   }
 }

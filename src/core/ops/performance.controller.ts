@@ -3,7 +3,7 @@ import { AppConfig } from '../../config/app-config';
 import { Roles } from '../session/auth.decorators';
 import { DbPoolStats } from './db-pool-stats';
 import { InstanceRegistry } from './instance-registry';
-import { QueueStats } from './queue-stats';
+import { QueueJobCounts } from './queue-job-counts';
 import { RuntimeSampler } from './runtime-sampler';
 import { StatusSnapshots } from './status-snapshot';
 
@@ -14,7 +14,7 @@ export class PerformanceController {
     private readonly config: AppConfig,
     private readonly runtime: RuntimeSampler,
     private readonly db: DbPoolStats,
-    private readonly queues: QueueStats,
+    private readonly queues: QueueJobCounts,
     private readonly instances: InstanceRegistry,
     private readonly snapshots: StatusSnapshots,
   ) {}

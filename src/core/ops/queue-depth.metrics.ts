@@ -4,7 +4,7 @@ import { onScrape, queueJobs, queueMonitorAlert } from '../metrics/metrics';
 import { monitorAlertsKey } from '../queue/queue.keys';
 import type { RedisClient } from '../redis/redis.factory';
 import { REDIS } from '../redis/redis.module';
-import { JOB_STATES, QueueStats } from './queue-stats';
+import { JOB_STATES, QueueJobCounts } from './queue-job-counts';
 
 /** Scrapes closer together than this share one read of Redis (several Prometheus replicas, a busy dashboard). */
 const CACHE_MS = 2000;
@@ -21,7 +21,7 @@ export class QueueDepthMetrics implements OnModuleInit, OnApplicationShutdown {
   private unregister: (() => void) | undefined;
 
   constructor(
-    private readonly stats: QueueStats,
+    private readonly stats: QueueJobCounts,
     private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: RedisClient,
   ) {}

@@ -3,7 +3,7 @@ import { AppConfig } from '../../config/app-config';
 import { ReplicaHealth, ReplicaStatus } from '../database/replica-health';
 import { ConnectionsReport, ConnectionStatsSource } from './connection-stats.source';
 import { InstanceRegistry } from './instance-registry';
-import { QueueCounts, QueueStats } from './queue-stats';
+import { QueueCounts, QueueJobCounts } from './queue-job-counts';
 import { liveWorkers, WorkerStatus } from '../queue/worker/worker-heartbeat';
 import type { RedisClient } from '../redis/redis.factory';
 import { REDIS } from '../redis/redis.module';
@@ -35,7 +35,7 @@ export class StatusSnapshots {
   constructor(
     private readonly config: AppConfig,
     private readonly instances: InstanceRegistry,
-    private readonly queues: QueueStats,
+    private readonly queues: QueueJobCounts,
     private readonly replicas: ReplicaHealth,
     @Inject(REDIS) private readonly redis: RedisClient,
     @Optional() private readonly connectionSource?: ConnectionStatsSource,

@@ -27,7 +27,11 @@ export interface JobProgressPayload {
  * `queue:<name>` (admins watching a queue) and to the owner's `user:<id>` (`job.data.userId`).
  */
 export class JobAnnouncer {
-  constructor(private readonly realtime: RealtimeService) {}
+  constructor(
+    private readonly realtime: RealtimeService,
+    /** QUEUE_JOB_EVENTS: every job, only jobs with an owner, or none. */
+    private readonly announces: 'all' | 'owned' | 'none' = 'all',
+  ) {}
 
   started(queue: string, job: Job): Promise<void> {
     return this.send(queue, job, 'job:started', { progress: progressOf(job), status: 'active', attempt: job.attemptsMade + 1, jobName: job.name });
@@ -73,6 +77,7 @@ export class JobAnnouncer {
 
   private async send(queue: string, job: Job, event: string, fields: Omit<JobProgressPayload, 'jobId' | 'queueName'>): Promise<void> {
     const owner = ownerOf(job);
+    if (this.announces === 'none' || (this.announces === 'owned' && owner === undefined)) return;
     const payload: JobProgressPayload = { jobId: String(job.id), queueName: queue, ...(owner === undefined ? {} : { userId: owner }), ...fields };
     const rooms = [jobRoom(queue, String(job.id)), queueRoom(queue)];
     if (owner !== undefined) rooms.push(userRoom(owner));

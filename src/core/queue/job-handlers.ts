@@ -36,20 +36,43 @@ export interface JobHandler<Data = unknown, Result = unknown> {
  * Job name → handler. Modules register in onModuleInit:
  *
  *   constructor(handlers: JobHandlers, ...) {}
- *   onModuleInit() { this.handlers.register<AnalysisJob>('analysis', { run: (job, ctx) => ..., announce: true }); }
+ *   onModuleInit() { this.handlers.register<AnalysisJob>('analysis', { run: (job, ctx) => ... }); }
  *
- * and dispatch with QueueRegistry.dispatch(queue, 'analysis', data). Both the
- * api (which only dispatches) and the worker build the same modules, so the
- * registry is filled in either; only queue:work calls the handlers.
+ * A provider that dispatches a job it does not handle itself declares the name
+ * when it is built (`queues.declare('analysis')`), then dispatches with
+ * QueueRegistry.dispatch(queue, 'analysis', data). A name nobody declared or
+ * handles is refused at dispatch, and queue:work refuses to start while a
+ * declared name has no handler in its module graph (as Immich does), so a
+ * missing handler is found at boot, not when a job fails. Both the api
+ * (which only dispatches) and the worker build the same modules; only
+ * queue:work calls the handlers.
  */
 @Injectable()
 export class JobHandlers {
   private readonly handlers = new Map<string, JobHandler>();
+  private readonly declared = new Set<string>();
 
   register<Data, Result = unknown>(name: string, handler: JobHandler<Data, Result>): void {
     if (this.handlers.has(name)) throw new Error(`A handler for job "${name}" is already registered`);
     // Stored untyped: the job name ties a payload to its handler at dispatch.
     this.handlers.set(name, handler as JobHandler);
+  }
+
+  /** This process dispatches jobs named `name` (their handler may live in another module). */
+  declare(name: string): void {
+    this.declared.add(name);
+  }
+
+  /** A dispatch of a name nobody declared or handles is a programming error, caught where it is made. */
+  assertDispatchable(name: string): void {
+    if (!this.declared.has(name) && !this.handlers.has(name)) {
+      throw new Error(`Job "${name}" is neither declared nor handled: declare it (QueueRegistry.declare) in the provider that dispatches it`);
+    }
+  }
+
+  /** Declared names with no handler: queue:work refuses to start while there is one. */
+  unhandled(): string[] {
+    return [...this.declared].filter((name) => !this.handlers.has(name)).sort();
   }
 
   get(name: string): JobHandler | undefined {

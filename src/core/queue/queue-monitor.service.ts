@@ -9,7 +9,7 @@ import { monitorAlertsKey } from './queue.keys';
 import type { RedisClient } from '../redis/redis.factory';
 import { REDIS } from '../redis/redis.module';
 
-export interface QueueStats {
+export interface QueueMonitorReport {
   queue: string;
   waiting: number;
   delayed: number;
@@ -42,7 +42,7 @@ export class QueueMonitor {
     @Inject(REDIS) private readonly redis: RedisClient,
   ) {}
 
-  async stats(queue: Queue, limits: MonitorThresholds = { max: Infinity }): Promise<QueueStats> {
+  async stats(queue: Queue, limits: MonitorThresholds = { max: Infinity }): Promise<QueueMonitorReport> {
     const c = await queue.getJobCounts('wait', 'paused', 'prioritized', 'delayed', 'active', 'failed', 'completed');
     const [oldest] = await queue.getJobs(['wait'], 0, 0, true);
     const waiting = (c.wait ?? 0) + (c.paused ?? 0) + (c.prioritized ?? 0);
@@ -51,7 +51,7 @@ export class QueueMonitor {
       queueJobs.set({ queue: queue.name, state }, n);
     }
     const oldestWaitingS = oldest ? Math.max(0, Math.round((Date.now() - oldest.timestamp) / 1000)) : null;
-    const reasons: QueueStats['reasons'] = [];
+    const reasons: QueueMonitorReport['reasons'] = [];
     if (size >= limits.max) reasons.push('size');
     if (limits.maxWaitS !== undefined && oldestWaitingS !== null && oldestWaitingS >= limits.maxWaitS) reasons.push('wait');
     return { queue: queue.name, waiting, delayed: c.delayed ?? 0, active: c.active ?? 0, failed: c.failed ?? 0, size, oldestWaitingS, alert: reasons.length > 0, reasons };
@@ -66,8 +66,8 @@ export class QueueMonitor {
    * queue:monitor (Laravel's QueueBusy): stats for each queue; over a threshold an alert is logged,
    * sent to admins as system:warning, set as a metric and POSTed to the webhook when one is set.
    */
-  async check(names: string[], limits: MonitorThresholds): Promise<QueueStats[]> {
-    const out: QueueStats[] = [];
+  async check(names: string[], limits: MonitorThresholds): Promise<QueueMonitorReport[]> {
+    const out: QueueMonitorReport[] = [];
     for (const q of this.registry.select(names)) {
       const s = await this.stats(q, limits);
       queueMonitorAlert.set({ queue: q.name }, s.alert ? 1 : 0);
@@ -79,7 +79,7 @@ export class QueueMonitor {
     return out;
   }
 
-  private async alert(s: QueueStats, { max, maxWaitS }: MonitorThresholds): Promise<void> {
+  private async alert(s: QueueMonitorReport, { max, maxWaitS }: MonitorThresholds): Promise<void> {
     const parts = [];
     if (s.reasons.includes('size')) parts.push(`holds ${s.size} jobs (max ${max})`);
     if (s.reasons.includes('wait')) parts.push(`its oldest job has waited ${s.oldestWaitingS}s (max ${maxWaitS}s)`);

@@ -48,6 +48,11 @@ export class QueueRegistry implements OnApplicationShutdown {
     return this.config.queue.names;
   }
 
+  /** Names a job this provider dispatches (JobHandlers.declare): queue:work then refuses to start without its handler. */
+  declare(jobName: string): void {
+    this.handlers.declare(jobName);
+  }
+
   has(name: string): boolean {
     return this.config.queue.names.includes(name);
   }
@@ -77,6 +82,7 @@ export class QueueRegistry implements OnApplicationShutdown {
   }
 
   async dispatch<Data extends object>(queueName: string, name: string, data: Data, opts: DispatchOptions = {}): Promise<DispatchedJob> {
+    this.handlers.assertDispatchable(name);
     const queue = this.select([queueName])[0];
     const jobOpts: JobsOptions = {};
     if (opts.attempts) jobOpts.attempts = opts.attempts;
@@ -101,6 +107,7 @@ export class QueueRegistry implements OnApplicationShutdown {
    */
   async chain(steps: Array<{ queue: string; name: string; data: object }>): Promise<DispatchedJob[]> {
     if (steps.length === 0) return [];
+    for (const s of steps) this.handlers.assertDispatchable(s.name);
     for (const s of steps) this.get(parseQueueName(s.queue));
     let flow: FlowJob | undefined;
     for (const s of steps) {

@@ -44,44 +44,86 @@ end
 `;
 
 /**
- * Append to every room's stream with the same global id, trim to SSE_HISTORY
+ * Append a batch of events: each gets the next global id and lands in every
+ * one of its rooms' streams under that id, each room trimmed to SSE_HISTORY
  * exactly while remembering the newest trimmed id (so a gap is detected
- * precisely, not guessed), then publish for live delivery. One round trip,
- * atomic: an event is in history before anyone can see it live.
- * Every event also goes to one global stream, from which an api process fills
- * any id it did not get on the channel (a subscriber that Redis dropped).
+ * precisely, not guessed), then is published for live delivery. One round
+ * trip and one epoch check for the whole batch, atomic: an event is in
+ * history before anyone can see it live. Every event also goes to one global
+ * stream, from which an api process fills any id it did not get on the
+ * channel (a subscriber that Redis dropped).
  * Ids are above 2^32, past Lua's default number format: they are formatted with %.0f.
- * KEYS[1] = seq, KEYS[2] = epoch, KEYS[3] = global stream, KEYS[4..] = room streams (one hash tag);
- * ARGV = maxlen, ttlMs, channel, body, global maxlen.
+ * KEYS[1] = seq, KEYS[2] = epoch, KEYS[3] = global stream, KEYS[4..] = the batch's room streams (one hash tag);
+ * ARGV = maxlen, ttlMs, channel, global maxlen, event count, then per event:
+ * its room count, the KEYS index of each of its rooms, its body. Returns the ids in order.
  */
 const PUBLISH_LUA = `${EPOCH_LUA}
-local id = string.format('%.0f', redis.call('INCR', KEYS[1]))
-local sid = id .. '-0'
 local maxlen = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
-for i = 4, #KEYS do
-  local key = KEYS[i]
-  redis.call('XADD', key, sid, 'e', ARGV[4])
-  local excess = redis.call('XLEN', key) - maxlen
-  if excess > 0 then
-    local old = redis.call('XRANGE', key, '-', '+', 'COUNT', excess)
-    local last = old[#old][1]
-    redis.call('SET', key .. ':trimmed', string.sub(last, 1, string.find(last, '-') - 1), 'PX', ttl)
-    redis.call('XTRIM', key, 'MAXLEN', maxlen)
+local channel = ARGV[3]
+local epochText = string.format('%.0f', epoch)
+local ids = {}
+local a = 6
+for e = 1, tonumber(ARGV[5]) do
+  local nrooms = tonumber(ARGV[a])
+  local body = ARGV[a + nrooms + 1]
+  local id = string.format('%.0f', redis.call('INCR', KEYS[1]))
+  local sid = id .. '-0'
+  for r = 1, nrooms do
+    local key = KEYS[tonumber(ARGV[a + r])]
+    redis.call('XADD', key, sid, 'e', body)
+    local excess = redis.call('XLEN', key) - maxlen
+    if excess > 0 then
+      local old = redis.call('XRANGE', key, '-', '+', 'COUNT', excess)
+      local last = old[#old][1]
+      redis.call('SET', key .. ':trimmed', string.sub(last, 1, string.find(last, '-') - 1), 'PX', ttl)
+      redis.call('XTRIM', key, 'MAXLEN', maxlen)
+    end
+    redis.call('PEXPIRE', key, ttl)
   end
-  redis.call('PEXPIRE', key, ttl)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], sid, 'e', body)
+  redis.call('PUBLISH', channel, id .. ' ' .. epochText .. '\\n' .. body)
+  ids[e] = id
+  a = a + nrooms + 2
 end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], sid, 'e', ARGV[4])
-redis.call('PUBLISH', ARGV[3], id .. ' ' .. string.format('%.0f', epoch) .. '\\n' .. ARGV[4])
-return id
+return ids
 `;
+
+/**
+ * Events appended in one turn of the event loop go to Redis in one script
+ * call (up to this many). A worker announcing job:started and job:completed
+ * for many short jobs, or a busy chat, paid a script call, an epoch check and
+ * a command's client-side cost per event (bench/queues: 0.3x bare BullMQ).
+ */
+const MAX_BATCH = 128;
+
+/**
+ * The room whose stream keeps a room's history. A job room's events all go to its queue's room as
+ * well (JobAnnouncer), so the queue's stream keeps them: one stream per queue instead of one per job,
+ * which lived for the history TTL (24 h) and took ~1.3 KB of Redis per job (11 GB a day at 100 jobs/s),
+ * and creating it was most of an announcement's Redis time. A read for the job room takes the queue
+ * stream's events that were sent to the job room; the queue stream's trim tells a job-room reader of a
+ * gap (sometimes when none of the trimmed events were the job's: the client refetches, nothing is lost).
+ */
+export function historyRoomOf(room: string): string {
+  if (!room.startsWith('job:')) return room;
+  const idAt = room.lastIndexOf(':');
+  return idAt > 4 ? `queue:${room.slice(4, idAt)}` : room;
+}
 
 /** Global stream length: enough for a subscriber outage of several seconds at full rate. */
 const GLOBAL_HISTORY = 50000;
 
 type WithPublish = RedisClient & {
-  rtPublish(numKeys: number, ...args: (string | number)[]): Promise<string>;
+  rtPublishMany(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
 };
+
+interface PendingEvent {
+  rooms: string[];
+  body: string;
+  resolve: (id: number) => void;
+  reject: (err: unknown) => void;
+}
 
 export interface EventLogOptions {
   prefix: string;
@@ -99,6 +141,8 @@ export class EventLog {
   readonly epochKey: string;
   private readonly globalKey: string;
   private inflightId: Promise<number> | null = null;
+  private pending: PendingEvent[] = [];
+  private flushScheduled = false;
 
   constructor(
     private readonly redis: RedisClient,
@@ -111,20 +155,58 @@ export class EventLog {
     this.seqKey = `${p}seq`;
     this.epochKey = `${p}epoch`;
     this.globalKey = `${p}all-events`;
-    if (!(redis as unknown as Partial<WithPublish>).rtPublish) redis.defineCommand('rtPublish', { lua: PUBLISH_LUA });
+    if (!(redis as unknown as Partial<WithPublish>).rtPublishMany) redis.defineCommand('rtPublishMany', { lua: PUBLISH_LUA });
   }
 
   streamKey(room: string): string {
     return `${this.opts.prefix}{rt}:room:${room}`;
   }
 
-  async append(rooms: string[], eventType: string, payload: Record<string, unknown>, target: RealtimeTarget): Promise<LoggedEvent> {
+  /**
+   * Resolves once the event has its id, is in its rooms' history and is
+   * published. Events appended in the same turn of the event loop share one
+   * round trip and get their ids in the order of the calls.
+   */
+  append(rooms: string[], eventType: string, payload: Record<string, unknown>, target: RealtimeTarget): Promise<LoggedEvent> {
     const unique = [...new Set(rooms)];
     const timestamp = new Date().toISOString();
     const body = JSON.stringify({ eventType, timestamp, payload, target, rooms: unique });
-    const keys = [this.seqKey, this.epochKey, this.globalKey, ...unique.map((r) => this.streamKey(r))];
-    const id = await (this.redis as unknown as WithPublish).rtPublish(keys.length, ...keys, this.opts.historyPerRoom, this.opts.historyTtlMs, this.channel, body, GLOBAL_HISTORY);
-    return { id: Number(id), eventType, timestamp, payload, target, rooms: unique };
+    return new Promise<LoggedEvent>((resolve, reject) => {
+      this.pending.push({ rooms: unique, body, resolve: (id) => resolve({ id, eventType, timestamp, payload, target, rooms: unique }), reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    while (this.pending.length) this.send(this.pending.splice(0, MAX_BATCH));
+  }
+
+  private send(batch: PendingEvent[]): void {
+    const keys = [this.seqKey, this.epochKey, this.globalKey];
+    const keyIndex = new Map<string, number>();
+    const args: (string | number)[] = [this.opts.historyPerRoom, this.opts.historyTtlMs, this.channel, GLOBAL_HISTORY, batch.length];
+    for (const e of batch) {
+      const streams = new Set<number>();
+      for (const room of e.rooms) {
+        const key = this.streamKey(historyRoomOf(room));
+        let index = keyIndex.get(key);
+        if (index === undefined) {
+          index = keys.push(key);
+          keyIndex.set(key, index);
+        }
+        streams.add(index);
+      }
+      args.push(streams.size, ...streams);
+      args.push(e.body);
+    }
+    (this.redis as unknown as WithPublish).rtPublishMany(keys.length, ...keys, ...args).then(
+      (ids) => batch.forEach((e, i) => e.resolve(Number(ids[i]))),
+      (err: unknown) => batch.forEach((e) => e.reject(err)),
+    );
   }
 
   /** Events with fromId < id < toId from the global stream (to fill a gap on the channel). */
@@ -168,11 +250,12 @@ export class EventLog {
    * or beyond the newest id (an id this Redis never issued: its history was lost).
    */
   async readAfter(rooms: string[], afterId: number): Promise<HistoryRead> {
-    const unique = [...new Set(rooms)];
+    const wanted = new Set(rooms);
+    const streams = [...new Set(rooms.map(historyRoomOf))];
     const pipeline = this.redis.pipeline();
     pipeline.get(this.seqKey);
     pipeline.hget(this.epochKey, 'start');
-    for (const room of unique) {
+    for (const room of streams) {
       pipeline.get(`${this.streamKey(room)}:trimmed`);
       pipeline.xrange(this.streamKey(room), `(${afterId}-0`, '+', 'COUNT', this.opts.historyPerRoom + 1);
     }
@@ -180,14 +263,17 @@ export class EventLog {
     if (seqErr || epochErr) throw (seqErr ?? epochErr) as Error;
     const byId = new Map<number, LoggedEvent>();
     let gap = afterId > Number(seq ?? 0) || (epoch !== null && epoch !== undefined && afterId > 0 && afterId < Number(epoch));
-    for (let i = 0; i < unique.length; i++) {
+    for (let i = 0; i < streams.length; i++) {
       const [trimErr, trimmed] = results[2 * i] ?? [];
       const [rangeErr, entries] = results[2 * i + 1] ?? [];
       if (trimErr || rangeErr) throw (trimErr ?? rangeErr) as Error;
       if (trimmed !== null && trimmed !== undefined && Number(trimmed) > afterId) gap = true;
       for (const [streamId, fields] of (entries ?? []) as [string, string[]][]) {
         const id = Number(streamId.split('-')[0]);
-        if (!byId.has(id)) byId.set(id, parseEntry(id, fields));
+        if (byId.has(id)) continue;
+        const event = parseEntry(id, fields);
+        // A stream shared by several rooms (historyRoomOf) holds events some of the reader's rooms never got.
+        if (event.rooms.some((r) => wanted.has(r))) byId.set(id, event);
       }
     }
     return { events: [...byId.values()].sort((a, b) => a.id - b.id), gap };

@@ -179,7 +179,7 @@ export class RealtimeIoAdapter extends IoAdapter {
   private dispatch(socket: NestSocket, message: string, callback: (data: unknown, ack: unknown) => unknown, args: unknown[], isAckHandledManually: boolean): void {
     if (refusedOutOfBounds(args)) return;
     // fromEvent's convention, which mapPayload expects: one argument as is, several as an array.
-    const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]);
+    const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]) as { data: unknown; ack: unknown };
     // What Nest's transform does (await, then an observable's values or the one value), without
     // keeping Nest's per-socket transform closure alive.
     from(Promise.resolve(callback(data, ack)))

@@ -1,8 +1,10 @@
 /**
  * The one way out to clients (SPEC §5). Domain code and workers depend on
- * this abstract class only; core/realtime provides the implementation that
- * fans out to Socket.IO (through the Redis adapter/emitter, so it works from
- * a worker without a Socket.IO server) and to SSE streams (Redis history).
+ * this abstract class only; core/realtime provides the implementation
+ * (RedisRealtimeService): each event is appended to Redis history (one id
+ * space for Socket.IO recovery and SSE replay) and published on one Redis
+ * channel, which every api process reads and delivers to its own sockets and
+ * SSE streams. It needs no Socket.IO server, so it works from a worker.
  */
 export type RealtimeTarget = 'all' | 'websocket' | 'sse';
 

@@ -33,7 +33,7 @@ export function recoveryAdapter(log: EventLog, sessions: SocketSessionStore): ty
     override async restoreSession(pid: string, offset: string): Promise<Session> {
       if (typeof pid !== 'string' || !OFFSET.test(offset)) return null as unknown as Session;
       const stored = await sessions.load(pid).catch(() => null);
-      if (!stored || stored.nsp !== this.nsp.name) return null as unknown as Session;
+      if (!stored || stored.nsp !== (this.nsp as { name: string }).name) return null as unknown as Session;
       const after = Number(offset);
       const rooms = [...stored.rooms, userRoom(stored.userId), BROADCAST_ROOM, ADMINS_ROOM];
       const history = await log.readAfter(rooms, after).catch((err: Error) => {

@@ -33,7 +33,7 @@ export class SlotLedger {
   /** Records a slot taken for `holder`; false (and nothing counted) when it already holds one. */
   take<T extends object>(kind: SlotHolderKind<T>, holder: T, ip: string): boolean {
     let holders = this.held.get(kind);
-    if (!holders) this.held.set(kind, (holders = new Map()));
+    if (!holders) this.held.set(kind, (holders = new Map<object, string>()));
     if (holders.has(holder)) return false;
     holders.set(holder, ip);
     this.count++;

@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { Request } from 'express';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Namespace, Socket } from 'socket.io';
-import { z, ZodType } from 'zod';
+import type { DefaultEventsMap, Namespace, Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { StickyWindow } from '../database/sticky-window';
-import { currentUnitOfWork, runUnitOfWork } from '../database/unit-of-work';
+import { currentRequestContext, runInRequestContext } from '../database/request-context';
 import { BadRequestError, DomainError, ErrorCode, RateLimitedError, UnauthorizedError } from '../errors/domain-error';
 import { assertSameSiteHandshake } from '../http/cross-site';
 import { socketActiveConnections, socketConnectionDuration, socketMessagesTotal } from '../metrics/metrics';
@@ -15,7 +14,9 @@ import { Authenticator } from '../session/authenticator';
 import { principalCredential } from '../session/credential-tag';
 import type { Principal } from '../session/principal';
 import { SESSION_COOKIE } from '../session/session.middleware';
+import { parsePayload } from '../validation/dto-validation';
 import { ClusterState } from './cluster-state';
+import { AuthenticateDto, RoomSubscriptionDto } from './dto';
 import { connectionAddress } from './connection-address';
 import { EventLog, LoggedEvent } from './event-log';
 import { emitTo, RealtimeHub } from './realtime-hub';
@@ -53,22 +54,8 @@ interface Admission {
   revocationMark: number;
 }
 
-export type AppSocket = Socket & { data: SocketState };
-
-export const roomPayload = z.object({ room: z.string().max(200) }).strict();
-/**
- * Seed 003's clients send `{userId, token}`. The token alone decides who the
- * socket is; a userId that names someone else is refused rather than ignored.
- */
-export const authenticatePayload = z
-  .object({ token: z.string().min(1).max(4096), userId: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,9}$/)]).optional() })
-  .strict();
-
-export function parsePayload<T>(schema: ZodType<T>, data: unknown): T {
-  const r = schema.safeParse(data);
-  if (!r.success) throw new BadRequestError(r.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; '));
-  return r.data;
-}
+/** socket.io types `data` per socket as its fourth type parameter (any by default). */
+export type AppSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SocketState>;
 
 /**
  * What a socket keeps of its principal for its life: who and which role. The
@@ -321,7 +308,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       // Each room is joined as soon as it is checked: access lost after the check then reaches it (leaveRooms).
       socket.data.rooms = [];
       for (const room of recovery.rooms.slice(0, this.config.realtime.maxRoomsPerSocket)) {
-        if (!(await runUnitOfWork(() => this.access.may(principal, room), { userId: String(principal.id) }))) continue;
+        if (!(await runInRequestContext(() => this.access.may(principal, room), { userId: String(principal.id) }))) continue;
         socket.data.rooms = [...socket.data.rooms, room];
         void socket.join(room);
       }
@@ -390,9 +377,9 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       const user = socket.data.principal;
       if (!user && !opts.public) throw new UnauthorizedError('Authenticate first');
       await this.consume(cls, user ? `u${user.id}` : `ip${socket.data.ip}`);
-      const result = await runUnitOfWork(
+      const result = await runInRequestContext(
         async () => {
-          const unit = currentUnitOfWork();
+          const unit = currentRequestContext();
           if (unit && user) unit.userWithinWindow = await this.sticky.isWithin(String(user.id));
           return fn(user as Principal);
         },
@@ -428,7 +415,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       'auth',
       async () => {
         const s = socket as AppSocket;
-        const { token, userId } = parsePayload(authenticatePayload, data);
+        const { token, userId } = parsePayload(AuthenticateDto, data);
         const mark = this.revocations.mark();
         const principal = await this.authenticator.fromToken(token);
         if (!principal) throw new UnauthorizedError('Invalid or expired token');
@@ -449,7 +436,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
 
   subscribe(socket: Socket, data: unknown): Promise<Ack<{ room: string }>> {
     return this.handle(socket, 'subscribe', 'rooms', async (user) => {
-      const { room } = parsePayload(roomPayload, data);
+      const { room } = parsePayload(RoomSubscriptionDto, data);
       await this.join(socket, user, room);
       return { room };
     });
@@ -458,7 +445,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   unsubscribe(socket: Socket, data: unknown): Promise<Ack<{ room: string }>> {
     return this.handle(socket, 'unsubscribe', 'rooms', async () => {
       const s = socket as AppSocket;
-      const { room } = parsePayload(roomPayload, data);
+      const { room } = parsePayload(RoomSubscriptionDto, data);
       if (!s.data.rooms.includes(room)) throw new BadRequestError('Not subscribed to this room');
       s.data.rooms = s.data.rooms.filter((r: string) => r !== room);
       void socket.leave(room);

@@ -1,5 +1,6 @@
 import Redis, { Cluster, RedisOptions } from 'ioredis';
 import { AppConfig } from '../../config/app-config';
+import { ClassifiedCluster, ClassifiedRedis, replyCode } from './redis-errors';
 
 export type RedisClient = Redis | Cluster;
 
@@ -29,7 +30,7 @@ export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOpt
     retryStrategy: (times) => Math.min(100 * times, 2000),
     // A failover turns the old primary into a replica under connections that stay open: a write then
     // answers READONLY. Reconnecting (and resending) asks the sentinels again and reaches the new primary.
-    reconnectOnError: (err) => (err.message.split(' ', 1)[0] === 'READONLY' ? 2 : false), // the reply's error code
+    reconnectOnError: (err) => (replyCode(err) === 'READONLY' ? 2 : false),
     lazyConnect: false,
     // Commands issued in the same tick share one write. MGET is left out: its callers batch it
     // themselves (Authenticator), and each auto-pipeline flush builds an ioredis Pipeline that copies
@@ -39,7 +40,7 @@ export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOpt
     ...opts.extra,
   };
   if (config.clusterNodes?.length) {
-    return new Redis.Cluster(config.clusterNodes, {
+    return new ClassifiedCluster(config.clusterNodes, {
       enableOfflineQueue: common.enableOfflineQueue,
       redisOptions: common,
       clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
@@ -49,9 +50,9 @@ export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOpt
     // After SENTINEL FAILOVER the old primary stays a writable master for seconds (until the
     // sentinels demote it): connections on it kept writing where nobody reads. The detector
     // listens for +switch-master and moves every connection at once.
-    return new Redis({ ...common, sentinels: config.sentinels, name: config.sentinelName, failoverDetector: true });
+    return new ClassifiedRedis({ ...common, sentinels: config.sentinels, name: config.sentinelName, failoverDetector: true });
   }
-  return new Redis(config.url, common);
+  return new ClassifiedRedis(config.url, common);
 }
 
 /** Resolves once the client is ready (or rejects after `timeoutMs`). */

@@ -1,6 +1,6 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AppConfig } from '../../config/app-config';
-import { fail, table } from '../queue/commands/cli-output';
+import { table } from '../cli/cli-output';
 import { ScheduledTask } from './schedule';
 import { ScheduleRunner } from './schedule-runner';
 
@@ -49,8 +49,6 @@ export class ScheduleListCommand extends CommandRunner {
       const views = await runner.list();
       if (opts.json) process.stdout.write(JSON.stringify(views) + '\n');
       else process.stdout.write(table(['Command', 'Cron (UTC)', 'Frequency', 'Next run'], views.map((v) => [v.task, v.cron, v.frequency, v.next ?? '(schedule:work not started yet)'])));
-    } catch (err) {
-      fail('schedule:list', err);
     } finally {
       await runner.close();
     }

@@ -55,12 +55,12 @@ export class ThrottledTouchRedisStore extends RedisStore {
     if (this.touched.size >= TOUCH_MEMORY) this.touched.clear();
     this.touched.set(sid, now);
     if (sess.userId) await this.expireIndex(sess.userId).catch(() => undefined); // a missed refresh only narrows logout-all
-    return super.touch(sid, sess, cb);
+    await super.touch(sid, sess, cb);
   }
 
   override async destroy(sid: string, cb?: (err?: unknown) => void): Promise<void> {
     this.touched.delete(sid);
-    return super.destroy(sid, cb);
+    await super.destroy(sid, cb);
   }
 }
 

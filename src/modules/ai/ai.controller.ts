@@ -1,9 +1,8 @@
-import { Body, Controller, Get, HttpCode, Post, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { CurrentUser, Roles } from '../../core/session/auth.decorators';
 import type { Principal } from '../../core/session/principal';
 import { AiResponseCache, CacheStats } from './ai.cache';
 import { AiAnswer, AiService } from './ai.service';
-import { BodyDepthInterceptor } from './body-depth.interceptor';
 import { CompleteDto } from './dto/complete.dto';
 
 @Controller('api/ai')
@@ -16,7 +15,6 @@ export class AiController {
   /** Any authenticated user; `hitCount` counts only their own hits unless they are an admin (AI_CACHE_SCOPE). */
   @Post('complete')
   @HttpCode(200)
-  @UseInterceptors(BodyDepthInterceptor)
   complete(@CurrentUser() me: Principal, @Body() dto: CompleteDto): Promise<AiAnswer> {
     return this.ai.answer(dto.query, dto.context, { id: me.id, role: me.role });
   }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { runUnitOfWork } from '../../core/database/unit-of-work';
+import { runInRequestContext } from '../../core/database/request-context';
 import { ConflictError } from '../../core/errors/domain-error';
 import { UsersService } from '../auth/users.service';
 import { AiService, MAX_QUERY_CHARS } from './ai.service';
@@ -12,17 +12,11 @@ export const ASSISTANT_CONTEXT_MESSAGES = 3;
 const CONTEXT_MESSAGE_CHARS = 280;
 
 /**
- * The `high` queue job that answers a member message in an assistant room
- * (wired by the chat/queue owners; see replyText):
- *   chat module, after storing a message in a room with `assistant = 1` whose
- *   author is not the assistant user: queue `high`, job name `assistant-reply`,
- *   jobId `assistant-reply:<messageId>` (a retried send never answers twice);
- *   processor, inside runUnitOfWork: read the room's messages before
- *   `messageId` (newest ASSISTANT_CONTEXT_MESSAGES), call replyText, store the
- *   reply as a message from assistantUserId() (add that user to
- *   chat_room_members on first reply), then
- *   RealtimeService.toRoom(chatRoom(roomId), 'message:new', messageView).
- *   AiUnavailableError: rethrow (BullMQ retries with backoff).
+ * The `high` queue job that answers a member message in an assistant room:
+ * dispatched and handled by AssistantReplies (modules/assistant), with the
+ * job id `assistant-reply-<messageId>` (BullMQ refuses ':' in custom ids), so
+ * a retried send never answers twice. AiUnavailableError propagates: BullMQ
+ * retries with backoff.
  */
 export const ASSISTANT_REPLY_JOB = 'assistant-reply';
 
@@ -77,7 +71,7 @@ export class AssistantResponder {
   /** The id of the system user the replies come from, created on first use (safe when several processes race). */
   assistantUserId(): Promise<number> {
     // A unit that counts as having written reads the primary: a replica may not have the row another process just made.
-    this.assistantId ??= runUnitOfWork(() => this.ensureAssistant(), { wrote: true }).catch((err: unknown) => {
+    this.assistantId ??= runInRequestContext(() => this.ensureAssistant(), { wrote: true }).catch((err: unknown) => {
       this.assistantId = undefined;
       throw err;
     });

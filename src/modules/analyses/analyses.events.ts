@@ -13,7 +13,7 @@ export interface AnalysisProgressPayload {
   logs?: string[];
 }
 
-/** What queue:work receives for an analysis (typed job payload, beside the processor). */
+/** What queue:work receives for an analysis (typed job payload, handled by AnalysisJobHandler). */
 export interface AnalysisJob {
   analysisId: number;
   projectId: number;

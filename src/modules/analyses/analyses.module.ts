@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ProjectsModule } from '../projects/projects.module';
 import { AnalysesController } from './analyses.controller';
-import { AnalysisProcessor } from './analyses.processor';
+import { AnalysisJobHandler } from './analyses.job-handler';
 import { AnalysesService } from './analyses.service';
 import { Analysis } from './entities/analysis.entity';
 import { JobsService } from './jobs.service';
@@ -12,6 +12,6 @@ import { NotificationsServiceModule } from '../notifications/notifications.modul
 @Module({
   imports: [TypeOrmModule.forFeature([Analysis]), ProjectsModule, NotificationsServiceModule],
   controllers: [AnalysesController],
-  providers: [AnalysesService, JobsService, AnalysisProcessor],
+  providers: [AnalysesService, JobsService, AnalysisJobHandler],
 })
 export class AnalysesModule {}

@@ -56,7 +56,10 @@ export class AnalysesService {
     private readonly projects: ProjectsService,
     private readonly queues: QueueRegistry,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    // Handled by AnalysisJobHandler; queue:work refuses to start without it.
+    queues.declare(ANALYSIS_JOB);
+  }
 
   /** Members only: a row, then the job on the chosen queue; with Redis away the row is removed again (503). */
   async start(me: Principal, projectId: number, dto: CreateAnalysisDto): Promise<{ analysisId: number; jobId: string; queue: string }> {

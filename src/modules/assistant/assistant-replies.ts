@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { QueueRegistry } from '../../core/queue/queue-registry';
 import { JobHandlers } from '../../core/queue/job-handlers';
 import { ASSISTANT_CONTEXT_MESSAGES, ASSISTANT_REPLY_JOB, AssistantReplyJob, AssistantResponder } from '../ai/assistant-responder';
-import { MessageView } from '../chat/chat.events';
+import { MessageView } from '../chat/chat.views';
 import { ChatService } from '../chat/chat.service';
 
 /** The queue that answers assistant rooms: replies are user-facing, so they go ahead of background work. */

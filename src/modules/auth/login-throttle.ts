@@ -23,8 +23,8 @@ export class LoginThrottle {
     this.perIp = new RateLimiterRedis({
       storeClient: redis,
       keyPrefix: `${config.redis.prefix}rl:login`,
-      points: config.http.rateLimitPoints,
-      duration: config.http.rateLimitDurationS,
+      points: config.http.authAttemptsPerAddress,
+      duration: config.http.authAttemptsWindowS,
       useRedisPackage: false,
     });
     this.perEmail = new RateLimiterRedis({

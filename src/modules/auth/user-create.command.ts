@@ -1,4 +1,5 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
+import { UsageError } from '../../core/cli/command-errors';
 import { readPassword } from './password-prompt';
 import { passwordProblem } from './password-policy';
 import { UsersService } from './users.service';
@@ -17,49 +18,30 @@ export class UserCreateCommand extends CommandRunner {
   }
 
   async run(_args: string[], opts: UserCreateOptions): Promise<void> {
-    if (!opts.email) {
-      process.stderr.write('user:create needs --email\n');
-      process.exitCode = 2;
-      return;
-    }
+    if (!opts.email) throw new UsageError('needs --email');
     // A password on the command line lands in shell history and `ps`: without --password it is asked for.
     const password = opts.password ?? (await this.askPassword());
-    if (password === undefined) return;
     const problem = passwordProblem(password, opts.email);
-    if (problem) {
-      process.stderr.write(`user:create: ${problem}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    try {
-      const user = await this.users.create({
-        email: opts.email,
-        password,
-        name: opts.name ?? opts.email.split('@')[0],
-        role: opts.admin ? 'admin' : 'user',
-      });
-      process.stdout.write(`Created ${user.role} ${user.email} with id ${user.id}.\n`);
-    } catch (err) {
-      process.stderr.write(`user:create: ${(err as Error).message}\n`);
-      process.exitCode = 1;
-    }
+    if (problem) throw new UsageError(problem);
+    const user = await this.users.create({
+      email: opts.email,
+      password,
+      name: opts.name ?? opts.email.split('@')[0],
+      role: opts.admin ? 'admin' : 'user',
+    });
+    process.stdout.write(`Created ${user.role} ${user.email} with id ${user.id}.\n`);
   }
 
-  /** Hidden input, twice on a terminal; one line from a pipe. Undefined (exit code set) when it cannot be had. */
-  private async askPassword(): Promise<string | undefined> {
+  /** Hidden input, twice on a terminal; one line from a pipe. */
+  private async askPassword(): Promise<string> {
+    let password: string;
     try {
-      const password = await readPassword('Password: ');
-      if (process.stdin.isTTY && (await readPassword('Password (again): ')) !== password) {
-        process.stderr.write('user:create: the passwords do not match\n');
-        process.exitCode = 2;
-        return undefined;
-      }
-      return password;
+      password = await readPassword('Password: ');
     } catch (err) {
-      process.stderr.write(`user:create: ${(err as Error).message}; give --password or type it when asked\n`);
-      process.exitCode = 2;
-      return undefined;
+      throw new UsageError(`${(err as Error).message}; give --password or type it when asked`);
     }
+    if (process.stdin.isTTY && (await readPassword('Password (again): ')) !== password) throw new UsageError('the passwords do not match');
+    return password;
   }
 
   @Option({ flags: '--email <email>', description: 'Email address (unique)' })

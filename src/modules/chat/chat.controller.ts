@@ -3,7 +3,7 @@ import { ApiHeader, ApiResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentUser } from '../../core/session/auth.decorators';
 import type { Principal } from '../../core/session/principal';
-import { MessageView, RoomView } from './chat.events';
+import { MessageView, RoomView } from './chat.views';
 import { ChatService } from './chat.service';
 import { CLIENT_MESSAGE_ID, idempotencyKeyHeader, MAX_CLIENT_MESSAGE_ID_LENGTH } from './client-message-id';
 import { CreateRoomDto, MessagesQueryDto, SendMessageDto } from './dto/chat.dto';

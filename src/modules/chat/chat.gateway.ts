@@ -2,8 +2,9 @@ import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from
 import type { Socket } from 'socket.io';
 import { NamespaceGateway } from '../../core/realtime/namespace.gateway';
 import { chatRoom } from '../../core/realtime/realtime.contract';
-import { parsePayload, SocketConnections } from '../../core/realtime/socket-connections';
-import { messageSendPayload, roomJoinPayload, typingPayload } from './chat.events';
+import { SocketConnections } from '../../core/realtime/socket-connections';
+import { parsePayload } from '../../core/validation/dto-validation';
+import { ChatRoomRefDto, SendMessagePayload } from './dto/chat.dto';
 import { ChatService } from './chat.service';
 
 /** Inbound chat events. Outbound delivery (`message:new`, `typing`) goes through RealtimeService. */
@@ -19,7 +20,7 @@ export class ChatGateway extends NamespaceGateway {
   @SubscribeMessage('room:join')
   join(@ConnectedSocket() socket: Socket, @MessageBody() data: unknown) {
     return this.connections.handle(socket, 'room:join', 'rooms', async (user) => {
-      const { roomId } = parsePayload(roomJoinPayload, data);
+      const { roomId } = parsePayload(ChatRoomRefDto, data);
       await this.chat.assertMember(user.id, roomId);
       await this.connections.join(socket, user, chatRoom(roomId));
       return { roomId };
@@ -29,7 +30,7 @@ export class ChatGateway extends NamespaceGateway {
   @SubscribeMessage('message:send')
   send(@ConnectedSocket() socket: Socket, @MessageBody() data: unknown) {
     return this.connections.handle(socket, 'message:send', 'message', async (user) => {
-      const { roomId, body, clientMessageId } = parsePayload(messageSendPayload, data);
+      const { roomId, body, clientMessageId } = parsePayload(SendMessagePayload, data);
       const sent = await this.chat.send(user.id, roomId, body, clientMessageId);
       return sent.replayed ? { message: sent.message, replayed: true } : { message: sent.message };
     });
@@ -38,7 +39,7 @@ export class ChatGateway extends NamespaceGateway {
   @SubscribeMessage('typing')
   typing(@ConnectedSocket() socket: Socket, @MessageBody() data: unknown) {
     return this.connections.handle(socket, 'typing', 'typing', async (user) => {
-      const { roomId } = parsePayload(typingPayload, data);
+      const { roomId } = parsePayload(ChatRoomRefDto, data);
       await this.chat.typing(user.id, roomId);
       return { roomId };
     });

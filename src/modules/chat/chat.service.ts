@@ -6,7 +6,7 @@ import { chatRoom, RealtimeService } from '../../core/realtime/realtime.contract
 import type { Principal } from '../../core/session/principal';
 import { UsersService } from '../auth/users.service';
 import { NotificationsService } from '../notifications/notifications.service';
-import { MessageView, RoomView, SentMessage } from './chat.events';
+import { MessageView, RoomView, SentMessage } from './chat.views';
 import { DeliveryMarks } from './delivery-marks';
 import { ChatRoomMember } from './entities/chat-room-member.entity';
 import { ChatRoom } from './entities/chat-room.entity';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { UsageError } from '../../core/cli/command-errors';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { runUnitOfWork } from '../../core/database/unit-of-work';
+import { runInRequestContext } from '../../core/database/request-context';
 import { UsersService } from '../auth/users.service';
 import { ChatService } from '../chat/chat.service';
 import { ProjectsService } from '../projects/projects.service';
@@ -29,17 +30,8 @@ export class DbSeedCommand extends CommandRunner {
   }
 
   async run(_args: string[], opts: DbSeedOptions): Promise<void> {
-    if (!opts.demo) {
-      process.stderr.write('db:seed: only --demo is available (it creates new demo accounts and data)\n');
-      process.exitCode = 2;
-      return;
-    }
-    try {
-      await runUnitOfWork(() => this.seed(), {});
-    } catch (err) {
-      process.stderr.write(`db:seed: ${(err as Error).message}\n`);
-      process.exitCode = 1;
-    }
+    if (!opts.demo) throw new UsageError('only --demo is available (it creates new demo accounts and data)');
+    await runInRequestContext(() => this.seed(), {});
   }
 
   private async seed(): Promise<void> {

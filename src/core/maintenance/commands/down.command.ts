@@ -1,7 +1,8 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AppConfig } from '../../../config/app-config';
-import { fail, parseCount } from '../../queue/commands/cli-output';
+import { parseCount } from '../../cli/cli-output';
+import { UsageError } from '../../cli/command-errors';
 import { maintenanceKey } from '../../queue/queue.keys';
 import { RealtimeService } from '../../realtime/realtime.contract';
 import type { RedisClient } from '../../redis/redis.factory';
@@ -26,24 +27,13 @@ export class DownCommand extends CommandRunner {
   }
 
   async run(_args: string[], f: DownFlags): Promise<void> {
-    let state: MaintenanceState;
-    try {
-      state = parseDownFlags(f);
-    } catch (err) {
-      fail('down', err);
-      process.exitCode = 2;
-      return;
-    }
-    try {
-      await this.redis.set(maintenanceKey(this.config.redis.prefix), JSON.stringify(state));
-      await this.realtime
-        .broadcast('system:warning', { code: 'maintenance', message: 'The application is going down for maintenance', retryAfter: state.retry ?? null })
-        .catch(() => process.stderr.write('down: connected clients could not be told (Redis publish failed)\n'));
-      process.stdout.write('Application is now in maintenance mode.\n');
-      if (state.secret) process.stdout.write(`Bypass: visit /${state.secret} once to get a cookie that lets you in for 12 hours.\n`);
-    } catch (err) {
-      fail('down', err);
-    }
+    const state = parseDownFlags(f);
+    await this.redis.set(maintenanceKey(this.config.redis.prefix), JSON.stringify(state));
+    await this.realtime
+      .broadcast('system:warning', { code: 'maintenance', message: 'The application is going down for maintenance', retryAfter: state.retry ?? null })
+      .catch(() => process.stderr.write('down: connected clients could not be told (Redis publish failed)\n'));
+    process.stdout.write('Application is now in maintenance mode.\n');
+    if (state.secret) process.stdout.write(`Bypass: visit /${state.secret} once to get a cookie that lets you in for 12 hours.\n`);
   }
 
   @Option({ flags: '--retry <s>', description: 'Retry-After seconds sent with each 503' })
@@ -68,7 +58,7 @@ function parseDownFlags(f: DownFlags): MaintenanceState {
   if (f.refresh !== undefined) state.refresh = parseCount('--refresh', f.refresh);
   if (f.secret !== undefined) {
     // It becomes a path (/<secret>): a token that needs no escaping and is not one of our routes.
-    if (!/^[A-Za-z0-9_-]{8,128}$/.test(f.secret)) throw new Error('--secret must be 8-128 letters, digits, _ or -');
+    if (!/^[A-Za-z0-9_-]{8,128}$/.test(f.secret)) throw new UsageError('--secret must be 8-128 letters, digits, _ or -');
     state.secret = f.secret;
   }
   return state;

@@ -2,7 +2,6 @@ import { Command, CommandRunner, Option } from 'nest-commander';
 import { createInterface } from 'node:readline/promises';
 import { BadRequestError } from '../../errors/domain-error';
 import { QueueRegistry } from '../queue-registry';
-import { fail } from './cli-output';
 
 interface ClearFlags {
   queue?: string;
@@ -21,23 +20,19 @@ export class QueueClearCommand extends CommandRunner {
   }
 
   async run([connection]: string[], flags: ClearFlags): Promise<void> {
-    try {
-      if (connection !== undefined && connection !== 'redis') throw new BadRequestError(`Unknown queue connection "${connection.slice(0, 40)}" (the only one is "redis")`);
-      const queues = this.registry.select(flags.queue);
-      const names = queues.map((q) => q.name).join(', ');
-      if (!flags.force && !(await confirm(`Clear every waiting and delayed job of ${names}? (yes/no) [no]: `))) {
-        process.stderr.write(process.stdin.isTTY ? 'Nothing cleared.\n' : 'queue:clear: not on a terminal; pass --force to clear without asking. Nothing cleared.\n');
-        process.exitCode = 1;
-        return;
-      }
-      for (const q of queues) {
-        const before = await q.getJobCounts('wait', 'paused', 'prioritized', 'delayed');
-        await q.drain(true);
-        const n = Object.values(before).reduce((a, b) => a + b, 0);
-        process.stdout.write(`Cleared ${n} job(s) from the [redis:${q.name}] queue.\n`);
-      }
-    } catch (err) {
-      fail('queue:clear', err);
+    if (connection !== undefined && connection !== 'redis') throw new BadRequestError(`Unknown queue connection "${connection.slice(0, 40)}" (the only one is "redis")`);
+    const queues = this.registry.select(flags.queue);
+    const names = queues.map((q) => q.name).join(', ');
+    if (!flags.force && !(await confirm(`Clear every waiting and delayed job of ${names}? (yes/no) [no]: `))) {
+      process.stderr.write(process.stdin.isTTY ? 'Nothing cleared.\n' : 'queue:clear: not on a terminal; pass --force to clear without asking. Nothing cleared.\n');
+      process.exitCode = 1;
+      return;
+    }
+    for (const q of queues) {
+      const before = await q.getJobCounts('wait', 'paused', 'prioritized', 'delayed');
+      await q.drain(true);
+      const n = Object.values(before).reduce((a, b) => a + b, 0);
+      process.stdout.write(`Cleared ${n} job(s) from the [redis:${q.name}] queue.\n`);
     }
   }
 

@@ -1,20 +1,16 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { FailedJobs } from '../failed-jobs.service';
-import { fail, parseCount } from './cli-output';
+import { parseCount } from '../../cli/cli-output';
 
 interface FlushFlags {
   queue?: string;
   hours?: string;
 }
 
-async function flush(command: string, failed: FailedJobs, flags: FlushFlags, defaultHours?: number): Promise<void> {
-  try {
-    const hours = flags.hours === undefined ? defaultHours : parseCount('--hours', flags.hours);
-    const n = await failed.flush(flags.queue, hours);
-    process.stdout.write(`${n} failed job(s) deleted${hours === undefined ? '' : ` (failed at least ${hours} hour(s) ago)`}.\n`);
-  } catch (err) {
-    fail(command, err);
-  }
+async function flush(failed: FailedJobs, flags: FlushFlags, defaultHours?: number): Promise<void> {
+  const hours = flags.hours === undefined ? defaultHours : parseCount('--hours', flags.hours);
+  const n = await failed.flush(flags.queue, hours);
+  process.stdout.write(`${n} failed job(s) deleted${hours === undefined ? '' : ` (failed at least ${hours} hour(s) ago)`}.\n`);
 }
 
 @Command({ name: 'queue:flush', description: 'Delete failed jobs (only those at least --hours old when given)' })
@@ -24,7 +20,7 @@ export class QueueFlushCommand extends CommandRunner {
   }
 
   run(_args: string[], flags: FlushFlags): Promise<void> {
-    return flush('queue:flush', this.failed, flags);
+    return flush(this.failed, flags);
   }
 
   @Option({ flags: '--queue <name>', description: 'Only this queue' })
@@ -45,7 +41,7 @@ export class QueuePruneFailedCommand extends CommandRunner {
   }
 
   run(_args: string[], flags: FlushFlags): Promise<void> {
-    return flush('queue:prune-failed', this.failed, flags, 24);
+    return flush(this.failed, flags, 24);
   }
 
   @Option({ flags: '--queue <name>', description: 'Only this queue' })

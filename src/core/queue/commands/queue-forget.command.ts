@@ -1,6 +1,5 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { FailedJobs } from '../failed-jobs.service';
-import { fail } from './cli-output';
 
 @Command({ name: 'queue:forget', arguments: '<id>', description: 'Delete one failed job (id as printed by queue:failed)' })
 export class QueueForgetCommand extends CommandRunner {
@@ -9,12 +8,8 @@ export class QueueForgetCommand extends CommandRunner {
   }
 
   async run([id]: string[], opts: { queue?: string }): Promise<void> {
-    try {
-      const ref = await this.failed.forget(id, opts.queue);
-      process.stdout.write(`Failed job ${ref} deleted.\n`);
-    } catch (err) {
-      fail('queue:forget', err);
-    }
+    const ref = await this.failed.forget(id, opts.queue);
+    process.stdout.write(`Failed job ${ref} deleted.\n`);
   }
 
   @Option({ flags: '--queue <name>', description: 'The queue of a plain id' })

@@ -1,6 +1,5 @@
 import { Command, CommandRunner } from 'nest-commander';
 import { QueueRegistry } from '../queue-registry';
-import { fail } from './cli-output';
 
 /**
  * Laravel 13's queue:pause / queue:continue over BullMQ's own pause flag, which lives in the
@@ -14,13 +13,9 @@ export class QueuePauseCommand extends CommandRunner {
   }
 
   async run([queue]: string[]): Promise<void> {
-    try {
-      const [q] = this.registry.select([queue]);
-      await q.pause();
-      process.stdout.write(`Job processing on queue [redis:${q.name}] has been paused.\n`);
-    } catch (err) {
-      fail('queue:pause', err);
-    }
+    const [q] = this.registry.select([queue]);
+    await q.pause();
+    process.stdout.write(`Job processing on queue [redis:${q.name}] has been paused.\n`);
   }
 }
 
@@ -31,12 +26,8 @@ export class QueueContinueCommand extends CommandRunner {
   }
 
   async run([queue]: string[]): Promise<void> {
-    try {
-      const [q] = this.registry.select([queue]);
-      await q.resume();
-      process.stdout.write(`Job processing on queue [redis:${q.name}] has been resumed.\n`);
-    } catch (err) {
-      fail('queue:continue', err);
-    }
+    const [q] = this.registry.select([queue]);
+    await q.resume();
+    process.stdout.write(`Job processing on queue [redis:${q.name}] has been resumed.\n`);
   }
 }

@@ -1,7 +1,8 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { PROBE_JOB, PROBE_VARIANTS, ProbeJob } from '../probe.job';
 import { QueueRegistry } from '../queue-registry';
-import { fail, parseCount } from './cli-output';
+import { parseCount } from '../../cli/cli-output';
+import { UsageError } from '../../cli/command-errors';
 
 interface ProbeFlags {
   queue?: string;
@@ -22,24 +23,20 @@ export class QueueProbeCommand extends CommandRunner {
   }
 
   async run(_args: string[], f: ProbeFlags): Promise<void> {
-    try {
-      const queue = f.queue ?? 'default';
-      const count = f.count === undefined ? 1 : parseCount('--count', f.count, 1);
-      const sleepMs = f.sleep === undefined ? 0 : parseCount('--sleep', f.sleep);
-      if (count > 100000) throw new Error('--count is limited to 100000');
-      if (f.as !== undefined && !(f.as in PROBE_VARIANTS)) throw new Error(`--as must be one of ${Object.keys(PROBE_VARIANTS).join(', ')}`);
-      if (f.key !== undefined && !/^[\w.:-]{1,64}$/.test(f.key)) throw new Error('--key must be 1-64 letters, digits or . _ : -');
-      const data: ProbeJob = { sleepMs, fail: f.fail ?? false, ...(f.ignoreAbort ? { ignoreAbort: true } : {}), ...(f.key ? { key: f.key } : {}) };
-      const name = f.as ? `${PROBE_JOB}:${f.as}` : PROBE_JOB;
-      const ids = f.chain
-        ? await this.registry.chain(Array.from({ length: count }, (_, i) => ({ queue, name, data: { ...data, fail: (f.fail ?? false) && i === Math.floor(count / 2) } })))
-        : [];
-      if (!f.chain) for (let i = 0; i < count; i++) ids.push(await this.registry.dispatch(queue, name, data));
-      if (f.json) process.stdout.write(JSON.stringify(ids) + '\n');
-      else for (const j of ids) process.stdout.write(`Dispatched probe ${j.queue}:${j.id}\n`);
-    } catch (err) {
-      fail('queue:probe', err);
-    }
+    const queue = f.queue ?? 'default';
+    const count = f.count === undefined ? 1 : parseCount('--count', f.count, 1);
+    const sleepMs = f.sleep === undefined ? 0 : parseCount('--sleep', f.sleep);
+    if (count > 100000) throw new UsageError('--count is limited to 100000');
+    if (f.as !== undefined && !(f.as in PROBE_VARIANTS)) throw new UsageError(`--as must be one of ${Object.keys(PROBE_VARIANTS).join(', ')}`);
+    if (f.key !== undefined && !/^[\w.:-]{1,64}$/.test(f.key)) throw new UsageError('--key must be 1-64 letters, digits or . _ : -');
+    const data: ProbeJob = { sleepMs, fail: f.fail ?? false, ...(f.ignoreAbort ? { ignoreAbort: true } : {}), ...(f.key ? { key: f.key } : {}) };
+    const name = f.as ? `${PROBE_JOB}:${f.as}` : PROBE_JOB;
+    const ids = f.chain
+      ? await this.registry.chain(Array.from({ length: count }, (_, i) => ({ queue, name, data: { ...data, fail: (f.fail ?? false) && i === Math.floor(count / 2) } })))
+      : [];
+    if (!f.chain) for (let i = 0; i < count; i++) ids.push(await this.registry.dispatch(queue, name, data));
+    if (f.json) process.stdout.write(JSON.stringify(ids) + '\n');
+    else for (const j of ids) process.stdout.write(`Dispatched probe ${j.queue}:${j.id}\n`);
   }
 
   @Option({ flags: '--queue <name>', description: 'Queue (default "default")' })

@@ -1,6 +1,6 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
+import { UsageError } from '../../cli/command-errors';
 import { FailedJobs, parseRange } from '../failed-jobs.service';
-import { fail } from './cli-output';
 
 @Command({
   name: 'queue:retry',
@@ -13,24 +13,18 @@ export class QueueRetryCommand extends CommandRunner {
   }
 
   async run(ids: string[], opts: { queue?: string; range?: string }): Promise<void> {
-    try {
-      let retried: string[];
-      if (ids.length === 1 && ids[0] === 'all') {
-        retried = await this.failed.retryAll(opts.queue, opts.range ? parseRange(opts.range) : undefined);
-      } else if (opts.range && ids.length === 0) {
-        retried = await this.failed.retryAll(opts.queue, parseRange(opts.range));
-      } else if (ids.length) {
-        retried = await this.failed.retry(ids, opts.queue);
-      } else {
-        process.stderr.write('queue:retry needs job ids, "all" or --range\n');
-        process.exitCode = 2;
-        return;
-      }
-      for (const id of retried) process.stdout.write(`Pushed ${id} back onto its queue.\n`);
-      if (!retried.length) process.stdout.write('No failed jobs matched.\n');
-    } catch (err) {
-      fail('queue:retry', err);
+    let retried: string[];
+    if (ids.length === 1 && ids[0] === 'all') {
+      retried = await this.failed.retryAll(opts.queue, opts.range ? parseRange(opts.range) : undefined);
+    } else if (opts.range && ids.length === 0) {
+      retried = await this.failed.retryAll(opts.queue, parseRange(opts.range));
+    } else if (ids.length) {
+      retried = await this.failed.retry(ids, opts.queue);
+    } else {
+      throw new UsageError('needs job ids, "all" or --range');
     }
+    for (const id of retried) process.stdout.write(`Pushed ${id} back onto its queue.\n`);
+    if (!retried.length) process.stdout.write('No failed jobs matched.\n');
   }
 
   @Option({ flags: '--queue <name>', description: 'Only this queue' })

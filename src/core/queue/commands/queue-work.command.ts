@@ -12,7 +12,8 @@ import { parseQueueName } from '../queue.keys';
 import { parseBackoff } from '../worker/backoff';
 import { QueueWorker, StopReason, WorkOptions } from '../worker/queue-worker';
 import { WorkConsole } from '../worker/work-console';
-import { fail, parseCount, parseSeconds } from './cli-output';
+import { parseCount, parseSeconds } from '../../cli/cli-output';
+import { UsageError } from '../../cli/command-errors';
 
 interface WorkFlags {
   queue?: string;
@@ -39,7 +40,7 @@ interface WorkFlags {
 const DEFAULT_MEMORY_MB = 512;
 
 function parseWorkerName(v: string): string {
-  if (!/^[\w.:@-]{1,64}$/.test(v)) throw new Error(`--name must be 1-64 letters, digits or . _ : @ - (got "${v.slice(0, 70)}")`);
+  if (!/^[\w.:@-]{1,64}$/.test(v)) throw new UsageError(`--name must be 1-64 letters, digits or . _ : @ - (got "${v.slice(0, 70)}")`);
   return v;
 }
 
@@ -64,14 +65,10 @@ export class QueueWorkCommand extends CommandRunner {
   }
 
   async run(_args: string[], flags: WorkFlags): Promise<void> {
-    let opts: WorkOptions;
-    try {
-      opts = this.options(flags);
-    } catch (err) {
-      fail('queue:work', err);
-      process.exitCode = 2;
-      return;
-    }
+    const opts = this.options(flags);
+    const unhandled = this.handlers.unhandled();
+    // Found at boot, not when the first such job fails (Immich's rule): Supervisor shows the worker FATAL with this line.
+    if (unhandled.length) throw new Error(`refusing to start: no handler is registered for the job(s) ${unhandled.join(', ')} that this application dispatches`);
     const console = new WorkConsole(process.stdout, flags.quiet ?? false);
     const worker = new QueueWorker(this.config, this.handlers, this.realtime, this.redis, opts, { refreshCounts: () => this.monitor.refresh(opts.queues), console });
     const onSignal = (signal: NodeJS.Signals) => {
@@ -96,7 +93,7 @@ export class QueueWorkCommand extends CommandRunner {
   private options(f: WorkFlags): WorkOptions {
     // Any name works, as Laravel creates queues on first use; `redis:high` is read as `high`.
     const queues = (f.queue ?? this.config.queue.names.join(',')).split(',').filter((q) => q.trim()).map(parseQueueName);
-    if (new Set(queues).size !== queues.length) throw new Error('--queue names a queue twice');
+    if (new Set(queues).size !== queues.length) throw new UsageError('--queue names a queue twice');
     return {
       queues,
       tries: f.tries === undefined ? this.config.queue.tries : parseCount('--tries', f.tries, 1),

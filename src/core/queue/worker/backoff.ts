@@ -1,3 +1,4 @@
+import { BadRequestError } from '../../errors/domain-error';
 /**
  * Laravel's `--backoff` / `$backoff`, in seconds: one value is the first delay, doubled on each
  * retry (BullMQ's exponential); a list `1,5,10` gives the delay per retry, the last repeating.
@@ -8,7 +9,7 @@ export type BackoffSeconds = readonly number[];
 export function parseBackoff(flag: string, value: string): BackoffSeconds {
   const parts = value.split(',').map((p) => p.trim());
   if (parts.length > 100 || parts.some((p) => !/^\d{1,7}(\.\d{1,3})?$/.test(p))) {
-    throw new Error(`${flag} must be seconds, one value or a comma-separated list such as 1,5,10 (got "${value}")`);
+    throw new BadRequestError(`${flag} must be seconds, one value or a comma-separated list such as 1,5,10 (got "${value}")`);
   }
   return parts.map(Number);
 }

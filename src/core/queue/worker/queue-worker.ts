@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../../config/app-config';
-import { runUnitOfWork } from '../../database/unit-of-work';
+import { runInRequestContext } from '../../database/request-context';
 import { queueJobDuration, queueJobWait } from '../../metrics/metrics';
 import { checkMarkerKeyType, checkNextJobFromJobData, FetchingWorker, markerKey } from '../../patches/bullmq';
 import { reportPatch } from '../../patches/patch-check';
@@ -90,6 +90,8 @@ export class QueueWorker {
   private readonly priority = new StrictPriority(this.lanes, () => this.stopping || this.held);
   /** Slot token → its running job (a slot runs one job at a time). */
   private readonly active = new Map<string, Job>();
+  /** job:started / job:completed on their way: the job does not wait for them, the worker's exit does. */
+  private readonly announcing = new Set<Promise<void>>();
   private readonly announcer: JobAnnouncer;
   private readonly timers: NodeJS.Timeout[] = [];
   private stopping = false;
@@ -109,7 +111,7 @@ export class QueueWorker {
     private readonly opts: WorkOptions,
     hooks: WorkerHooks = {},
   ) {
-    this.announcer = new JobAnnouncer(realtime);
+    this.announcer = new JobAnnouncer(realtime, config.queue.jobEvents);
     this.refreshCounts = hooks.refreshCounts ?? (async () => undefined);
     this.console = hooks.console;
     this.middleware = new JobMiddlewareRunner(redis, config.redis.prefix);
@@ -163,6 +165,7 @@ export class QueueWorker {
     this.stopping = true;
     await Promise.all(this.lanes.map((lane) => lane.close()));
     await watching;
+    await Promise.all(this.announcing);
     await this.heartbeat.stop();
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
     this.logger.log({ worker: this.id, name: this.opts.name, processed: this.processed, reason: this.reason }, 'worker stopped');
@@ -240,6 +243,16 @@ export class QueueWorker {
     }
   }
 
+  /**
+   * A job's events leave in the order they were announced (EventLog appends in call order, one
+   * round trip per loop turn), so job:completed never overtakes job:started; the job does not wait
+   * for them (two waits per job cost most of a short job's throughput, bench/queues).
+   */
+  private announce(sent: Promise<void>): void {
+    const p = sent.catch(() => undefined).finally(() => this.announcing.delete(p));
+    this.announcing.add(p);
+  }
+
   /** An idle slot found every queue empty, so every queue is watched while it waits. */
   private idle(): Promise<void> {
     for (const lane of this.lanes) lane.stopDraining();
@@ -261,11 +274,11 @@ export class QueueWorker {
     let error: Error | undefined;
     try {
       if (!handler) throw new UnrecoverableError(`No handler is registered for job "${job.name}"`);
-      await this.announcer.started(queue, job).catch(() => undefined);
+      this.announce(this.announcer.started(queue, job));
       const onProgress = (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).catch(() => undefined);
       if (job.attemptsMade === 0 && !job.opts.repeat) queueJobWait.observe({ queue }, Math.max(0, Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000);
       const attempt = () => runAttempt(handler, job, { queue, timeoutS: this.opts.timeoutS, onProgress });
-      result = await runUnitOfWork(() => this.middleware.run(handler.middleware, job, attempt), { userId: ownerOf(job) });
+      result = await runInRequestContext(() => this.middleware.run(handler.middleware, job, attempt), { userId: ownerOf(job) });
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
@@ -284,7 +297,7 @@ export class QueueWorker {
             ? void (await job.moveToCompleted(result, token, false))
             : await this.priority.finish(index, token, (fetchNext) => job.moveToCompleted(result, token, fetchNext));
         queueJobDuration.observe({ queue, name: job.name, status: 'completed' }, seconds);
-        await this.announcer.completed(queue, job, result).catch(() => undefined);
+        this.announce(this.announcer.completed(queue, job, result));
         return next;
       }
       const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

@@ -1,15 +1,22 @@
-import { jsonDepth } from './complete.dto';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { VALIDATION_OPTIONS } from '../../../core/validation/dto-validation';
+import { CompleteDto, MAX_CONTEXT_DEPTH } from './complete.dto';
 
-describe('jsonDepth', () => {
-  it('measures nesting of objects and arrays, scalars being depth 0', () => {
-    expect(jsonDepth('x', 16)).toBe(0);
-    expect(jsonDepth({}, 16)).toBe(1);
-    expect(jsonDepth({ a: [1, { b: 2 }] }, 16)).toBe(3);
+const nested = (levels: number): unknown => {
+  let v: unknown = 1;
+  for (let i = 0; i < levels; i++) v = { a: v };
+  return v;
+};
+const problems = (body: object) => validateSync(plainToInstance(CompleteDto, body), VALIDATION_OPTIONS).map((e) => e.property);
+
+describe('CompleteDto', () => {
+  it(`takes a context nested ${MAX_CONTEXT_DEPTH} levels and refuses one level more`, () => {
+    expect(problems({ query: 'q', context: nested(MAX_CONTEXT_DEPTH) })).toEqual([]);
+    expect(problems({ query: 'q', context: nested(MAX_CONTEXT_DEPTH + 1) })).toEqual(['context']);
   });
 
-  it('walks a hostile 200 000-deep value without overflowing the stack and stops past the limit', () => {
-    let deep: unknown = 1;
-    for (let i = 0; i < 200_000; i++) deep = [deep];
-    expect(jsonDepth(deep, 16)).toBe(17);
+  it('refuses a far deeper context too (the request pipeline refuses bodies past 32 levels before any DTO runs)', () => {
+    expect(problems({ query: 'q', context: nested(1000) })).toEqual(['context']);
   });
 });

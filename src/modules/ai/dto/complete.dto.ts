@@ -1,4 +1,5 @@
 import { IsOptional, IsString, Matches, MaxLength, registerDecorator, ValidationOptions } from 'class-validator';
+import { isWithinInputBounds } from '../../../core/errors/input-bounds';
 import type { AiContext } from '../providers/ai-provider';
 import { canonicalJson } from '../ai.keys';
 import { MAX_QUERY_CHARS } from '../ai.service';
@@ -6,20 +7,6 @@ import { MAX_QUERY_CHARS } from '../ai.service';
 /** Longest context accepted, measured as canonical JSON, and its deepest nesting. */
 export const MAX_CONTEXT_CHARS = 16000;
 export const MAX_CONTEXT_DEPTH = 16;
-
-/** Nesting depth, walked without recursion so a hostile body cannot blow the stack. Stops early past `limit`. */
-export function jsonDepth(value: unknown, limit: number): number {
-  let deepest = 0;
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    deepest = Math.max(deepest, depth + 1);
-    if (deepest > limit) return deepest;
-    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
-  }
-  return deepest;
-}
 
 function SmallJson(maxChars: number, maxDepth: number, options?: ValidationOptions) {
   return (target: object, propertyName: string) =>
@@ -29,7 +16,8 @@ function SmallJson(maxChars: number, maxDepth: number, options?: ValidationOptio
       propertyName,
       options,
       validator: {
-        validate: (value: unknown) => value === undefined || (jsonDepth(value, maxDepth) <= maxDepth && canonicalJson(value).length <= maxChars),
+        // The bounds walk every input gets (input-bounds.ts), with this field's own depth: cheap, and it stops early.
+        validate: (value: unknown) => value === undefined || (isWithinInputBounds(value, maxDepth) && canonicalJson(value).length <= maxChars),
       },
     });
 }

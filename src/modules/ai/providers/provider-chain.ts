@@ -65,7 +65,7 @@ export class ProviderChain {
   }
 
   async completeMany(requests: AiRequest[]): Promise<Array<Settled<ProviderAnswer>>> {
-    const results: Array<Settled<ProviderAnswer>> = new Array(requests.length);
+    const results = new Array<Settled<ProviderAnswer>>(requests.length);
     let remaining = requests.map((_, i) => i);
     for (const provider of this.providers) {
       if (!remaining.length) break;

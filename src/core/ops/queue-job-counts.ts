@@ -12,7 +12,7 @@ export type QueueCounts = Record<(typeof JOB_STATES)[number], number>;
  * connection of its own: the api never consumes jobs, it only looks.
  */
 @Injectable()
-export class QueueStats implements OnApplicationShutdown {
+export class QueueJobCounts implements OnApplicationShutdown {
   private connection?: RedisClient;
   private readonly queues = new Map<string, Queue>();
 

@@ -19,10 +19,12 @@ export interface AnalysisResult {
  * advanced with a compare-and-set per station, and a retried (or stalled and
  * re-run) job resumes at the first unfinished station. analysis:* events go to
  * the analysis, project and owner's rooms; job:* ones come from the worker.
+ * A handler registered with JobHandlers (queue:work's strict-priority loop runs
+ * it), not a @nestjs/bullmq processor: see docs/architecture.md.
  */
 @Injectable()
-export class AnalysisProcessor implements OnModuleInit {
-  private readonly logger = new Logger(AnalysisProcessor.name);
+export class AnalysisJobHandler implements OnModuleInit {
+  private readonly logger = new Logger(AnalysisJobHandler.name);
 
   constructor(
     private readonly handlers: JobHandlers,

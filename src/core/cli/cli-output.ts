@@ -1,21 +1,16 @@
-import { DomainError } from '../../errors/domain-error';
+import { UsageError } from './command-errors';
 
-/** Commands print results on stdout, problems on stderr, and set the exit code (2: usage, 1: failure). */
-export function fail(command: string, err: unknown): void {
-  const usage = err instanceof DomainError && err.code === 'bad_request';
-  process.stderr.write(`${command}: ${(err as Error).message}\n`);
-  process.exitCode = usage ? 2 : 1;
-}
+/** Commands print results on stdout; what they throw is printed and mapped to an exit code in one place (command-errors.ts). */
 
 export function parseCount(flag: string, value: string, min = 0): number {
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`${flag} must be a whole number >= ${min} (got "${value}")`);
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`${flag} must be a whole number >= ${min} (got "${value}")`);
   return Number(value);
 }
 
 /** Seconds, decimals allowed (Laravel's --sleep=0.5). */
 export function parseSeconds(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!/^\d{1,7}(\.\d{1,3})?$/.test(value) || n < min || n > max) throw new Error(`${flag} must be seconds between ${min} and ${max} (got "${value.slice(0, 40)}")`);
+  if (!/^\d{1,7}(\.\d{1,3})?$/.test(value) || n < min || n > max) throw new UsageError(`${flag} must be seconds between ${min} and ${max} (got "${value.slice(0, 40)}")`);
   return n;
 }
 

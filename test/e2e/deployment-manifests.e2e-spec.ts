@@ -5,7 +5,8 @@ import { envSchema, parseEnv } from '../../src/config/env.schema';
 import { ROOT } from '../support/api-process';
 
 /**
- * There is no Docker engine or Kubernetes cluster on the machines this runs on, so the
+ * Not an end-to-end test: it starts nothing and only parses the deployment files (docker-compose.yml,
+ * ops/). There is no Docker engine or Kubernetes cluster on the machines this runs on, so the
  * deployment files are checked as data: the topology, pinned images, start order and health
  * checks, the shared nginx site, and that every variable is one the api accepts.
  */

@@ -1,0 +1,28 @@
+import { QueryFailedError } from 'typeorm';
+
+/** mysql2's and the server's codes for a connection that cannot be had or was dropped. */
+const UNREACHABLE_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'POOL_NOEXIST',
+  'POOL_NONEONLINE',
+  'POOL_CLOSED',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+]);
+
+/**
+ * A failure to reach the database, as opposed to an error in the statement:
+ * by mysql2's codes and its documented `fatal` flag (set on every error that
+ * ended the connection: refused, timed out, reset, lost). A bare network code
+ * such as ECONNREFUSED is not enough: Redis' connection errors carry it too.
+ * TypeORM wraps what a query throws in QueryFailedError, with mysql2's error
+ * as `driverError`.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e: unknown = err instanceof QueryFailedError ? err.driverError : err;
+  if (e === null || typeof e !== 'object') return false;
+  const { code, fatal } = e as { code?: unknown; fatal?: unknown };
+  return (typeof code === 'string' && UNREACHABLE_CODES.has(code)) || fatal === true;
+}
