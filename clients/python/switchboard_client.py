@@ -17,6 +17,7 @@ import json
 import sys
 import threading
 import urllib.request
+import uuid
 
 import socketio
 
@@ -32,11 +33,30 @@ def out(**fields):
         sys.stdout.flush()
 
 
-def rest(base, token, path, method="GET", body=None):
+def rest(base, token, path, method="GET", body=None, headers=None):
     req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"authorization": "Bearer " + token, "content-type": "application/json"})
+                                 headers={"authorization": "Bearer " + token, "content-type": "application/json", **(headers or {})})
     with urllib.request.urlopen(req, timeout=10) as res:
-        return json.loads(res.read() or b"null")
+        return json.loads(res.read() or b"null"), res.headers
+
+
+def send_message(sio, base, token, room_id, body, client_message_id=None, tries=3):
+    """message:send with a clientMessageId, resent with the same id while no ack comes back.
+
+    A resend is answered with the message stored the first time (``replayed: True``), so a lost
+    ack never makes a duplicate. When the socket stays down, the same key works as the
+    Idempotency-Key header of POST /api/chat/rooms/:id/messages.
+    """
+    client_message_id = client_message_id or str(uuid.uuid4())
+    payload = {"roomId": room_id, "body": body, "clientMessageId": client_message_id}
+    for _ in range(tries):
+        try:
+            return sio.call("message:send", payload, namespace="/chat", timeout=10)
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+            pass  # no ack (or not connected): try again, same key
+    message, _ = rest(base, token, f"/api/chat/rooms/{room_id}/messages", "POST", {"body": body},
+                      {"Idempotency-Key": client_message_id})
+    return {"ok": True, "message": message}
 
 
 def read_sse(base, token, room_id, last_event_id, want, timeout=10):
@@ -98,8 +118,13 @@ def main():
         raise SystemExit("not authenticated")
     joined = sio.call("room:join", {"roomId": room_id}, namespace="/chat", timeout=10)
     out(step="joined", ack=joined)
-    sent = sio.call("message:send", {"roomId": room_id, "body": "hello from python"}, namespace="/chat", timeout=10)
-    out(step="sent", ok=sent["ok"], id=sent["message"]["id"])
+    key = str(uuid.uuid4())
+    sent = send_message(sio, base, token, room_id, "hello from python", key)
+    out(step="sent", ok=sent["ok"], id=sent["message"]["id"], clientMessageId=key)
+    # As if the ack had been lost: the same key over REST answers with the message already stored.
+    again, headers = rest(base, token, f"/api/chat/rooms/{room_id}/messages", "POST", {"body": "hello from python"},
+                          {"Idempotency-Key": key})
+    out(step="resent", id=again["id"], replayed=headers.get("Idempotent-Replayed"))
     if not got_message.wait(10):
         raise SystemExit("no message:new")
     bad = sio.call("message:send", {"roomId": room_id}, namespace="/chat", timeout=10)
@@ -110,7 +135,7 @@ def main():
     sys.stdin.readline()
     status, events = read_sse(base, token, room_id, state["last_event_id"], want=2)
     if status == "gap":
-        history = rest(base, token, f"/api/chat/rooms/{room_id}/messages?limit=50")
+        history, _ = rest(base, token, f"/api/chat/rooms/{room_id}/messages?limit=50")
         out(step="refetched", count=len(history["messages"]))
     out(step="resumed", status=status, bodies=[e["data"]["body"] for e in events if e["event"] == "message:new"],
         ids=[e["id"] for e in events])

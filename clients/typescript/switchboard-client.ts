@@ -13,7 +13,7 @@ import type { MessageView } from '../../src/modules/chat/chat.views';
 /** What the server sends with every stored event. */
 export type Delivered<T> = T & { eventId: string; eventType: string; timestamp: string };
 export type Ack<T> = ({ ok: true } & T) | { ok: false; error: string; message: string; retryAfterMs?: number };
-export type SendMessage = Pick<SendMessagePayload, 'roomId' | 'body'>;
+export type SendMessage = Pick<SendMessagePayload, 'roomId' | 'body' | 'clientMessageId'>;
 
 export interface ServerEvents {
   connected: (info: { socketId: string; recovered: boolean }) => void;
@@ -24,7 +24,7 @@ export interface ServerEvents {
 }
 export interface ClientEvents {
   'room:join': (payload: { roomId: number }, ack: (r: Ack<{ roomId: number }>) => void) => void;
-  'message:send': (payload: SendMessage, ack: (r: Ack<{ message: MessageView }>) => void) => void;
+  'message:send': (payload: SendMessage, ack: (r: Ack<{ message: MessageView; replayed?: true }>) => void) => void;
   typing: (payload: { roomId: number }, ack: (r: Ack<{ roomId: number }>) => void) => void;
 }
 
@@ -35,6 +35,20 @@ export interface ChatClientOptions {
   onMessage: (m: Delivered<MessageView>) => void;
   /** The server could not replay what was missed: fetch the room's history again. */
   onResync?: () => void;
+  /** How long to wait for a message:send ack before sending it again (same clientMessageId). */
+  ackTimeoutMs?: number;
+  /** Tries of one message:send before `send` gives up. */
+  sendAttempts?: number;
+}
+
+/** The server answered a message:send with an error: resending the same payload would not help. */
+export class SendRefused extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
 }
 
 export class ChatClient {
@@ -76,10 +90,23 @@ export class ChatClient {
     this.rooms.add(roomId);
   }
 
-  async send(roomId: number, body: string): Promise<MessageView> {
-    const r = (await this.socket.timeout(10000).emitWithAck('message:send', { roomId, body })) as Ack<{ message: MessageView }>;
-    if (!r.ok) throw new Error(`${r.error}: ${r.message}`);
-    return r.message;
+  /**
+   * message:send with a clientMessageId. When the ack does not come back (the connection dropped
+   * with the message in flight, or the ack timed out) the same payload is sent again once the
+   * socket is back — socket.io-client holds an emit while disconnected — and the server answers
+   * with the message it stored the first time: one message, however many tries.
+   */
+  async send(roomId: number, body: string, clientMessageId: string = globalThis.crypto.randomUUID()): Promise<MessageView> {
+    const attempts = this.opts.sendAttempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = (await this.socket.timeout(this.opts.ackTimeoutMs ?? 10000).emitWithAck('message:send', { roomId, body, clientMessageId })) as Ack<{ message: MessageView; replayed?: true }>;
+        if (!r.ok) throw new SendRefused(r.error, r.message);
+        return r.message;
+      } catch (err) {
+        if (err instanceof SendRefused || attempt >= attempts) throw err;
+      }
+    }
   }
 
   close(): void {

@@ -31,7 +31,13 @@ async function run({ cluster, opts, log }) {
     const figures = await load.stop({ window: [killedAt, killedAt + (servedAgainMs ?? 60000)] });
     return {
       figures: { ...figures, killedPort: port, servedAgainMs, restartedMs },
-      guarantees: { ...loadGuarantees(figures), servedAgain: servedAgainMs !== null, everySocketRecovered: figures.sockets.recoveredFalse === 0 && figures.sse.recoveredFalse === 0 },
+      guarantees: {
+        ...loadGuarantees(figures),
+        servedAgain: servedAgainMs !== null,
+        everySocketRecovered: figures.sockets.recoveredFalse === 0 && figures.sse.recoveredFalse === 0,
+        // Sends in flight on the killed process are resent with their clientMessageId (sender-worker.js).
+        noLostAcks: figures.socketAcks.lost === 0,
+      },
     };
   } finally {
     load.kill();

@@ -34,7 +34,13 @@ async function run({ cluster, opts, log }) {
     return {
       // The herd to compare reconnectsPerSecond with: the clients one restart moves, had they all come back in the same second.
       figures: { ...figures, restarts, rollMs: to - from, movedPerRestart: Math.round((figures.sockets.reconnects + figures.sse.reconnects) / restarts.length) },
-      guarantees: { ...loadGuarantees(figures), noHttpErrors: figures.http.errors === 0, everySocketRecovered: figures.sockets.recoveredFalse === 0 && figures.sse.recoveredFalse === 0 },
+      guarantees: {
+        ...loadGuarantees(figures),
+        noHttpErrors: figures.http.errors === 0,
+        everySocketRecovered: figures.sockets.recoveredFalse === 0 && figures.sse.recoveredFalse === 0,
+        // A message:send whose ack a restart swallowed is resent with its clientMessageId (sender-worker.js).
+        noLostAcks: figures.socketAcks.lost === 0,
+      },
     };
   } finally {
     load.kill();

@@ -7,6 +7,7 @@
  * leave, every process must be back to no sockets, no SSE listeners and no cluster slots, with its
  * active handles (timers, sockets) back near where they were before the load.
  */
+const os = require('node:os');
 const path = require('node:path');
 const { Load, sleep } = require('../lib/load');
 const { loadGuarantees } = require('../lib/checks');
@@ -14,6 +15,14 @@ const { sample } = require('../lib/process-sampler');
 const { ROOT } = require('../lib/topology');
 
 const GROWTH_LIMIT = 0.05;
+/** Growth is compared between the median of the first minute after warm-up and the median of the last minute. */
+const WINDOW_MS = 60000;
+
+function median(values) {
+  const v = values.filter((x) => typeof x === 'number').sort((a, b) => a - b);
+  if (!v.length) return null;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
 
 async function run({ cluster, env, opts, log }) {
   const Redis = require(path.join(ROOT, 'node_modules', 'ioredis'));
@@ -32,6 +41,7 @@ async function run({ cluster, env, opts, log }) {
     while (Date.now() - startedAt < durationS * 1000) {
       await sleep(Math.min(10000, Math.max(1000, durationS * 1000 - (Date.now() - startedAt))));
       const s = await sample(cluster, redis);
+      s.loadavg = Math.round(os.loadavg()[0] * 10) / 10;
       samples.push(s);
       if (!warm && Date.now() - startedAt >= warmupMs) warm = s;
     }
@@ -41,6 +51,11 @@ async function run({ cluster, env, opts, log }) {
     // Clients gone: give the processes the time a missed close takes to be reconciled.
     await sleep(15000);
     const after = await sample(cluster, redis);
+    // One sample's heap depends on where the GC cycle was: a minute of samples (6) each side, medians.
+    const endAt = end.at;
+    const warmAt = warm.at;
+    const warmWindow = samples.filter((x) => x.at >= warmAt && x.at < warmAt + WINDOW_MS && x.at < endAt - WINDOW_MS);
+    const endWindow = samples.filter((x) => x.at > endAt - WINDOW_MS);
     const per = {};
     let worstGrowth = 0;
     let worstLag = 0;
@@ -48,16 +63,22 @@ async function run({ cluster, env, opts, log }) {
       const w = warm[name];
       const e = end[name];
       const growth = (a, b) => (a && b !== null ? Math.round(((b - a) / a) * 1000) / 10 : null);
+      const mid = (win, field) => median(win.filter((x) => x[name]?.pid === e.pid).map((x) => x[name]?.[field]));
+      const warmRss = mid(warmWindow, 'rssMb') ?? w.rssMb;
+      const endRss = mid(endWindow, 'rssMb') ?? e.rssMb;
+      const warmHeap = mid(warmWindow, 'heapUsedMb') ?? w.heapUsedMb;
+      const endHeap = mid(endWindow, 'heapUsedMb') ?? e.heapUsedMb;
       const lags = samples.map((s) => s[name]?.lagP99Ms).filter((x) => typeof x === 'number');
       const maxLag = lags.length ? Math.max(...lags) : null;
       const samePid = w.pid === e.pid;
       per[name] = {
         restarted: !samePid,
-        rssMb: { idle: idle[name]?.rssMb, warm: w.rssMb, end: e.rssMb, growthPct: growth(w.rssMb, e.rssMb) },
-        heapUsedMb: { warm: w.heapUsedMb, end: e.heapUsedMb, growthPct: growth(w.heapUsedMb, e.heapUsedMb) },
+        rssMb: { idle: idle[name]?.rssMb, warm: warmRss, end: endRss, growthPct: growth(warmRss, endRss) },
+        heapUsedMb: { warm: warmHeap, end: endHeap, growthPct: growth(warmHeap, endHeap) },
         fds: { idle: idle[name]?.fds, end: e.fds, after: after[name]?.fds },
         handles: { idle: idle[name]?.handles, end: e.handles, after: after[name]?.handles },
         lagP99MsMax: maxLag,
+        lagP99MsMedian: median(lags),
         after: { sockets: after[name]?.sockets, sse: after[name]?.sse, capacityRatio: after[name]?.capacityRatio },
       };
       if (samePid) worstGrowth = Math.max(worstGrowth, per[name].rssMb.growthPct ?? 0, per[name].heapUsedMb.growthPct ?? 0);
@@ -74,6 +95,8 @@ async function run({ cluster, env, opts, log }) {
         processes: per,
         worstGrowthPct: worstGrowth,
         worstLagP99Ms: worstLag,
+        samples: samples.length,
+        loadavgDuring: samples.map((x) => x.loadavg).filter(Boolean),
         redisMb: { idle: idle.redis?.usedMb, warm: warm.redis?.usedMb, end: end.redis?.usedMb, after: after.redis?.usedMb },
         leakedAfterClientsLeft: leaks,
         handlesNotReturned: handleLeaks,

@@ -143,7 +143,7 @@ class Load {
       published: sent.published.length,
       publishRate: Math.round(sent.published.length / Math.max(1, (until - this.startedAt) / 1000)),
       http: { ...http, byStatus: sent.statuses, failures: sent.failures },
-      socketAcks,
+      socketAcks: { ...socketAcks, ...(sent.resends ?? {}) },
       analyses: sent.analyses,
       clientsBackAfterMs: backAfterMs,
       reconnects: reconnectSpread(reconnectTimes),

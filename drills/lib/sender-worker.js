@@ -22,6 +22,11 @@ const timers = [];
 let inFlight = 0;
 let seq = 0;
 let stopped = false;
+/** Socket sends resent after a lost ack, and resends the server answered with the message it already had. */
+const resends = { resent: 0, replayed: 0 };
+/** How long a socket send is retried before it counts as lost (the drill's finish waits 30 s for sends in flight). */
+const SEND_GIVE_UP_MS = 45000;
+const ACK_TIMEOUT_MS = 10000;
 
 function count(kind, status) {
   const k = `${kind} ${status}`;
@@ -41,6 +46,27 @@ async function call(kind, opts, userIdx, url) {
     return null;
   } finally {
     inFlight--;
+  }
+}
+
+/**
+ * message:send as docs/clients.md tells a client to: with a clientMessageId, and when the ack does
+ * not come (the socket dropped with the message in flight: socket.io-client rejects at once; or
+ * the ack timed out) the same payload again once the socket is back (socket.io-client buffers an
+ * emit while disconnected). The server answers a resend with the message it stored the first time.
+ */
+async function sendUntilAcked(socket, payload, giveUpAt) {
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > 0) resends.resent++;
+    try {
+      const ack = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', payload);
+      if (ack?.replayed) resends.replayed++;
+      return ack;
+    } catch (err) {
+      if (Date.now() >= giveUpAt || !socket.active) throw err;
+      // Rejected at the disconnect: wait for the reconnect rather than spin on a closed socket.
+      if (!socket.connected) await new Promise((r) => { const t = setTimeout(r, 5000); socket.once('connect', () => (clearTimeout(t), r())); });
+    }
   }
 }
 
@@ -92,9 +118,7 @@ function start({ url, fixtures, rate, analysesPerSecond = 1 }) {
     const n = ++seq;
     const sentAt = Date.now();
     inFlight++;
-    senders[i]
-      .timeout(30000)
-      .emitWithAck('message:send', { roomId: room.id, body: `drill:${n}:${sentAt}` })
+    sendUntilAcked(senders[i], { roomId: room.id, body: `drill:${n}:${sentAt}`, clientMessageId: `drill-${process.pid}-${n}` }, sentAt + SEND_GIVE_UP_MS)
       .then((ack) => {
         count('socket message:send', ack?.ok ? 'ok' : ack?.error);
         if (ack?.ok) published.push([n, room.id, sentAt, Date.now()]);
@@ -135,7 +159,7 @@ async function finish() {
   while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   for (const t of timers) if ('senders' in t) for (const s of t.senders) s.close();
   agent.destroy();
-  process.send?.({ type: 'result', published, statuses, failures, analyses, stillInFlight: inFlight }, () => process.exit(0));
+  process.send?.({ type: 'result', published, statuses, failures, analyses, resends, stillInFlight: inFlight }, () => process.exit(0));
 }
 
 process.on('message', (msg) => {

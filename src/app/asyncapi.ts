@@ -21,14 +21,17 @@ const ACK_ERROR = obj(
     ok: { const: false },
     error: {
       type: 'string',
-      enum: ['bad_request', 'unauthorized', 'forbidden', 'not_found', 'room_limit', 'rate_limited', 'unknown_event', 'internal', 'unavailable'],
+      enum: ['bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'room_limit', 'rate_limited', 'unknown_event', 'internal', 'unavailable'],
     },
     message: { type: 'string' },
     retryAfterMs: { type: 'integer', description: 'with rate_limited' },
   },
   ['ok', 'error', 'message'],
 );
-const ack = (ok: Record<string, Json>): Json => ({ oneOf: [obj({ ok: { const: true }, ...ok }), ACK_ERROR] });
+/** `optional`: fields of the {ok:true} answer that are not always there. */
+const ack = (ok: Record<string, Json>, optional: string[] = []): Json => ({
+  oneOf: [obj({ ok: { const: true }, ...ok }, ['ok', ...Object.keys(ok).filter((k) => !optional.includes(k))]), ACK_ERROR],
+});
 
 const JOB = withEnvelope(
   {
@@ -139,7 +142,14 @@ export const NAMESPACE_EVENTS: Record<string, { server: Record<string, EventDoc>
     client: {
       ...COMMON_CLIENT,
       'room:join': { summary: 'Join a chat room you are a member of', payload: dtoSchema(ChatRoomRefDto), ack: ack({ roomId: { type: 'integer' } }) },
-      'message:send': { summary: 'Store and deliver a message; the ack carries it', payload: dtoSchema(SendMessagePayload), ack: ack({ message: obj(MESSAGE_VIEW) }) },
+      'message:send': {
+        summary:
+          'Store and deliver a message; the ack carries it. With clientMessageId (unique per sender, shared with the Idempotency-Key header of ' +
+          'POST /api/chat/rooms/{id}/messages) a resend after a lost ack returns the message already stored, replayed:true, and nothing is sent twice; ' +
+          'the same clientMessageId for a different message is answered conflict',
+        payload: dtoSchema(SendMessagePayload),
+        ack: ack({ message: obj(MESSAGE_VIEW), replayed: { const: true, description: 'Only when an earlier send with this clientMessageId stored the message' } }, ['replayed']),
+      },
       typing: { summary: 'Tell the other members (never echoed to you)', payload: dtoSchema(ChatRoomRefDto), ack: ack({ roomId: { type: 'integer' } }) },
     },
     server: {

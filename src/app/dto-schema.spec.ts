@@ -9,7 +9,11 @@ describe('dtoSchema', () => {
     expect(dtoSchema(SendMessagePayload)).toEqual({
       type: 'object',
       additionalProperties: false,
-      properties: { body: { type: 'string', minLength: 1, maxLength: 4000 }, roomId: { type: 'integer', minimum: 1 } },
+      properties: {
+        body: { type: 'string', minLength: 1, maxLength: 4000 },
+        roomId: { type: 'integer', minimum: 1 },
+        clientMessageId: { type: 'string', maxLength: 64, pattern: '^[A-Za-z0-9._:+/=-]{1,64}$' },
+      },
       required: ['roomId', 'body'],
     });
   });

@@ -161,7 +161,7 @@ export const query = fc.oneof(
 
 /** Header values fetch will send (visible ASCII); names the pipeline reads. */
 export const extraHeaders = fc.dictionary(
-  fc.constantFrom('last-event-id', 'x-forwarded-for', 'x-request-id', 'origin', 'referer', 'accept', 'cookie', 'authorization'),
+  fc.constantFrom('last-event-id', 'x-forwarded-for', 'x-request-id', 'origin', 'referer', 'accept', 'cookie', 'authorization', 'idempotency-key'),
   fc.oneof(fc.stringMatching(/^[ -~]{0,80}$/), fc.constantFrom('Bearer ', 'Bearer a.b.c', '5, 6', '9'.repeat(40), '1.2.3.4, ::1, garbage', 'switchboard.sid=s%3Aforged.sig')),
   { maxKeys: 3 },
 );
@@ -215,6 +215,13 @@ const roomName = fc.oneof(
 const payloadObject = fc.oneof(
   { arbitrary: fc.record({ room: roomName }), weight: 4 },
   { arbitrary: fc.record({ roomId: fc.oneof(fc.constant(OWN.roomId), scalar), body: fc.oneof(oddString, scalar) }), weight: 3 },
+  {
+    arbitrary: fc.record(
+      { roomId: fc.oneof(fc.constant(OWN.roomId), scalar), body: fc.oneof(oddString, scalar), clientMessageId: fc.oneof(fc.uuid(), fc.constantFrom('k', 'same-key'), oddString, scalar) },
+      { requiredKeys: ['roomId', 'body'] },
+    ),
+    weight: 2,
+  },
   { arbitrary: fc.record({ roomId: fc.oneof(fc.constant(OWN.roomId), scalar) }), weight: 2 },
   { arbitrary: fc.record({ roomId: fc.oneof(fc.constant(OWN.roomId), scalar), body: fc.oneof(oddString, scalar) }, { requiredKeys: [] }), weight: 1 },
   { arbitrary: fc.record({ token: fc.oneof(oddString, fc.constant('a.b.c')), userId: scalar }, { requiredKeys: [] }), weight: 1 },

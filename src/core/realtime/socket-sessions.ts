@@ -59,7 +59,14 @@ export class SocketSessionStore {
     return `${this.prefix}rt:sess:${pid}`;
   }
 
+  /**
+   * While a batch is pending the save joins it, after the socket's first save: written on its own it
+   * could reach Redis first and be overwritten by the older first save when the batch goes out (a
+   * room joined within SAVE_BATCH_MS of connecting would then be missing from the session, and a
+   * recovery would restore the socket without it, saying recovered:true).
+   */
   async save(s: StoredSession): Promise<void> {
+    if (this.batch) return this.saveSoon(s);
     await this.redis.set(this.key(s.pid), JSON.stringify(s), 'PX', this.ttlMs);
   }
 
@@ -111,8 +118,12 @@ export class SocketSessionStore {
     await Promise.all(calls);
   }
 
-  /** Writes sessions with one script call per CHUNK (a Redis Cluster spreads the keys over slots: one SET each there). */
-  private async setMany(entries: [string, string][]): Promise<void> {
+  /**
+   * Writes sessions with one script call per CHUNK (a Redis Cluster spreads the keys over slots: one
+   * SET each there). A key saved twice in the batch is written once, with its last value.
+   */
+  private async setMany(batch: [string, string][]): Promise<void> {
+    const entries = [...new Map(batch)];
     if (isCluster(this.redis)) {
       await Promise.all(entries.map(([key, value]) => this.redis.set(key, value, 'PX', this.ttlMs)));
       return;

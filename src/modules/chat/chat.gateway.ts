@@ -32,8 +32,9 @@ export class ChatGateway extends NamespaceGateway {
   @SubscribeMessage('message:send')
   send(@ConnectedSocket() socket: Socket, @MessageBody() data: unknown) {
     return this.connections.handle(socket, 'message:send', 'message', async (user) => {
-      const { roomId, body } = parsePayload(SendMessagePayload, data);
-      return { message: await this.chat.send(user.id, roomId, body) };
+      const { roomId, body, clientMessageId } = parsePayload(SendMessagePayload, data);
+      const sent = await this.chat.send(user.id, roomId, body, clientMessageId);
+      return sent.replayed ? { message: sent.message, replayed: true } : { message: sent.message };
     });
   }
 

@@ -6,6 +6,7 @@ import { ChatController } from './chat.controller';
 import { ChatGateway } from './chat.gateway';
 import { ChatRooms } from './chat-rooms';
 import { ChatService } from './chat.service';
+import { DeliveryMarks } from './delivery-marks';
 import { ChatRoomMember } from './entities/chat-room-member.entity';
 import { ChatRoom } from './entities/chat-room.entity';
 import { Message } from './entities/message.entity';
@@ -13,7 +14,7 @@ import { Message } from './entities/message.entity';
 /** ChatService without transport: what a worker (the assistant) imports. */
 @Module({
   imports: [TypeOrmModule.forFeature([ChatRoom, ChatRoomMember, Message]), AuthModule, NotificationsServiceModule],
-  providers: [ChatService],
+  providers: [ChatService, DeliveryMarks],
   exports: [ChatService],
 })
 export class ChatServiceModule {}

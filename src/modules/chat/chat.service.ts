@@ -1,13 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { QueryFailedError, Repository } from 'typeorm';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
 import { RealtimeService } from '../../core/realtime/realtime.contract';
 import { chatRoom } from './chat-rooms';
 import type { Principal } from '../../core/session/principal';
 import { UsersService } from '../auth/users.service';
 import { NotificationsService } from '../notifications/notifications.service';
-import { MessageView, RoomView } from './chat.views';
+import { MessageView, RoomView, SentMessage } from './chat.views';
+import { DeliveryMarks } from './delivery-marks';
 import { ChatRoomMember } from './entities/chat-room-member.entity';
 import { ChatRoom } from './entities/chat-room.entity';
 import { Message } from './entities/message.entity';
@@ -27,11 +28,17 @@ function roomView(r: ChatRoom): RoomView {
   };
 }
 
+/** A unique index refused the row (here: the sender's clientMessageId is taken). */
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof QueryFailedError && (err.driverError as { code?: string }).code === 'ER_DUP_ENTRY';
+}
+
 /** Called after a member's message is stored and delivered (e.g. the assistant's trigger). */
 export type MemberMessageListener = (room: { id: number; assistant: boolean }, message: MessageView) => Promise<void>;
 
 @Injectable()
 export class ChatService {
+  private readonly logger = new Logger(ChatService.name);
   private readonly memberMessageListeners: MemberMessageListener[] = [];
 
   constructor(
@@ -41,6 +48,7 @@ export class ChatService {
     private readonly users: UsersService,
     private readonly realtime: RealtimeService,
     private readonly notifications: NotificationsService,
+    private readonly marks: DeliveryMarks,
   ) {}
 
   async createRoom(creatorId: number, input: { name?: string; memberIds: number[]; assistant?: boolean }): Promise<RoomView> {
@@ -98,15 +106,27 @@ export class ChatService {
     return { messages, nextBefore: rows.length === limit ? messages[messages.length - 1].id : null };
   }
 
-  /** Stores the message, then `message:new` to the room on every api process. */
-  async send(userId: number, roomId: number, body: string): Promise<MessageView> {
+  /**
+   * Stores the message, then `message:new` to the room on every api process. With a
+   * `clientMessageId` the sender already used, nothing is stored again: the answer is the message
+   * that send stored (`replayed`), so a client that lost an ack can simply resend; it is delivered
+   * again only if the first send never delivered it (DeliveryMarks).
+   */
+  async send(userId: number, roomId: number, body: string, clientMessageId?: string): Promise<SentMessage> {
     await this.assertMember(userId, roomId);
-    const view = await this.post(userId, roomId, body, { asMember: true });
+    const stored = await this.insertAsMember(userId, roomId, this.text(body), clientMessageId ?? null);
+    if ('earlier' in stored) {
+      // Normally the first send delivered it; if that process died (or lost Redis) before the publish, this resend does it.
+      if (await this.marks.claimUndelivered(stored.earlier.id, new Date(stored.earlier.createdAt))) await this.publish(stored.earlier);
+      return { message: stored.earlier, replayed: true };
+    }
+    const view = await this.deliver(stored.id);
+    if (clientMessageId !== undefined) await this.marks.mark(view.id).catch((err: Error) => this.logger.warn({ err: err.message, messageId: view.id }, 'delivery not marked: a resend may deliver it again'));
     if (this.memberMessageListeners.length) {
       const room = await this.rooms.findOne({ where: { id: roomId }, select: { id: true, assistant: true } });
       if (room) for (const listener of this.memberMessageListeners) await listener({ id: room.id, assistant: room.assistant }, view);
     }
-    return view;
+    return { message: view, replayed: false };
   }
 
   onMemberMessage(listener: MemberMessageListener): void {
@@ -155,25 +175,67 @@ export class ChatService {
    * assistant and other trusted senders, no check.
    */
   async post(userId: number, roomId: number, body: string, opts: { asMember?: boolean } = {}): Promise<MessageView> {
-    const text = body.trim();
-    if (!text) throw new BadRequestError('body must not be empty');
+    const text = this.text(body);
     let id: string;
     if (opts.asMember) {
-      // One statement that reads (and share-locks) the membership row: a removal committed before it leaves
-      // nothing to insert, a concurrent one waits until the message is in.
-      const inserted = await this.messages.query<{ affectedRows: number; insertId: number | string }>(
-        'INSERT INTO messages (room_id, user_id, body) SELECT ?, ?, ? FROM chat_room_members WHERE room_id = ? AND user_id = ?',
-        [roomId, userId, text, roomId, userId],
-      );
-      if (!inserted.affectedRows) throw new ForbiddenError('You are not a member of this room');
-      id = String(inserted.insertId);
+      const stored = await this.insertAsMember(userId, roomId, text, null);
+      if ('earlier' in stored) return stored.earlier; // unreachable without a key
+      id = stored.id;
     } else {
       id = (await this.messages.save(this.messages.create({ roomId, userId, body: text }))).id;
     }
-    const stored = await this.messages.findOneByOrFail({ id });
-    const view = messageView(stored);
-    await this.realtime.toRoom(chatRoom(roomId), 'message:new', view);
+    return this.deliver(id);
+  }
+
+  private text(body: string): string {
+    const text = body.trim();
+    if (!text) throw new BadRequestError('body must not be empty');
+    return text;
+  }
+
+  /**
+   * One statement that reads (and share-locks) the membership row: a removal committed before it
+   * leaves nothing to insert, a concurrent one waits until the message is in. With a key, the
+   * unique index (user_id, client_message_id) makes concurrent sends of one message race safely:
+   * InnoDB lets the first insert through and holds the others until it commits, then refuses them
+   * (ER_DUP_ENTRY), and they answer with the row the first one stored.
+   */
+  private async insertAsMember(userId: number, roomId: number, text: string, key: string | null): Promise<{ id: string } | { earlier: MessageView }> {
+    let inserted: { affectedRows: number; insertId: number | string };
+    try {
+      inserted = await this.messages.query<{ affectedRows: number; insertId: number | string }>(
+        'INSERT INTO messages (room_id, user_id, body, client_message_id) SELECT ?, ?, ?, ? FROM chat_room_members WHERE room_id = ? AND user_id = ?',
+        [roomId, userId, text, key, roomId, userId],
+      );
+    } catch (err) {
+      if (key !== null && isDuplicateKey(err)) return { earlier: await this.earlier(userId, roomId, text, key) };
+      throw err;
+    }
+    if (!inserted.affectedRows) throw new ForbiddenError('You are not a member of this room');
+    return { id: String(inserted.insertId) };
+  }
+
+  /**
+   * The message this sender stored under `key`, read in a transaction so on the primary, where the
+   * insert just met it (a replica may not have it yet). The same key for another room or another
+   * body is a client bug: `conflict`, never someone else's message passed off as this one.
+   */
+  private async earlier(userId: number, roomId: number, text: string, key: string): Promise<MessageView> {
+    const earlier = await this.messages.manager.transaction((tx) => tx.findOneBy(Message, { userId, clientMessageId: key }));
+    if (!earlier) throw new NotFoundError('The message first sent with this clientMessageId');
+    if (earlier.roomId !== roomId || earlier.body !== text) throw new ConflictError('clientMessageId was already used for a different message');
+    return messageView(earlier);
+  }
+
+  /** Reads the stored row back (sticky: the primary) and sends `message:new` to the room. */
+  private async deliver(id: string): Promise<MessageView> {
+    const view = messageView(await this.messages.findOneByOrFail({ id }));
+    await this.publish(view);
     return view;
+  }
+
+  private async publish(view: MessageView): Promise<void> {
+    await this.realtime.toRoom(chatRoom(view.roomId), 'message:new', view);
   }
 
   async typing(userId: number, roomId: number): Promise<void> {

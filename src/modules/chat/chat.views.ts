@@ -7,6 +7,12 @@ export interface MessageView {
   createdAt: string;
 }
 
+/** What a send answers: the stored message, and whether an earlier send with the same clientMessageId stored it. */
+export interface SentMessage {
+  message: MessageView;
+  replayed: boolean;
+}
+
 export interface RoomView {
   id: number;
   name: string | null;

@@ -1,5 +1,6 @@
 import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
 import { ID_CURSOR, PageLimitQuery } from '../../../core/http/cursor-page.dto';
+import { CLIENT_MESSAGE_ID, MAX_CLIENT_MESSAGE_ID_LENGTH } from '../client-message-id';
 
 export const MAX_MESSAGE_LENGTH = 4000;
 
@@ -40,6 +41,13 @@ export class SendMessagePayload extends SendMessageDto {
   @IsInt()
   @Min(1)
   roomId!: number;
+
+  /** Resending with the same one returns the message already stored (ChatService.send); = the HTTP Idempotency-Key. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_CLIENT_MESSAGE_ID_LENGTH)
+  @Matches(CLIENT_MESSAGE_ID)
+  clientMessageId?: string;
 }
 
 export class MessagesQueryDto extends PageLimitQuery {

@@ -15,6 +15,10 @@ export class Message {
   @Column({ type: 'text' })
   body!: string;
 
+  /** The sender's idempotency key, unique per sender (a resend finds this row instead of adding one). */
+  @Column({ name: 'client_message_id', type: 'varchar', length: 64, nullable: true, charset: 'ascii', collation: 'ascii_bin' })
+  clientMessageId!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;
 }
