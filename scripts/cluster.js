@@ -144,11 +144,37 @@ function nginxUserLine() {
   return { line: 'user root;', uid: null, gid: null };
 }
 
+/** One source/destination address pair has ~28,000 ephemeral ports (ip_local_port_range 32768-60999). */
+const EPHEMERAL_PORTS = 28000;
+
+/**
+ * nginx sized for `maxSockets` proxied sockets (bench:scale, docs/scaling/phase3.md): every socket is
+ * two connections in one worker, and past ~28,000 connections to one api process nginx's own
+ * connections need more than one source address (loopback has all of 127.0.0.0/8).
+ */
+function nginxSizing(maxSockets) {
+  const workerConnections = Math.max(16384, Math.ceil((maxSockets * 2 + 1024) / 1024) * 1024);
+  // After a crash or a rolling restart most sockets can sit on one process (ip_hash moves a dead
+  // process's clients to the next ones and they stay there), so every process may need them all.
+  const sources = Math.ceil(maxSockets / (EPHEMERAL_PORTS - 3000));
+  const bind =
+    sources <= 1
+      ? ''
+      : [
+          `    # Up to ${maxSockets} sockets on one api process: nginx connects from ${sources} loopback addresses.`,
+          `    split_clients "$remote_addr$remote_port" $switchboard_upstream_source {`,
+          ...Array.from({ length: sources }, (_, i) => `        ${i === sources - 1 ? '*' : `${(100 / sources).toFixed(2)}%`} 127.0.0.${i + 1};`),
+          '    }',
+          '    proxy_bind $switchboard_upstream_source;',
+        ].join('\n');
+  return { workerConnections, nofile: Math.max(65536, workerConnections + 1024), bind };
+}
+
 /**
  * Writes supervisord.conf, the nginx configuration and the worker program into the cluster
  * directory and returns what start() needs. Nothing outside `dir` is written.
  */
-function render({ instances, port, root = ROOT, name = 'dev', tools }) {
+function render({ instances, port, root = ROOT, name = 'dev', tools, maxSockets = 7000 }) {
   const dir = path.join(root, '.stack', '.clusters', name);
   const nginxDir = path.join(dir, 'nginx');
   const logDir = path.join(dir, 'logs');
@@ -168,9 +194,13 @@ function render({ instances, port, root = ROOT, name = 'dev', tools }) {
     SWITCHBOARD_ACCESS_LOG: path.join(nginxDir, 'access.log'),
   });
   fs.writeFileSync(path.join(nginxDir, 'switchboard.conf'), site);
+  const sizing = nginxSizing(maxSockets);
   const nginxConf = renderTemplate(fs.readFileSync(path.join(root, 'nginx', 'nginx.cluster.conf.template'), 'utf8'), {
     SWITCHBOARD_NGINX_USER: user.line,
     SWITCHBOARD_NGINX_DIR: nginxDir,
+    SWITCHBOARD_NGINX_NOFILE: sizing.nofile,
+    SWITCHBOARD_NGINX_WORKER_CONNECTIONS: sizing.workerConnections,
+    SWITCHBOARD_NGINX_UPSTREAM_BIND: sizing.bind,
   });
   fs.writeFileSync(path.join(nginxDir, 'nginx.conf'), nginxConf);
   const includes = [path.join(root, 'supervisor', 'switchboard-api.conf'), workerProgramFile(root, dir)];
@@ -238,7 +268,7 @@ async function get(url, timeoutMs = 3000) {
  * Renders the configuration and starts supervisord (which starts nginx, the api processes and the
  * workers); resolves once /up answers 200 through nginx. Returns a handle to control and stop it.
  */
-async function start({ instances, port, env = {}, root = ROOT, name = 'dev', log = noop, readyTimeoutMs = 120000 }) {
+async function start({ instances, port, env = {}, root = ROOT, name = 'dev', log = noop, readyTimeoutMs = 120000, maxSockets = 7000 }) {
   if (!Number.isInteger(instances) || instances < 1) throw new Error('instances must be a positive whole number');
   const tools = await ensureTools(log);
   const dir = path.join(root, '.stack', '.clusters', name);
@@ -247,7 +277,7 @@ async function start({ instances, port, env = {}, root = ROOT, name = 'dev', log
   for (const p of [port, ...Array.from({ length: instances }, (_, i) => port + 1 + i)]) {
     if (await tcpAnswers(p)) throw new Error(`port ${p} is in use: cluster mode needs ${port} (nginx) and ${port + 1}-${port + instances} (api); set PORT to another base`);
   }
-  const cfg = render({ instances, port, root, name, tools });
+  const cfg = render({ instances, port, root, name, tools, maxSockets });
   try {
     await exec(tools.nginx, ['-t', '-q', '-p', cfg.nginxDir, '-c', path.join(cfg.nginxDir, 'nginx.conf'), '-e', path.join(cfg.nginxDir, 'error.log')]);
   } catch (e) {
