@@ -147,27 +147,47 @@ function nginxUserLine() {
 /** One source/destination address pair has ~28,000 ephemeral ports (ip_local_port_range 32768-60999). */
 const EPHEMERAL_PORTS = 28000;
 
+/** The hard open-file limit every process started from here inherits (nginx workers cannot go above it unless root may raise it). */
+function hardFileLimit() {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const hard = line && line.trim().split(/\s+/)[4];
+    if (hard === 'unlimited') return 1048576;
+    if (hard && /^\d+$/.test(hard)) return Number(hard);
+  } catch {
+    /* not Linux */
+  }
+  return 1024;
+}
+
 /**
- * nginx sized for `maxSockets` proxied sockets (bench:scale, docs/scaling/phase3.md): every socket is
- * two connections in one worker, and past ~28,000 connections to one api process nginx's own
+ * nginx sized for `maxSockets` proxied sockets (bench:scale, docs/scaling/phase3.md). Every socket is
+ * two connections (client and upstream) and two descriptors in one worker. While one worker can hold
+ * them all, the workers stay `auto` (one per core) and each is sized to take every socket (the
+ * kernel does not spread accepted connections evenly over workers that share one listening socket).
+ * Past the open-file limit of one process, more workers than cores share the sockets, each with a
+ * listening socket of its own (`reuseport`: the kernel spreads connections evenly by address and port)
+ * and filled to at most ~60 % on average. Past ~28,000 connections to one api process, nginx's own
  * connections need more than one source address (loopback has all of 127.0.0.0/8).
  */
-function nginxSizing(maxSockets) {
-  const workerConnections = Math.max(16384, Math.ceil((maxSockets * 2 + 1024) / 1024) * 1024);
-  // After a crash or a rolling restart most sockets can sit on one process (ip_hash moves a dead
-  // process's clients to the next ones and they stay there), so every process may need them all.
+function nginxSizing(maxSockets, limit = hardFileLimit()) {
+  const need = maxSockets * 2 + 1024;
+  const perWorker = limit - 1024;
+  const oneWorker = need <= perWorker;
+  const workers = oneWorker ? 'auto' : String(Math.ceil(need / (0.6 * perWorker)));
+  const workerConnections = oneWorker ? Math.max(16384, Math.ceil(need / 1024) * 1024) : perWorker;
   const sources = Math.ceil(maxSockets / (EPHEMERAL_PORTS - 3000));
   const bind =
     sources <= 1
       ? ''
       : [
-          `    # Up to ${maxSockets} sockets on one api process: nginx connects from ${sources} loopback addresses.`,
+          `    # Up to ${maxSockets} sockets, possibly on one api process: nginx connects from ${sources} loopback addresses.`,
           `    split_clients "$remote_addr$remote_port" $switchboard_upstream_source {`,
           ...Array.from({ length: sources }, (_, i) => `        ${i === sources - 1 ? '*' : `${(100 / sources).toFixed(2)}%`} 127.0.0.${i + 1};`),
           '    }',
           '    proxy_bind $switchboard_upstream_source;',
         ].join('\n');
-  return { workerConnections, nofile: Math.max(65536, workerConnections + 1024), bind };
+  return { workers, workerConnections, nofile: oneWorker ? Math.max(65536, workerConnections + 1024) : limit, bind, reuseport: !oneWorker };
 }
 
 /**
@@ -188,16 +208,17 @@ function render({ instances, port, root = ROOT, name = 'dev', tools, maxSockets 
     for (let d = nginxDir; d.startsWith(root) && d !== root; d = path.dirname(d)) fs.chmodSync(d, fs.statSync(d).mode | 0o111);
   }
   const apiPorts = Array.from({ length: instances }, (_, i) => port + 1 + i);
+  const sizing = nginxSizing(maxSockets);
   const site = renderTemplate(fs.readFileSync(path.join(root, 'nginx', 'templates', 'switchboard.conf.template'), 'utf8'), {
-    SWITCHBOARD_LISTEN: `127.0.0.1:${port}`,
+    SWITCHBOARD_LISTEN: `127.0.0.1:${port}${sizing.reuseport ? ' reuseport' : ''}`,
     SWITCHBOARD_UPSTREAM_SERVERS: upstreamServers(apiPorts.map((p) => `127.0.0.1:${p}`)),
     SWITCHBOARD_ACCESS_LOG: path.join(nginxDir, 'access.log'),
   });
   fs.writeFileSync(path.join(nginxDir, 'switchboard.conf'), site);
-  const sizing = nginxSizing(maxSockets);
   const nginxConf = renderTemplate(fs.readFileSync(path.join(root, 'nginx', 'nginx.cluster.conf.template'), 'utf8'), {
     SWITCHBOARD_NGINX_USER: user.line,
     SWITCHBOARD_NGINX_DIR: nginxDir,
+    SWITCHBOARD_NGINX_WORKERS: sizing.workers,
     SWITCHBOARD_NGINX_NOFILE: sizing.nofile,
     SWITCHBOARD_NGINX_WORKER_CONNECTIONS: sizing.workerConnections,
     SWITCHBOARD_NGINX_UPSTREAM_BIND: sizing.bind,

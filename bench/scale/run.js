@@ -67,7 +67,7 @@ function parseArgs(argv) {
     rate: num('rate', 1000, 1),
     roomSize,
     stormRate: num('storm-rate', 100, 0),
-    loadProcs: a['load-procs'] && a['load-procs'] !== 'auto' ? num('load-procs', 1) : Math.max(2, Math.ceil(sockets / 12500)),
+    loadProcs: a['load-procs'] && a['load-procs'] !== 'auto' ? num('load-procs', 1) : Math.max(2, Math.ceil(sockets / Math.min(12500, (hardNofile() - 2048) * 0.8))),
     concurrency: num('concurrency', 40),
     direct: a.direct === 'true',
     port: a.port ? num('port', 21400, 1024) : undefined,
@@ -91,21 +91,33 @@ function hardNofile() {
 }
 
 /**
- * Runs this script again with the open-file limit raised (ulimit -n, soft and hard) when it is too low;
- * supervisord (minfds), nginx (worker_rlimit_nofile) and the load processes inherit it. A user whose
- * hard limit is lower and who cannot raise it is told what to change.
+ * Runs this script again with the open-file limit raised (ulimit -n, soft and hard) when it is too low
+ * and this user may raise it; supervisord (minfds), nginx (worker_rlimit_nofile) and the load
+ * processes inherit it. Otherwise the run goes on within the limit it has (see checkFits).
  */
 function relaunchWithNofile(need) {
   if (hardNofile() >= need || process.env.SCALE_NOFILE_RAISED) return false;
+  if (spawnSync('/bin/sh', ['-c', `ulimit -n ${need}`]).status !== 0) {
+    log(`open-file limit ${hardNofile()} (hard) and not allowed to raise it to ${need}: every process stays within ${hardNofile()} (more api, nginx and load processes instead)`);
+    return false;
+  }
   const r = spawnSync('/bin/sh', ['-c', `ulimit -n ${need} && exec "$0" "$@"`, process.execPath, __filename, ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, SCALE_NOFILE_RAISED: '1' },
   });
-  if (r.status === null) process.exit(1);
-  if (r.status !== 0 && hardNofile() < need) {
-    log(`needs an open-file limit of ${need} (hard limit here: ${hardNofile()}); raise it (LimitNOFILE= in systemd, nofile in /etc/security/limits.conf) or run fewer --sockets`);
+  process.exit(r.status ?? 1);
+}
+
+/** Each api process and each load process must hold its share of the sockets within the open-file limit. */
+function checkFits(o) {
+  const perProcess = hardNofile() - 1024;
+  // ip_hash spreads /24 buckets unevenly, and after a crash a process takes a share of the dead one's.
+  const perApi = Math.ceil((o.sockets / o.instances) * 1.35);
+  if (perApi > perProcess) {
+    throw new Error(`${o.sockets} sockets over ${o.instances} api processes is up to ~${perApi} per process, over the open-file limit (${hardNofile()}): use --instances=${Math.ceil((o.sockets * 1.35) / perProcess)} or more`);
   }
-  process.exit(r.status);
+  const perLoad = Math.ceil(o.sockets / o.loadProcs);
+  if (perLoad > perProcess) throw new Error(`--load-procs=${o.loadProcs} is ${perLoad} sockets per load process, over the open-file limit (${hardNofile()})`);
 }
 
 /* ------------------------------------------------------------------ small helpers */
@@ -408,10 +420,38 @@ async function startCluster(kind, o, env, port, probeDir) {
   return handle;
 }
 
+/** Every api process answers on its own port (nginx's /up needs only one of them). */
+async function waitLive(ports, timeoutMs = 180000) {
+  for (const p of ports) {
+    await waitFor(`:${p}/livez`, async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${p}/livez`, { signal: AbortSignal.timeout(2000) })).status === 200;
+      } catch {
+        return false;
+      }
+    }, timeoutMs, 500);
+  }
+}
+
 async function apiPids(handle) {
   const pids = [];
   for (const p of handle.apiPorts) pids.push(await handle.pidOf(handle.apiProgram(p)));
   return pids;
+}
+
+/** What to stop if the run is interrupted (Ctrl-C, SIGTERM): the load processes and the cluster. */
+const running = { load: /** @type {Load | null} */ (null), handle: /** @type {any} */ (null) };
+let interrupted = false;
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping the load and the cluster`);
+    for (const c of running.load?.children ?? []) c.kill('SIGKILL');
+    void Promise.resolve(running.handle?.stop(30000))
+      .catch(() => undefined)
+      .finally(() => process.exit(130));
+  });
 }
 
 /* ------------------------------------------------------------------ one kind: connect, hold, traffic, storm */
@@ -421,13 +461,16 @@ async function runKind(kind, o, env, fixtures) {
   const port = await choosePort(o.instances, o.port);
   const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), `scale-probe-${kind}-`));
   const handle = await startCluster(kind, o, env, port, probeDir);
+  running.handle = handle;
   let load = null;
+  let nginxPid = 0;
   const Redis = require(path.join(ROOT, 'node_modules', 'ioredis'));
   const redis = new Redis(env.REDIS_URL);
   const started = [];
   try {
+    await waitLive(handle.apiPorts);
     let pids = await apiPids(handle);
-    const nginxPid = await handle.pidOf('nginx');
+    nginxPid = await handle.pidOf('nginx');
     await waitFor('probes', () => pids.every((pid) => fs.existsSync(path.join(probeDir, `${pid}.sock`))), 30000);
     await sleep(3000);
     // The baseline for RSS per connection: the same GC request, before any socket.
@@ -438,6 +481,7 @@ async function runKind(kind, o, env, fixtures) {
     // ---- connect
     const t0 = now();
     load = await Load.start(o.loadProcs, kind, fixtures.users.map((u, i) => [u.id, u.project, Math.floor(i / o.roomSize)]), urls, env.JWT_SECRET, o.concurrency);
+    running.load = load;
     started.push(...load.pids);
     log(`${kind}: ${load.children.length} load processes opening ${o.sockets} sockets (${o.concurrency} at a time each) through ${o.direct ? 'the api ports directly' : 'nginx'}`);
     const progress = setInterval(() => void load?.status().then((s) => log(`${kind}: ${s.ready}/${s.total} sockets ready, load ${loadAvg()}`)).catch(() => undefined), 10000);
@@ -575,6 +619,7 @@ async function runKind(kind, o, env, fixtures) {
             await waitFor(`${kind} ${step.name} :${p}: every client back`, async () => (await load.status()).ready >= readyBefore, o.stormTimeoutS * 1000, 500).catch((e) => log(e.message));
             const back = (now() - t) / 1000;
             await waitFor(`${program} running again`, async () => (await handle.pidOf(program)) > 0, 60000, 500);
+            await waitLive([p]);
             perStep.push({ port: p, socketsOnIt: onIt, allBackS: +back.toFixed(1) });
             log(`${kind}: ${step.name} :${p} (${onIt} sockets): all back after ${back.toFixed(1)} s`);
           }
@@ -622,8 +667,13 @@ async function runKind(kind, o, env, fixtures) {
     if (load) await load.close();
     await redis.quit().catch(() => undefined);
     await handle.stop();
+    running.handle = null;
+    running.load = null;
     fs.rmSync(probeDir, { recursive: true, force: true });
-    const left = [...started, handle.child.pid].filter(pidAlive);
+    // nginx's graceful stop waits for open WebSocket connections: whatever is left of it goes now.
+    const nginx = nginxPid ? [nginxPid, ...childrenOf(nginxPid)] : [];
+    for (const pid of nginx.filter(pidAlive)) process.kill(pid, 'SIGKILL');
+    const left = [...started, handle.child.pid, ...nginx].filter(pidAlive);
     if (left.length) log(`${kind}: still running after stop: ${left.join(', ')}`);
     log(`${kind}: stopped; ss -s: ${spawnSync('ss', ['-s'], { encoding: 'utf8' }).stdout.split('\n').find((l) => l.startsWith('TCP:')) ?? ''}`);
   }
@@ -701,6 +751,7 @@ async function main() {
   ensure();
   if (require(path.join(ROOT, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) return;
   if (relaunchWithNofile(neededNofile(o.sockets))) return;
+  checkFits(o);
   const { services, migrate } = require(path.join(ROOT, 'scripts', 'services.js'));
   const { env } = await services(o.stack, log);
   migrate(env);

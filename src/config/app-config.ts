@@ -71,7 +71,7 @@ export class AppConfig {
     pingIntervalMs: number;
     pingTimeoutMs: number;
     connectTimeoutMs: number;
-    /** Per process: connections being admitted at once; more handshakes get 503 + Retry-After (HandshakeAdmission). */
+    /** Per process: connections being admitted at once; more handshakes get 429 + Retry-After (HandshakeAdmission). */
     maxPendingHandshakes: number;
     maxBufferBytes: number;
     compressionThresholdBytes: number;

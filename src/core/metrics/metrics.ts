@@ -120,7 +120,7 @@ export const socketHandshakesTotal = once(
   () =>
     new Counter({
       name: 'socket_handshakes_total',
-      help: 'New Socket.IO handshakes: admitted, or refused 503 + Retry-After because WS_MAX_PENDING_HANDSHAKES were in progress',
+      help: 'New Socket.IO handshakes: admitted, or refused 429 + Retry-After because WS_MAX_PENDING_HANDSHAKES were in progress',
       labelNames: ['result'] as const,
     }),
 );

@@ -14,14 +14,14 @@ function request(admission: HandshakeAdmission, sid?: string): { status: number;
 }
 
 describe('HandshakeAdmission', () => {
-  it('admits new handshakes while fewer than the bound are in progress, then answers 503 with Retry-After', () => {
+  it('admits new handshakes while fewer than the bound are in progress, then answers 429 with Retry-After', () => {
     const admission = new HandshakeAdmission(2);
     expect(request(admission).passed).toBe(true);
     admission.track(new EventEmitter());
     expect(request(admission).passed).toBe(true);
     admission.track(new EventEmitter());
     const refused = request(admission);
-    expect(refused).toEqual({ status: 503, passed: false, retryAfter: '1' });
+    expect(refused).toEqual({ status: 429, passed: false, retryAfter: '1' });
   });
 
   it('never refuses a request of an established connection', () => {

@@ -13,9 +13,11 @@ type EngineConnection = EventEmitter;
  * timeout (socket.io-client: 20 s) and retry, and the work done for them is wasted. So at most
  * `maxPending` connections per process may be between their engine handshake and their first
  * namespace answer (CONNECT or CONNECT_ERROR: authentication, slot, recovery done); a new handshake
- * beyond that is answered 503 with `Retry-After: 1` at once, before any work, which nginx resends
- * to another process (proxy_next_upstream http_503) and a client otherwise retries after its
- * reconnection delay. Requests of established connections are never refused.
+ * beyond that is answered 429 with `Retry-After: 1` at once, before any work, and the client retries
+ * after its reconnection delay (socket.io-client: 1 s doubling to 5 s, jittered). Not 503: nginx
+ * counts a 503 against the process (max_fails), and in a storm every process would be refusing, so
+ * nginx took them all out for fail_timeout ("no live upstreams", bench:scale). Requests of
+ * established connections are never refused.
  * socket_handshakes_total{result} and socket_handshakes_pending show it working.
  */
 export class HandshakeAdmission {
@@ -23,14 +25,14 @@ export class HandshakeAdmission {
   private readonly refuse: EngineMiddleware;
 
   constructor(private readonly maxPending: number) {
-    this.refuse = refuseHandshakesWhile(() => true, 'This process is busy admitting other connections; retry shortly');
+    this.refuse = refuseHandshakesWhile(() => true, 'This process is busy admitting other connections; retry shortly', 429);
   }
 
   get inProgress(): number {
     return this.pending;
   }
 
-  /** Engine.IO middleware: new handshakes past the bound get 503 + Retry-After. */
+  /** Engine.IO middleware: new handshakes past the bound get 429 + Retry-After. */
   middleware(): EngineMiddleware {
     return (req: IncomingMessage & { _query?: { sid?: string } }, res: ServerResponse, next: (err?: unknown) => void) => {
       if (req._query?.sid !== undefined) return next(); // an established connection's request
