@@ -37,6 +37,7 @@ let toldDuringTraffic = new Uint8Array(0);
 let duplicates = 0;
 let wrongRoom = 0;
 let closing = false;
+let cpuAtMark = process.cpuUsage();
 
 /** Counters of the current part (reset by `mark`). */
 let part = freshPart();
@@ -232,11 +233,15 @@ process.on('message', (/** @type {any} */ m) => {
     case 'connect':
       connectAll().then((r) => send({ connectDone: r }));
       break;
-    case 'status':
-      send({ status: { ready: readyCount(), total: users.length, disconnects: part.disconnects, lastBackAt: part.lastBackAt } });
+    case 'status': {
+      let delivered = 0;
+      for (const set of got) if (set) delivered += set.size;
+      send({ status: { ready: readyCount(), total: users.length, disconnects: part.disconnects, lastBackAt: part.lastBackAt, delivered } });
       break;
+    }
     case 'mark':
       part = freshPart();
+      cpuAtMark = process.cpuUsage();
       hist = new Uint32Array(MAX_MS / STEP + 1);
       send({ marked: true });
       break;
@@ -250,7 +255,7 @@ process.on('message', (/** @type {any} */ m) => {
       send({ trafficOn: true });
       break;
     case 'report': {
-      const cpu = process.cpuUsage();
+      const cpu = process.cpuUsage(cpuAtMark);
       const r = { ...part, backMs: undefined, backPerSecond: part.backPerSecond, ready: readyCount(), hist: sparseHist(), traffic: trafficAccounting(m.sent), cpuS: (cpu.user + cpu.system) / 1e6, rssMb: Math.round(process.memoryUsage().rss / 1048576) };
       // back times as a compact summary: sorted sample is enough for p50/p99/max across processes
       const back = part.backMs.slice().sort((a, b) => a - b);

@@ -134,6 +134,20 @@ function rssKb(pid) {
   }
 }
 
+/** User + system CPU seconds of these processes so far (/proc/<pid>/stat). */
+function cpuSecondsOf(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / 100;
+}
+
 function pidAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -270,7 +284,28 @@ class Load {
 
   async status() {
     const s = await this.ask({ cmd: 'status' }, 'status', 30000);
-    return { ready: s.reduce((a, x) => a + x.ready, 0), total: s.reduce((a, x) => a + x.total, 0), disconnects: s.reduce((a, x) => a + x.disconnects, 0) };
+    return {
+      ready: s.reduce((a, x) => a + x.ready, 0),
+      total: s.reduce((a, x) => a + x.total, 0),
+      disconnects: s.reduce((a, x) => a + x.disconnects, 0),
+      delivered: s.reduce((a, x) => a + x.delivered, 0),
+    };
+  }
+
+  /** Until every expected delivery arrived, or none arrived for 5 s (at most 120 s): late is not lost. */
+  async drain(expected) {
+    const started = Date.now();
+    let last = -1;
+    let stableSince = Date.now();
+    for (;;) {
+      const { delivered } = await this.status();
+      if (delivered >= expected || Date.now() - stableSince > 5000 || Date.now() - started > 120000) return (Date.now() - started) / 1000;
+      if (delivered !== last) {
+        last = delivered;
+        stableSince = Date.now();
+      }
+      await sleep(500);
+    }
   }
 
   /** `sent`: messages published since `traffic` (what each socket's room should have had). */
@@ -333,6 +368,7 @@ class Load {
 async function publisherFor(kind, env) {
   const Redis = require(path.join(ROOT, 'node_modules', 'ioredis'));
   const redis = new Redis(env.REDIS_URL);
+  redis.on('error', (e) => log(`publisher's Redis: ${e.message}`));
   if (kind === 'ours') {
     const { EventLog } = require(path.join(ROOT, 'dist', 'core', 'realtime', 'event-log.js'));
     const { RedisRealtimeService } = require(path.join(ROOT, 'dist', 'core', 'realtime', 'redis-realtime.service.js'));
@@ -466,6 +502,7 @@ async function runKind(kind, o, env, fixtures) {
   let nginxPid = 0;
   const Redis = require(path.join(ROOT, 'node_modules', 'ioredis'));
   const redis = new Redis(env.REDIS_URL);
+  redis.on('error', (e) => log(`Redis: ${e.message}`));
   const started = [];
   try {
     await waitLive(handle.apiPorts);
@@ -479,6 +516,8 @@ async function runKind(kind, o, env, fixtures) {
     const urls = o.direct ? handle.apiPorts.map((p) => `http://127.0.0.1:${p}`) : [handle.url];
 
     // ---- connect
+    await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
+    const nginxCpu0 = cpuSecondsOf([nginxPid, ...childrenOf(nginxPid)]);
     const t0 = now();
     load = await Load.start(o.loadProcs, kind, fixtures.users.map((u, i) => [u.id, u.project, Math.floor(i / o.roomSize)]), urls, env.JWT_SECRET, o.concurrency);
     running.load = load;
@@ -491,6 +530,10 @@ async function runKind(kind, o, env, fixtures) {
     const connected = connectDone.reduce((a, r) => a + r.connected, 0);
     const failed = connectDone.reduce((a, r) => a + r.failed, 0);
     const connectReport = await load.report();
+    const connectLag = await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
+    // CPU per socket set up (handshake, auth, slot, subscribe), load-insensitive where wall time is not.
+    const apiCpuS = connectLag.reduce((a, l) => a + l.cpu * l.seconds, 0);
+    const nginxCpuS = cpuSecondsOf([nginxPid, ...childrenOf(nginxPid)]) - nginxCpu0;
     rows.push({
       kind,
       part: 'connect',
@@ -499,6 +542,10 @@ async function runKind(kind, o, env, fixtures) {
       failed,
       seconds: +connectS.toFixed(1),
       perS: Math.round(connected / connectS),
+      apiCpuMsPerSocket: +((apiCpuS * 1000) / Math.max(1, connected)).toFixed(2),
+      nginxCpuMsPerSocket: +((nginxCpuS * 1000) / Math.max(1, connected)).toFixed(2),
+      clientCpuMsPerSocket: +((connectReport.clientCpuS * 1000) / Math.max(1, connected)).toFixed(2),
+      connectLagP99ms: connectLag.map((l) => l.lagP99),
       connectErrors: connectReport.connectErrors,
       subscribeErrors: connectReport.subscribeErrors,
       load: loadAvg(),
@@ -565,7 +612,7 @@ async function runKind(kind, o, env, fixtures) {
         await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
         const run = startPublishing(pub, fixtures.projects, o.rate, o.rate * o.trafficS);
         const sent = await run.done;
-        await sleep(5000); // drain: p99 is milliseconds; anything later than this counts as missing
+        const drainS = await load.drain(sent.sent * o.roomSize);
         const lag = await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
         const r = await load.report(true, sent.sent);
         rows.push({
@@ -576,11 +623,14 @@ async function runKind(kind, o, env, fixtures) {
           sent: sent.sent,
           publishFailed: sent.failed,
           publishS: +sent.seconds.toFixed(1),
+          drainS: +drainS.toFixed(1),
+          clientCpuUsPerDelivery: +((r.clientCpuS * 1e6) / Math.max(1, r.traffic?.delivered ?? 0)).toFixed(1),
           ...r.traffic,
           p50ms: r.latency.p50,
           p99ms: r.latency.p99,
           maxMs: r.latency.max,
           dropped: r.disconnects,
+          apiCpuUsPerDelivery: +((lag.reduce((a, l) => a + l.cpu * l.seconds, 0) * 1e6) / Math.max(1, r.traffic?.delivered ?? 0)).toFixed(1),
           lagP99ms: lag.map((l) => l.lagP99),
           lagMaxMs: lag.map((l) => l.lagMax),
           apiCpu: lag.map((l) => l.cpu),
@@ -625,7 +675,7 @@ async function runKind(kind, o, env, fixtures) {
           }
           const stepS = (now() - ts) / 1000;
           const sent = run ? await run.stop() : { sent: 0, failed: 0 };
-          await sleep(5000);
+          await load.drain(sent.sent * o.roomSize);
           pids = await apiPids(handle);
           await waitFor('probes', () => pids.every((pid) => fs.existsSync(path.join(probeDir, `${pid}.sock`))), 30000).catch(() => undefined);
           const r = await load.report(true, sent.sent);
@@ -714,6 +764,8 @@ function table(rows) {
   const j = (v) => (v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : v);
   add('sockets connected', 'connect', 'connected', j, 'higher');
   add('connect rate /s', 'connect', 'perS', j, 'higher');
+  add('api CPU ms per socket set up', 'connect', 'apiCpuMsPerSocket', j);
+  add('nginx CPU ms per socket set up', 'connect', 'nginxCpuMsPerSocket', j);
   add('refused while connecting', 'connect', 'connectErrors', j);
   add('dropped during hold', 'hold', 'dropped', j);
   add('connections per api process', 'hold', 'connsPerProcess', j);
@@ -730,6 +782,7 @@ function table(rows) {
   add('traffic: delivery p99 ms', 'traffic', 'p99ms', j);
   add('traffic: delivery max ms', 'traffic', 'maxMs', j);
   add('traffic: event-loop lag p99 ms', 'traffic', 'lagP99ms', j);
+  add('traffic: api CPU µs per delivery', 'traffic', 'apiCpuUsPerDelivery', j);
   for (const part of ['storm-kill', 'storm-rolling']) {
     add(`${part}: total s until all back`, part, 'totalS', j);
     add(`${part}: back p99 ms`, part, 'backP99ms', j);
