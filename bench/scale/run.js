@@ -5,7 +5,7 @@
  * npm run bench:scale -- [--sockets=100000] [--instances=3] [--kinds=ours,stock] [--parts=hold,traffic,storm]
  *                        [--hold-s=300] [--traffic-s=120] [--rate=1000] [--room-size=10] [--storm-rate=100]
  *                        [--load-procs=auto] [--concurrency=40] [--direct] [--port=21400] [--stack=NAME]
- *                        [--cap=1.5] [--storm-timeout-s=180]
+ *                        [--cap=1.5] [--storm-timeout-s=180] [--storm=kill,rolling]
  *
  * Phase 3 of seed 002 on one machine (issue 18): the production topology of `npm run up -- --instances N`
  * (nginx with ip_hash in front of N api processes and 2 workers, all under supervisord, MariaDB primary
@@ -37,7 +37,7 @@ const log = (m) => process.stderr.write(`[bench:scale ${new Date().toISOString()
 
 /* ------------------------------------------------------------------ options */
 
-const KNOWN = ['sockets', 'instances', 'kinds', 'parts', 'hold-s', 'traffic-s', 'rate', 'room-size', 'storm-rate', 'load-procs', 'concurrency', 'direct', 'port', 'stack', 'cap', 'storm-timeout-s'];
+const KNOWN = ['storm', 'sockets', 'instances', 'kinds', 'parts', 'hold-s', 'traffic-s', 'rate', 'room-size', 'storm-rate', 'load-procs', 'concurrency', 'direct', 'port', 'stack', 'cap', 'storm-timeout-s'];
 function parseArgs(argv) {
   /** @type {Record<string, string>} */
   const a = {};
@@ -74,6 +74,7 @@ function parseArgs(argv) {
     stack: a.stack ?? process.env.SWITCHBOARD_TEST_STACK ?? 'bench-scale',
     cap: num('cap', 1.5, 1),
     stormTimeoutS: num('storm-timeout-s', 180),
+    stormSteps: (a.storm ?? 'kill,rolling').split(','),
   };
 }
 
@@ -254,6 +255,7 @@ class Load {
       const slice = users.slice(p * per, (p + 1) * per);
       if (!slice.length) break;
       const child = fork(path.join(__dirname, 'load.js'), [], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=4096'] });
+      child.on('error', (e) => log(`load process ${child.pid}: ${e.message}`));
       children.push(child);
       const load = new Load([child]);
       await load.ask({ cmd: 'users', users: slice, cfg: { index: p, kind, urls, secret, concurrency, firstGlobal: p * per } }, 'ok');
@@ -267,6 +269,7 @@ class Load {
       this.children.map(
         (c) =>
           new Promise((resolve, reject) => {
+            if (!c.connected) return reject(new Error(`load process ${c.pid} is gone`));
             const t = setTimeout(() => (c.off('message', on), reject(new Error(`load process ${c.pid}: no ${key} reply to ${msg.cmd}`))), timeoutMs);
             const on = (m) => {
               if (m && m[key] !== undefined) {
@@ -646,7 +649,10 @@ async function runKind(kind, o, env, fixtures) {
     if (o.parts.includes('storm')) {
       const pub = await publisherFor(kind, env);
       try {
-        const steps = [{ name: 'kill -9', ports: [handle.apiPorts[0]] }, { name: 'rolling restart', ports: handle.apiPorts }];
+        const steps = [
+          { name: 'kill -9', key: 'kill', ports: [handle.apiPorts[0]] },
+          { name: 'rolling restart', key: 'rolling', ports: handle.apiPorts },
+        ].filter((st) => o.stormSteps.includes(st.key));
         for (const step of steps) {
           await load.ask({ cmd: 'mark' }, 'marked');
           await load.ask({ cmd: 'traffic', total: 0, rooms: fixtures.projects.length }, 'trafficOn');
