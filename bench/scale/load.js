@@ -34,6 +34,8 @@ let downAt = new Float64Array(0);
 /** @type {(Set<number> | null)[]} seqs of `bench` events each socket received during the traffic part */
 let got = [];
 let toldDuringTraffic = new Uint8Array(0);
+/** recovered:true connects per socket (to tell a loss after a recovery from one without any) */
+let recoveredOf = new Uint16Array(0);
 let duplicates = 0;
 let wrongRoom = 0;
 let closing = false;
@@ -105,6 +107,7 @@ function open(i) {
   socket.on('connected', (/** @type {{ recovered?: boolean }} */ c) => {
     if (c?.recovered) {
       part.recoveredTrue++;
+      recoveredOf[i]++;
       markReady(i);
       return;
     }
@@ -192,6 +195,7 @@ function trafficAccounting(sent) {
   let missing = 0;
   let missingTold = 0;
   let socketsMissing = 0;
+  const examples = [];
   for (let i = 0; i < users.length; i++) {
     const set = got[i];
     if (!set) continue;
@@ -205,10 +209,16 @@ function trafficAccounting(sent) {
       else {
         missing += miss;
         socketsMissing++;
+        // A few examples for whoever looks into it: the user and the seqs its room had and it did not get.
+        if (examples.length < 5) {
+          const lost = [];
+          for (let seq = k + 1; seq <= total && lost.length < 5; seq += rooms) if (!set.has(seq)) lost.push(seq);
+          examples.push({ user: users[i][0], room: users[i][1], lost, recoveredTrue: recoveredOf[i] });
+        }
       }
     }
   }
-  return { expected, delivered, missing, missingTold, socketsMissing, duplicates, wrongRoom };
+  return { expected, delivered, missing, missingTold, socketsMissing, duplicates, wrongRoom, examples };
 }
 
 function sparseHist() {
@@ -228,6 +238,7 @@ process.on('message', (/** @type {any} */ m) => {
       downAt = new Float64Array(users.length);
       got = new Array(users.length).fill(null);
       toldDuringTraffic = new Uint8Array(users.length);
+      recoveredOf = new Uint16Array(users.length);
       send({ ok: true });
       break;
     case 'connect':

@@ -295,14 +295,14 @@ class Load {
     };
   }
 
-  /** Until every expected delivery arrived, or none arrived for 5 s (at most 120 s): late is not lost. */
+  /** Until every expected delivery arrived, or none arrived for 10 s (at most 120 s): late is not lost. */
   async drain(expected) {
     const started = Date.now();
     let last = -1;
     let stableSince = Date.now();
     for (;;) {
       const { delivered } = await this.status();
-      if (delivered >= expected || Date.now() - stableSince > 5000 || Date.now() - started > 120000) return (Date.now() - started) / 1000;
+      if (delivered >= expected || Date.now() - stableSince > 10000 || Date.now() - started > 120000) return (Date.now() - started) / 1000;
       if (delivered !== last) {
         last = delivered;
         stableSince = Date.now();
@@ -325,7 +325,10 @@ class Load {
     const perSecond = merge((r) => r.backPerSecond);
     const tr = rs.map((r) => r.traffic).filter(Boolean);
     const traffic = tr.length
-      ? Object.fromEntries(['expected', 'delivered', 'missing', 'missingTold', 'socketsMissing', 'duplicates', 'wrongRoom'].map((k) => [k, tr.reduce((a, t) => a + t[k], 0)]))
+      ? {
+          ...Object.fromEntries(['expected', 'delivered', 'missing', 'missingTold', 'socketsMissing', 'duplicates', 'wrongRoom'].map((k) => [k, tr.reduce((a, t) => a + t[k], 0)])),
+          examples: tr.flatMap((t) => t.examples).slice(0, 5),
+        }
       : null;
     return {
       ready: sum((r) => r.ready),
@@ -386,7 +389,8 @@ async function publisherFor(kind, env) {
   return {
     publish: async (room, payload) => void nsp.to(room).emit('bench', payload),
     close: async () => {
-      io.close();
+      // Not io.close(): this server was never attached, it has no engine to close.
+      nsp.adapter.close?.();
       await redis.quit().catch(() => undefined);
       await sub.quit().catch(() => undefined);
     },
@@ -708,7 +712,9 @@ async function runKind(kind, o, env, fixtures) {
             subscribeErrors: r.subscribeErrors,
             crashed,
             published: sent.sent,
-            ...(r.traffic ? { expected: r.traffic.expected, delivered: r.traffic.delivered, missingTold: r.traffic.missingTold, silentlyMissing: r.traffic.missing, duplicates: r.traffic.duplicates } : {}),
+            ...(r.traffic
+              ? { expected: r.traffic.expected, delivered: r.traffic.delivered, missingTold: r.traffic.missingTold, silentlyMissing: r.traffic.missing, duplicates: r.traffic.duplicates, missingExamples: r.traffic.examples }
+              : {}),
             p99ms: r.latency.p99,
             ...metrics,
             load: loadAvg(),
@@ -836,5 +842,16 @@ async function main() {
 
 main().catch((err) => {
   log(err.stack ?? err.message);
-  process.exit(1);
+  // supervisord's output comes to this process: it must be stopped before this process goes.
+  for (const c of running.load?.children ?? []) c.kill('SIGKILL');
+  void Promise.resolve(running.handle?.stop(30000))
+    .catch(() => undefined)
+    .finally(() => process.exit(1));
+});
+process.on('uncaughtException', (err) => {
+  log(`uncaught: ${err.stack ?? err.message}`);
+  for (const c of running.load?.children ?? []) c.kill('SIGKILL');
+  void Promise.resolve(running.handle?.stop(30000))
+    .catch(() => undefined)
+    .finally(() => process.exit(1));
 });
