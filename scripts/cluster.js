@@ -245,11 +245,61 @@ function nginxUserLine() {
   return { line: 'user root;', uid: null, gid: null };
 }
 
+/** One source/destination address pair has ~28,000 ephemeral ports (ip_local_port_range 32768-60999). */
+const EPHEMERAL_PORTS = 28000;
+
+/** The hard open-file limit every process started from here inherits (nginx workers cannot go above it unless root may raise it). */
+function hardFileLimit() {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const hard = line && line.trim().split(/\s+/)[4];
+    if (hard === 'unlimited') return 1048576;
+    if (hard && /^\d+$/.test(hard)) return Number(hard);
+  } catch {
+    /* not Linux */
+  }
+  return 1024;
+}
+
+/**
+ * nginx sized for `maxSockets` proxied sockets (bench:scale, docs/scaling/phase3.md). Every socket is
+ * two connections (client and upstream) and two descriptors in one worker. While one worker can hold
+ * them all, the workers stay `auto` (one per core) and each is sized to take every socket (the
+ * kernel does not spread accepted connections evenly over workers that share one listening socket).
+ * Past the open-file limit of one process, more workers than cores share the sockets, each with a
+ * listening socket of its own (`reuseport`: the kernel spreads connections evenly by address and port)
+ * and filled to at most ~60 % on average. Past ~28,000 connections to one api process, nginx's own
+ * connections need more than one source address (loopback has all of 127.0.0.0/8).
+ */
+function nginxSizing(maxSockets, limit = hardFileLimit()) {
+  const need = maxSockets * 2 + 1024;
+  const perWorker = limit - 1024;
+  const oneWorker = need <= perWorker;
+  const workers = oneWorker ? 'auto' : String(Math.ceil(need / (0.6 * perWorker)));
+  const workerConnections = oneWorker ? Math.max(16384, Math.ceil(need / 1024) * 1024) : perWorker;
+  const sources = Math.ceil(maxSockets / (EPHEMERAL_PORTS - 3000));
+  const bind =
+    sources <= 1
+      ? ''
+      : [
+          `    # Up to ${maxSockets} sockets, possibly on one api process: nginx connects from ${sources} loopback addresses.`,
+          `    split_clients "$remote_addr$remote_port" $switchboard_upstream_source {`,
+          ...Array.from({ length: sources }, (_, i) => `        ${i === sources - 1 ? '*' : `${(100 / sources).toFixed(2)}%`} 127.0.0.${i + 1};`),
+          '    }',
+          '    proxy_bind $switchboard_upstream_source;',
+        ].join('\n');
+  return { workers, workerConnections, nofile: oneWorker ? Math.max(65536, workerConnections + 1024) : limit, bind, reuseport: !oneWorker };
+}
+
+/** Sockets nginx is sized for unless bench:scale asks for more (nginxSizing). */
+const DEFAULT_MAX_SOCKETS = 7000;
+
 /** The nginx site for the cluster's api ports (rewritten by `npm run cluster -- scale`, then nginx reloads). */
 function writeNginxSite(state, root = ROOT) {
   const nginxDir = path.join(clusterDir(root, state.name), 'nginx');
+  const sizing = nginxSizing(state.maxSockets ?? DEFAULT_MAX_SOCKETS);
   const site = renderTemplate(fs.readFileSync(path.join(root, 'nginx', 'templates', 'switchboard.conf.template'), 'utf8'), {
-    SWITCHBOARD_LISTEN: `127.0.0.1:${state.port}`,
+    SWITCHBOARD_LISTEN: `127.0.0.1:${state.port}${sizing.reuseport ? ' reuseport' : ''}`,
     SWITCHBOARD_UPSTREAM_SERVERS: upstreamServers(apiPortsOf(state).map((p) => `127.0.0.1:${p}`)),
     SWITCHBOARD_ACCESS_LOG: path.join(nginxDir, 'access.log'),
   });
@@ -269,7 +319,7 @@ async function testNginx(tools, nginxDir) {
  * Writes supervisord.conf, the nginx configuration, the program files and the state into the
  * cluster directory and returns what start() needs. Nothing outside it is written.
  */
-function render({ instances, workers = DEFAULT_WORKERS, port, root = ROOT, name = 'dev', tools, env = {} }) {
+function render({ instances, workers = DEFAULT_WORKERS, port, root = ROOT, name = 'dev', tools, env = {}, maxSockets = DEFAULT_MAX_SOCKETS }) {
   const dir = clusterDir(root, name);
   const nginxDir = path.join(dir, 'nginx');
   const logDir = path.join(dir, 'logs');
@@ -282,13 +332,18 @@ function render({ instances, workers = DEFAULT_WORKERS, port, root = ROOT, name 
     // The workers must be able to reach the temp directories through the path.
     for (let d = nginxDir; d.startsWith(root) && d !== root; d = path.dirname(d)) fs.chmodSync(d, fs.statSync(d).mode | 0o111);
   }
-  const state = { name, port, instances, workers, node: process.execPath, env, overrides: {} };
+  const state = { name, port, instances, workers, node: process.execPath, env, overrides: {}, maxSockets };
   writeState(state, root);
   writePrograms(state, root);
   writeNginxSite(state, root);
+  const sizing = nginxSizing(maxSockets);
   const nginxConf = renderTemplate(fs.readFileSync(path.join(root, 'nginx', 'nginx.cluster.conf.template'), 'utf8'), {
     SWITCHBOARD_NGINX_USER: user.line,
     SWITCHBOARD_NGINX_DIR: nginxDir,
+    SWITCHBOARD_NGINX_WORKERS: sizing.workers,
+    SWITCHBOARD_NGINX_NOFILE: sizing.nofile,
+    SWITCHBOARD_NGINX_WORKER_CONNECTIONS: sizing.workerConnections,
+    SWITCHBOARD_NGINX_UPSTREAM_BIND: sizing.bind,
   });
   fs.writeFileSync(path.join(nginxDir, 'nginx.conf'), nginxConf);
   const sock = socketPath(dir);
@@ -336,7 +391,7 @@ async function get(url, timeoutMs = 3000) {
  * Renders the configuration and starts supervisord (which starts nginx, the api processes and the
  * workers); resolves once /up answers 200 through nginx. Returns a handle to control and stop it.
  */
-async function start({ instances, workers = DEFAULT_WORKERS, port, env = {}, root = ROOT, name = 'dev', log = noop, readyTimeoutMs = 120000 }) {
+async function start({ instances, workers = DEFAULT_WORKERS, port, env = {}, root = ROOT, name = 'dev', log = noop, readyTimeoutMs = 120000, maxSockets = DEFAULT_MAX_SOCKETS }) {
   if (!Number.isInteger(instances) || instances < 1 || instances > MAX_INSTANCES) throw new Error(`instances must be a whole number from 1 to ${MAX_INSTANCES}`);
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new Error(`workers must be a whole number from 1 to ${MAX_WORKERS}`);
   const tools = await ensureTools(log);
@@ -350,7 +405,7 @@ async function start({ instances, workers = DEFAULT_WORKERS, port, env = {}, roo
       throw new Error(`port ${p} is in use: cluster mode needs ${port} (nginx), ${port + 1}-${port + instances} (api) and ${port + 101}-${port + 100 + workers} (worker metrics); set PORT to another base`);
     }
   }
-  const cfg = render({ instances, workers, port, root, name, tools, env });
+  const cfg = render({ instances, workers, port, root, name, tools, env, maxSockets });
   await testNginx(tools, cfg.nginxDir);
   // The app's environment is in the program files (render): what is inherited from here is the shell's.
   const childEnv = { ...process.env };

@@ -74,6 +74,8 @@ export class AppConfig {
     pingIntervalMs: number;
     pingTimeoutMs: number;
     connectTimeoutMs: number;
+    /** Per process: connections being admitted at once; more handshakes get 429 + Retry-After (HandshakeAdmission). */
+    maxPendingHandshakes: number;
     maxBufferBytes: number;
     compressionThresholdBytes: number;
     recoveryWindowMs: number;
@@ -195,6 +197,7 @@ export class AppConfig {
       pingIntervalMs: e.WS_PING_INTERVAL_MS,
       pingTimeoutMs: e.WS_PING_TIMEOUT_MS,
       connectTimeoutMs: e.WS_CONNECT_TIMEOUT_MS,
+      maxPendingHandshakes: e.WS_MAX_PENDING_HANDSHAKES,
       maxBufferBytes: e.WS_MAX_BUFFER_BYTES,
       compressionThresholdBytes: e.WS_COMPRESSION_THRESHOLD_BYTES,
       recoveryWindowMs: e.WS_RECOVERY_WINDOW_MS,

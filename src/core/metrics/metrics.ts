@@ -145,6 +145,21 @@ export const connectionCapacityRatio = once(
   () => new Gauge({ name: 'connection_capacity_ratio', help: 'Cluster-wide connections / MAX_CONCURRENT_CONNECTIONS' }),
 );
 
+export const socketHandshakesTotal = once(
+  'socket_handshakes_total',
+  () =>
+    new Counter({
+      name: 'socket_handshakes_total',
+      help: 'New Socket.IO handshakes: admitted, or refused 429 + Retry-After because WS_MAX_PENDING_HANDSHAKES were in progress',
+      labelNames: ['result'] as const,
+    }),
+);
+
+export const socketHandshakesPending = once(
+  'socket_handshakes_pending',
+  () => new Gauge({ name: 'socket_handshakes_pending', help: 'Connections between their engine handshake and their first Socket.IO answer on this process' }),
+);
+
 export const realtimeShedTotal = once(
   'realtime_shed_total',
   () =>

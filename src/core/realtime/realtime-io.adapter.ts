@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { filter, from, isObservable, mergeMap, of } from 'rxjs';
+import type { EventEmitter } from 'node:events';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Namespace, Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
@@ -20,6 +21,7 @@ import { EventLog } from './event-log';
 import { recoveryAdapter } from './recovery-adapter';
 import { RedisReachability } from './redis-reachability';
 import { refuseHandshakesWhile } from './refuse-handshake';
+import { HandshakeAdmission } from './handshake-admission';
 import { ShutdownState } from '../health/shutdown-state';
 import { SocketConnections } from './socket-connections';
 import { guardClientEvents, refusedOutOfBounds } from './client-event-guard';
@@ -89,6 +91,10 @@ export class RealtimeIoAdapter extends IoAdapter {
     const shutdown = this.app.get(ShutdownState);
     server.engine.use(refuseHandshakesWhile(() => shutdown.isShuttingDown, 'This process is shutting down'));
     server.engine.use(this.app.get(RedisReachability).engineMiddleware());
+    // Reconnect storms: a bounded number of connections admitted at once, the rest told to retry.
+    const admission = new HandshakeAdmission(rt.maxPendingHandshakes);
+    server.engine.use(admission.middleware());
+    server.engine.on('connection', (conn: EventEmitter) => admission.track(conn));
     server.engine.use((req: IncomingMessage & RevocationMarked & { _query?: { sid?: string } }, res: EngineRes, next: (err?: unknown) => void) => {
       if (req._query?.sid !== undefined) return next(); // only the handshake carries the cookie we need
       // Without our cookie there is no session to load; loading one anyway kept express-session's

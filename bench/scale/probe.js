@@ -1,0 +1,75 @@
+// @ts-check
+'use strict';
+// Preloaded into every api process of bench:scale, ours and stock alike
+// (NODE_OPTIONS=--require bench/scale/probe.js, set only in the benchmark's cluster environment).
+// It changes nothing until asked: it listens on a unix socket SCALE_PROBE_DIR/<pid>.sock and answers
+// one JSON line per command:
+//   lag   event-loop delay since the last `lag` (p50/p99/max ms, perf_hooks histogram), memory, CPU
+//   gc    the same explicit GC request as bench/realtime/mem-probe.js (part a): memory before and after
+// The histogram's own cost (a 10 ms timer) is the same in both servers.
+const net = require('node:net');
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+const { rmSync } = require('node:fs');
+const { join } = require('node:path');
+const v8 = require('node:v8');
+const vm = require('node:vm');
+
+const dir = process.env.SCALE_PROBE_DIR;
+// Only the api processes: workers and CLI commands inherit NODE_OPTIONS too.
+const isApi = /(dist\/main|stock-server)\.js$/.test(process.argv[1] ?? '');
+
+if (dir && isApi) {
+  const eld = monitorEventLoopDelay({ resolution: 10 });
+  eld.enable();
+  let cpuBefore = process.cpuUsage();
+  let since = Date.now();
+  const memory = () => {
+    const m = process.memoryUsage();
+    return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+  };
+  const ms = (ns) => +(ns / 1e6).toFixed(2);
+  /** @type {Record<string, () => Promise<object>>} */
+  const commands = {
+    lag: async () => {
+      const cpu = process.cpuUsage(cpuBefore);
+      const seconds = (Date.now() - since) / 1000;
+      const r = { pid: process.pid, seconds, lagP50: ms(eld.percentile(50)), lagP99: ms(eld.percentile(99)), lagMax: ms(eld.max), cpu: +((cpu.user + cpu.system) / 1e6 / seconds).toFixed(3), memory: memory() };
+      eld.reset();
+      cpuBefore = process.cpuUsage();
+      since = Date.now();
+      return r;
+    },
+    gc: () =>
+      new Promise((resolve) => {
+        const before = memory();
+        // --expose-gc only makes gc callable (in a fresh context); it does not change how V8 collects.
+        v8.setFlagsFromString('--expose-gc');
+        const gc = vm.runInNewContext('gc');
+        gc();
+        // A second pass frees what the first one's finalizers (weak references) released.
+        setTimeout(() => {
+          gc();
+          setTimeout(() => resolve({ pid: process.pid, before, after: memory() }), 200);
+        }, 100);
+      }),
+  };
+  const path = join(dir, `${process.pid}.sock`);
+  rmSync(path, { force: true });
+  const server = net.createServer((conn) => {
+    let buf = '';
+    conn.on('error', () => undefined);
+    conn.on('data', (chunk) => {
+      buf += chunk.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const cmd = commands[buf.slice(0, nl).trim()];
+      buf = '';
+      if (!cmd) return void conn.end('{"error":"unknown command"}\n');
+      cmd().then((r) => conn.end(`${JSON.stringify(r)}\n`), (err) => conn.end(`${JSON.stringify({ error: String(err) })}\n`));
+    });
+  });
+  server.on('error', () => undefined); // the probe never takes the process down
+  server.listen(path);
+  server.unref();
+  process.on('exit', () => rmSync(path, { force: true }));
+}
