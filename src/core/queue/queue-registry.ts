@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '../../config/app-config';
 import { NotFoundError, UnavailableError } from '../errors/domain-error';
-import { ReplicaConfirmation, ReplicaConfirmationError } from '../redis/replica-confirmation';
+import { ReplicaConfirmation, ReplicaConfirmationError, WriteMark } from '../redis/replica-confirmation';
 import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
 import { REDIS } from '../redis/redis.module';
 import { JobHandlers } from './job-handlers';
@@ -87,7 +87,9 @@ export class QueueRegistry implements OnApplicationShutdown {
    */
   private producerConnection(): { client: RedisClient; confirmation: ReplicaConfirmation } {
     if (!this.producer) {
-      const client = createRedis(this.config.redis, { name: 'queue-producer' });
+      // A command in flight when a failover moves the connection fails (503) instead of being resent
+      // to the new primary, where a WAIT would count none of the earlier writes.
+      const client = createRedis(this.config.redis, { name: 'queue-producer', extra: { autoResendUnfulfilledCommands: false } });
       client.on('error', () => undefined); // surfaced by the failing dispatch itself
       const confirmation = new ReplicaConfirmation(client, {
         minReplicas: this.config.queue.dispatchMinReplicas,
@@ -121,11 +123,15 @@ export class QueueRegistry implements OnApplicationShutdown {
    * Waits until the replicas hold what the producer connection wrote; 503 otherwise, after undoing
    * what it can (`undo`): the client is told the dispatch failed, so the job should not run.
    */
-  private async confirmReplicated(undo: () => Promise<unknown>): Promise<void> {
-    if (this.config.queue.dispatchWaitMs === 0) return;
+  private async markWrites(): Promise<WriteMark | null> {
+    if (this.config.queue.dispatchWaitMs === 0) return null;
+    return withTimeout(this.producerConnection().confirmation.mark(), DISPATCH_TIMEOUT_MS);
+  }
+
+  private async confirmReplicated(mark: WriteMark | null, undo: () => Promise<unknown>): Promise<void> {
+    if (!mark) return;
     try {
-      await this.producerReady();
-      await this.producerConnection().confirmation.confirm();
+      await this.producerConnection().confirmation.confirm(mark);
     } catch (err) {
       await withTimeout(undo(), DISPATCH_TIMEOUT_MS).catch(() => undefined); // a job already running stays (at least once)
       const why = err instanceof ReplicaConfirmationError ? err.message : 'Redis did not confirm the write';
@@ -143,6 +149,7 @@ export class QueueRegistry implements OnApplicationShutdown {
     // ShouldBeUnique: while a job with this key is queued or running, the same job is returned.
     const unique = this.handlers.get(name)?.uniqueBy?.(data);
     if (unique !== undefined) jobOpts.deduplication = { id: `${name}:${unique}` };
+    const mark = await this.markWrites();
     const job = await withTimeout(queue.add(name, data, jobOpts), DISPATCH_TIMEOUT_MS);
     const id = job.id as string;
     if (opts.ownerId !== undefined) {
@@ -151,7 +158,7 @@ export class QueueRegistry implements OnApplicationShutdown {
     }
     // A deduplicated dispatch returns the job already queued; removing that one on a failed
     // confirmation would cancel someone else's dispatch.
-    await this.confirmReplicated(() => (unique === undefined ? job.remove() : Promise.resolve()));
+    await this.confirmReplicated(mark, () => (unique === undefined ? job.remove() : Promise.resolve()));
     return { queue: queueName, id };
   }
 
@@ -172,10 +179,11 @@ export class QueueRegistry implements OnApplicationShutdown {
     const producer = new FlowProducer({ connection: this.producerConnection().client, prefix: bullPrefix(this.config) });
     producer.on('error', () => undefined);
     try {
+      const mark = await this.markWrites();
       let node = await withTimeout(producer.add(flow as FlowJob), DISPATCH_TIMEOUT_MS);
       const root = node.job;
       // Removing the last job of the chain (the flow's parent) removes the chain.
-      await this.confirmReplicated(() => root.remove());
+      await this.confirmReplicated(mark, () => root.remove());
       const out: DispatchedJob[] = [];
       for (;;) {
         out.unshift({ queue: node.job.queueName, id: node.job.id as string });

@@ -52,7 +52,9 @@ end
  * any id it did not get on the channel (a subscriber that Redis dropped).
  * Ids are above 2^32, past Lua's default number format: they are formatted with %.0f.
  * KEYS[1] = seq, KEYS[2] = epoch, KEYS[3] = global stream, KEYS[4..] = room streams (one hash tag);
- * ARGV = maxlen, ttlMs, channel, body, global maxlen.
+ * ARGV = maxlen, ttlMs, channel, body, global maxlen, and the fan-out command: PUBLISH (default) or
+ * SPUBLISH (Redis 7 sharded pub/sub: on a Cluster only the slot's shard carries the message, where a
+ * PUBLISH is broadcast over the cluster bus to every node).
  */
 const PUBLISH_LUA = `${EPOCH_LUA}
 local id = string.format('%.0f', redis.call('INCR', KEYS[1]))
@@ -72,7 +74,7 @@ for i = 4, #KEYS do
   redis.call('PEXPIRE', key, ttl)
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], sid, 'e', ARGV[4])
-redis.call('PUBLISH', ARGV[3], id .. ' ' .. string.format('%.0f', epoch) .. '\\n' .. ARGV[4])
+redis.call(ARGV[6] or 'PUBLISH', ARGV[3], id .. ' ' .. string.format('%.0f', epoch) .. '\\n' .. ARGV[4])
 return id
 `;
 
@@ -88,6 +90,13 @@ export interface EventLogOptions {
   historyPerRoom: number;
   /** How long an idle room's history is kept. */
   historyTtlMs: number;
+  /**
+   * The hash tag of every key and of the channel (default `rt`): one log is one Cluster slot. A
+   * sharded log (docs/scaling/redis.md, "Sharded fan-out") is one EventLog per tag; bench/redis-shards.js.
+   */
+  shardTag?: string;
+  /** Fan out with SPUBLISH (the subscriber must SSUBSCRIBE) instead of PUBLISH. */
+  shardedPubSub?: boolean;
 }
 
 /** Event ids, per-room history in Redis streams, and the fan-out channel. Usable from any process. */
@@ -106,7 +115,7 @@ export class EventLog {
   ) {
     // One hash tag: the publish script touches the counter, the epoch and every stream at once,
     // which a Redis Cluster allows only within one slot.
-    const p = `${opts.prefix}{rt}:`;
+    const p = `${opts.prefix}{${opts.shardTag ?? 'rt'}}:`;
     this.channel = `${p}events`;
     this.seqKey = `${p}seq`;
     this.epochKey = `${p}epoch`;
@@ -115,7 +124,7 @@ export class EventLog {
   }
 
   streamKey(room: string): string {
-    return `${this.opts.prefix}{rt}:room:${room}`;
+    return `${this.opts.prefix}{${this.opts.shardTag ?? 'rt'}}:room:${room}`;
   }
 
   async append(rooms: string[], eventType: string, payload: Record<string, unknown>, target: RealtimeTarget): Promise<LoggedEvent> {
@@ -123,7 +132,16 @@ export class EventLog {
     const timestamp = new Date().toISOString();
     const body = JSON.stringify({ eventType, timestamp, payload, target, rooms: unique });
     const keys = [this.seqKey, this.epochKey, this.globalKey, ...unique.map((r) => this.streamKey(r))];
-    const id = await (this.redis as unknown as WithPublish).rtPublish(keys.length, ...keys, this.opts.historyPerRoom, this.opts.historyTtlMs, this.channel, body, GLOBAL_HISTORY);
+    const id = await (this.redis as unknown as WithPublish).rtPublish(
+      keys.length,
+      ...keys,
+      this.opts.historyPerRoom,
+      this.opts.historyTtlMs,
+      this.channel,
+      body,
+      GLOBAL_HISTORY,
+      this.opts.shardedPubSub ? 'SPUBLISH' : 'PUBLISH',
+    );
     return { id: Number(id), eventType, timestamp, payload, target, rooms: unique };
   }
 

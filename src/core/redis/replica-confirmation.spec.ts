@@ -1,4 +1,6 @@
-import { parseReplicationInfo, ReplicaHighWater } from './replica-confirmation';
+import { EventEmitter } from 'node:events';
+import type { RedisClient } from './redis.factory';
+import { parseReplicationInfo, ReplicaConfirmation, ReplicaConfirmationError, ReplicaHighWater } from './replica-confirmation';
 
 const primaryInfo = (replId: string, states: string[]) =>
   [
@@ -51,5 +53,65 @@ describe('ReplicaHighWater', () => {
     const hw = new ReplicaHighWater(0, 10000);
     hw.record({ replId: 'single', onlineReplicas: 0 }, 0);
     expect(hw.required('single', 100)).toBe(0);
+  });
+});
+
+describe('ReplicaConfirmation (at its seam: a fake connection answering INFO and WAIT)', () => {
+  class FakeConnection extends EventEmitter {
+    online = 2;
+    replId = 'p';
+    acks = 2;
+    waits: unknown[][] = [];
+    /** Emitted while a WAIT is outstanding: a failover moving the connection. */
+    reconnectDuringWait = false;
+    call(cmd: string, ...args: unknown[]): Promise<unknown> {
+      if (cmd === 'INFO') return Promise.resolve(primaryInfo(this.replId, Array.from({ length: this.online }, () => 'online')));
+      if (cmd === 'WAIT') {
+        this.waits.push(args);
+        if (this.reconnectDuringWait) this.emit('ready');
+        return Promise.resolve(this.acks);
+      }
+      return Promise.reject(new Error(`unexpected ${cmd}`));
+    }
+  }
+  const make = (fake: FakeConnection, minReplicas = 1) =>
+    new ReplicaConfirmation(fake as unknown as RedisClient, { minReplicas, timeoutMs: 500, slotKey: 'sb:{bull}:x' });
+
+  it('waits for every replica seen online and resolves when they confirm', async () => {
+    const fake = new FakeConnection();
+    const c = make(fake);
+    await expect(c.confirm(await c.mark())).resolves.toEqual({ required: 2, confirmed: 2 });
+    expect(fake.waits).toEqual([[2, 500]]);
+  });
+
+  it('rejects when fewer replicas confirm within the timeout', async () => {
+    const fake = new FakeConnection();
+    fake.acks = 1;
+    const c = make(fake);
+    await expect(c.confirm(await c.mark())).rejects.toBeInstanceOf(ReplicaConfirmationError);
+  });
+
+  it('rejects when the connection was replaced between the write and the WAIT (the WAIT would count nothing)', async () => {
+    const fake = new FakeConnection();
+    const c = make(fake);
+    const mark = await c.mark();
+    fake.emit('ready'); // ioredis reconnected (a failover moved it)
+    await expect(c.confirm(mark)).rejects.toThrow(/connection changed/);
+    expect(fake.waits).toEqual([]);
+  });
+
+  it('rejects a WAIT answered on a connection made while it was outstanding', async () => {
+    const fake = new FakeConnection();
+    fake.reconnectDuringWait = true;
+    const c = make(fake);
+    await expect(c.confirm(await c.mark())).rejects.toThrow(/connection changed/);
+  });
+
+  it('does not wait at all on a Redis without replicas when none is required', async () => {
+    const fake = new FakeConnection();
+    fake.online = 0;
+    const c = make(fake, 0);
+    await expect(c.confirm(await c.mark())).resolves.toEqual({ required: 0, confirmed: 0 });
+    expect(fake.waits).toEqual([]);
   });
 });

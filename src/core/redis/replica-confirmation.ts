@@ -74,10 +74,17 @@ export class ReplicaConfirmationError extends Error {
   constructor(
     readonly required: number,
     readonly confirmed: number,
+    why = `${confirmed} of ${required} Redis replica(s) confirmed the write`,
   ) {
-    super(`${confirmed} of ${required} Redis replica(s) confirmed the write`);
+    super(why);
     this.name = 'ReplicaConfirmationError';
   }
+}
+
+/** Which connection the writes went over (ReplicaConfirmation.mark, before writing). */
+export interface WriteMark {
+  node: Redis;
+  generation: number;
 }
 
 /**
@@ -95,6 +102,8 @@ export class ReplicaConfirmation {
   private timer?: NodeJS.Timeout;
   private sampling?: Promise<ReplicationSample | null>;
   private readonly sampleEveryMs: number;
+  /** Connections of a node so far: WAIT only counts the writes of the connection it is sent on. */
+  private readonly generations = new WeakMap<Redis, number>();
 
   constructor(
     private readonly client: RedisClient,
@@ -118,12 +127,22 @@ export class ReplicaConfirmation {
     this.timer = undefined;
   }
 
-  /**
-   * Resolves once enough replicas hold every write this connection made before the call; rejects
-   * with ReplicaConfirmationError when fewer confirmed within the timeout (or Redis' own error).
-   */
-  async confirm(): Promise<{ required: number; confirmed: number }> {
+  /** Call before the writes to confirm: the connection they will go over. */
+  async mark(): Promise<WriteMark> {
     const node = await this.node();
+    return { node, generation: this.generation(node) };
+  }
+
+  /**
+   * Resolves once enough replicas hold every write made since `mark` on that connection; rejects with
+   * ReplicaConfirmationError when fewer confirmed within the timeout, or when the connection changed
+   * in between (a failover moved it: WAIT on the new connection would count none of those writes and
+   * answer at once), or with Redis' own error.
+   */
+  async confirm(mark: WriteMark): Promise<{ required: number; confirmed: number }> {
+    const node = await this.node();
+    const moved = () => node !== mark.node || this.generation(node) !== mark.generation;
+    if (moved()) throw new ReplicaConfirmationError(1, 0, 'the Redis connection changed under the write (failover)');
     // The timer's sample when it is fresh: an INFO per write would queue behind every WAIT.
     const fresh = this.highWater.latest();
     const sample = fresh && this.now() - fresh.at <= 2 * this.sampleEveryMs ? fresh.sample : await this.sample();
@@ -131,8 +150,20 @@ export class ReplicaConfirmation {
     const required = this.highWater.required(sample.replId, this.now()) ?? Math.max(this.opts.minReplicas, sample.onlineReplicas);
     if (required === 0) return { required, confirmed: 0 };
     const confirmed = Number(await node.call('WAIT', required, this.opts.timeoutMs));
+    // A WAIT resent after a reconnect (ioredis does that) answered for another connection.
+    if (moved()) throw new ReplicaConfirmationError(required, 0, 'the Redis connection changed under the write (failover)');
     if (confirmed < required) throw new ReplicaConfirmationError(required, confirmed);
     return { required, confirmed };
+  }
+
+  private generation(node: Redis): number {
+    let n = this.generations.get(node);
+    if (n === undefined) {
+      n = 0;
+      this.generations.set(node, n);
+      node.on('ready', () => this.generations.set(node, (this.generations.get(node) ?? 0) + 1));
+    }
+    return n;
   }
 
   /** One INFO at a time; callers in between share it. */
