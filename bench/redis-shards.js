@@ -105,7 +105,7 @@ async function runMode(mode, ctx) {
         for (const { log, master } of logs) {
           const s = new Redis(master.port, master.host);
           s.on('smessage', onMessage);
-          await s.call('SSUBSCRIBE', log.channel);
+          await s.ssubscribe(log.channel);
           subs.push(s);
         }
       } else {

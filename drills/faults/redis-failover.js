@@ -19,13 +19,16 @@ const { ROOT } = require('../lib/topology');
 
 const topo = () => require(path.join(ROOT, 'scripts', 'redis-topology.js'));
 
-/** An ioredis client for the topology the stack runs (BullMQ needs an instance, not a URL, for Sentinel/Cluster). */
+/**
+ * A connection to the topology the stack runs, made by the app's own factory (dist/): a plain ioredis
+ * Sentinel client hit the same ioredis race the factory works around (ended for good by +switch-master
+ * during a reconnect) and the drill lost its accounting.
+ */
 function redisFor(env) {
-  const Redis = require(path.join(ROOT, 'node_modules', 'ioredis'));
-  const hosts = (list) => list.split(',').map((h) => ({ host: h.split(':')[0], port: Number(h.split(':')[1]) }));
-  if (env.REDIS_CLUSTER_NODES) return new Redis.Cluster(hosts(env.REDIS_CLUSTER_NODES), { redisOptions: { maxRetriesPerRequest: null } });
-  if (env.REDIS_SENTINELS) return new Redis({ sentinels: hosts(env.REDIS_SENTINELS), name: env.REDIS_SENTINEL_NAME, maxRetriesPerRequest: null, failoverDetector: true });
-  return new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+  const { createRedis } = require(path.join(ROOT, 'dist', 'core', 'redis', 'redis.factory.js'));
+  const hosts = (list) => list?.split(',').map((h) => ({ host: h.split(':')[0], port: Number(h.split(':')[1]) }));
+  const config = { url: env.REDIS_URL, sentinels: hosts(env.REDIS_SENTINELS), sentinelName: env.REDIS_SENTINEL_NAME ?? 'mymaster', clusterNodes: hosts(env.REDIS_CLUSTER_NODES), prefix: env.REDIS_PREFIX ?? 'sb:' };
+  return createRedis(config, { name: 'drill', failFast: false });
 }
 
 /** Port of the cluster master holding `tag`'s slot. */

@@ -133,7 +133,9 @@ export class QueueRegistry implements OnApplicationShutdown {
     try {
       await this.producerConnection().confirmation.confirm(mark);
     } catch (err) {
-      await withTimeout(undo(), DISPATCH_TIMEOUT_MS).catch(() => undefined); // a job already running stays (at least once)
+      // In the background: the 503 must not wait for a Redis that is failing over (a job a worker
+      // already took stays: at least once).
+      void withTimeout(undo(), DISPATCH_TIMEOUT_MS).catch(() => undefined);
       const why = err instanceof ReplicaConfirmationError ? err.message : 'Redis did not confirm the write';
       throw new UnavailableError(`The queue is unavailable: ${why}`);
     }
