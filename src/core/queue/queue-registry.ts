@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '../../config/app-config';
 import { NotFoundError, UnavailableError } from '../errors/domain-error';
@@ -36,7 +36,7 @@ const DISPATCH_TIMEOUT_MS = 3000;
  * dispatch fails at once (503) instead of hanging a request.
  */
 @Injectable()
-export class QueueRegistry implements OnApplicationShutdown {
+export class QueueRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly queues = new Map<string, Queue>();
   /** Dispatch-only queues, on a connection of their own: WAIT blocks the connection it is sent on. */
   private readonly producers = new Map<string, Queue>();
@@ -47,6 +47,15 @@ export class QueueRegistry implements OnApplicationShutdown {
     @Inject(REDIS) private readonly redis: RedisClient,
     private readonly handlers: JobHandlers,
   ) {}
+
+  /**
+   * The replica confirmation needs to have watched the primary before a failover starts (a process
+   * whose first dispatch came in the middle of a SENTINEL FAILOVER saw only the replica left and
+   * acknowledged a job that was then lost): the producer connection starts sampling at boot.
+   */
+  onModuleInit(): void {
+    if (this.config.queue.dispatchWaitMs > 0) this.producerConnection();
+  }
 
   get names(): string[] {
     return this.config.queue.names;
