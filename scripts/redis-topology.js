@@ -71,11 +71,23 @@ function cli(args, timeout = 5000) {
 /** @param {number} port */
 const ping = (port) => cli(['-p', String(port), 'PING'], 2000).then((o) => o.trim() === 'PONG', () => false);
 
-/** @param {number} pid */
+/**
+ * Running, not merely present: a node killed with -9 stays a zombie until its parent reaps it, and
+ * when that parent is `npm test` itself (scripts/test.js started the stack, then waits for Jest in
+ * spawnSync, so it reaps nothing) `kill(pid, 0)` succeeds forever — killNode waited for it and the
+ * sentinel kill -9 drill timed out.
+ * @param {number} pid
+ */
 function alive(pid) {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ..."; comm may contain spaces, the state follows the last ')'.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

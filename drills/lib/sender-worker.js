@@ -18,6 +18,8 @@ const published = [];
 const statuses = {};
 const failures = [];
 const analyses = [];
+/** When the first and the last failed answer (5xx, network) came: a fault's window as clients saw it. */
+let failureSpan = null;
 const timers = [];
 let inFlight = 0;
 let seq = 0;
@@ -31,6 +33,10 @@ const ACK_TIMEOUT_MS = 10000;
 function count(kind, status) {
   const k = `${kind} ${status}`;
   statuses[k] = (statuses[k] ?? 0) + 1;
+  if (status === 'network' || status === 'timeout' || (typeof status === 'number' && status >= 500)) {
+    const now = Date.now();
+    failureSpan = failureSpan ? { first: failureSpan.first, last: now } : { first: now, last: now };
+  }
 }
 
 async function call(kind, opts, userIdx, url) {
@@ -159,7 +165,7 @@ async function finish() {
   while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   for (const t of timers) if ('senders' in t) for (const s of t.senders) s.close();
   agent.destroy();
-  process.send?.({ type: 'result', published, statuses, failures, analyses, resends, stillInFlight: inFlight }, () => process.exit(0));
+  process.send?.({ type: 'result', published, statuses, failures, failureSpan, analyses, resends, stillInFlight: inFlight }, () => process.exit(0));
 }
 
 process.on('message', (msg) => {

@@ -95,6 +95,9 @@ export class AppConfig {
     stalledIntervalMs: number;
     analysisStationMs: number;
     maxActiveAnalysesPerUser: number;
+    /** Redis replicas that must confirm a dispatch (WAIT) at least, and how long to wait (0: no wait). */
+    dispatchMinReplicas: number;
+    dispatchWaitMs: number;
     metricsPort?: number;
     metricsHost: string;
     monitorWebhookUrl?: string;
@@ -216,6 +219,8 @@ export class AppConfig {
       stalledIntervalMs: e.QUEUE_STALLED_INTERVAL_MS,
       analysisStationMs: e.ANALYSIS_STATION_MS,
       maxActiveAnalysesPerUser: e.MAX_ACTIVE_ANALYSES_PER_USER,
+      dispatchMinReplicas: e.QUEUE_DISPATCH_MIN_REPLICAS ?? (e.REDIS_SENTINELS?.length || e.REDIS_CLUSTER_NODES?.length ? 1 : 0),
+      dispatchWaitMs: e.QUEUE_DISPATCH_WAIT_MS,
       metricsPort: e.METRICS_PORT,
       metricsHost: e.METRICS_HOST,
       monitorWebhookUrl: e.QUEUE_MONITOR_WEBHOOK_URL,

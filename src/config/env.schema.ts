@@ -143,6 +143,14 @@ export const envSchema = z.object({
   QUEUE_LOCK_MS: int(1000, 600000).default('5000'),
   /** How often workers look for jobs whose lock expired (stalled) and put them back. */
   QUEUE_STALLED_INTERVAL_MS: int(500, 600000).default('3000'),
+  /**
+   * Replicas that must hold a dispatched job before the dispatch is acknowledged (Redis WAIT), so a
+   * failover cannot lose it; besides these, every replica seen online recently is waited for.
+   * Default: 1 with REDIS_SENTINELS or REDIS_CLUSTER_NODES, 0 with one Redis.
+   */
+  QUEUE_DISPATCH_MIN_REPLICAS: int(0, 16).optional(),
+  /** How long a dispatch waits for those replicas before it fails with 503; 0 turns the wait off. */
+  QUEUE_DISPATCH_WAIT_MS: int(0, 2500).default('1000'),
   /** How long one analysis station works (the demo long job of SPEC §4). */
   ANALYSIS_STATION_MS: int(0, 600000).default('500'),
   /** Analyses one user may have waiting or running at once, so nobody can fill a queue and starve the others. */

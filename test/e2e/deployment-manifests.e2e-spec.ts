@@ -164,6 +164,51 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('docker-compose.sentinel.yml (Redis Sentinel: primary + 2 replicas + 3 sentinels)', () => {
+  const override = parse(read('docker-compose.sentinel.yml'), { merge: true }) as { services: Record<string, Service> };
+  const extra = override.services;
+  // docker compose -f docker-compose.yml -f docker-compose.sentinel.yml: mappings (environment, depends_on) merge, the rest is replaced.
+  const merged = (n: string): Service => ({
+    ...services[n],
+    ...extra[n],
+    environment: { ...(services[n]?.environment ?? {}), ...(extra[n]?.environment ?? {}) },
+    depends_on: { ...((services[n]?.depends_on) ?? {}), ...((extra[n]?.depends_on) ?? {}) },
+  });
+  const sentinels = Object.keys(extra).filter((n) => n.startsWith('redis-sentinel-'));
+  const replicas = Object.keys(extra).filter((n) => n.startsWith('redis-replica-'));
+
+  it('adds two replicas of the `redis` service and three sentinels monitoring it with a quorum of 2, on pinned images', () => {
+    expect(sentinels).toHaveLength(3);
+    expect(replicas).toHaveLength(2);
+    for (const n of [...sentinels, ...replicas]) {
+      expect(extra[n].image).toBe(services.redis.image);
+      expect(extra[n].healthcheck?.test.length).toBeGreaterThan(0);
+    }
+    for (const r of replicas) expect(extra[r].command?.join(' ')).toContain('--replicaof redis 6379');
+    for (const n of sentinels) {
+      const script = extra[n].command?.join(' ') ?? '';
+      expect(script).toContain('sentinel monitor switchboard redis 6379 2');
+      expect(script).toContain('--sentinel');
+      expect(script).toContain('sentinel resolve-hostnames yes');
+    }
+    // Every data node keeps an AOF, as the single Redis does.
+    for (const n of ['redis', ...replicas]) expect(extra[n].command?.join(' ')).toContain('--appendonly yes');
+  });
+
+  it('points every app process at the sentinels, with variables the api accepts, after they are healthy', () => {
+    const known = new Set(Object.keys(envSchema.shape));
+    for (const n of appServices) {
+      const svc = merged(n);
+      const env = svc.environment as Record<string, string>;
+      for (const k of Object.keys(env)) expect(known.has(k) ? k : `unknown variable ${k} in ${n}`).toBe(k);
+      const parsed = parseEnv(withDefaults(env));
+      expect(parsed.REDIS_SENTINELS).toEqual(sentinels.map((h) => `${h}:26379`));
+      expect(parsed.REDIS_SENTINEL_NAME).toBe('switchboard');
+      for (const s of sentinels) expect((svc.depends_on as Record<string, { condition: string }>)[s]).toEqual({ condition: 'service_healthy' });
+    }
+  });
+});
+
 describe('ops/: Prometheus, alerts, Grafana', () => {
   const prometheus = parse(read('ops', 'prometheus', 'prometheus.yml')) as {
     scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;

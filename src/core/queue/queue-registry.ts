@@ -1,8 +1,9 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '../../config/app-config';
 import { NotFoundError, UnavailableError } from '../errors/domain-error';
-import type { RedisClient } from '../redis/redis.factory';
+import { ReplicaConfirmation, ReplicaConfirmationError, WriteMark } from '../redis/replica-confirmation';
+import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
 import { REDIS } from '../redis/redis.module';
 import { JobHandlers } from './job-handlers';
 import { bullPrefix, parseQueueName, QUEUE_NAME, readJobOwner, recordJobOwner } from './queue.keys';
@@ -38,14 +39,26 @@ const BULK_TIMEOUT_MS = 30000;
  * dispatch fails at once (503) instead of hanging a request.
  */
 @Injectable()
-export class QueueRegistry implements OnApplicationShutdown {
+export class QueueRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly queues = new Map<string, Queue>();
+  /** Dispatch-only queues, on a connection of their own: WAIT blocks the connection it is sent on. */
+  private readonly producers = new Map<string, Queue>();
+  private producer?: { client: RedisClient; confirmation: ReplicaConfirmation };
 
   constructor(
     readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: RedisClient,
     private readonly handlers: JobHandlers,
   ) {}
+
+  /**
+   * The replica confirmation needs to have watched the primary before a failover starts (a process
+   * whose first dispatch came in the middle of a SENTINEL FAILOVER saw only the replica left and
+   * acknowledged a job that was then lost): the producer connection starts sampling at boot.
+   */
+  onModuleInit(): void {
+    if (this.config.queue.dispatchWaitMs > 0) this.producerConnection();
+  }
 
   get names(): string[] {
     return this.config.queue.names;
@@ -84,9 +97,71 @@ export class QueueRegistry implements OnApplicationShutdown {
     return raw.map((n) => this.get(parseQueueName(n)));
   }
 
+  /**
+   * The producer connection and its replica confirmation (created on first dispatch). A failover
+   * promotes a replica, and Redis replicates asynchronously: a job only the old primary held is gone.
+   * So a dispatch is acknowledged only once the replicas hold it (ReplicaConfirmation: WAIT).
+   */
+  private producerConnection(): { client: RedisClient; confirmation: ReplicaConfirmation } {
+    if (!this.producer) {
+      // A command in flight when a failover moves the connection fails (503) instead of being resent
+      // to the new primary, where a WAIT would count none of the earlier writes.
+      const client = createRedis(this.config.redis, { name: 'queue-producer', extra: { autoResendUnfulfilledCommands: false } });
+      client.on('error', () => undefined); // surfaced by the failing dispatch itself
+      const confirmation = new ReplicaConfirmation(client, {
+        minReplicas: this.config.queue.dispatchMinReplicas,
+        timeoutMs: this.config.queue.dispatchWaitMs,
+        slotKey: `${bullPrefix(this.config)}:x`,
+      });
+      if (this.config.queue.dispatchWaitMs > 0) confirmation.start();
+      this.producer = { client, confirmation };
+    }
+    return this.producer;
+  }
+
+  /** The fail-fast producer connection refuses commands until it is connected: the first dispatch waits for it. */
+  private async producerReady(): Promise<void> {
+    const { client } = this.producerConnection();
+    if (client.status !== 'ready') await withTimeout(redisReady(client, DISPATCH_TIMEOUT_MS), DISPATCH_TIMEOUT_MS);
+  }
+
+  private producerQueue(name: string): Queue {
+    this.get(name); // validates the name
+    let queue = this.producers.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.producerConnection().client, prefix: bullPrefix(this.config), defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue.on('error', () => undefined);
+      this.producers.set(name, queue);
+    }
+    return queue;
+  }
+
+  /**
+   * Waits until the replicas hold what the producer connection wrote; 503 otherwise, after undoing
+   * what it can (`undo`): the client is told the dispatch failed, so the job should not run.
+   */
+  private async markWrites(): Promise<WriteMark | null> {
+    if (this.config.queue.dispatchWaitMs === 0) return null;
+    return withTimeout(this.producerConnection().confirmation.mark(), DISPATCH_TIMEOUT_MS);
+  }
+
+  private async confirmReplicated(mark: WriteMark | null, undo: () => Promise<unknown>): Promise<void> {
+    if (!mark) return;
+    try {
+      await this.producerConnection().confirmation.confirm(mark);
+    } catch (err) {
+      // In the background: the 503 must not wait for a Redis that is failing over (a job a worker
+      // already took stays: at least once).
+      void withTimeout(undo(), DISPATCH_TIMEOUT_MS).catch(() => undefined);
+      const why = err instanceof ReplicaConfirmationError ? err.message : 'Redis did not confirm the write';
+      throw new UnavailableError(`The queue is unavailable: ${why}`);
+    }
+  }
+
   async dispatch<Data extends object>(queueName: string, name: string, data: Data, opts: DispatchOptions = {}): Promise<DispatchedJob> {
     this.handlers.assertDispatchable(name);
-    const queue = this.select([queueName])[0];
+    const queue = this.producerQueue(parseQueueName(queueName));
+    await this.producerReady();
     const jobOpts: JobsOptions = {};
     if (opts.attempts) jobOpts.attempts = opts.attempts;
     if (opts.delayMs) jobOpts.delay = opts.delayMs;
@@ -94,11 +169,16 @@ export class QueueRegistry implements OnApplicationShutdown {
     // ShouldBeUnique: while a job with this key is queued or running, the same job is returned.
     const unique = this.handlers.get(name)?.uniqueBy?.(data);
     if (unique !== undefined) jobOpts.deduplication = { id: `${name}:${unique}` };
+    const mark = await this.markWrites();
     const job = await withTimeout(queue.add(name, data, jobOpts), DISPATCH_TIMEOUT_MS);
     const id = job.id as string;
     if (opts.ownerId !== undefined) {
-      await withTimeout(recordJobOwner(this.redis, this.config.redis.prefix, queueName, id, opts.ownerId), DISPATCH_TIMEOUT_MS);
+      // On the producer connection, so that (on one Redis or Sentinel) the confirmation covers it too.
+      await withTimeout(recordJobOwner(this.producerConnection().client, this.config.redis.prefix, queueName, id, opts.ownerId), DISPATCH_TIMEOUT_MS);
     }
+    // A deduplicated dispatch returns the job already queued; removing that one on a failed
+    // confirmation would cancel someone else's dispatch.
+    await this.confirmReplicated(mark, () => (unique === undefined ? job.remove() : Promise.resolve()));
     return { queue: queueName, id };
   }
 
@@ -141,10 +221,15 @@ export class QueueRegistry implements OnApplicationShutdown {
     for (const s of steps) {
       flow = { name: s.name, queueName: parseQueueName(s.queue), data: s.data, opts: { ...DEFAULT_JOB_OPTIONS, failParentOnFailure: true }, children: flow ? [flow] : undefined };
     }
-    const producer = new FlowProducer({ connection: this.redis, prefix: bullPrefix(this.config) });
+    await this.producerReady();
+    const producer = new FlowProducer({ connection: this.producerConnection().client, prefix: bullPrefix(this.config) });
     producer.on('error', () => undefined);
     try {
+      const mark = await this.markWrites();
       let node = await withTimeout(producer.add(flow as FlowJob), DISPATCH_TIMEOUT_MS);
+      const root = node.job;
+      // Removing the last job of the chain (the flow's parent) removes the chain.
+      await this.confirmReplicated(mark, () => root.remove());
       const out: DispatchedJob[] = [];
       for (;;) {
         out.unshift({ queue: node.job.queueName, id: node.job.id as string });
@@ -163,7 +248,11 @@ export class QueueRegistry implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    await Promise.all([...this.queues.values(), ...this.producers.values()].map((q) => q.close().catch(() => undefined)));
+    if (this.producer) {
+      this.producer.confirmation.stop();
+      await this.producer.client.quit().catch(() => this.producer?.client.disconnect());
+    }
   }
 }
 

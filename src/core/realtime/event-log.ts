@@ -54,8 +54,10 @@ end
  * channel (a subscriber that Redis dropped).
  * Ids are above 2^32, past Lua's default number format: they are formatted with %.0f.
  * KEYS[1] = seq, KEYS[2] = epoch, KEYS[3] = global stream, KEYS[4..] = the batch's room streams (one hash tag);
- * ARGV = maxlen, ttlMs, channel, global maxlen, event count, then per event:
- * its room count, the KEYS index of each of its rooms, its body. Returns the ids in order.
+ * ARGV = maxlen, ttlMs, channel, global maxlen, event count, the fan-out command: PUBLISH or SPUBLISH
+ * (Redis 7 sharded pub/sub: on a Cluster only the slot's shard carries the message, where a PUBLISH is
+ * broadcast over the cluster bus to every node), then per event: its room count, the KEYS index of each
+ * of its rooms, its body. Returns the ids in order.
  */
 const PUBLISH_LUA = `${EPOCH_LUA}
 local maxlen = tonumber(ARGV[1])
@@ -63,7 +65,8 @@ local ttl = tonumber(ARGV[2])
 local channel = ARGV[3]
 local epochText = string.format('%.0f', epoch)
 local ids = {}
-local a = 6
+local publish = ARGV[6]
+local a = 7
 for e = 1, tonumber(ARGV[5]) do
   local nrooms = tonumber(ARGV[a])
   local body = ARGV[a + nrooms + 1]
@@ -82,7 +85,7 @@ for e = 1, tonumber(ARGV[5]) do
     redis.call('PEXPIRE', key, ttl)
   end
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], sid, 'e', body)
-  redis.call('PUBLISH', channel, id .. ' ' .. epochText .. '\\n' .. body)
+  redis.call(publish, channel, id .. ' ' .. epochText .. '\\n' .. body)
   ids[e] = id
   a = a + nrooms + 2
 end
@@ -130,6 +133,13 @@ export interface EventLogOptions {
   historyPerRoom: number;
   /** How long an idle room's history is kept. */
   historyTtlMs: number;
+  /**
+   * The hash tag of every key and of the channel (default `rt`): one log is one Cluster slot. A
+   * sharded log (docs/scaling/redis.md, "Sharded fan-out") is one EventLog per tag; bench/redis-shards.js.
+   */
+  shardTag?: string;
+  /** Fan out with SPUBLISH (the subscriber must SSUBSCRIBE) instead of PUBLISH. */
+  shardedPubSub?: boolean;
 }
 
 /** Event ids, per-room history in Redis streams, and the fan-out channel. Usable from any process. */
@@ -150,7 +160,7 @@ export class EventLog {
   ) {
     // One hash tag: the publish script touches the counter, the epoch and every stream at once,
     // which a Redis Cluster allows only within one slot.
-    const p = `${opts.prefix}{rt}:`;
+    const p = `${opts.prefix}{${opts.shardTag ?? 'rt'}}:`;
     this.channel = `${p}events`;
     this.seqKey = `${p}seq`;
     this.epochKey = `${p}epoch`;
@@ -159,7 +169,7 @@ export class EventLog {
   }
 
   streamKey(room: string): string {
-    return `${this.opts.prefix}{rt}:room:${room}`;
+    return `${this.opts.prefix}{${this.opts.shardTag ?? 'rt'}}:room:${room}`;
   }
 
   /**
@@ -188,7 +198,7 @@ export class EventLog {
   private send(batch: PendingEvent[]): void {
     const keys = [this.seqKey, this.epochKey, this.globalKey];
     const keyIndex = new Map<string, number>();
-    const args: (string | number)[] = [this.opts.historyPerRoom, this.opts.historyTtlMs, this.channel, GLOBAL_HISTORY, batch.length];
+    const args: (string | number)[] = [this.opts.historyPerRoom, this.opts.historyTtlMs, this.channel, GLOBAL_HISTORY, batch.length, this.opts.shardedPubSub ? 'SPUBLISH' : 'PUBLISH'];
     for (const e of batch) {
       const streams = new Set<number>();
       for (const room of e.rooms) {

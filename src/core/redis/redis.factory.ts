@@ -50,9 +50,40 @@ export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOpt
     // After SENTINEL FAILOVER the old primary stays a writable master for seconds (until the
     // sentinels demote it): connections on it kept writing where nobody reads. The detector
     // listens for +switch-master and moves every connection at once.
-    return new ClassifiedRedis({ ...common, sentinels: config.sentinels, name: config.sentinelName, failoverDetector: true });
+    const client = new ClassifiedRedis({ ...common, sentinels: config.sentinels, name: config.sentinelName, failoverDetector: true });
+    reviveAfterSwitchRace(client);
+    return client;
   }
   return new ClassifiedRedis(config.url, common);
+}
+
+let reviving = true;
+
+/** Shutdown: a client ended from now on was ended on purpose. */
+export function stopRevivingRedis(): void {
+  reviving = false;
+}
+
+/**
+ * ioredis 5 (5.11) ends a Sentinel client for good when +switch-master arrives while it is
+ * reconnecting: after a kill -9 the primary's connection closes from the far side, so the failover
+ * detector of that connection is never cleaned up; when the sentinels then announce the new primary
+ * it disconnects the connector, and the reconnect under way — still asking the sentinels where the
+ * primary is — fails with "Connection is closed." and sets the status to `end`. Every later command
+ * fails at once, and /up stayed 503 for good (full redis-failover drill, 3 api processes under
+ * 1,000 sockets: slow sentinel replies make the race likely). A status `end` straight after
+ * `connecting` (an ordinary close or quit goes through `close`) is that race: connect again.
+ */
+function reviveAfterSwitchRace(client: Redis): void {
+  let last = '';
+  for (const status of ['connecting', 'connect', 'ready', 'close', 'reconnecting']) client.on(status, () => (last = status));
+  client.on('end', () => {
+    if (last !== 'connecting' || !reviving) return;
+    last = '';
+    setTimeout(() => {
+      if (reviving && client.status === 'end') client.connect().catch(() => undefined);
+    }, 100).unref();
+  });
 }
 
 /** Resolves once the client is ready (or rejects after `timeoutMs`). */

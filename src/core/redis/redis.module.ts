@@ -1,7 +1,7 @@
-import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { BatchedReads } from './batched-reads';
-import { createRedis, redisReady, RedisClient } from './redis.factory';
+import { createRedis, redisReady, RedisClient, stopRevivingRedis } from './redis.factory';
 
 /** DI token of the shared fail-fast command connection. */
 export const REDIS = Symbol('REDIS');
@@ -31,8 +31,13 @@ export const REDIS = Symbol('REDIS');
   ],
   exports: [REDIS, BatchedReads],
 })
-export class RedisModule implements OnApplicationShutdown {
+export class RedisModule implements OnModuleDestroy, OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: RedisClient) {}
+
+  /** Before any module closes its connections (Nest runs every onModuleDestroy first). */
+  onModuleDestroy(): void {
+    stopRevivingRedis();
+  }
 
   async onApplicationShutdown(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());

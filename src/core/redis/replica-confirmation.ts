@@ -1,0 +1,193 @@
+import Redis, { Cluster } from 'ioredis';
+import type { RedisClient } from './redis.factory';
+
+/** What `INFO replication` says about the primary a connection writes to. */
+export interface ReplicationSample {
+  /** The primary's replication id: a promoted replica starts a new one. */
+  replId: string;
+  /** Replicas whose link is up and synced (state=online): the ones that can acknowledge a WAIT. */
+  onlineReplicas: number;
+}
+
+/** `INFO replication` text → sample; null when the connection is not on a primary. */
+export function parseReplicationInfo(info: string): ReplicationSample | null {
+  const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  if (field('role') !== 'master') return null;
+  const replId = field('master_replid');
+  if (!replId) return null;
+  const onlineReplicas = info.split('\n').filter((l) => /^slave\d+:.*state=online/.test(l)).length;
+  return { replId, onlineReplicas };
+}
+
+/**
+ * How many replicas a write must reach before it is acknowledged: every replica seen online on this
+ * primary within `memoryMs`, and at least `minReplicas`.
+ *
+ * Why a memory, not the count right now: during `SENTINEL FAILOVER` the sentinels promote one replica
+ * (which leaves the old primary at once) and only then, about a second later, move the other one and
+ * the clients. In that second the old primary still takes writes and its one remaining replica still
+ * acknowledges them — and both are thrown away when that replica resyncs from the new primary. Waiting
+ * for the replicas the primary *had* refuses exactly those writes. A replica that really left costs
+ * `memoryMs` of refused writes; samples of an earlier primary (another replication id) do not count.
+ */
+export class ReplicaHighWater {
+  private samples: Array<{ at: number; sample: ReplicationSample }> = [];
+
+  constructor(
+    private readonly minReplicas: number,
+    private readonly memoryMs: number,
+  ) {}
+
+  record(sample: ReplicationSample, at: number): void {
+    this.samples = this.samples.filter((s) => s.sample.replId === sample.replId && at - s.at <= this.memoryMs);
+    this.samples.push({ at, sample });
+  }
+
+  /** Replicas to wait for on the primary with `replId`, or null when it has no recent sample. */
+  required(replId: string, at: number): number | null {
+    const recent = this.samples.filter((s) => s.sample.replId === replId && at - s.at <= this.memoryMs);
+    if (!recent.length) return null;
+    return Math.max(this.minReplicas, ...recent.map((s) => s.sample.onlineReplicas));
+  }
+
+  /** The newest sample, whatever its primary, and when it was taken. */
+  latest(): { at: number; sample: ReplicationSample } | undefined {
+    return this.samples.at(-1);
+  }
+}
+
+export interface ReplicaConfirmationOptions {
+  /** Replicas that must confirm even when none was seen (0: a primary without replicas acknowledges alone). */
+  minReplicas: number;
+  /** WAIT's timeout. */
+  timeoutMs: number;
+  /** A key whose slot the writes go to: on a Cluster, WAIT is sent to that slot's master. */
+  slotKey: string;
+  /** How long a replica seen online is still waited for (see ReplicaHighWater). */
+  memoryMs?: number;
+  /** How often the primary's replicas are sampled. */
+  sampleEveryMs?: number;
+}
+
+/** Not enough replicas confirmed in time: the write may not survive a failover. */
+export class ReplicaConfirmationError extends Error {
+  constructor(
+    readonly required: number,
+    readonly confirmed: number,
+    why = `${confirmed} of ${required} Redis replica(s) confirmed the write`,
+  ) {
+    super(why);
+    this.name = 'ReplicaConfirmationError';
+  }
+}
+
+/** Which connection the writes went over (ReplicaConfirmation.mark, before writing). */
+export interface WriteMark {
+  node: Redis;
+  generation: number;
+}
+
+/**
+ * Redis replicates asynchronously: a write acknowledged by the primary is lost when a replica that
+ * had not received it is promoted. `confirm()` (after the writes, on the connection that made them)
+ * sends `WAIT <n> <timeout>`, which returns once n replicas hold every earlier write of that
+ * connection, and rejects when fewer did. Sentinel promotes the replica with the largest replication
+ * offset, so a write one replica holds survives a kill -9 of the primary; n is every replica recently
+ * online (ReplicaHighWater), which also covers a manual `SENTINEL FAILOVER`. A Cluster's replica
+ * failover (`CLUSTER FAILOVER`) is coordinated and loses nothing; its kill -9 is the first case.
+ */
+export class ReplicaConfirmation {
+  private readonly highWater: ReplicaHighWater;
+  private slot?: number;
+  private timer?: NodeJS.Timeout;
+  private sampling?: Promise<ReplicationSample | null>;
+  private readonly sampleEveryMs: number;
+  /** Connections of a node so far: WAIT only counts the writes of the connection it is sent on. */
+  private readonly generations = new WeakMap<Redis, number>();
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly opts: ReplicaConfirmationOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.highWater = new ReplicaHighWater(opts.minReplicas, opts.memoryMs ?? 10000);
+    this.sampleEveryMs = opts.sampleEveryMs ?? 1000;
+  }
+
+  /** Starts sampling the primary's replicas (unref'd timer). */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.sample().catch(() => undefined), this.sampleEveryMs);
+    this.timer.unref();
+    void this.sample().catch(() => undefined);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Call before the writes to confirm: the connection they will go over. */
+  async mark(): Promise<WriteMark> {
+    const node = await this.node();
+    return { node, generation: this.generation(node) };
+  }
+
+  /**
+   * Resolves once enough replicas hold every write made since `mark` on that connection; rejects with
+   * ReplicaConfirmationError when fewer confirmed within the timeout, or when the connection changed
+   * in between (a failover moved it: WAIT on the new connection would count none of those writes and
+   * answer at once), or with Redis' own error.
+   */
+  async confirm(mark: WriteMark): Promise<{ required: number; confirmed: number }> {
+    const node = await this.node();
+    const moved = () => node !== mark.node || this.generation(node) !== mark.generation;
+    if (moved()) throw new ReplicaConfirmationError(1, 0, 'the Redis connection changed under the write (failover)');
+    // The timer's sample when it is fresh: an INFO per write would queue behind every WAIT.
+    const fresh = this.highWater.latest();
+    const sample = fresh && this.now() - fresh.at <= 2 * this.sampleEveryMs ? fresh.sample : await this.sample();
+    if (!sample) throw new ReplicaConfirmationError(Math.max(1, this.opts.minReplicas), 0);
+    const required = this.highWater.required(sample.replId, this.now()) ?? Math.max(this.opts.minReplicas, sample.onlineReplicas);
+    if (required === 0) return { required, confirmed: 0 };
+    const confirmed = Number(await node.call('WAIT', required, this.opts.timeoutMs));
+    // A WAIT resent after a reconnect (ioredis does that) answered for another connection.
+    if (moved()) throw new ReplicaConfirmationError(required, 0, 'the Redis connection changed under the write (failover)');
+    if (confirmed < required) throw new ReplicaConfirmationError(required, confirmed);
+    return { required, confirmed };
+  }
+
+  private generation(node: Redis): number {
+    let n = this.generations.get(node);
+    if (n === undefined) {
+      n = 0;
+      this.generations.set(node, n);
+      node.on('ready', () => this.generations.set(node, (this.generations.get(node) ?? 0) + 1));
+    }
+    return n;
+  }
+
+  /** One INFO at a time; callers in between share it. */
+  private sample(): Promise<ReplicationSample | null> {
+    this.sampling ??= (async () => {
+      try {
+        const node = await this.node();
+        const sample = parseReplicationInfo(String(await node.call('INFO', 'replication')));
+        if (sample) this.highWater.record(sample, this.now());
+        return sample;
+      } finally {
+        this.sampling = undefined;
+      }
+    })();
+    return this.sampling;
+  }
+
+  /** The connection the writes went over: the client itself, or on a Cluster the master of the slot. */
+  private async node(): Promise<Redis> {
+    if (!(this.client instanceof Cluster)) return this.client;
+    this.slot ??= Number(await this.client.call('CLUSTER', 'KEYSLOT', this.opts.slotKey));
+    const key = this.client.slots[this.slot]?.[0];
+    const node = this.client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === key);
+    if (!node) throw new ReplicaConfirmationError(Math.max(1, this.opts.minReplicas), 0);
+    return node;
+  }
+}
