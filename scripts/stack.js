@@ -935,6 +935,7 @@ async function coldStart(L, bins, log, replicas) {
  * logs, which name the first replica's files; warmStart then points it at the primary.
  */
 async function cloneReplica(L, svc, log) {
+  if (svc === 'replica') throw new Error(`${L.cfg.name}: the first replica has no data (${L.replica.data}): \`node scripts/stack.js down --stack=${L.cfg.name}\`, remove .stack/${L.cfg.name} and start again`);
   const t = Date.now();
   log(`${L.cfg.name}: setting up ${svc} as a copy of replica`);
   await stopService(L, svc, log);
@@ -951,7 +952,15 @@ async function cloneReplica(L, svc, log) {
 }
 
 async function warmStart(L, log, replicas) {
-  for (const svc of replicas) if (!exists(L[svc].ready)) await cloneReplica(L, svc, log);
+  for (const svc of replicas) {
+    if (exists(L[svc].ready)) continue;
+    // The first replica of a stack made before replicas were marked ready: its data is there already.
+    if (svc === 'replica' && exists(L.replica.data)) {
+      fs.writeFileSync(L.replica.ready, `${new Date().toISOString()}\n`);
+      continue;
+    }
+    await cloneReplica(L, svc, log);
+  }
   const services = ['primary', ...replicas, 'redis'];
   // A replica this run does not use is stopped (its data stays for the next STACK_REPLICAS=2).
   for (const svc of REPLICAS.filter((r) => !replicas.includes(r))) {
