@@ -283,7 +283,8 @@ describe('the runbook, run as written against npm run up -- --instances 3', () =
   it('maintenance mode: 503 for everyone, then back', async () => {
     const out = await run('maintenance');
     expect(out).toMatch(/^503$/m);
-    expect((await fetch(`${url()}/api/auth/me`)).status).toBe(401);
+    // `up` clears the flag; each process reads it once a second (the block's own `sleep 2` covers `down`).
+    await waitFor(async () => ((await fetch(`${url()}/api/auth/me`)).status === 401 ? true : undefined), 5000, 200);
   });
 
   it('changes a limit and rolls the api processes onto it', async () => {
