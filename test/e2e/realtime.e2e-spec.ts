@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { testRedis } from '../support/redis';
 import { EventSource } from 'eventsource';
 import { join } from 'node:path';
@@ -128,11 +128,15 @@ describe('realtime across api processes', () => {
     const log = new EventLog(redis, { prefix: 'sb:', historyPerRoom: 100, historyTtlMs: 60000 });
     await log.append([`user:${user.id}`], 'batch-warm-up', {}, 'all'); // the script is loaded: what follows is EVALSHA
     const calls: string[] = [];
-    const monitor = await (redis as Redis).duplicate().monitor(); // one Redis here, never a Cluster
-    cleanups.push(() => monitor.disconnect());
-    monitor.on('monitor', (_t: string, args: string[]) => {
-      if (/^eval/i.test(args[0]) && args.some((a) => a.includes('batch-event'))) calls.push(args[0]);
-    });
+    // MONITOR every master (on a Cluster the script runs on the one holding the {rt} slot).
+    const nodes: Redis[] = redis.isCluster ? (redis as unknown as Cluster).nodes('master') : [redis as Redis];
+    for (const node of nodes) {
+      const monitor = await node.duplicate().monitor();
+      cleanups.push(() => monitor.disconnect());
+      monitor.on('monitor', (_t: string, args: string[]) => {
+        if (/^eval/i.test(args[0]) && args.some((a) => a.includes('batch-event'))) calls.push(args[0]);
+      });
+    }
     const room = `user:${user.id}`;
     const other = `project:batch-${Date.now()}`;
     const before = await log.currentId();
