@@ -8,7 +8,7 @@ interface Held {
 }
 
 /**
- * Sockets in the middle of a recovery replay (SocketConnections.recover): live
+ * Sockets in the middle of a recovery replay (SocketRecovery.recover): live
  * events for them are held, so what they missed (read from history) and what
  * is new arrive in id order, each once. History in Redis can be ahead of this
  * process's delivery (overload): a replay that went further than delivery has
