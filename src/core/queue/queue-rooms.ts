@@ -56,5 +56,4 @@ export class JobRooms implements RoomKind<JobRef> {
     const job = this.queues.has(queue) ? await this.queues.get(queue).getJob(jobId) : undefined;
     return jobOwner(recorded, job?.data) === user.id;
   }
-
 }
