@@ -25,9 +25,9 @@ function setUp(verify: (token: string) => Promise<Principal | null> = async (t) 
     saveSoon: async (session: StoredSession) => void saved.push({ how: 'saveSoon', session }),
   } as unknown as SocketSessionStore;
   const cluster = { userOnline: () => undefined } as unknown as ClusterState;
-  const rooms = new SocketRooms(config, {} as RoomAccess, cluster, store, { all: () => [] } as unknown as SocketNamespaces);
-  const log = { offsetForNewSocket: async () => 99 } as unknown as EventLog;
   const revocations = new RecentRevocations();
+  const rooms = new SocketRooms(config, {} as RoomAccess, cluster, store, { all: () => [] } as unknown as SocketNamespaces, revocations);
+  const log = { offsetForNewSocket: async () => 99 } as unknown as EventLog;
   const authenticator = { fromToken: verify } as unknown as Authenticator;
   const auth = new SocketAuthentication(authenticator, log, new AuthDeadline(config), rooms, new SocketLogout(revocations));
   return { auth, saved, revocations };

@@ -50,8 +50,8 @@ function setUp(history: HistoryRead, currentId = 0) {
   const saved: StoredSession[] = [];
   const store = { save: async (s: StoredSession) => void saved.push(s) } as unknown as SocketSessionStore;
   const cluster = { userOnline: () => undefined } as unknown as ClusterState;
-  const rooms = new SocketRooms(config, access, cluster, store, { all: () => [] } as unknown as SocketNamespaces);
   const revocations = new RecentRevocations();
+  const rooms = new SocketRooms(config, access, cluster, store, { all: () => [] } as unknown as SocketNamespaces, revocations);
   const recovery = new SocketRecovery(hub, log, routing, rooms, new SocketLogout(revocations));
   return { recovery, replays, reads, saved, revocations };
 }

@@ -3,6 +3,7 @@ import type { AppConfig } from '../../config/app-config';
 import { BadRequestError, DomainError, ForbiddenError } from '../errors/domain-error';
 import type { Principal } from '../session/principal';
 import type { ClusterState } from './cluster-state';
+import { RecentRevocations } from './recent-revocations';
 import { admin, alice, fakeSocket } from './fake-socket.spec-helper';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import type { RoomAccess } from './room-access';
@@ -21,7 +22,7 @@ const access = {
   may: async (user: Principal, room: string) => room !== 'project:2' && mayListen(user, room),
 } as unknown as RoomAccess;
 
-function setUp(namespaces: Namespace[] = []) {
+function setUp(namespaces: Namespace[] = [], checks?: RoomAccess) {
   const saved: { how: 'save' | 'saveSoon'; session: StoredSession }[] = [];
   const touched: string[][] = [];
   const store = {
@@ -31,8 +32,9 @@ function setUp(namespaces: Namespace[] = []) {
   } as unknown as SocketSessionStore;
   const presence: string[] = [];
   const cluster = { userOnline: (id: number) => presence.push(`online ${id}`), userOffline: (id: number) => presence.push(`offline ${id}`) } as unknown as ClusterState;
-  const rooms = new SocketRooms(config, access, cluster, store, { all: () => namespaces } as unknown as SocketNamespaces);
-  return { rooms, saved, touched, presence };
+  const revocations = new RecentRevocations();
+  const rooms = new SocketRooms(config, checks ?? access, cluster, store, { all: () => namespaces } as unknown as SocketNamespaces, revocations);
+  return { rooms, saved, touched, presence, revocations };
 }
 
 describe('SocketRooms (room membership with its rules, and the stored session that lists it)', () => {
@@ -43,6 +45,26 @@ describe('SocketRooms (room membership with its rules, and the stored session th
     expect(s.socket.data.rooms).toEqual(['project:1']);
     expect(s.socket.rooms.has('project:9')).toBe(false);
     expect(saved).toEqual([]);
+  });
+
+  it('refuses a room whose access was lost while its check ran (AccessRevocations found nothing to remove yet)', async () => {
+    let heardMeanwhile = () => undefined as void;
+    const racing = {
+      assert: async () => heardMeanwhile(),
+      may: async () => {
+        heardMeanwhile();
+        return true;
+      },
+    } as unknown as RoomAccess;
+    const { rooms, saved, revocations } = setUp([], racing);
+    heardMeanwhile = () => revocations.record(7, 'project:1');
+    const s = fakeSocket({ principal: alice });
+    await expect(rooms.join(s.socket, alice, 'project:1')).rejects.toThrow(ForbiddenError);
+    await rooms.rejoin(s.socket, alice, ['project:1']);
+    expect([s.socket.data.rooms, s.socket.rooms.has('project:1'), saved]).toEqual([[], false, []]);
+    heardMeanwhile = () => revocations.record(7, 'project:2'); // another room: no effect on this one
+    await rooms.join(s.socket, alice, 'project:1');
+    expect(s.socket.data.rooms).toEqual(['project:1']);
   });
 
   it('joins an allowed room once, stores the session with it, and refuses rooms past MAX_ROOMS_PER_SOCKET', async () => {

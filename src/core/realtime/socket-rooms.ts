@@ -2,12 +2,13 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import type { Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { runInRequestContext } from '../database/request-context';
-import { BadRequestError, DomainError } from '../errors/domain-error';
+import { BadRequestError, DomainError, ForbiddenError } from '../errors/domain-error';
 import { REDIS } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import type { Principal } from '../session/principal';
 import { ClusterState } from './cluster-state';
 import { userRoom } from './realtime.contract';
+import { RecentRevocations } from './recent-revocations';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
 import { SocketNamespaces } from './socket-namespaces';
@@ -49,6 +50,7 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
     private readonly cluster: ClusterState,
     readonly sessions: SocketSessionStore,
     private readonly namespaces: SocketNamespaces,
+    private readonly revocations: RecentRevocations,
   ) {}
 
   onModuleInit(): void {
@@ -75,7 +77,10 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
   /** `subscribe`, `room:join`: after the room rules and the per-socket room limit; refused, nothing changes. */
   async join(socket: Socket, user: Principal, room: string): Promise<void> {
     const s = socket as AppSocket;
+    const checkedAt = this.revocations.mark();
     await this.access.assert(user, room);
+    // Access lost while the check ran reached AccessRevocations before the socket was in the room: too late for it to act.
+    if (this.revocations.revokedSince(user.id, room, checkedAt)) throw new ForbiddenError('You may not subscribe to this room');
     if (s.data.rooms.includes(room)) return;
     if (s.data.rooms.length >= this.config.realtime.maxRoomsPerSocket) {
       throw new DomainError('room_limit', `At most ${this.config.realtime.maxRoomsPerSocket} rooms per socket`);
@@ -110,13 +115,15 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
   /**
    * Recovery: the rooms of the stored session, up to the room limit, each
    * checked again. Each is joined as soon as it passes, so access lost after
-   * its check reaches it (`leaveLost`). The session is not saved here: the
-   * recovery saves it once it is done.
+   * its check reaches it (`leaveLost`); access lost while it ran is caught
+   * here. The session is not saved here: the recovery saves it once it is done.
    */
   async rejoin(socket: AppSocket, principal: Principal, rooms: string[]): Promise<void> {
     socket.data.rooms = [];
     for (const room of rooms.slice(0, this.config.realtime.maxRoomsPerSocket)) {
+      const checkedAt = this.revocations.mark();
       if (!(await runInRequestContext(() => this.access.may(principal, room), { userId: String(principal.id) }))) continue;
+      if (this.revocations.revokedSince(principal.id, room, checkedAt)) continue;
       socket.data.rooms = [...socket.data.rooms, room];
       void socket.join(room);
     }
