@@ -54,7 +54,14 @@ const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined
  */
 export function requestPipeline(config: AppConfig, session: RequestHandler, authenticator: Authenticator): RequestHandler {
   const logger = new Logger('Http');
-  const allowOrigins = cors({ origin: config.http.corsOrigins, credentials: true });
+  // Response headers a browser's script may read besides the CORS-safelisted ones: the request id
+  // to quote in a bug report, a replayed idempotent send, when to retry (429/503), and an SSE resume's
+  // outcome for fetch-based clients (docs/clients.md).
+  const allowOrigins = cors({
+    origin: config.http.corsOrigins,
+    credentials: true,
+    exposedHeaders: ['X-Request-Id', 'Idempotent-Replayed', 'Retry-After', 'Last-Event-ID-Status'],
+  });
   const parseJson = json({ limit: config.http.bodyLimitBytes });
   const parseForm = urlencoded({ extended: false, limit: config.http.bodyLimitBytes });
   const accessLog = LOGS_REQUESTS.has(config.log.level);
@@ -93,8 +100,11 @@ export function requestPipeline(config: AppConfig, session: RequestHandler, auth
       (err: unknown) => sendError(res, err, logger, req),
     );
   };
-  const withSession = (req: Request, res: Response, next: NextFunction) =>
-    needsSession(req) ? session(req, res, () => identified(req, res, next)) : identified(req, res, next);
+  const withSession = (req: Request, res: Response, next: NextFunction) => {
+    if (!needsSession(req)) return identified(req, res, next);
+    authenticator.prefetch(req); // in the same MGET as the session's own read
+    session(req, res, () => identified(req, res, next));
+  };
   // The parsers call back from the socket's 'end' event: whatever throws there (a parser, the
   // bounds check, the session) would be an uncaught exception that ends the process, so every
   // callback of this stage answers the error instead.

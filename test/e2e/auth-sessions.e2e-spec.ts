@@ -38,7 +38,9 @@ describe('sessions in Redis and bearer tokens across api processes', () => {
   it('destroys the session in Redis on logout, for every process', async () => {
     const u = await registerUser(a.url, 'logout');
     const cookie = u.client.cookieHeader;
-    const sid = decodeURIComponent(u.client.cookies.get('switchboard.sid') as string).slice(2).split('.')[0];
+    const signed = decodeURIComponent(u.client.cookies.get('switchboard.sid') as string).slice(2);
+    const sid = signed.slice(0, signed.lastIndexOf('.')); // `<userId>.<random>` then `.<signature>`
+    expect(sid).toMatch(new RegExp(`^${u.id}\\.[\\w-]{32}$`)); // the id names its user (session-cookie.ts)
     const redis = testRedis();
     expect(await redis.exists(`sb:sess:${sid}`)).toBe(1);
     const out = await u.client.on(b.url).post('/api/auth/logout');

@@ -45,6 +45,10 @@ describe('HTTP pipeline: CORS, request ids, request log fields', () => {
     expect(allowed.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
     expect(allowed.headers.get('vary')).toMatch(/Origin/);
+    // A browser script can read only the headers listed here (plus the safelisted ones).
+    expect(allowed.headers.get('access-control-expose-headers')?.split(',')).toEqual(
+      expect.arrayContaining(['X-Request-Id', 'Idempotent-Replayed', 'Retry-After', 'Last-Event-ID-Status']),
+    );
 
     const foreign = await fetch(`${api.url}/livez`, { headers: { origin: 'https://evil.example.test' } });
     expect(foreign.status).toBe(200);

@@ -60,11 +60,15 @@ describe('ReplicaHealth', () => {
   });
   afterEach(() => jest.useRealTimers());
 
-  it('sends reads round robin over the replicas in the pool, and to the primary before the first probe', async () => {
+  it('sends each read to a random replica of the pool (SPEC §6), and to the primary before the first probe', async () => {
     const health = makeHealth();
     expect(health.pick()).toBeUndefined();
     await health.check();
-    expect(picks(health, 4)).toEqual([0, 1, 0, 1]);
+    const reads = picks(health, 400);
+    const first = reads.filter((i) => i === 0).length;
+    expect(reads.filter((i) => i === 1).length).toBe(400 - first); // nothing else picked
+    expect(first).toBeGreaterThan(140); // even spread: 200 ± 60 is over six standard deviations
+    expect(first).toBeLessThan(260);
     expect(health.status.map((s) => [s.host, s.state, s.inPool])).toEqual([
       ['127.0.0.1:3307', 'ok', true],
       ['127.0.0.1:3308', 'ok', true],
@@ -79,7 +83,7 @@ describe('ReplicaHealth', () => {
     replicaPos[R1] = '0-1-11';
     at(1000);
     await health.check();
-    expect(picks(health, 2)).toEqual([0, 1]); // 1 s behind: still within 2 s
+    expect(new Set(picks(health, 50))).toEqual(new Set([0, 1])); // 1 s behind: still within 2 s
     at(2100);
     expect(picks(health, 3)).toEqual([0, 0, 0]); // judged at the read, before the next probe
     expect(health.status[1]).toMatchObject({ state: 'lagging', inPool: false, lagSeconds: 2.1, sqlThread: 'No' });
@@ -89,7 +93,7 @@ describe('ReplicaHealth', () => {
     at(2500);
     await health.check();
     expect(health.status[1]).toMatchObject({ state: 'ok', inPool: true });
-    expect(new Set(picks(health, 2))).toEqual(new Set([0, 1]));
+    expect(new Set(picks(health, 50))).toEqual(new Set([0, 1]));
   });
 
   it('has no replica to offer when both lag, so reads go to the primary', async () => {

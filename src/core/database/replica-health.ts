@@ -48,7 +48,7 @@ interface Replica {
  * replica (threads, applied position) on connections of its own; a replica takes reads while it
  * answers and its data is at most DB_REPLICA_MAX_LAG_S behind (replication-lag.ts), judged at the
  * moment of each read, so a replica that stopped applying leaves the pool as soon as it is too old,
- * not at the next probe. Reads go round robin over the replicas in the pool; with none, to the
+ * not at the next probe. Each read goes to a random replica of the pool (SPEC §6); with none, to the
  * primary (ReplicationRouter), said once in the log and by db_replica_up / db_replica_fallbacks_total.
  */
 @Injectable()
@@ -61,7 +61,6 @@ export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
   /** False once the primary turned out to have no MariaDB GTIDs (MySQL): Seconds_Behind_Master then. */
   private gtid = true;
   private primaryAnswered = true;
-  private next = 0;
   private timer?: NodeJS.Timeout;
   private checking?: Promise<ReplicaStatus[]>;
   private checkedAt = 0;
@@ -106,18 +105,18 @@ export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
     return this.replicas.some((r) => this.verdict(r, now).inPool);
   }
 
-  /** The next replica in the pool, round robin (index into DB_READ_HOST); undefined when none is usable. */
+  /** A random replica of the pool (SPEC §6: random among DB_READ_HOST; index into it); undefined when none is usable. */
   pick(): number | undefined {
     const now = Date.now();
-    const n = this.replicas.length;
-    for (let k = 0; k < n; k++) {
-      const i = (this.next + k) % n;
-      if (this.verdict(this.replicas[i], now).inPool) {
-        this.next = i + 1;
-        return i;
-      }
+    let chosen: number | undefined;
+    let seen = 0;
+    // One pass, every replica in the pool equally likely (reservoir of one): no array per read.
+    for (let i = 0; i < this.replicas.length; i++) {
+      if (!this.verdict(this.replicas[i], now).inPool) continue;
+      seen++;
+      if (Math.random() * seen < 1) chosen = i;
     }
-    return undefined;
+    return chosen;
   }
 
   /** The replica's DB_READ_HOST entry (host:port). */

@@ -26,8 +26,8 @@ const MAX_KNOWN_STATEMENTS = 2000;
  * this routes every query runner the DataSource makes (core/patches/typeorm.ts) so that
  * - a unit of work that has written, or a user inside the read-your-writes
  *   window, reads the primary (Laravel's `sticky`, Rails' role switching);
- * - a read goes to the next replica of the read pool (ReplicaHealth: answering,
- *   lagging at most DB_REPLICA_MAX_LAG_S), round robin, or to the primary when
+ * - a read goes to a replica of the read pool (ReplicaHealth: answering,
+ *   lagging at most DB_REPLICA_MAX_LAG_S), chosen at random, or to the primary when
  *   none is in it; a replica that fails to connect is taken out at once and the
  *   read tries the next one;
  * - every query is counted and timed by the role that served it.

@@ -20,5 +20,7 @@ declare module 'express-session' {
 declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal;
+    /** Read-your-writes window of the user named in the session id, read beside the session itself (Authenticator.prefetch). */
+    windowHint?: { userId: string; within: Promise<boolean> };
   }
 }

@@ -7,9 +7,10 @@ import { UnavailableError } from '../errors/domain-error';
 import { sendError } from '../errors/http-exception.filter';
 import type { BatchedReads } from '../redis/batched-reads';
 import type { RedisClient } from '../redis/redis.factory';
+import { SESSION_COOKIE, sessionIdFor } from './session-cookie';
 import { userSessionsKey } from './user-credentials';
 
-export const SESSION_COOKIE = 'switchboard.sid';
+export { SESSION_COOKIE } from './session-cookie';
 
 /** How often one process refreshes an unchanged session's TTL in Redis. */
 const TOUCH_EVERY_MS = 60_000;
@@ -73,6 +74,7 @@ export function sessionMiddleware(config: AppConfig, redis: RedisClient, reads: 
   const logger = new Logger('Session');
   const handler = session({
     name: SESSION_COOKIE,
+    genid: sessionIdFor,
     secret: config.auth.sessionSecret,
     store: new ThrottledTouchRedisStore({
       client: redis,

@@ -5,7 +5,7 @@ import { RealtimeService } from '../../core/realtime/realtime.contract';
 import { CurrentUser, Public } from '../../core/session/auth.decorators';
 import { credentialTag } from '../../core/session/credential-tag';
 import type { Principal } from '../../core/session/principal';
-import { SESSION_COOKIE } from '../../core/session/session.middleware';
+import { ownNextSession, SESSION_COOKIE } from '../../core/session/session-cookie';
 import { Tokens } from '../../core/session/tokens';
 import { UserCredentials } from '../../core/session/user-credentials';
 import { AuthService } from './auth.service';
@@ -15,6 +15,7 @@ import { LoginThrottle } from './login-throttle';
 
 function startSession(req: Request, user: User): Promise<void> {
   // A new session id on every login: no session fixation.
+  ownNextSession(req, user.id); // the new id names its user (session-cookie.ts)
   return new Promise((resolve, reject) =>
     req.session.regenerate((err) => {
       if (err) return reject(err as Error);
