@@ -46,28 +46,12 @@ if perIp >= tonumber(ARGV[5]) then return {'ip_limit', total} end
 redis.call('HINCRBY', KEYS[2], 'total', 1)
 redis.call('HINCRBY', KEYS[2], ipField, 1)
 redis.call('PEXPIRE', KEYS[2], ttl)
-local reads = #KEYS
-if ARGV[7] ~= '' then reads = reads - 1 end
 local result = {'ok', total + 1}
-for i = 3, reads do
+for i = 3, #KEYS do
   result[i] = redis.call('GET', KEYS[i]) or false
-end
-if ARGV[7] ~= '' and (reads < 3 or result[3] == false) then
-  redis.call('SET', KEYS[#KEYS], ARGV[7], 'PX', ARGV[8])
 end
 return result
 `;
-
-/**
- * A key the slot script writes once the slot is granted, unless the first key it reads exists
- * (a token's revocation mark): a new socket's recovery session (SocketAdmission), stored before
- * the client can know it, in the same round trip.
- */
-export interface SlotWrite {
-  key: string;
-  value: string;
-  ttlMs: number;
-}
 
 /**
  * Drops api processes whose heartbeat expired from the process index (their hashes expire by
@@ -165,11 +149,9 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    * `read`: keys whose values (GET) the caller needs anyway, returned from the
    * same atomic call, so a socket handshake costs one Redis round trip rather
    * than one per key (each command left about 2 KB of garbage behind, bench/RESULTS.md).
-   * `write`: see SlotWrite; only a key `writesInScript` accepts.
    */
-  async acquire<T extends object>(ip: string, kind: SlotHolderKind<T>, holder: T, read: string[] = [], write?: SlotWrite): Promise<(string | null)[]> {
+  async acquire<T extends object>(ip: string, kind: SlotHolderKind<T>, holder: T, read: string[] = []): Promise<(string | null)[]> {
     if (!this.slots) throw new Error('ClusterState is not initialised');
-    if (write && !this.writesInScript(write.key)) throw new Error(`${write.key} is not in the slot script's hash slot`);
     this.taking.set(ip, (this.taking.get(ip) ?? 0) + 1);
     let answer: [string, number, ...(string | null)[]];
     // On a Cluster a script may only touch its own slot: keys under another hash tag are read beside it.
@@ -179,19 +161,16 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     besideValues?.catch(() => undefined); // awaited below only when the slot was granted
     try {
       answer = await (this.slots as WithAcquire).rtAcquire(
-        2 + inScript.length + (write ? 1 : 0),
+        2 + inScript.length,
         this.procsKey,
         this.ownKey,
         ...inScript,
-        ...(write ? [write.key] : []),
         this.config.instanceId,
         PROCESS_TTL_MS,
         ip,
         this.config.realtime.maxConnections,
         this.config.realtime.maxConnectionsPerIp,
         this.procPrefix,
-        write?.value ?? '',
-        write?.ttlMs ?? 0,
       );
     } finally {
       const n = (this.taking.get(ip) ?? 1) - 1;
@@ -211,11 +190,6 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     });
     values.forEach((v, i) => byKey.set(beside[i], v));
     return read.map((k) => byKey.get(k) ?? null);
-  }
-
-  /** Whether the slot script can write `key` (acquire's `write`): always on one Redis; on a Cluster, a key in its hash slot. */
-  writesInScript(key: string): boolean {
-    return !(this.redis as { isCluster?: boolean }).isCluster || sameSlotTag(key, this.procsKey);
   }
 
   /** Frees the slot `holder` holds; a no-op when it holds none (already released or reconciled). */

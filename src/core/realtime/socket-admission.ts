@@ -8,12 +8,11 @@ import { Authenticator } from '../session/authenticator';
 import { principalCredential } from '../session/credential-tag';
 import type { Principal } from '../session/principal';
 import { SESSION_COOKIE } from '../session/session.middleware';
-import { ClusterState, SlotWrite } from './cluster-state';
+import { ClusterState } from './cluster-state';
 import { connectionAddress } from './connection-address';
 import { EventLog } from './event-log';
 import { RecentRevocations, RevocationMarked } from './recent-revocations';
 import type { SlotHolderKind } from './slot-ledger';
-import { sessionKey, sessionTtlMs, StoredSession } from './socket-sessions';
 import type { AppSocket } from './socket-state';
 
 /** A socket between its cluster slot and its connection handler. */
@@ -24,8 +23,6 @@ export interface Admission {
   offset?: number;
   /** RecentRevocations.mark() from before the credential was checked: a logout heard since then ends the socket. */
   revocationMark: number;
-  /** Its recovery session was stored by the slot script (a new socket with a handshake token): no first save is needed. */
-  sessionSaved: boolean;
 }
 
 /**
@@ -100,12 +97,8 @@ export class SocketAdmission {
     const checked = token === undefined ? undefined : this.authenticator.checkToken(token);
     const offsetToo = !!checked && !socket.data.recovery;
     const read = checked ? (offsetToo ? [checked.revocationKey, this.log.seqKey] : [checked.revocationKey]) : [];
-    // A new socket's session (no rooms yet) goes in the same call, unless the token is revoked: its
-    // first save cost a timer, a script call and an ioredis pipeline per socket when handshakes came
-    // one at a time (bench:setup). Stored before `connected` is sent, so no later save can overtake it.
-    const session = offsetToo && checked ? this.firstSession(socket, checked.principal.id) : undefined;
-    const [revoked, seq] = await this.cluster.acquire(ip, this.slotKind, socket, read, session);
-    if (!this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined, revocationMark, !!session && revoked === null)) return;
+    const [revoked, seq] = await this.cluster.acquire(ip, this.slotKind, socket, read);
+    if (!this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined, revocationMark)) return;
     const principal =
       checked === undefined ? await this.authenticator.fromRequest(socket.request as Request).catch(() => null) : checked && revoked === null ? checked.principal : null;
     if (principal) {
@@ -123,13 +116,13 @@ export class SocketAdmission {
    * A connection that closed while the slot was being taken has already emitted
    * its 'close': the slot goes back at once.
    */
-  private holdSlot(socket: AppSocket, offset: number | undefined, revocationMark: number, sessionSaved: boolean): boolean {
+  private holdSlot(socket: AppSocket, offset: number | undefined, revocationMark: number): boolean {
     if (socket.conn.readyState === 'closed') {
       this.cluster.release(socket);
       return false;
     }
     const gone = () => this.release(socket);
-    this.admitting.set(socket, { gone, offset, revocationMark, sessionSaved });
+    this.admitting.set(socket, { gone, offset, revocationMark });
     socket.conn.once('close', gone);
     return true;
   }
@@ -147,19 +140,6 @@ export class SocketAdmission {
   release(socket: AppSocket): void {
     this.admitted(socket);
     this.cluster.release(socket);
-  }
-
-  /**
-   * What SocketConnections would save first for a new socket (StoredSession), for the slot script to
-   * write; undefined where the script cannot (a Redis Cluster: the key is in another hash slot).
-   */
-  private firstSession(socket: AppSocket, userId: number): SlotWrite | undefined {
-    const pid = (socket as unknown as { pid?: string }).pid;
-    if (!pid) return undefined;
-    const key = sessionKey(this.config.redis.prefix, pid);
-    if (!this.cluster.writesInScript(key)) return undefined;
-    const stored: StoredSession = { sid: socket.id, pid, nsp: socket.nsp.name, userId, rooms: [] };
-    return { key, value: JSON.stringify(stored), ttlMs: sessionTtlMs(this.config.realtime.recoveryWindowMs) };
   }
 
   /** The handshake token, removed from the handshake: checked once, not kept in memory for the socket's life. */

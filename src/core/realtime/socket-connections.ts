@@ -23,7 +23,7 @@ import { ClientEventRunner } from './client-event-runner';
 import type { Ack, EventClass } from './client-event-runner';
 import { SocketAdmission, socketPrincipal } from './socket-admission';
 import { SocketNamespaces } from './socket-namespaces';
-import { PendingRecovery, sessionRefreshMs, sessionTtlMs, SocketSessionStore } from './socket-sessions';
+import { PendingRecovery, SocketSessionStore } from './socket-sessions';
 import type { AppSocket, SocketState } from './socket-state';
 
 export type { Ack, EventClass } from './client-event-runner';
@@ -71,7 +71,8 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
     this.disconnectListener = function (this: Socket) {
       connections.onDisconnect(this as AppSocket);
     };
-    this.sessions = new SocketSessionStore(redis, config.redis.prefix, sessionTtlMs(config.realtime.recoveryWindowMs));
+    const refreshMs = Math.max(1000, Math.floor(config.realtime.recoveryWindowMs / 3));
+    this.sessions = new SocketSessionStore(redis, config.redis.prefix, config.realtime.recoveryWindowMs + refreshMs);
   }
 
   /** Client events whose ack is not sent yet (ClientEventRunner); SIGTERM waits for them. */
@@ -80,7 +81,8 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
-    this.touchTimer = setInterval(() => void this.touchSessions(), sessionRefreshMs(this.config.realtime.recoveryWindowMs));
+    const refreshMs = Math.max(1000, Math.floor(this.config.realtime.recoveryWindowMs / 3));
+    this.touchTimer = setInterval(() => void this.touchSessions(), refreshMs);
     this.touchTimer.unref();
   }
 
@@ -117,7 +119,7 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       if (this.endedMeanwhile(socket, principal, admission?.revocationMark)) return;
       socket.emit('connected', { socketId: socket.id, recovered: false }, String(offset));
       socket.emit('authenticated', { userId: principal.id });
-      if (!admission?.sessionSaved) await this.saveSession(socket, true);
+      await this.saveSession(socket, true);
     } catch (err) {
       this.logger.warn({ err: (err as Error).message, socketId: socket.id }, 'connection set-up failed');
       socket.emit('error', { code: 'unavailable', message: 'Could not set up the connection' });

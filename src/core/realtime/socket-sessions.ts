@@ -25,20 +25,6 @@ end
 return #KEYS
 `;
 
-/** Where a socket's session is kept (`pid`: Socket.IO's private session id, sent to its client alone). */
-export function sessionKey(prefix: string, pid: string): string {
-  return `${prefix}rt:sess:${pid}`;
-}
-
-/** A session outlives the recovery window by one refresh period (SocketSessionStore.touch runs every period). */
-export function sessionRefreshMs(recoveryWindowMs: number): number {
-  return Math.max(1000, Math.floor(recoveryWindowMs / 3));
-}
-
-export function sessionTtlMs(recoveryWindowMs: number): number {
-  return recoveryWindowMs + sessionRefreshMs(recoveryWindowMs);
-}
-
 /** What a socket needs to be recovered on any process (kept in Redis, not in the process that may die). */
 export interface StoredSession {
   sid: string;
@@ -70,7 +56,7 @@ export class SocketSessionStore {
   ) {}
 
   private key(pid: string): string {
-    return sessionKey(this.prefix, pid);
+    return `${this.prefix}rt:sess:${pid}`;
   }
 
   /**
