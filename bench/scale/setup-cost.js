@@ -22,7 +22,7 @@
  *   hold      --hold-s with every socket open: CPU µs per socket per second held (net of idle)
  *   close     every client disconnects: CPU µs per socket torn down
  * CPU is read from /proc/<pid>/stat (user + system ticks) for the api process and for the Redis
- * server (INFO's process_id). --cpu-prof profiles the api during the connect part only (V8's sampling
+ * server (INFO's process_id). Ticks are 10 ms: use 1,000 sockets or more, or the figures are noise. --cpu-prof profiles the api during the connect part only (V8's sampling
  * profiler through node:inspector, in the api process by bench/scale/probe.js: the same .cpuprofile
  * as `node --cpu-prof`, which would profile the boot too and write only at exit), writes
  * <dir>/<kind>-connect.cpuprofile (open it in Chrome DevTools) and prints where the time went; the
@@ -43,23 +43,26 @@ const log = (m) => process.stderr.write(`[bench:setup ${new Date().toISOString()
 
 const KNOWN = ['sockets', 'kinds', 'concurrency', 'room-size', 'idle-s', 'hold-s', 'cpu-prof', 'port', 'stack', 'ours-root'];
 
+/** A bad option: its message is all the user needs. */
+class UsageError extends Error {}
+
 function parseArgs(argv) {
   /** @type {Record<string, string>} */
   const a = {};
   for (const arg of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m || !KNOWN.includes(m[1])) throw new Error(`unknown option ${arg} (options: ${KNOWN.map((k) => `--${k}`).join(' ')})`);
+    if (!m || !KNOWN.includes(m[1])) throw new UsageError(`unknown option ${arg} (options: ${KNOWN.map((k) => `--${k}`).join(' ')})`);
     a[m[1]] = m[2] ?? 'true';
   }
   const num = (k, d, min) => {
     const v = a[k] === undefined ? d : Number(a[k]);
-    if (!Number.isFinite(v) || v < min) throw new Error(`--${k} must be a number >= ${min}`);
+    if (!Number.isFinite(v) || v < min) throw new UsageError(`--${k} must be a number >= ${min}`);
     return v;
   };
   const kinds = (a.kinds ?? 'ours,stock').split(',');
-  for (const k of kinds) if (!['ours', 'stock'].includes(k)) throw new Error(`--kinds: ours and/or stock, not ${k}`);
+  for (const k of kinds) if (!['ours', 'stock'].includes(k)) throw new UsageError(`--kinds: ours and/or stock, not ${k}`);
   const sockets = num('sockets', 1500, 10);
-  if (sockets > 15000) throw new Error('--sockets: at most 15,000 (one api process and one load process, each within the open-file limit)');
+  if (sockets > 15000) throw new UsageError('--sockets: at most 15,000 (one api process and one load process, each within the open-file limit)');
   return {
     sockets,
     kinds,
@@ -457,6 +460,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  log(err.stack ?? err.message);
+  log(err instanceof UsageError ? err.message : (err.stack ?? err.message));
   process.exit(1);
 });
