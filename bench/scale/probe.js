@@ -6,10 +6,12 @@
 // one JSON line per command:
 //   lag   event-loop delay since the last `lag` (p50/p99/max ms, perf_hooks histogram), memory, CPU
 //   gc    the same explicit GC request as bench/realtime/mem-probe.js (part a): memory before and after
+//   profile-start          V8's sampling CPU profiler on (node:inspector; bench/scale/setup-cost.js --cpu-prof)
+//   profile-stop <file>    profiler off, the profile written to <file> (.cpuprofile, as node --cpu-prof writes)
 // The histogram's own cost (a 10 ms timer) is the same in both servers.
 const net = require('node:net');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
-const { rmSync } = require('node:fs');
+const { rmSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const v8 = require('node:v8');
 const vm = require('node:vm');
@@ -28,7 +30,7 @@ if (dir && isApi) {
     return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
   };
   const ms = (ns) => +(ns / 1e6).toFixed(2);
-  /** @type {Record<string, () => Promise<object>>} */
+  /** @type {Record<string, (arg?: string) => Promise<object>>} */
   const commands = {
     lag: async () => {
       const cpu = process.cpuUsage(cpuBefore);
@@ -53,6 +55,31 @@ if (dir && isApi) {
         }, 100);
       }),
   };
+  /** @type {import('node:inspector').Session | null} */
+  let profiler = null;
+  const post = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      if (!profiler) return reject(new Error('the profiler is not running'));
+      profiler.post(method, params, (err, r) => (err ? reject(err) : resolve(r)));
+    });
+  commands['profile-start'] = async () => {
+    if (profiler) throw new Error('the profiler is already running');
+    profiler = new (require('node:inspector').Session)();
+    profiler.connect();
+    await post('Profiler.enable');
+    // 0.5 ms: enough samples per socket at a few ms each, at a few percent of overhead.
+    await post('Profiler.setSamplingInterval', { interval: 500 });
+    await post('Profiler.start');
+    return { pid: process.pid, profiling: true };
+  };
+  commands['profile-stop'] = async (file) => {
+    if (!file) throw new Error('profile-stop needs a file');
+    const { profile } = /** @type {{ profile: object }} */ (await post('Profiler.stop'));
+    profiler?.disconnect();
+    profiler = null;
+    writeFileSync(file, JSON.stringify(profile));
+    return { pid: process.pid, file };
+  };
   const path = join(dir, `${process.pid}.sock`);
   rmSync(path, { force: true });
   const server = net.createServer((conn) => {
@@ -62,10 +89,11 @@ if (dir && isApi) {
       buf += chunk.toString();
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
-      const cmd = commands[buf.slice(0, nl).trim()];
+      const [name, arg] = buf.slice(0, nl).trim().split(/ (.*)/s);
+      const cmd = commands[name];
       buf = '';
       if (!cmd) return void conn.end('{"error":"unknown command"}\n');
-      cmd().then((r) => conn.end(`${JSON.stringify(r)}\n`), (err) => conn.end(`${JSON.stringify({ error: String(err) })}\n`));
+      cmd(arg).then((r) => conn.end(`${JSON.stringify(r)}\n`), (err) => conn.end(`${JSON.stringify({ error: String(err) })}\n`));
     });
   });
   server.on('error', () => undefined); // the probe never takes the process down
