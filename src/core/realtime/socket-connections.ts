@@ -12,7 +12,7 @@ import type { Principal } from '../session/principal';
 import { parsePayload } from '../validation/dto-validation';
 import { ClusterState } from './cluster-state';
 import { AuthenticateDto, RoomSubscriptionDto } from './dto';
-import { EventLog, LoggedEvent } from './event-log';
+import { EventLog, LoggedEvent, wireId } from './event-log';
 import { emitTo, RealtimeHub } from './realtime-hub';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
@@ -166,13 +166,13 @@ export class SocketConnections implements OnModuleInit, OnModuleDestroy {
       }
       const history = await this.log.readAfter([...socket.rooms], recovery.offset);
       if (history.gap) {
-        lastSent = await this.log.currentId();
-        socket.emit('connected', { socketId: socket.id, recovered: false }, String(lastSent));
+        lastSent = this.log.format(await this.log.currentPosition());
+        socket.emit('connected', { socketId: socket.id, recovered: false }, lastSent);
       } else {
-        socket.emit('connected', { socketId: socket.id, recovered: true }, String(recovery.offset));
+        socket.emit('connected', { socketId: socket.id, recovered: true }, recovery.offset);
         for (const e of history.events) {
           if (this.visibleTo(socket, e)) emitTo(socket, e);
-          lastSent = e.id;
+          lastSent = wireId(e);
         }
       }
       socket.emit('authenticated', { userId: principal.id });
