@@ -87,6 +87,17 @@ describe('ChannelReader (one shard of the channel)', () => {
     expect(o.resyncs()).toBe(1);
   });
 
+  it('does not resync for a new epoch when all it had of the old one was its start position (Redis restarted before the process)', async () => {
+    const epoch = 1_796_000_000_000_000;
+    const o = output();
+    const reader = new ChannelReader(fakeShard([epoch + 1]), o.out);
+    o.bind(reader);
+    reader.startAfter(70);
+    reader.accept(event(epoch + 1, 1, epoch));
+    await settle();
+    expect([o.delivered, o.resyncs()]).toEqual([[epoch + 1], 0]);
+  });
+
   it('fills the tail once its channel has been quiet for TAIL_CHECK_MS', async () => {
     const o = output();
     const reader = new ChannelReader(fakeShard([1, 2, 3]), o.out);

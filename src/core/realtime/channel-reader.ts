@@ -43,6 +43,8 @@ export class ChannelReader {
    * hole again, and the reader refetched it (and resynced every client) forever.
    */
   private settledUpTo = 0;
+  /** Whether this reader has delivered an event of its own yet (a start position is not one). */
+  private deliveredAny = false;
   private lastMessageAt = 0;
 
   constructor(
@@ -85,6 +87,7 @@ export class ChannelReader {
   deliver(e: LoggedEvent): void {
     if (this.lastId !== null && e.id <= this.lastId) return;
     this.lastId = e.id;
+    this.deliveredAny = true;
     this.out.deliver(e);
   }
 
@@ -150,6 +153,12 @@ export class ChannelReader {
    * resyncs (told recovered:false / gap when its history is gone). The new epoch is filled from its start.
    */
   private newEpoch(epoch: number): void {
+    if (!this.deliveredAny) {
+      // Only a start position (startAfter) came before: no client here holds anything of the old
+      // epoch from this process, exactly as a process that had delivered nothing before (lastId null).
+      this.lastId = epoch;
+      return;
+    }
     this.logger.warn({ shard: this.shard, lastId: this.lastId, epoch }, 'Redis started a new event epoch (failover or data loss): clients resync');
     realtimeEpochChangesTotal.inc();
     this.out.resyncAll();
