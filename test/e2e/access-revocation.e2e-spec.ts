@@ -22,7 +22,7 @@ function openSse(url: string, headers: Record<string, string>) {
     const res = await fetch(url, { headers, signal: controller.signal });
     state.status = res.status;
     if (res.status !== 200 || !res.body) return;
-    const reader = res.body.getReader();
+    const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
     const decoder = new TextDecoder();
     let buffer = '';
     for (;;) {
@@ -248,7 +248,7 @@ describe('logout and lost access reach open connections on every api process', (
       expect((await del(owner.client, `/api/projects/${projectId}/members/${member.id}`)).status).toBe(204);
       expect((await del(owner.client, `/api/chat/rooms/${roomId}/members/${member.id}`)).status).toBe(204);
       // The member's own reads still go to the replica, which still lists them.
-      expect((await member.client.on(b.url).get('/api/projects')).body.map((p: { id: number }) => p.id)).toContain(projectId);
+      expect((await member.client.on(b.url).get<{ id: number }[]>('/api/projects')).body.map((p: { id: number }) => p.id)).toContain(projectId);
       await waitFor(async () => {
         const r = await ack<{ ok: boolean; error?: string }>(s.socket, 'subscribe', { room: `project:${projectId}` });
         return r.ok === false && r.error === 'forbidden';

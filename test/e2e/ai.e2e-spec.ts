@@ -4,6 +4,9 @@ import { ApiProcess, startApi } from '../support/api-process';
 import { FakeOpenAi, startFakeOpenAi } from '../support/fake-openai';
 import { HttpClient, registerTokenUser, registerUser, TestUser } from '../support/http-client';
 
+/** GET /api/ai/cache/stats. */
+type CacheStats = { hits: number; misses: number; coalesced: number; entries: number; hitRate: number; savedMs: number };
+
 jest.setTimeout(120_000);
 
 interface Answer {
@@ -123,12 +126,12 @@ describe('AI answers through an OpenAI-compatible provider (cache, coalescing, c
   });
 
   it('reports cluster-wide cache stats to admins only', async () => {
-    const before = await admin.client.get('/api/ai/cache/stats');
+    const before = await admin.client.get<CacheStats>('/api/ai/cache/stats');
     expect(before.status).toBe(200);
     const query = unique('stats probe');
     await user.client.post('/api/ai/complete', { query });
     await user.client.post('/api/ai/complete', { query });
-    const after = await admin.client.get('/api/ai/cache/stats');
+    const after = await admin.client.get<CacheStats>('/api/ai/cache/stats');
     expect(after.body).toEqual({
       hits: before.body.hits + 1,
       misses: before.body.misses + 1,

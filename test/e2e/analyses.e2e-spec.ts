@@ -2,6 +2,7 @@ import { ApiProcess, startApi } from '../support/api-process';
 import { createAdmin } from '../support/admin';
 import { HttpClient, registerUser, TestUser, waitFor } from '../support/http-client';
 import { exitOf, PublishedEvent, QueueKit } from './queue-test-kit';
+import { ack, openSocket } from './realtime-helpers';
 
 jest.setTimeout(180000);
 
@@ -137,6 +138,34 @@ describe('analyses: POST /api/projects/:id/analyses, progress events, GET /api/a
     expect((await stranger.client.get(`/api/analyses/${analysisId}`)).status).toBe(403);
     expect((await admin.client.get(`/api/analyses/${analysisId}`)).status).toBe(200);
     expect((await owner.client.get('/api/analyses/99999999')).status).toBe(404);
+  });
+
+  it("never lets a user into another user's job when the owner record and the payload disagree: job room and GET /api/jobs", async () => {
+    const res = await member.client.post(`/api/projects/${projectId}/analyses`, { stations: 1 });
+    expect(res.status).toBe(202);
+    const { jobId } = res.body as { jobId: string };
+    const room = `job:default:${jobId}`;
+    const record = `${kit.prefix}job-owner:default:${jobId}`;
+    const tokens = await Promise.all([owner, member].map(async (u) => (await u.client.post<{ token: string }>('/api/auth/token')).body.token));
+    const [ownerSocket, memberSocket] = tokens.map((token) => openSocket(api.url, '/realtime', { token }));
+    try {
+      await Promise.all([ownerSocket.next('authenticated'), memberSocket.next('authenticated')]);
+      // As if BullMQ had handed this id out again while an older record naming the owner lived.
+      await kit.redis.set(record, String(owner.id));
+      expect((await owner.client.get(`/api/jobs/default/${jobId}`)).status).toBe(403);
+      expect(await ack(ownerSocket.socket, 'subscribe', { room })).toMatchObject({ ok: false, error: 'forbidden' });
+      expect((await member.client.get(`/api/jobs/default/${jobId}`)).status).toBe(403);
+      expect(await ack(memberSocket.socket, 'subscribe', { room })).toMatchObject({ ok: false, error: 'forbidden' });
+      expect((await admin.client.get(`/api/jobs/default/${jobId}`)).status).toBe(200);
+      // The record expired: the payload alone names the owner.
+      await kit.redis.del(record);
+      expect((await member.client.get(`/api/jobs/default/${jobId}`)).status).toBe(200);
+      expect(await ack(memberSocket.socket, 'subscribe', { room })).toMatchObject({ ok: true, room });
+      expect(await ack(ownerSocket.socket, 'subscribe', { room })).toMatchObject({ ok: false, error: 'forbidden' });
+    } finally {
+      ownerSocket.socket.close();
+      memberSocket.socket.close();
+    }
   });
 
   it('serves Bull Board at /admin/queues to admins only', async () => {

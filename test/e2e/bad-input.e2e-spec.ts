@@ -86,7 +86,7 @@ describe('bad input gets a clear error and changes nothing', () => {
     const { name, control } = ownStack();
     await control.waitReplicaCaughtUp(name, 20000);
     expect((await bob.client.get(`/api/projects/${mine.body.id}`)).status).toBe(403);
-    expect((await bob.client.get('/api/projects')).body.map((p: { id: number }) => p.id)).not.toContain(mine.body.id);
+    expect((await bob.client.get<{ id: number }[]>('/api/projects')).body.map((p: { id: number }) => p.id)).not.toContain(mine.body.id);
     expect((await alice.client.get('/api/projects/999999999')).status).toBe(404);
     expect((await alice.client.get('/api/projects/abc')).status).toBe(400);
     expect((await alice.client.post('/api/projects', { name: 'x', memberIds: [999999999] })).status).toBe(400);

@@ -20,7 +20,7 @@ function openSse(url: string, token: string) {
   const done = (async () => {
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
     if (res.status !== 200 || !res.body) return;
-    const reader = res.body.getReader();
+    const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
     const decoder = new TextDecoder();
     let buffer = '';
     for (;;) {

@@ -8,6 +8,9 @@ import { registerTokenUser, registerUser, TestUser, waitFor } from '../support/h
 import { ownStack } from '../support/stack';
 import { ack, connectError, idIn, inOrder, logOptions, once, openSocket, outcome, readSse, SwitchingProxy } from './realtime-helpers';
 
+/** GET /api/chat/rooms/:id/messages, as far as these tests read it. */
+type MessagePage = { messages: { body: string }[]; nextBefore: string | number | null };
+
 jest.setTimeout(120000);
 
 const ENV = {
@@ -87,10 +90,10 @@ describe('realtime across api processes', () => {
     const live = await onB.next('message:new');
     expect(live.id).toBe(sent.message.id);
 
-    const history = await bob.client.get(`/api/chat/rooms/${roomId}/messages?limit=1`);
+    const history = await bob.client.get<MessagePage>(`/api/chat/rooms/${roomId}/messages?limit=1`);
     expect(history.status).toBe(200);
     expect(history.body.messages.map((m: { body: string }) => m.body)).toEqual(['hi from c']);
-    const older = await bob.client.get(`/api/chat/rooms/${roomId}/messages?limit=1&before=${history.body.nextBefore}`);
+    const older = await bob.client.get<MessagePage>(`/api/chat/rooms/${roomId}/messages?limit=1&before=${history.body.nextBefore}`);
     expect(older.body.messages.map((m: { body: string }) => m.body)).toEqual(['hello from a']);
     await new Promise((r) => setTimeout(r, 300));
     expect(onB.received.filter((r) => r.event === 'message:new')).toHaveLength(2);
@@ -324,7 +327,7 @@ describe('realtime across api processes', () => {
     expect((await fetch(`${b.url}/livez`)).status).toBe(200);
     const sent = await ack<{ ok: boolean }>(other.socket, 'message:send', { roomId, body: 'still here' });
     expect(sent.ok).toBe(true);
-    const history = await user.client.get(`/api/chat/rooms/${roomId}/messages`);
+    const history = await user.client.get<MessagePage>(`/api/chat/rooms/${roomId}/messages`);
     expect(history.body.messages.map((m: { body: string }) => m.body)).toEqual(['still here']);
   });
 
@@ -512,11 +515,12 @@ describe('realtime across api processes', () => {
     const onSocket = await s.next('system:info');
     expect(onSocket).toMatchObject({ n: 2 });
     // One id space: the socket on b and the stream on c got the same event (its own id, in its shard).
-    expect(idIn(onSocket.eventId as string, 'all')).toBe(idIn(both.body.eventId, 'all'));
+    const published = { sseOnly: String(sseOnly.body.eventId), both: String(both.body.eventId) };
+    expect(idIn(onSocket.eventId as string, 'all')).toBe(idIn(published.both, 'all'));
     const events = await reading;
     expect(events.map((e) => [idIn(e.id, 'all'), e.data.n])).toEqual([
-      [idIn(sseOnly.body.eventId, 'all'), 1],
-      [idIn(both.body.eventId, 'all'), 2],
+      [idIn(published.sseOnly, 'all'), 1],
+      [idIn(published.both, 'all'), 2],
     ]);
     expect(s.received.filter((r) => r.event === 'system:info')).toHaveLength(1);
     expect((await admin.client.post('/api/realtime/test', { eventType: 'x', target: 'carrier-pigeon' })).status).toBe(400);

@@ -56,7 +56,7 @@ describe('two replicas, reads that avoid lag', () => {
   });
 
   it('shows each replica with its state, lag and threads on /up, /api/performance/detailed and /metrics', async () => {
-    const healthy = replicas.map((host) => expect.objectContaining({ host, state: 'ok', inPool: true, lagSeconds: expect.any(Number), ioThread: 'Yes', sqlThread: 'Yes' }));
+    const healthy = replicas.map((host): unknown => expect.objectContaining({ host, state: 'ok', inPool: true, lagSeconds: expect.any(Number), ioThread: 'Yes', sqlThread: 'Yes' }));
     const up = await waitFor(async () => {
       const body = (await (await fetch(`${api.url}/up`)).json()) as { status: string; details: { database_read: { status: string; replicas: ReplicaView[] } } };
       return body.details.database_read.replicas.every((r) => r.inPool) ? body : undefined;

@@ -6,6 +6,10 @@ import { chromiumPath } from '../support/chromium';
 import { ApiProcess, spawnCli, startApi } from '../support/api-process';
 import { registerUser } from '../support/http-client';
 
+/** What the page functions read of the DOM (this project's TypeScript has no DOM lib). */
+type TextNode = { textContent: string | null };
+type Row = { querySelectorAll(selector: 'td'): Iterable<TextNode> };
+
 // The functions passed to page.evaluate run in Chromium; this file is compiled without the DOM lib.
 interface PageNode {
   textContent: string | null;
@@ -58,9 +62,9 @@ describe('/status page', () => {
       undefined,
       { timeout: 60000 },
     );
-    const queueNames = await page.$$eval('#queues tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+    const queueNames = await page.$$eval('#queues tbody tr td:first-child', (tds: TextNode[]) => tds.map((td) => td.textContent));
     expect(queueNames.sort()).toEqual(['default', 'high']);
-    const replica = await page.$$eval('#replicas tbody tr td', (tds) => tds.map((td) => td.textContent));
+    const replica = await page.$$eval('#replicas tbody tr td', (tds: TextNode[]) => tds.map((td) => td.textContent));
     expect(replica[1]).toBe('up');
     expect(await page.textContent('#capacity')).toMatch(/^\d+ \/ 3000 connections \(/);
 
@@ -131,7 +135,7 @@ describe('/status page', () => {
       const page = await context.newPage();
       await page.goto(`${a.url}/status`);
       await page.waitForFunction(() => (document.querySelector('#workers tbody')?.textContent ?? '').includes('status-w1'), undefined, { timeout: 30000 });
-      const row = await page.$$eval('#workers tbody tr', (trs) =>
+      const row = await page.$$eval('#workers tbody tr', (trs: Row[]) =>
         trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)).find((cells) => cells[0] === 'status-w1'),
       );
       expect(row?.[2]).toBe(String(worker.pid));

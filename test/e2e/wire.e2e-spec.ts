@@ -3,6 +3,9 @@ import { registerTokenUser, TestUser, waitFor } from '../support/http-client';
 import { QueueKit } from './queue-test-kit';
 import { ack, openSocket, readSse } from './realtime-helpers';
 
+/** GET /api/notifications, as far as these tests read it. */
+type NotificationPage = { notifications: { type: string; body: string; data: { analysisId: number; projectId: number } }[] };
+
 jest.setTimeout(180_000);
 
 /**
@@ -72,17 +75,17 @@ describe('one consistent wire', () => {
   it('notifies a member added to a project, and the owner when an analysis finishes', async () => {
     const project = await alice.client.post('/api/projects', { name: 'notify', memberIds: [bob.id] });
     const projectId = project.body.id as number;
-    const added = await waitFor(async () => (await bob.client.get('/api/notifications')).body.notifications.find((n: { type: string }) => n.type === 'project.member_added'));
+    const added = await waitFor(async () => (await bob.client.get<NotificationPage>('/api/notifications')).body.notifications.find((n: { type: string }) => n.type === 'project.member_added'));
     expect(added).toMatchObject({ data: { projectId, by: alice.id } });
     const started = await bob.client.post(`/api/projects/${projectId}/analyses`, { stations: 1 });
     const analysisId = started.body.analysisId as number;
     const done = await waitFor(
-      async () => (await alice.client.get('/api/notifications')).body.notifications.find((n: { type: string; data: { analysisId: number } }) => n.type === 'analysis.completed' && n.data.analysisId === analysisId),
+      async () => (await alice.client.get<NotificationPage>('/api/notifications')).body.notifications.find((n: { type: string; data: { analysisId: number } }) => n.type === 'analysis.completed' && n.data.analysisId === analysisId),
       60000,
     );
     expect(done).toMatchObject({ data: { projectId, analysisId } });
     // Bob started it: he hears too.
-    expect((await bob.client.get('/api/notifications')).body.notifications.some((n: { type: string }) => n.type === 'analysis.completed')).toBe(true);
+    expect((await bob.client.get<NotificationPage>('/api/notifications')).body.notifications.some((n: { type: string }) => n.type === 'analysis.completed')).toBe(true);
   });
 
   it('notifies the owner when an analysis fails for good', async () => {
@@ -90,10 +93,10 @@ describe('one consistent wire', () => {
     const projectId = project.body.id as number;
     await kit.queue('default').add('analysis', { analysisId: 2147483001, projectId, userId: alice.id, stations: 1 }, { attempts: 1 });
     const failed = await waitFor(
-      async () => (await alice.client.get('/api/notifications')).body.notifications.find((n: { type: string; data: { analysisId: number } }) => n.type === 'analysis.failed' && n.data.analysisId === 2147483001),
+      async () => (await alice.client.get<NotificationPage>('/api/notifications')).body.notifications.find((n: { type: string; data: { analysisId: number } }) => n.type === 'analysis.failed' && n.data.analysisId === 2147483001),
       60000,
     );
-    expect(failed.body).toMatch(/no longer exists/);
+    expect(failed?.body).toMatch(/no longer exists/);
   });
 
   it('finds a user id by exact email only, within a per-user budget', async () => {

@@ -87,7 +87,7 @@ describe('worker → RealtimeService → sockets and SSE on every api process', 
     // The assistant's own message does not trigger another reply, and the job ran once.
     await new Promise((r) => setTimeout(r, 1500));
     const history = await waitFor(async () => {
-      const h = await owner.client.get(`/api/chat/rooms/${roomId}/messages`);
+      const h = await owner.client.get<{ messages: { userId: number }[] }>(`/api/chat/rooms/${roomId}/messages`);
       return h.status === 200 && h.body.messages.length === 2 ? h.body.messages : undefined;
     });
     expect(history.map((m: { userId: number }) => m.userId)).toEqual([reply.userId, owner.id]);

@@ -44,7 +44,9 @@ const at = (ms: number) => jest.setSystemTime(1_000_000 + ms);
 const picks = (h: ReplicaHealth, n: number) => Array.from({ length: n }, () => h.pick());
 
 describe('ReplicaHealth', () => {
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
   beforeEach(() => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     at(0);
@@ -157,7 +159,9 @@ describe('ReplicaHealth', () => {
 });
 
 describe('ReplicaHealth at start-up', () => {
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
   beforeEach(() => {
     connect.mockReset();
     primaryPos = '0-1-10';

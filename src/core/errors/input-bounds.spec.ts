@@ -14,7 +14,7 @@ describe('assertInputBounds', () => {
   });
 
   it('counts elements across the whole value, not per container', () => {
-    const rows = Array.from({ length: 200 }, () => new Array(60).fill('x'));
+    const rows = Array.from({ length: 200 }, () => new Array<string>(60).fill('x'));
     expect(() => assertInputBounds(rows, 'Request body')).toThrow('Request body has more than 10000 elements');
   });
 

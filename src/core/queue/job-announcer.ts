@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { jobRoom, queueRoom, RealtimeService, userRoom } from '../realtime/realtime.contract';
+import { payloadOwner } from './job-owner';
 
 /** The seeds' JobProgressPayload (eventType and timestamp are added by RealtimeService). */
 export interface JobProgressPayload {
@@ -76,20 +77,14 @@ export class JobAnnouncer {
   }
 
   private async send(queue: string, job: Job, event: string, fields: Omit<JobProgressPayload, 'jobId' | 'queueName'>): Promise<void> {
-    const owner = ownerOf(job);
+    // Ids are numbers on the wire (docs/seeds.md); a job dispatched with a numeric string owner is read as one.
+    const owner = payloadOwner(job.data);
     if (this.announces === 'none' || (this.announces === 'owned' && owner === undefined)) return;
     const payload: JobProgressPayload = { jobId: String(job.id), queueName: queue, ...(owner === undefined ? {} : { userId: owner }), ...fields };
     const rooms = [jobRoom(queue, String(job.id)), queueRoom(queue)];
     if (owner !== undefined) rooms.push(userRoom(owner));
     await this.realtime.toRooms(rooms, event, payload);
   }
-}
-
-/** Ids are numbers on the wire (docs/seeds.md); a job dispatched with a numeric string owner is read as one. */
-function ownerOf(job: Job): number | undefined {
-  const owner = (job.data as { userId?: unknown } | undefined)?.userId;
-  const id = typeof owner === 'string' && /^[1-9][0-9]{0,9}$/.test(owner) ? Number(owner) : owner;
-  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
 }
 
 function progressOf(job: Job): number {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../session/principal';
 import { ROOM_NAME_PART, RoomKind, RoomKindProvider } from '../realtime/room-kinds';
+import { jobOwner } from './job-owner';
 import { QueueRegistry } from './queue-registry';
 
 /** `queue:<name>`: every job event of a queue (job-announcer.ts); admins only. */
@@ -25,9 +26,11 @@ export interface JobRef {
 
 /**
  * `job:<queue>:<id>`: one job's events; its owner and admins. The owner is
- * the one recorded at dispatch (QueueRegistry, `ownerId`, kept 7 days), else
- * the `userId` of the job's own payload while BullMQ still has the job (the
- * convention job:* events already follow to reach `user:<userId>`).
+ * `jobOwner` (job-owner.ts): the one recorded at dispatch (QueueRegistry,
+ * `ownerId`, kept 7 days) and the `userId` of the job's own payload while
+ * BullMQ still has the job (the convention job:* events follow to reach
+ * `user:<userId>`); either alone will do, and when they disagree nobody but
+ * an admin gets in.
  */
 @Injectable()
 @RoomKindProvider()
@@ -46,12 +49,11 @@ export class JobRooms implements RoomKind<JobRef> {
 
   async mayListen(user: Principal, { queue, jobId }: JobRef): Promise<boolean> {
     if (user.role === 'admin') return true;
-    const owner = await this.queues.ownerOf(queue, jobId);
-    if (owner !== undefined) return owner === user.id;
+    const recorded = await this.queues.ownerOf(queue, jobId);
+    // Recorded for someone else: no payload can make it this user's (jobOwner), so no job read.
+    if (recorded !== undefined && recorded !== user.id) return false;
     // Only configured queues: a client must not make this process open a BullMQ Queue per name it sends.
-    if (!this.queues.has(queue)) return false;
-    const job = await this.queues.get(queue).getJob(jobId);
-    const userId = (job?.data as { userId?: unknown } | undefined)?.userId;
-    return typeof userId === 'number' && userId === user.id;
+    const job = this.queues.has(queue) ? await this.queues.get(queue).getJob(jobId) : undefined;
+    return jobOwner(recorded, job?.data) === user.id;
   }
 }

@@ -12,7 +12,7 @@ export const bullPrefix = (config: AppConfig) => `${config.redis.prefix}{bull}`;
  * registry writes it on dispatch; the `job:` room kind (queue-rooms.ts) and
  * GET /api/jobs read it back.
  */
-export { JOB_OWNER_TTL_S, jobOwnerKey, readJobOwner, recordJobOwner } from './job-owner';
+export { JOB_OWNER_TTL_S, jobOwner, jobOwnerKey, payloadOwner, readJobOwner, recordJobOwner } from './job-owner';
 
 /** Laravel's `illuminate:queue:restart`: a timestamp every worker watches; a newer one makes it finish and exit. */
 export const restartKey = (redisPrefix: string) => `${redisPrefix}queue:restart`;

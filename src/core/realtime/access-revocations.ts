@@ -6,7 +6,8 @@ import { SocketNamespaces } from './socket-namespaces';
 import { SseRegistry } from './sse-registry';
 import { userRoom } from './realtime.contract';
 import { RecentRevocations } from './recent-revocations';
-import { SocketConnections } from './socket-connections';
+import { SocketLogout } from './socket-logout';
+import { SocketRooms } from './socket-rooms';
 
 function isUserId(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
@@ -29,7 +30,8 @@ export class AccessRevocations implements OnModuleInit {
     private readonly hub: RealtimeHub,
     private readonly namespaces: SocketNamespaces,
     private readonly sse: SseRegistry,
-    private readonly connections: SocketConnections,
+    private readonly logout: SocketLogout,
+    private readonly rooms: SocketRooms,
     private readonly recent: RecentRevocations,
   ) {}
 
@@ -44,8 +46,8 @@ export class AccessRevocations implements OnModuleInit {
     this.recent.recordEnded(userId, credentials);
     let sockets = 0;
     for (const socket of this.socketsOf(userId)) {
-      if (!ends(this.connections.credentialOf(socket))) continue;
-      this.connections.endSession(socket);
+      if (!ends(this.logout.credentialOf(socket))) continue;
+      this.logout.end(socket);
       sockets++;
     }
     let streams = 0;
@@ -61,7 +63,7 @@ export class AccessRevocations implements OnModuleInit {
     if (!isUserId(userId) || !Array.isArray(rooms)) return;
     const lost = rooms.filter((r): r is string => typeof r === 'string');
     for (const room of lost) this.recent.record(userId, room);
-    for (const socket of this.socketsOf(userId)) this.connections.leaveRooms(socket, lost);
+    for (const socket of this.socketsOf(userId)) this.rooms.leaveLost(socket, lost);
     for (const listener of this.sse.listenersOf(userRoom(userId))) if (listener.userId === userId) this.sse.dropRooms(listener, lost);
   }
 

@@ -25,7 +25,12 @@ import { RecentRevocations } from './recent-revocations';
 import { DefaultNamespaceGateway, RealtimeGateway } from './realtime.gateway';
 import { RedisRealtimeService } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
+import { AuthDeadline } from './auth-deadline';
+import { SocketAuthentication } from './socket-authentication';
 import { SocketConnections } from './socket-connections';
+import { SocketLogout } from './socket-logout';
+import { SocketRecovery } from './socket-recovery';
+import { SocketRooms, socketSessionStoreProvider } from './socket-rooms';
 import { SseStreams } from './sse-streams';
 import { UserRooms } from './user-rooms';
 import { RedisReachability } from './redis-reachability';
@@ -82,6 +87,12 @@ export class RealtimeModule {
         RecentRevocations,
         RoomAccess,
         PresenceScope,
+        socketSessionStoreProvider,
+        SocketRooms,
+        SocketLogout,
+        AuthDeadline,
+        SocketAuthentication,
+        SocketRecovery,
         SocketConnections,
         AccessRevocations,
         SseStreams,

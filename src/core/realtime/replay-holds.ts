@@ -15,7 +15,7 @@ export type EmitWithPosition = (socket: Socket, e: LoggedEvent, position: Positi
 const deliveredAt = (e: LoggedEvent): Position => e.watermark ?? [e.id];
 
 /**
- * Sockets in the middle of a recovery replay (SocketConnections.recover): live
+ * Sockets in the middle of a recovery replay (SocketRecovery.recover): live
  * events for them are held, so what they missed (read from history) and what
  * is new arrive in order, each once. History in Redis can be ahead of this
  * process's delivery (overload): a replay that went further than delivery has

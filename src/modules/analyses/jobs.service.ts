@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ForbiddenError, NotFoundError } from '../../core/errors/domain-error';
+import { jobOwner } from '../../core/queue/queue.keys';
 import { QueueRegistry } from '../../core/queue/queue-registry';
 import type { Principal } from '../../core/session/principal';
 
@@ -17,7 +18,7 @@ export interface JobView {
 
 const iso = (ms?: number) => (ms ? new Date(ms).toISOString() : null);
 
-/** GET /api/jobs/:queue/:id: the job's owner (recorded at dispatch) or an admin. */
+/** GET /api/jobs/:queue/:id: the job's owner (jobOwner: recorded at dispatch, agreeing with the payload) or an admin. */
 @Injectable()
 export class JobsService {
   constructor(private readonly queues: QueueRegistry) {}
@@ -26,7 +27,7 @@ export class JobsService {
     if (!this.queues.has(queueName) || !/^[\w-]{1,64}$/.test(id)) throw new NotFoundError('Job');
     const job = await this.queues.get(queueName).getJob(id);
     if (!job) throw new NotFoundError('Job');
-    const owner = (await this.queues.ownerOf(queueName, id)) ?? Number((job.data as { userId?: unknown })?.userId);
+    const owner = jobOwner(await this.queues.ownerOf(queueName, id), job.data);
     if (me.role !== 'admin' && owner !== me.id) throw new ForbiddenError('Only the job owner or an admin can see this job');
     return {
       id: String(job.id),

@@ -29,7 +29,9 @@ function chain(providers: AiProvider[], opts: { timeoutMs?: number; cooldownMs?:
 }
 
 describe('ProviderChain', () => {
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   it('answers from the first provider that works, in order', async () => {
     const dead = new ScriptedProvider('dead', 'error');
@@ -105,7 +107,9 @@ describe('local provider', () => {
 });
 
 describe('ProviderChain batching preference', () => {
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   it('prefers batches only when the provider a call would reach takes them', async () => {
     const remote = new ScriptedProvider('remote', 'error');

@@ -1,0 +1,158 @@
+import type { Namespace } from 'socket.io';
+import type { AppConfig } from '../../config/app-config';
+import { BadRequestError, DomainError, ForbiddenError } from '../errors/domain-error';
+import type { Principal } from '../session/principal';
+import type { ClusterState } from './cluster-state';
+import { RecentRevocations } from './recent-revocations';
+import { admin, alice, fakeSocket } from './fake-socket.spec-helper';
+import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
+import type { RoomAccess } from './room-access';
+import type { SocketNamespaces } from './socket-namespaces';
+import { SocketRooms } from './socket-rooms';
+import type { SocketSessionStore, StoredSession } from './socket-sessions';
+
+const config = { realtime: { maxRoomsPerSocket: 2, recoveryWindowMs: 3000 } } as unknown as AppConfig;
+
+/** RoomAccess: alice may subscribe to project:1 to 3 and her own room; a recovery re-check (`may`) finds project:2 lost. */
+const mayListen = (user: Principal, room: string) => room === 'project:1' || room === 'project:2' || room === 'project:3' || room === `user:${user.id}`;
+const access = {
+  assert: async (user: Principal, room: string) => {
+    if (!mayListen(user, room)) throw new ForbiddenError('You may not subscribe to this room');
+  },
+  may: async (user: Principal, room: string) => room !== 'project:2' && mayListen(user, room),
+} as unknown as RoomAccess;
+
+function setUp(namespaces: Namespace[] = [], checks?: RoomAccess) {
+  const saved: { how: 'save' | 'saveSoon'; session: StoredSession }[] = [];
+  const touched: string[][] = [];
+  const store = {
+    save: async (session: StoredSession) => void saved.push({ how: 'save', session }),
+    saveSoon: async (session: StoredSession) => void saved.push({ how: 'saveSoon', session }),
+    touch: async (pids: string[]) => void touched.push(pids),
+  } as unknown as SocketSessionStore;
+  const presence: string[] = [];
+  const cluster = { userOnline: (id: number) => presence.push(`online ${id}`), userOffline: (id: number) => presence.push(`offline ${id}`) } as unknown as ClusterState;
+  const revocations = new RecentRevocations();
+  const rooms = new SocketRooms(config, checks ?? access, cluster, store, { all: () => namespaces } as unknown as SocketNamespaces, revocations);
+  return { rooms, saved, touched, presence, revocations };
+}
+
+describe('SocketRooms (room membership with its rules, and the stored session that lists it)', () => {
+  it('refuses a room the user may not listen to and changes nothing: not joined, not listed, not stored', async () => {
+    const { rooms, saved } = setUp();
+    const s = fakeSocket({ principal: alice, rooms: ['project:1'] });
+    await expect(rooms.join(s.socket, alice, 'project:9')).rejects.toThrow(ForbiddenError);
+    expect(s.socket.data.rooms).toEqual(['project:1']);
+    expect(s.socket.rooms.has('project:9')).toBe(false);
+    expect(saved).toEqual([]);
+  });
+
+  it('refuses a room whose access was lost while its check ran (AccessRevocations found nothing to remove yet)', async () => {
+    let heardMeanwhile = () => undefined as void;
+    const racing = {
+      assert: async () => heardMeanwhile(),
+      may: async () => {
+        heardMeanwhile();
+        return true;
+      },
+    } as unknown as RoomAccess;
+    const { rooms, saved, revocations } = setUp([], racing);
+    heardMeanwhile = () => revocations.record(7, 'project:1');
+    const s = fakeSocket({ principal: alice });
+    await expect(rooms.join(s.socket, alice, 'project:1')).rejects.toThrow(ForbiddenError);
+    await rooms.rejoin(s.socket, alice, ['project:1']);
+    expect([s.socket.data.rooms, s.socket.rooms.has('project:1'), saved]).toEqual([[], false, []]);
+    heardMeanwhile = () => revocations.record(7, 'project:2'); // another room: no effect on this one
+    await rooms.join(s.socket, alice, 'project:1');
+    expect(s.socket.data.rooms).toEqual(['project:1']);
+  });
+
+  it('joins an allowed room once, stores the session with it, and refuses rooms past MAX_ROOMS_PER_SOCKET', async () => {
+    const { rooms, saved } = setUp();
+    const s = fakeSocket({ principal: alice });
+    await rooms.join(s.socket, alice, 'project:1');
+    await rooms.join(s.socket, alice, 'project:1');
+    expect(s.socket.rooms.has('project:1')).toBe(true);
+    expect(saved).toEqual([{ how: 'save', session: { sid: 's1', pid: 'pid-s1', nsp: '/realtime', userId: 7, rooms: ['project:1'] } }]);
+    await rooms.join(s.socket, alice, 'project:2');
+    const refused = rooms.join(s.socket, alice, 'project:3');
+    await expect(refused).rejects.toThrow(DomainError);
+    await expect(refused).rejects.toMatchObject({ code: 'room_limit' });
+    expect(s.socket.data.rooms).toEqual(['project:1', 'project:2']);
+    expect(s.socket.rooms.has('project:3')).toBe(false);
+  });
+
+  it('leaves a room it asked for and stores that; a room it did not ask for is a bad_request', async () => {
+    const { rooms, saved } = setUp();
+    const s = fakeSocket({ principal: alice, rooms: ['project:1'] });
+    await expect(rooms.leave(s.socket, 'project:2')).rejects.toThrow(BadRequestError);
+    expect(saved).toEqual([]);
+    await rooms.leave(s.socket, 'project:1');
+    expect([s.socket.data.rooms, s.socket.rooms.has('project:1')]).toEqual([[], false]);
+    expect(saved.map((x) => x.session.rooms)).toEqual([[]]);
+  });
+
+  it('drops rooms whose access was lost, from the socket and from its stored session; nothing lost, nothing stored', async () => {
+    const { rooms, saved } = setUp();
+    const s = fakeSocket({ principal: alice, rooms: ['project:1', 'project:2'] });
+    rooms.leaveLost(s.socket, ['project:5']);
+    expect(saved).toEqual([]);
+    rooms.leaveLost(s.socket, ['project:2', 'project:5']);
+    await new Promise((r) => setImmediate(r));
+    expect(s.socket.data.rooms).toEqual(['project:1']);
+    expect([s.socket.rooms.has('project:1'), s.socket.rooms.has('project:2')]).toEqual([true, false]);
+    expect(saved.map((x) => x.session.rooms)).toEqual([['project:1']]);
+  });
+
+  it('on recovery, joins again only the stored rooms the user may still see, up to the room limit', async () => {
+    const { rooms, saved } = setUp();
+    const s = fakeSocket({ principal: alice });
+    await rooms.rejoin(s.socket, alice, ['project:2', 'project:9', 'project:1', 'project:3']);
+    // project:2 is no longer allowed (may), project:9 never was; the limit counts the stored list (2 entries).
+    expect(s.socket.data.rooms).toEqual([]);
+    await rooms.rejoin(s.socket, alice, ['project:1', 'project:9', 'project:3']);
+    expect(s.socket.data.rooms).toEqual(['project:1']);
+    expect([...s.socket.rooms].sort()).toEqual(['project:1', 's1']);
+    expect(saved).toEqual([]); // the recovery stores the session once it is done
+  });
+
+  it('puts an authenticated socket in its base rooms and counts its user online once, offline when it leaves', () => {
+    const { rooms, presence } = setUp();
+    const s = fakeSocket({ principal: admin });
+    rooms.joinBase(s.socket, admin);
+    rooms.joinBase(s.socket, admin);
+    expect([...s.socket.rooms].sort()).toEqual(['s1', ADMINS_ROOM, BROADCAST_ROOM, 'user:1'].sort());
+    const user = fakeSocket({ id: 's2', principal: alice });
+    rooms.joinBase(user.socket, alice);
+    expect(user.socket.rooms.has(ADMINS_ROOM)).toBe(false);
+    rooms.left(s.socket);
+    rooms.left(fakeSocket({ id: 'anonymous' }).socket);
+    expect(presence).toEqual(['online 1', 'online 7', 'offline 1']);
+  });
+
+  it('stores the first session of a new socket in a batch, and nothing for a socket without a principal', async () => {
+    const { rooms, saved } = setUp();
+    await rooms.save(fakeSocket({ principal: alice }).socket, true);
+    await rooms.save(fakeSocket({ id: 'anonymous' }).socket);
+    expect(saved.map((x) => x.how)).toEqual(['saveSoon']);
+  });
+
+  it("refreshes the stored sessions of this process's authenticated sockets, every third of the recovery window", async () => {
+    jest.useFakeTimers();
+    try {
+      const sockets = [fakeSocket({ id: 'a', principal: alice }), fakeSocket({ id: 'b' }), fakeSocket({ id: 'c', principal: admin })];
+      const nsp = { sockets: new Map(sockets.map((s) => [s.socket.id, s.socket])) } as unknown as Namespace;
+      const { rooms, touched } = setUp([nsp]);
+      rooms.onModuleInit();
+      jest.advanceTimersByTime(999);
+      expect(touched).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(touched).toEqual([['pid-a', 'pid-c']]);
+      rooms.onModuleDestroy();
+      jest.advanceTimersByTime(5000);
+      expect(touched).toHaveLength(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});

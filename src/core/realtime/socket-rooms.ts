@@ -1,0 +1,149 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import { AppConfig } from '../../config/app-config';
+import { runInRequestContext } from '../database/request-context';
+import { BadRequestError, DomainError, ForbiddenError } from '../errors/domain-error';
+import { REDIS } from '../redis/redis.module';
+import type { RedisClient } from '../redis/redis.factory';
+import type { Principal } from '../session/principal';
+import { ClusterState } from './cluster-state';
+import { userRoom } from './realtime.contract';
+import { RecentRevocations } from './recent-revocations';
+import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
+import { RoomAccess } from './room-access';
+import { SocketNamespaces } from './socket-namespaces';
+import { SocketSessionStore } from './socket-sessions';
+import type { AppSocket, SocketState } from './socket-state';
+
+/** How often live sockets' sessions get their TTL back: three times per recovery window. */
+function sessionRefreshMs(config: AppConfig): number {
+  return Math.max(1000, Math.floor(config.realtime.recoveryWindowMs / 3));
+}
+
+/** Sessions outlive their socket by the recovery window (plus one refresh period, so a live one never lapses). */
+export const socketSessionStoreProvider = {
+  provide: SocketSessionStore,
+  inject: [REDIS, AppConfig],
+  useFactory: (redis: RedisClient, config: AppConfig) => new SocketSessionStore(redis, config.redis.prefix, config.realtime.recoveryWindowMs + sessionRefreshMs(config)),
+};
+
+function pidOf(socket: Socket): string | undefined {
+  return (socket as unknown as { pid?: string }).pid;
+}
+
+/**
+ * The rooms a socket is in, and the stored session that lists them: the
+ * base rooms of an authenticated socket (its user room, broadcast, admins),
+ * the rooms it asked for after RoomAccess and the per-socket limit, the rooms
+ * it lost, and their re-check on recovery. `socket.data.rooms` (what it asked
+ * for) is written to Redis on every change and its TTL refreshed while the
+ * socket lives, so a recovery on any process, even after this one died, finds it.
+ */
+@Injectable()
+export class SocketRooms implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Sockets');
+  private touchTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly access: RoomAccess,
+    private readonly cluster: ClusterState,
+    readonly sessions: SocketSessionStore,
+    private readonly namespaces: SocketNamespaces,
+    private readonly revocations: RecentRevocations,
+  ) {}
+
+  onModuleInit(): void {
+    this.touchTimer = setInterval(() => void this.touchSessions(), sessionRefreshMs(this.config));
+    this.touchTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.touchTimer);
+  }
+
+  /** An authenticated socket's own rooms; its first time there counts its user online (presence). */
+  joinBase(socket: AppSocket, principal: Principal): void {
+    const wasAuthenticated = socket.rooms.has(BROADCAST_ROOM);
+    void socket.join([userRoom(principal.id), BROADCAST_ROOM, ...(principal.role === 'admin' ? [ADMINS_ROOM] : [])]);
+    if (!wasAuthenticated) this.cluster.userOnline(principal.id);
+  }
+
+  /** The socket disconnected: its user has one socket less (presence). */
+  left(socket: AppSocket): void {
+    if (socket.data.principal) this.cluster.userOffline(socket.data.principal.id);
+  }
+
+  /** `subscribe`, `room:join`: after the room rules and the per-socket room limit; refused, nothing changes. */
+  async join(socket: Socket, user: Principal, room: string): Promise<void> {
+    const s = socket as AppSocket;
+    const checkedAt = this.revocations.mark();
+    await this.access.assert(user, room);
+    // Access lost while the check ran reached AccessRevocations before the socket was in the room: too late for it to act.
+    if (this.revocations.revokedSince(user.id, room, checkedAt)) throw new ForbiddenError('You may not subscribe to this room');
+    if (s.data.rooms.includes(room)) return;
+    if (s.data.rooms.length >= this.config.realtime.maxRoomsPerSocket) {
+      throw new DomainError('room_limit', `At most ${this.config.realtime.maxRoomsPerSocket} rooms per socket`);
+    }
+    s.data.rooms = [...s.data.rooms, room];
+    await socket.join(room);
+    await this.save(s);
+  }
+
+  /** `unsubscribe`: only a room the socket asked for. */
+  async leave(socket: Socket, room: string): Promise<void> {
+    const s = socket as AppSocket;
+    if (!s.data.rooms.includes(room)) throw new BadRequestError('Not subscribed to this room');
+    s.data.rooms = s.data.rooms.filter((r: string) => r !== room);
+    void socket.leave(room);
+    await this.save(s);
+  }
+
+  /**
+   * The user lost these rooms (AccessRevocations): the socket leaves them now,
+   * and its stored session no longer lists them for a recovery.
+   */
+  leaveLost(socket: Socket, rooms: string[]): void {
+    const s = socket as AppSocket;
+    const lost = rooms.filter((r) => socket.rooms.has(r) || s.data.rooms.includes(r));
+    if (!lost.length) return;
+    s.data.rooms = s.data.rooms.filter((r: string) => !lost.includes(r));
+    for (const room of lost) void socket.leave(room);
+    this.save(s).catch((err: Error) => this.logger.warn({ err: err.message, socketId: socket.id }, 'session not saved after lost access'));
+  }
+
+  /**
+   * Recovery: the rooms of the stored session, up to the room limit, each
+   * checked again. Each is joined as soon as it passes, so access lost after
+   * its check reaches it (`leaveLost`); access lost while it ran is caught
+   * here. The session is not saved here: the recovery saves it once it is done.
+   */
+  async rejoin(socket: AppSocket, principal: Principal, rooms: string[]): Promise<void> {
+    socket.data.rooms = [];
+    for (const room of rooms.slice(0, this.config.realtime.maxRoomsPerSocket)) {
+      const checkedAt = this.revocations.mark();
+      if (!(await runInRequestContext(() => this.access.may(principal, room), { userId: String(principal.id) }))) continue;
+      if (this.revocations.revokedSince(principal.id, room, checkedAt)) continue;
+      socket.data.rooms = [...socket.data.rooms, room];
+      void socket.join(room);
+    }
+  }
+
+  /**
+   * Writes the socket's session (what a recovery needs). `first`: the save right
+   * after a handshake, batched with other new sockets' (SocketSessionStore.saveSoon).
+   */
+  async save(socket: AppSocket, first = false): Promise<void> {
+    const pid = pidOf(socket);
+    const principal = socket.data.principal;
+    if (!pid || !principal) return;
+    const session = { sid: socket.id, pid, nsp: socket.nsp.name, userId: principal.id, rooms: socket.data.rooms };
+    await (first ? this.sessions.saveSoon(session) : this.sessions.save(session));
+  }
+
+  private async touchSessions(): Promise<void> {
+    const pids: string[] = [];
+    for (const nsp of this.namespaces.all()) for (const s of nsp.sockets.values()) if (s.data && (s.data as SocketState).principal) pids.push(pidOf(s) ?? '');
+    await this.sessions.touch(pids.filter(Boolean)).catch((err: Error) => this.logger.warn({ err: err.message }, 'session refresh failed'));
+  }
+}
