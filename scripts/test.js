@@ -42,10 +42,12 @@ async function main() {
   // Topology-bound suites: the failover drills need Sentinel or Cluster (the passes below run them);
   // the data-loss test restarts the stack's single Redis.
   const whole = process.argv.length <= 2;
+  // On a Redis Cluster the realtime log is sharded (one log per master, docs/scaling/redis.md), unless told otherwise.
+  const shardsFor = (/** @type {string | undefined} */ topology) => (topology === 'cluster' && !process.env.REALTIME_SHARDS ? { REALTIME_SHARDS: '3' } : {});
   const notHere = [(process.env.STACK_REDIS || 'single') === 'single' ? 'redis-failover' : 'redis-data-loss'];
   // replica-pool needs two replicas: the pass below (or STACK_REPLICAS=2) runs it.
   if (stack.replicaCount() < 2) notHere.push('replica-pool');
-  let status = jest(env, own, whole ? ['--testPathIgnorePatterns', notHere.join('|')] : process.argv.slice(2));
+  let status = jest({ ...env, ...shardsFor(process.env.STACK_REDIS) }, own, whole ? ['--testPathIgnorePatterns', notHere.join('|')] : process.argv.slice(2));
   if (own && whole && !process.env.STACK_REPLICAS) {
     process.env.STACK_REPLICAS = '2';
     console.error(`[switchboard] replica suites on two replicas: ${REPLICA_SUITES.map((s) => s.split('/').pop()).join(', ')}`);
@@ -59,7 +61,7 @@ async function main() {
       console.error(`[switchboard] Redis-dependent suites on ${topology}: ${TOPOLOGY_SUITES.map((s) => s.split('/').pop()).join(', ')}`);
       const topo = await services(stackName);
       // Paths only: `--selectProjects` takes every following word as a project name, so it ran every e2e suite.
-      status = jest(topo.env, own, TOPOLOGY_SUITES) || status;
+      status = jest({ ...topo.env, ...shardsFor(topology) }, own, TOPOLOGY_SUITES) || status;
     }
   }
   if (own && !process.env.KEEP_STACK) await stack.down(stackName);

@@ -83,6 +83,8 @@ export class AppConfig {
     maxRoomsPerSocket: number;
     sseKeepaliveMs: number;
     sseHistory: number;
+    /** REALTIME_SHARDS: event logs, each its own slot, counter, epoch and SPUBLISH channel (more than one: ids are `<id0>.<id1>…`). */
+    shards: number;
     rateLimitPoints: number;
     rateLimitDurationS: number;
   };
@@ -208,6 +210,7 @@ export class AppConfig {
       maxRoomsPerSocket: e.MAX_ROOMS_PER_SOCKET,
       sseKeepaliveMs: e.SSE_KEEPALIVE_MS,
       sseHistory: e.SSE_HISTORY,
+      shards: e.REALTIME_SHARDS,
       rateLimitPoints: e.RATE_LIMIT_POINTS,
       rateLimitDurationS: e.RATE_LIMIT_DURATION_S,
     };

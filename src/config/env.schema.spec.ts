@@ -75,6 +75,13 @@ describe('parseEnv', () => {
     ]);
   });
 
+  it('reads REALTIME_SHARDS: 1 by default (the one {rt} log), up to 64', () => {
+    expect(new AppConfig(parseEnv({})).realtime.shards).toBe(1);
+    expect(new AppConfig(parseEnv({ REALTIME_SHARDS: '3' })).realtime.shards).toBe(3);
+    expect(() => parseEnv({ REALTIME_SHARDS: '0' })).toThrow('REALTIME_SHARDS must be');
+    expect(() => parseEnv({ REALTIME_SHARDS: '65' })).toThrow('REALTIME_SHARDS must be');
+  });
+
   it('reads DB_REPLICA_MAX_LAG_S in whole seconds, 5 by default, 0 to turn the lag check off', () => {
     expect(new AppConfig(parseEnv({})).db.replicaMaxLagS).toBe(5);
     expect(new AppConfig(parseEnv({ DB_REPLICA_MAX_LAG_S: '0' })).db.replicaMaxLagS).toBe(0);

@@ -116,6 +116,8 @@ export const envSchema = z.object({
   MAX_ROOMS_PER_SOCKET: int(1).default('10'),
   SSE_KEEPALIVE_MS: int(100).default('30000'),
   SSE_HISTORY: int(1).default('1000'),
+  /** Realtime event logs (docs/scaling/redis.md, "Sharded fan-out"): 1 keeps the one `{rt}` log and plain ids. */
+  REALTIME_SHARDS: int(1, 64).default('1'),
   RATE_LIMIT_POINTS: int(1).default('60'),
   RATE_LIMIT_DURATION_S: int(1).default('60'),
 

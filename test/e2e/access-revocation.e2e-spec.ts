@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ApiProcess, ROOT, startApi } from '../support/api-process';
 import { HttpClient, registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
 import { ownStack } from '../support/stack';
-import { ack, openSocket, SseEvent, SwitchingProxy, takeSseEvents } from './realtime-helpers';
+import { ack, logOptions, openSocket, SseEvent, SwitchingProxy, takeSseEvents } from './realtime-helpers';
 
 jest.setTimeout(120000);
 
@@ -48,7 +48,7 @@ function workerPublisher(redis: RedisClient) {
   const { EventLog } = require(join(ROOT, 'dist/core/realtime/event-log.js')) as typeof import('../../src/core/realtime/event-log');
   const { RedisRealtimeService } = require(join(ROOT, 'dist/core/realtime/redis-realtime.service.js')) as typeof import('../../src/core/realtime/redis-realtime.service');
   /* eslint-enable @typescript-eslint/no-require-imports */
-  return new RedisRealtimeService(new EventLog(redis, { prefix: 'sb:', historyPerRoom: 100, historyTtlMs: 60000 }));
+  return new RedisRealtimeService(new EventLog(redis, logOptions(100)));
 }
 
 async function tokenClient(u: TestUser, baseUrl: string): Promise<HttpClient> {

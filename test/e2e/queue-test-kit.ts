@@ -1,7 +1,9 @@
 import { decodeChannelMessage, envelope } from '../../src/core/realtime/event-log';
 import { Job, Queue } from 'bullmq';
 import type { RedisClient } from '../../src/core/redis/redis.factory';
-import { testRedis } from '../support/redis';
+import { createRedis } from '../../src/core/redis/redis.factory';
+import { shardTags } from '../../src/core/realtime/shard-layout';
+import { redisConfig, testRedis } from '../support/redis';
 import { randomUUID } from 'node:crypto';
 import { CliResult, ManagedProcess, runCli, spawnCli } from '../support/api-process';
 import { waitFor } from '../support/http-client';
@@ -74,13 +76,24 @@ export class QueueKit {
 
   /**
    * Collects what RealtimeService publishes, from the same Redis fan-out
-   * channel every api process delivers from (`<prefix>{rt}:events`): one entry
-   * per target room, the payload as clients receive it (with eventId,
-   * eventType, timestamp).
+   * channel every api process delivers from (`<prefix>{rt}:events`; with
+   * REALTIME_SHARDS > 1 every shard's SPUBLISH channel): one entry per target
+   * room, the payload as clients receive it (with eventId, eventType, timestamp).
    */
   async listen(): Promise<{ events: PublishedEvent[]; close: () => Promise<void> }> {
-    const sub = this.redis.duplicate();
+    const shards = Number(process.env.REALTIME_SHARDS || 1);
     const events: PublishedEvent[] = [];
+    if (shards > 1) {
+      const channels = shardTags(shards).map((tag) => `${this.prefix}{${tag}}:events`);
+      const sharded = createRedis(redisConfig(), { name: 'queue-kit-listen', failFast: false, shardedSubscribers: true });
+      sharded.on('smessage', (channel: string, message: string) => {
+        const e = decodeChannelMessage(message, channels.indexOf(channel));
+        for (const room of e.rooms) events.push({ room, event: e.eventType, payload: envelope(e) });
+      });
+      for (const channel of channels) await sharded.ssubscribe(channel);
+      return { events, close: async () => void (await sharded.quit()) };
+    }
+    const sub = this.redis.duplicate();
     sub.on('message', (_channel: string, message: string) => {
       const e = decodeChannelMessage(message);
       for (const room of e.rooms) events.push({ room, event: e.eventType, payload: envelope(e) });

@@ -1,5 +1,7 @@
 import { createServer, Server, Socket as NetSocket, connect } from 'node:net';
 import { io, Socket } from 'socket.io-client';
+import { comparePositions, parsePosition } from '../../src/core/realtime/position';
+import { shardOfRoom } from '../../src/core/realtime/shard-layout';
 
 /** Not a test file: helpers for the realtime e2e specs. */
 
@@ -163,4 +165,31 @@ export function outcome(socket: Socket): Promise<boolean> {
     socket.once('connected', () => resolve(true));
     socket.once('connect_error', () => resolve(false));
   });
+}
+
+/** REALTIME_SHARDS of the processes under test: npm test's Cluster pass runs 3 (scripts/test.js). */
+export const SHARDS = Number(process.env.REALTIME_SHARDS || 1);
+
+/** EventLog options for a test's own publisher: the same shards as the processes it talks to. */
+export const logOptions = (historyPerRoom: number) => ({ prefix: 'sb:', historyPerRoom, historyTtlMs: 60000, shards: SHARDS });
+
+/**
+ * An event's own id inside a wire id: with one shard the wire id itself; with several, the component of
+ * the shard of the event's first room (wire ids are positions, the delivering process's watermark).
+ */
+export function idIn(wireId: string, firstRoom: string): string {
+  if (SHARDS === 1) return wireId;
+  const parsed = parsePosition(wireId, SHARDS);
+  if (parsed?.kind !== 'at') throw new Error(`not a position of ${SHARDS} shards: ${wireId}`);
+  return String(parsed.position[shardOfRoom(firstRoom, SHARDS)]);
+}
+
+/** Every wire id after the one before it (dominance, position.ts; one shard: a larger number). */
+export function inOrder(wireIds: string[]): boolean {
+  const at = wireIds.map((id) => {
+    const parsed = parsePosition(id, SHARDS);
+    if (parsed?.kind !== 'at') throw new Error(`not a position of ${SHARDS} shards: ${id}`);
+    return parsed.position;
+  });
+  return at.every((p, i) => i === 0 || comparePositions(p, at[i - 1]) === 'after');
 }

@@ -6,7 +6,7 @@ import { ApiProcess, ROOT, startApi } from '../support/api-process';
 import { createAdmin } from '../support/admin';
 import { registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
 import { ownStack } from '../support/stack';
-import { ack, connectError, once, openSocket, outcome, readSse, SwitchingProxy } from './realtime-helpers';
+import { ack, connectError, idIn, inOrder, logOptions, once, openSocket, outcome, readSse, SwitchingProxy } from './realtime-helpers';
 
 /** GET /api/chat/rooms/:id/messages, as far as these tests read it. */
 type MessagePage = { messages: { body: string }[]; nextBefore: string | number | null };
@@ -80,7 +80,8 @@ describe('realtime across api processes', () => {
       expect(typeof m.eventId).toBe('string');
       expect(new Date(m.timestamp as string).toISOString()).toBe(m.timestamp);
     }
-    expect(m1.eventId).toBe(m2.eventId);
+    // The same event on both processes (with several shards each wire id is that process's position).
+    expect(idIn(m1.eventId as string, `chat:${roomId}`)).toBe(idIn(m2.eventId as string, `chat:${roomId}`));
 
     // message:send over the socket: the ack carries the stored message, the others get message:new.
     const sent = await ack<{ ok: boolean; message: { id: string; body: string } }>(onC.socket, 'message:send', { roomId, body: 'hi from c' });
@@ -111,11 +112,12 @@ describe('realtime across api processes', () => {
     /* eslint-enable @typescript-eslint/no-require-imports */
     const redis = testRedis();
     cleanups.push(() => redis.quit());
-    const service = new RedisRealtimeService(new EventLog(redis, { prefix: 'sb:', historyPerRoom: 20, historyTtlMs: 60000 }));
+    const service = new RedisRealtimeService(new EventLog(redis, logOptions(20)));
     const id = await service.toUser(user.id, 'job:progress', { jobId: '1', queue: 'default', progress: 50 });
     const [pa, pb] = await Promise.all([onA.next('job:progress'), onB.next('job:progress')]);
-    expect(pa).toMatchObject({ eventId: id, progress: 50, eventType: 'job:progress' });
-    expect(pb.eventId).toBe(id);
+    expect(pa).toMatchObject({ progress: 50, eventType: 'job:progress' });
+    const room = `user:${user.id}`;
+    expect([idIn(pa.eventId as string, room), idIn(pb.eventId as string, room)]).toEqual([idIn(id, room), idIn(id, room)]);
   });
 
   it('appends the events of one event-loop turn in one Redis call, with ids in call order, each in its rooms\' history and delivered in order', async () => {
@@ -128,7 +130,7 @@ describe('realtime across api processes', () => {
     /* eslint-enable @typescript-eslint/no-require-imports */
     const redis = testRedis();
     cleanups.push(() => redis.quit());
-    const log = new EventLog(redis, { prefix: 'sb:', historyPerRoom: 100, historyTtlMs: 60000 });
+    const log = new EventLog(redis, logOptions(100));
     await log.append([`user:${user.id}`], 'batch-warm-up', {}, 'all'); // the script is loaded: what follows is EVALSHA
     const calls: string[] = [];
     // MONITOR every master (on a Cluster the script runs on the one holding the {rt} slot).
@@ -142,16 +144,18 @@ describe('realtime across api processes', () => {
     }
     const room = `user:${user.id}`;
     const other = `project:batch-${Date.now()}`;
-    const before = await log.currentId();
+    // Every event's first room is `room`: all in its shard (the only one with REALTIME_SHARDS=1).
+    const shard = log.shards[log.shardOf(room)];
+    const before = await shard.currentId();
     const sent = await Promise.all(
       Array.from({ length: 30 }, (_, i) => log.append(i % 3 ? [room] : [room, other], 'batch-event', { n: i }, 'all')),
     );
     const ids = sent.map((e) => e.id);
     expect(ids).toEqual(Array.from({ length: 30 }, (_, i) => ids[0] + i)); // consecutive, in call order
     expect(ids[0]).toBeGreaterThan(before);
-    const history = await log.readAfter([room, other], before);
+    const history = await shard.readAfter([room, other], before);
     expect(history.events.map((e) => e.id)).toEqual(ids);
-    expect((await log.readAfter([other], before)).events.map((e) => e.payload.n)).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
+    expect((await shard.readAfter([other], before)).events.map((e) => e.payload.n)).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
     const got: number[] = [];
     await receiver.next('batch-warm-up');
     for (let i = 0; i < 30; i++) got.push((await receiver.next<{ n: number }>('batch-event')).n);
@@ -165,21 +169,29 @@ describe('realtime across api processes', () => {
     /* eslint-enable @typescript-eslint/no-require-imports */
     const redis = testRedis();
     cleanups.push(() => redis.quit());
-    const log = new EventLog(redis, { prefix: 'sb:', historyPerRoom: 5, historyTtlMs: 60000 });
+    const log = new EventLog(redis, logOptions(5));
     const queue = `hist${Date.now()}`;
-    const before = await log.currentId();
+    // A shard's first event after a Redis restart opens a new epoch, which makes any older position a gap
+    // (as it should): a control event (no room, no client gets it) reaches every shard first.
+    await log.append([], 'test:warm-up', {}, 'all');
+    const before = log.format(await log.currentPosition());
     const mine = await log.append([`job:${queue}:1`, `queue:${queue}`], 'job:started', { jobId: '1' }, 'all');
     await log.append([`job:${queue}:2`, `queue:${queue}`], 'job:started', { jobId: '2' }, 'all');
     await log.append([`queue:${queue}`], 'job:note', { only: 'queue' }, 'all');
     const done = await log.append([`job:${queue}:1`, `queue:${queue}`], 'job:completed', { jobId: '1' }, 'all');
     expect(await redis.exists(log.streamKey(`job:${queue}:1`))).toBe(0);
-    expect(await redis.xlen(log.streamKey(`queue:${queue}`))).toBe(4);
+    // With several shards the queue's history is kept in the shard of each event's job room: 4 in all.
+    const queueStreams = await Promise.all(log.shards.map((_, i) => redis.xlen(log.streamKey(`queue:${queue}`, i))));
+    expect(queueStreams.reduce((sum, n) => sum + n, 0)).toBe(4);
     const forJob = await log.readAfter([`job:${queue}:1`], before);
     expect(forJob).toEqual({ events: [expect.objectContaining({ id: mine.id }), expect.objectContaining({ id: done.id })], gap: false });
     expect((await log.readAfter([`queue:${queue}`], before)).events).toHaveLength(4);
-    for (let i = 0; i < 5; i++) await log.append([`job:${queue}:3`, `queue:${queue}`], 'job:progress', { jobId: '3' }, 'all');
+    // A job whose events land in job 1's shard: its queue stream there is trimmed past job 1's events.
+    let other = 3;
+    while (log.shardOf(`job:${queue}:${other}`) !== log.shardOf(`job:${queue}:1`)) other++;
+    for (let i = 0; i < 5; i++) await log.append([`job:${queue}:${other}`, `queue:${queue}`], 'job:progress', { jobId: String(other) }, 'all');
     expect((await log.readAfter([`job:${queue}:1`], before)).gap).toBe(true); // trimmed past the reader's offset: it must refetch
-    expect((await log.readAfter([`job:${queue}:1`], done.id)).gap).toBe(false);
+    expect((await log.readAfter([`job:${queue}:1`], forJob.events[1].position ?? '')).gap).toBe(false);
   });
 
   it('compresses events above WS_COMPRESSION_THRESHOLD_BYTES, sends smaller ones as they are, all in order', async () => {
@@ -193,7 +205,7 @@ describe('realtime across api processes', () => {
     /* eslint-enable @typescript-eslint/no-require-imports */
     const redis = testRedis();
     cleanups.push(() => redis.quit());
-    const service = new RedisRealtimeService(new EventLog(redis, { prefix: 'sb:', historyPerRoom: 100, historyTtlMs: 60000 }));
+    const service = new RedisRealtimeService(new EventLog(redis, logOptions(100)));
     const big = 'x'.repeat(8000); // far above the 1,024-byte default threshold, and compressible
     const wsBytes = (r: (typeof receivers)[number]) =>
       (r.socket.io.engine.transport as unknown as { ws: { _socket: { bytesRead: number } } }).ws._socket.bytesRead;
@@ -203,8 +215,7 @@ describe('realtime across api processes', () => {
     for (const r of receivers) {
       const got: { eventId: string; jobId: string; note: string }[] = [];
       for (let i = 0; i < 40; i++) got.push(await r.next<{ eventId: string; jobId: string; note: string }>('job:progress'));
-      const ids = got.map((g) => Number(g.eventId));
-      expect(ids).toEqual([...ids].sort((x, y) => x - y)); // in id order, none overtaking another
+      expect(inOrder(got.map((g) => g.eventId))).toBe(true); // in id order, none overtaking another
       expect(new Set(got.map((g) => g.jobId)).size).toBe(40);
       expect(got.every((g) => g.note === (Number(g.jobId) % 2 ? big : 'small'))).toBe(true);
     }
@@ -344,8 +355,7 @@ describe('realtime across api processes', () => {
     await new Promise((r) => setTimeout(r, 300));
     const bodies = s.received.filter((r) => r.event === 'message:new').map((r) => r.payload.body);
     expect(bodies).toEqual(['missed 1', 'missed 2', 'missed 3', 'live 4']);
-    const ids = s.received.filter((r) => r.event === 'message:new').map((r) => Number(r.payload.eventId));
-    expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+    expect(inOrder(s.received.filter((r) => r.event === 'message:new').map((r) => r.payload.eventId as string))).toBe(true);
   });
 
   it('reports recovered=false when history no longer covers the gap', async () => {
@@ -464,7 +474,7 @@ describe('realtime across api processes', () => {
     const events = await reading;
     expect(events.map((e) => e.data.body)).toEqual(['three', 'four', 'five', 'six']);
     expect(events.every((e) => e.id === e.data.eventId)).toBe(true);
-    expect(Number(events[0].id)).toBeGreaterThan(Number(last));
+    expect(inOrder([last, events[0].id])).toBe(true);
 
     // ?lastEventId= works the same; an id that fell out of history says gap.
     for (let i = 0; i < 25; i++) await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: `bulk ${i}` });
@@ -506,11 +516,14 @@ describe('realtime across api processes', () => {
     expect(sseOnly.status).toBe(202);
     const both = await admin.client.post('/api/realtime/test', { eventType: 'system:info', payload: { n: 2 }, target: 'all' });
     const onSocket = await s.next('system:info');
-    expect(onSocket).toMatchObject({ n: 2, eventId: both.body.eventId });
+    expect(onSocket).toMatchObject({ n: 2 });
+    // One id space: the socket on b and the stream on c got the same event (its own id, in its shard).
+    const published = { sseOnly: String(sseOnly.body.eventId), both: String(both.body.eventId) };
+    expect(idIn(onSocket.eventId as string, 'all')).toBe(idIn(published.both, 'all'));
     const events = await reading;
-    expect(events.map((e) => [e.id, e.data.n])).toEqual([
-      [sseOnly.body.eventId, 1],
-      [both.body.eventId, 2],
+    expect(events.map((e) => [idIn(e.id, 'all'), e.data.n])).toEqual([
+      [idIn(published.sseOnly, 'all'), 1],
+      [idIn(published.both, 'all'), 2],
     ]);
     expect(s.received.filter((r) => r.event === 'system:info')).toHaveLength(1);
     expect((await admin.client.post('/api/realtime/test', { eventType: 'x', target: 'carrier-pigeon' })).status).toBe(400);

@@ -1,10 +1,21 @@
 import type { RedisClient } from '../redis/redis.factory';
+import { advance, formatPosition, ParsedPosition, parsePosition, Position, positionOfEvent } from './position';
 import type { RealtimeTarget } from './realtime.contract';
+import { shardOfRoom, shardTags } from './shard-layout';
 
 /** One event as stored in a room's history and sent on the fan-out channel. */
 export interface LoggedEvent {
-  /** Global, monotonic (Redis INCR): the Socket.IO `eventId`/offset and the SSE `id:`. */
+  /** Monotonic within its shard (Redis INCR); with one shard it is the Socket.IO `eventId`/offset and the SSE `id:`. */
   id: number;
+  /** The shard whose log issued `id` (0 with one shard). */
+  shard?: number;
+  /**
+   * What goes on the wire as `eventId`, the Socket.IO offset and SSE's `id:`: a position (position.ts).
+   * Set by whoever delivers the event (the process's watermark, or a replay's cursor); without it, the id.
+   */
+  position?: string;
+  /** The delivering process's watermark when it delivered this event (position.ts); live events only. */
+  watermark?: Position;
   /** Where the id's epoch began (ids of this epoch are > epoch); on fan-out messages only. */
   epoch?: number;
   eventType: string;
@@ -15,6 +26,7 @@ export interface LoggedEvent {
 }
 
 export interface HistoryRead {
+  /** In replay order (shard by shard, each in id order), each with the `position` a client holds after it. */
   events: LoggedEvent[];
   /** Some event after `afterId` in one of the rooms has already been trimmed (or the read hit its bound). */
   gap: boolean;
@@ -140,10 +152,15 @@ export interface EventLogOptions {
   shardTag?: string;
   /** Fan out with SPUBLISH (the subscriber must SSUBSCRIBE) instead of PUBLISH. */
   shardedPubSub?: boolean;
+  /**
+   * REALTIME_SHARDS: this many logs, each with its own tag (shard-layout.ts), counter, epoch, streams
+   * and channel (SPUBLISH when more than one). Default 1: the `{rt}` log of before, unchanged.
+   */
+  shards?: number;
 }
 
-/** Event ids, per-room history in Redis streams, and the fan-out channel. Usable from any process. */
-export class EventLog {
+/** One shard of the log: one hash tag, so one Cluster slot. */
+export class ShardLog {
   readonly channel: string;
   /** Holds the newest id handed out (a plain counter: GET it for the current id). */
   readonly seqKey: string;
@@ -157,6 +174,8 @@ export class EventLog {
   constructor(
     private readonly redis: RedisClient,
     private readonly opts: EventLogOptions,
+    /** This shard's index: stamped on every event it issues or reads. */
+    readonly index = 0,
   ) {
     // One hash tag: the publish script touches the counter, the epoch and every stream at once,
     // which a Redis Cluster allows only within one slot.
@@ -172,6 +191,11 @@ export class EventLog {
     return `${this.opts.prefix}{${this.opts.shardTag ?? 'rt'}}:room:${room}`;
   }
 
+  /** SPUBLISH: subscribers must SSUBSCRIBE this shard's channel. */
+  get sharded(): boolean {
+    return !!this.opts.shardedPubSub;
+  }
+
   /**
    * Resolves once the event has its id, is in its rooms' history and is
    * published. Events appended in the same turn of the event loop share one
@@ -182,7 +206,7 @@ export class EventLog {
     const timestamp = new Date().toISOString();
     const body = JSON.stringify({ eventType, timestamp, payload, target, rooms: unique });
     return new Promise<LoggedEvent>((resolve, reject) => {
-      this.pending.push({ rooms: unique, body, resolve: (id) => resolve({ id, eventType, timestamp, payload, target, rooms: unique }), reject });
+      this.pending.push({ rooms: unique, body, resolve: (id) => resolve({ id, shard: this.index, eventType, timestamp, payload, target, rooms: unique }), reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -222,7 +246,7 @@ export class EventLog {
   /** Events with fromId < id < toId from the global stream (to fill a gap on the channel). */
   async between(fromId: number, toId: number): Promise<LoggedEvent[]> {
     const entries = (await this.redis.xrange(this.globalKey, `(${fromId}-0`, `(${toId}-0`)) as [string, string[]][];
-    return entries.map(([streamId, fields]) => parseEntry(Number(streamId.split('-')[0]), fields));
+    return entries.map(([streamId, fields]) => parseEntry(Number(streamId.split('-')[0]), fields, this.index));
   }
 
   /** The newest id handed out so far (0 before any event). */
@@ -281,7 +305,7 @@ export class EventLog {
       for (const [streamId, fields] of (entries ?? []) as [string, string[]][]) {
         const id = Number(streamId.split('-')[0]);
         if (byId.has(id)) continue;
-        const event = parseEntry(id, fields);
+        const event = parseEntry(id, fields, this.index);
         // A stream shared by several rooms (historyRoomOf) holds events some of the reader's rooms never got.
         if (event.rooms.some((r) => wanted.has(r))) byId.set(id, event);
       }
@@ -290,26 +314,146 @@ export class EventLog {
   }
 }
 
-function parseEntry(id: number, fields: string[]): LoggedEvent {
+/** Where a reader resumes: a wire position (parsed here), a position, or a plain id (one shard). */
+export type ResumeFrom = string | number | Position;
+
+/**
+ * The realtime log: REALTIME_SHARDS shard logs (ShardLog), each its own hash tag, counter, epoch,
+ * room streams and channel, so that on a Cluster the publish scripts and the fan-out spread over the
+ * masters (docs/scaling/redis.md, "Sharded fan-out"). An event goes to the shard of its first room.
+ * A reader's position has one component per shard (position.ts); with one shard everything here is
+ * the single `{rt}` log and its plain numeric ids of before. Usable from any process.
+ */
+export class EventLog {
+  readonly shards: readonly ShardLog[];
+
+  constructor(redis: RedisClient, opts: EventLogOptions) {
+    const count = opts.shards ?? 1;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`shards must be a whole number from 1 (got ${count})`);
+    const tags = count === 1 ? [opts.shardTag ?? 'rt'] : shardTags(count);
+    this.shards = tags.map((shardTag, i) => new ShardLog(redis, { ...opts, shardTag, shardedPubSub: count > 1 || opts.shardedPubSub }, i));
+  }
+
+  /** Shard 0's channel, counter and epoch: the only ones with one shard. */
+  get channel(): string {
+    return this.shards[0].channel;
+  }
+
+  get seqKey(): string {
+    return this.shards[0].seqKey;
+  }
+
+  get epochKey(): string {
+    return this.shards[0].epochKey;
+  }
+
+  /** A room's stream in one shard (by default the shard its own events go to). */
+  streamKey(room: string, shard = this.shardOf(room)): string {
+    return this.shards[shard].streamKey(room);
+  }
+
+  /** The shard of an event whose first room is `room`. */
+  shardOf(room: string): number {
+    return shardOfRoom(room, this.shards.length);
+  }
+
+  /**
+   * The event goes to its first room's shard. A control event (no room) goes to every shard: each
+   * shard's channel then carries it in order with that shard's events, so "before any event published
+   * after this call" holds for all of them (its handler runs once per shard: the handlers are idempotent).
+   */
+  append(rooms: string[], eventType: string, payload: Record<string, unknown>, target: RealtimeTarget): Promise<LoggedEvent> {
+    if (rooms.length) return this.shards[this.shardOf(rooms[0])].append(rooms, eventType, payload, target);
+    if (this.shards.length === 1) return this.shards[0].append(rooms, eventType, payload, target);
+    return Promise.all(this.shards.map((s) => s.append(rooms, eventType, payload, target))).then((events) => events[0]);
+  }
+
+  /** The wire id a publisher reports for an event: its id with one shard, else the least position covering it. */
+  publishedId(e: LoggedEvent): string {
+    return this.shards.length === 1 ? String(e.id) : formatPosition(positionOfEvent(this.shards.length, e.shard ?? 0, e.id));
+  }
+
+  parse(text: string): ParsedPosition | null {
+    return parsePosition(text, this.shards.length);
+  }
+
+  format(p: Position): string {
+    return formatPosition(p);
+  }
+
+  /** The newest id of every shard. */
+  currentPosition(): Promise<number[]> {
+    return Promise.all(this.shards.map((s) => s.currentId()));
+  }
+
+  /** A new socket's recovery offset (ShardLog.offsetForNewSocket, per shard), on the wire. */
+  async offsetForNewSocket(): Promise<string> {
+    if (this.shards.length === 1) return String(await this.shards[0].offsetForNewSocket());
+    return formatPosition(await Promise.all(this.shards.map((s) => s.offsetForNewSocket())));
+  }
+
+  /**
+   * Every event after `after` in any of `rooms`: per shard, the events after that shard's component,
+   * replayed shard by shard (ShardLog.readAfter; each shard keeps its own order, and the shards never
+   * promised one among them). Each event carries the position a client holds once it has it. `gap`
+   * when any shard's history no longer covers its component, or `after` is of another shard layout.
+   */
+  async readAfter(rooms: string[], after: ResumeFrom): Promise<HistoryRead> {
+    const from = this.resumeFrom(after);
+    if (!from) return { events: [], gap: true };
+    return replayOrder(from, await Promise.all(this.shards.map((s, i) => s.readAfter(rooms, from[i]))));
+  }
+
+  private resumeFrom(after: ResumeFrom): Position | null {
+    if (typeof after === 'number') return this.shards.length === 1 ? [after] : null;
+    if (typeof after !== 'string') return after.length === this.shards.length ? after : null;
+    const parsed = this.parse(after);
+    return parsed?.kind === 'at' ? parsed.position : null;
+  }
+}
+
+/**
+ * One replay from per-shard reads (shard `i`'s read starting after `from[i]`): shard by shard, each in
+ * id order, every event with the position a client holds once it has it; a gap in any shard is a gap.
+ */
+export function replayOrder(from: Position, reads: readonly HistoryRead[]): HistoryRead {
+  let cursor: Position = from;
+  const events: LoggedEvent[] = [];
+  for (const read of reads) {
+    for (const e of read.events) {
+      cursor = advance(cursor, e.shard ?? 0, e.id);
+      e.position = formatPosition(cursor);
+      events.push(e);
+    }
+  }
+  return { events, gap: reads.some((r) => r.gap) };
+}
+
+function parseEntry(id: number, fields: string[], shard: number): LoggedEvent {
   const i = fields.indexOf('e');
-  return decodeBody(id, fields[i + 1]);
+  return decodeBody(id, fields[i + 1], shard);
 }
 
-export function decodeBody(id: number, body: string): LoggedEvent {
+export function decodeBody(id: number, body: string, shard = 0): LoggedEvent {
   const parsed = JSON.parse(body) as Omit<LoggedEvent, 'id'>;
-  return { id, ...parsed };
+  return { id, shard, ...parsed };
 }
 
-/** Channel message `<id> <epoch>\n<body>` → event. */
-export function decodeChannelMessage(message: string): LoggedEvent {
+/** Channel message `<id> <epoch>\n<body>` of shard `shard` → event. */
+export function decodeChannelMessage(message: string, shard = 0): LoggedEvent {
   const nl = message.indexOf('\n');
   const [id, epoch] = message.slice(0, nl).split(' ');
-  const e = decodeBody(Number(id), message.slice(nl + 1));
+  const e = decodeBody(Number(id), message.slice(nl + 1), shard);
   if (epoch !== undefined) e.epoch = Number(epoch);
   return e;
 }
 
+/** The wire id of an event: its position when one was given, else (one shard) its id. */
+export function wireId(e: LoggedEvent): string {
+  return e.position ?? String(e.id);
+}
+
 /** What a client receives: the payload plus the envelope every event carries. */
-export function envelope(e: LoggedEvent): Record<string, unknown> {
-  return { ...e.payload, eventId: String(e.id), eventType: e.eventType, timestamp: e.timestamp };
+export function envelope(e: LoggedEvent, eventId = wireId(e)): Record<string, unknown> {
+  return { ...e.payload, eventId, eventType: e.eventType, timestamp: e.timestamp };
 }

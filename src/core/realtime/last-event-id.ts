@@ -1,16 +1,17 @@
 import type { Request } from 'express';
 import { BadRequestError } from '../errors/domain-error';
+import { parsePosition, Position } from './position';
 
 /**
- * Where an SSE client asks to resume: `none` (a fresh stream), an `id` it
- * may have seen, or `beyond` — digits too large to be any id we hand out
- * (past Number.MAX_SAFE_INTEGER, where two ids would compare equal). The
- * caller compares `id` with the newest id too: both cases beyond the newest
- * are a gap, never a stream muted until the ids catch up.
+ * Where an SSE client asks to resume: `none` (a fresh stream), a position
+ * (`at`: position.ts; one shard: the plain id) it may have seen, or `beyond` —
+ * nothing this log can place: digits too large to be any id we hand out (past
+ * Number.MAX_SAFE_INTEGER, where two ids would compare equal) or a position of
+ * another shard layout (a plain id from before REALTIME_SHARDS > 1). The caller
+ * compares `at` with the newest position too: both cases beyond the newest are
+ * a gap, never a stream muted until the ids catch up.
  */
-export type ResumePoint = { kind: 'none' } | { kind: 'id'; id: number } | { kind: 'beyond' };
-
-const DIGITS = /^[0-9]{1,64}$/;
+export type ResumePoint = { kind: 'none' } | { kind: 'at'; position: Position } | { kind: 'beyond' };
 
 /**
  * The `Last-Event-ID` header or `?lastEventId=` (for clients that cannot set
@@ -18,7 +19,7 @@ const DIGITS = /^[0-9]{1,64}$/;
  * joined with commas, a repeated parameter as an array, and guessing which
  * one the client meant could replay the wrong events or none.
  */
-export function resumePoint(req: Request): ResumePoint {
+export function resumePoint(req: Request, shards = 1): ResumePoint {
   const header = req.headers['last-event-id'];
   const query = req.query.lastEventId;
   if (Array.isArray(query) || Array.isArray(header)) throw new BadRequestError('Last-Event-ID given more than once');
@@ -31,7 +32,7 @@ export function resumePoint(req: Request): ResumePoint {
   const raw = (fromHeader ?? fromQuery)?.trim();
   if (raw === undefined || raw === '') return { kind: 'none' };
   if (raw.includes(',')) throw new BadRequestError('Last-Event-ID given more than once');
-  if (!DIGITS.test(raw)) throw new BadRequestError('Last-Event-ID must be an event id (a whole number)');
-  const id = Number(raw);
-  return Number.isSafeInteger(id) ? { kind: 'id', id } : { kind: 'beyond' };
+  const parsed = parsePosition(raw, shards);
+  if (!parsed) throw new BadRequestError(shards === 1 ? 'Last-Event-ID must be an event id (a whole number)' : 'Last-Event-ID must be an event id');
+  return parsed.kind === 'at' ? { kind: 'at', position: parsed.position } : { kind: 'beyond' };
 }

@@ -3,6 +3,8 @@ import { realtimeChannelGapsTotal, realtimeEpochChangesTotal } from '../metrics/
 import type { ChannelSubscriber } from './channel-subscriber';
 import { decodeChannelMessage, type EventLog, type LoggedEvent } from './event-log';
 import { EventRouting } from './event-routing';
+import { LocalFanout } from './local-fanout';
+import { parsePosition } from './position';
 import { FANOUT_SLICE_MS, FanoutClock, INBOX_PAUSE_AT, INBOX_RESUME_AT, RealtimeHub, TAIL_CHECK_MS } from './realtime-hub';
 import { SocketNamespaces } from './socket-namespaces';
 import { SseRegistry } from './sse-registry';
@@ -12,15 +14,20 @@ const routing = new EventRouting([{ namespace: '/realtime', events: ['*'] }]);
 /** A namespace whose room broadcasts each take `costMs` of the fake clock, recording the ids emitted. */
 function fakeNamespace(clock?: ManualClock, costMs = 0) {
   const emitted: number[] = [];
+  /** The wire ids (positions) broadcast, in order. */
+  const wire: string[] = [];
   /** Per broadcast id: the socket ids it excluded (sockets in a replay). */
   const excluded = new Map<number, string[]>();
   let except: string[] = [];
   const op = {
     except: (ids: string[]) => ((except = ids), op),
-    emit: (_event: string, _payload: unknown, id: string) => {
+    emit: (_event: string, payload: { seq?: number }, id: string) => {
       if (clock) clock.t += costMs;
-      emitted.push(Number(id));
-      excluded.set(Number(id), except);
+      // With several shards the wire id is a position; the event's own id is in its payload here.
+      const own = payload.seq ?? Number(id);
+      emitted.push(own);
+      wire.push(id);
+      excluded.set(own, except);
       return true;
     },
   };
@@ -30,7 +37,7 @@ function fakeNamespace(clock?: ManualClock, costMs = 0) {
     sockets: new Map([['peer', { conn: { close: () => disconnected.push(true) } }]]),
     to: () => ((except = []), op),
   } as unknown as Namespace;
-  return { nsp, emitted, excluded, disconnected };
+  return { nsp, emitted, wire, excluded, disconnected };
 }
 
 /** The subscriber's flow control as the hub drives it. */
@@ -59,13 +66,22 @@ class ManualClock implements FanoutClock {
   }
 }
 
-function hubWith(log: EventLog, opts: { clock?: FanoutClock; costMs?: number } = {}) {
+/** An EventLog of these shards (each a fake of what the hub reads: between, position). */
+function logOf(...shards: EventLog[]): EventLog {
+  return {
+    shards: shards.map((s, index) => ({ index, channel: `c${index}`, sharded: shards.length > 1, ...(s as object) })),
+    parse: (text: string) => parsePosition(text, shards.length),
+  } as unknown as EventLog;
+}
+
+function hubWith(log: EventLog | EventLog[], opts: { clock?: FanoutClock; costMs?: number } = {}) {
+  const eventLog = logOf(...(Array.isArray(log) ? log : [log]));
   const namespaces = new SocketNamespaces(routing);
   const sse = new SseRegistry();
   const fake = fakeNamespace(opts.clock instanceof ManualClock ? opts.clock : undefined, opts.costMs);
   namespaces.attach(fake.nsp);
   const sub = fakeSubscriber();
-  const hub = new RealtimeHub(log, routing, namespaces, sse, sub.subscriber, opts.clock);
+  const hub = new RealtimeHub(eventLog, new LocalFanout(routing, namespaces, sse, eventLog), sub.subscriber, opts.clock);
   return { hub, sse, sub, ...fake };
 }
 
@@ -104,8 +120,8 @@ describe('RealtimeHub under overload (more channel messages than it can fan out)
 });
 
 /** The global stream of events 1..n (from `oldest` on: older ones trimmed), as EventLog reads it to fill gaps. */
-function fakeLog(n: number, oldest = 1) {
-  const all: LoggedEvent[] = Array.from({ length: n }, (_, i) => decodeChannelMessage(message(i + 1))).filter((e) => e.id >= oldest);
+function fakeLog(n: number, oldest = 1, shard = 0) {
+  const all: LoggedEvent[] = Array.from({ length: n }, (_, i) => decodeChannelMessage(message(i + 1), shard)).filter((e) => e.id >= oldest);
   return {
     between: async (from: number, to: number) => all.filter((e) => e.id > from && e.id < to),
     currentId: async () => n,
@@ -256,5 +272,41 @@ describe('RealtimeHub control events', () => {
     expect(seen).toEqual([[{ n: 2 }, [1]]]); // after event 1, before event 4
     expect(emitted).toEqual([1, 4]);
     expect(delivered).toEqual([1, 4]);
+  });
+});
+
+describe('RealtimeHub with several shards', () => {
+  it('fills a gap in one shard from that shard while the others go on, and puts the watermark of every shard on the wire', async () => {
+    const { hub, emitted, wire } = hubWith([fakeLog(3), fakeLog(4, 1, 1)]);
+    hub.receive(message(1), 0);
+    hub.receive(message(1), 1);
+    hub.receive(message(4), 1); // shard 1 lost 2 and 3 on its channel
+    hub.receive(message(2), 0);
+    await until(() => emitted.length >= 6);
+    // Shard 0 did not wait for shard 1's fill.
+    expect(wire.slice(0, 3)).toEqual(['1.0', '1.1', '2.1']);
+    expect(wire.slice(3)).toEqual(['2.2', '2.3', '2.4']);
+    hub.receive(message(3), 0);
+    await until(() => emitted.length >= 7);
+    expect(wire[6]).toBe('3.4');
+  });
+
+  it('holds nothing back for a replay whose position delivery has passed in every shard, and everything for one it has not', async () => {
+    const { hub, nsp, emitted, excluded } = hubWith([fakeLog(5), fakeLog(5, 1, 1)]);
+    const got: string[] = [];
+    const socket = { id: 's1', nsp, rooms: new Set(['user:1']), connected: true, emit: (_ev: string, _p: unknown, id: string) => got.push(id) };
+    nsp.sockets.set('s1', socket as never);
+    for (const [id, shard] of [[1, 0], [1, 1], [2, 0]]) hub.receive(message(id), shard);
+    await until(() => emitted.length >= 3);
+    hub.beginReplay(socket as never);
+    hub.endReplay(socket as never, '1.3'); // history (ahead of delivery in shard 1) replayed up to 3 there
+    hub.receive(message(2), 1); // replayed already: held back, not sent
+    hub.receive(message(3), 0); // delivery has not passed 1.3 yet: held
+    hub.receive(message(3), 1); // now it has: the socket is live again
+    hub.receive(message(4), 0);
+    await until(() => emitted.length >= 7);
+    expect(excluded.get(4)).toEqual([]);
+    // Shard 0's event 3, held while catching up, went out with the replay's position joined: never behind 1.3.
+    expect(got).toEqual(['3.3']);
   });
 });

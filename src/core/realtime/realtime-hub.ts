@@ -1,21 +1,19 @@
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { realtimeChannelGapsTotal, realtimeEpochChangesTotal, socketMessagesSent, socketMessagesTotal } from '../metrics/metrics';
+import { ChannelReader, Requeued } from './channel-reader';
 import { ChannelSubscriber } from './channel-subscriber';
-import { decodeChannelMessage, envelope, EventLog, LoggedEvent } from './event-log';
-import { EventRouting } from './event-routing';
-import { ReplayHolds } from './replay-holds';
-import { SocketNamespaces } from './socket-namespaces';
-import { SseRegistry } from './sse-registry';
+import { decodeChannelMessage, EventLog, LoggedEvent } from './event-log';
+import { LocalFanout } from './local-fanout';
+
+export { emitTo } from './local-fanout';
+export { TAIL_CHECK_MS } from './channel-reader';
 
 /** The longest the hub fans out in one go before it lets the event loop run (I/O, timers). */
 export const FANOUT_SLICE_MS = 50;
 /** Channel messages read but not yet fanned out: above this the subscriber stops reading (Redis holds the rest). */
 export const INBOX_PAUSE_AT = 5000;
 export const INBOX_RESUME_AT = 1000;
-/** The channel quiet this long: check that no event is missing at the end (`checkTail`). */
-export const TAIL_CHECK_MS = 2000;
 const TAIL_CHECK_EVERY_MS = 1000;
 
 /** Time as the hub sees it: a clock for slices and quiet periods, and how the next slice is scheduled. */
@@ -26,31 +24,26 @@ export interface FanoutClock {
 export const FANOUT_CLOCK = Symbol('FANOUT_CLOCK');
 const realClock: FanoutClock = { now: () => performance.now(), defer: (fn) => setImmediate(fn) };
 
-/** An event back in the inbox: fetched to fill a gap (delivered as is) or one that waited for the fill. */
-interface Requeued {
-  event: LoggedEvent;
-  filled: boolean;
+/** A message of a shard other than 0 (shard 0's stay plain strings: one shard allocates nothing more than before). */
+interface Inbound {
+  shard: number;
+  message: string;
 }
 
 export type { SseListener } from './sse-registry';
 
 /**
  * The api side of delivery: every event (from api processes and workers
- * alike) arrives on one channel (ChannelSubscriber), in id order; the hub
- * makes sure none is missing (gap filling from the global stream, epochs) and
- * hands each to the local sockets of the namespaces that deliver it
- * (EventRouting), to local SSE streams (SseRegistry) and, for control events,
- * to their handler. Sockets in the middle of a recovery replay get live
- * events held (ReplayHolds).
+ * alike) arrives on its shard's channel (ChannelSubscriber); one ChannelReader
+ * per shard keeps that shard in order with nothing missing, and LocalFanout
+ * hands each event to the local sockets, SSE streams and control handlers.
+ * The hub itself is the inbox between them: read from Redis, fanned out in
+ * slices, reading paused while behind.
  */
 @Injectable()
 export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RealtimeHub.name);
-  private readonly holds = new ReplayHolds();
-  /** The last id delivered from the channel: ids are global and published in order, so a jump is a loss. */
-  private lastId: number | null = null;
-  /** Set while a gap is being filled from the global stream: later messages wait here, in order. */
-  private waiting: LoggedEvent[] | null = null;
+  private readonly readers: ChannelReader[];
   /**
    * Channel messages read from Redis, not yet fanned out (from `inboxHead` on). libuv reads up to
    * 2 MB from the subscriber per wakeup: fanning all of that out at once blocked the event loop for
@@ -58,31 +51,55 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
    * is full: the backlog then waits in Redis, bounded by its pub/sub output buffer limit. Events
    * fetched to fill a gap go through here too (first, in order), never all at once.
    */
-  private inbox: (string | Requeued)[] = [];
+  private inbox: (string | Inbound | Requeued)[] = [];
   private inboxHead = 0;
   private draining = false;
   private lastPauseLogAt = Number.NEGATIVE_INFINITY;
-  private lastMessageAt = 0;
   private tailTimer?: NodeJS.Timeout;
-  /** Handlers of control events (control-events.ts), registered by whoever acts on them. */
-  private readonly controls = new Map<string, (payload: Record<string, unknown>) => void>();
   private readonly clock: FanoutClock;
 
   constructor(
     private readonly log: EventLog,
-    private readonly routing: EventRouting,
-    private readonly namespaces: SocketNamespaces,
-    private readonly sse: SseRegistry,
+    private readonly fanout: LocalFanout,
     private readonly subscriber: ChannelSubscriber,
     @Optional() @Inject(FANOUT_CLOCK) clock?: FanoutClock,
   ) {
     this.clock = clock ?? realClock;
+    const output = {
+      deliver: (e: LoggedEvent) => this.fanout.deliver(e),
+      requeue: (items: Requeued[]) => this.requeue(items),
+      resyncAll: () => this.fanout.resyncAll(),
+      busy: () => this.draining,
+      now: () => this.clock.now(),
+    };
+    this.readers = log.shards.map((shard) => new ChannelReader(shard, output));
   }
 
   async onModuleInit(): Promise<void> {
-    await this.subscriber.subscribe(this.log.channel, (message) => this.receive(message));
+    const channels = this.log.shards.map((s) => ({ channel: s.channel, sharded: s.sharded }));
+    await this.subscriber.subscribe(channels, (message, shard) => this.receive(message, shard));
+    if (this.readers.length > 1) await this.startPositions();
     this.tailTimer = setInterval(() => this.checkTail(), TAIL_CHECK_EVERY_MS);
     this.tailTimer.unref();
+  }
+
+  /**
+   * Several shards: the watermark on the wire has a component for every shard from the first event
+   * on, so each starts at the shard's newest id now (before this process serves anyone; what was
+   * published before is no client's here). A component left at 0 would make a client resuming from it
+   * replay that shard's whole history. Redis unavailable: they start at 0 (more replayed, never less).
+   */
+  private async startPositions(): Promise<void> {
+    try {
+      const newest = await this.log.currentPosition();
+      newest.forEach((id, shard) => {
+        // A shard that never issued an id starts with its first event, as one shard always did (its
+        // first id opens an epoch, which after a start at 0 would look like a new one: a needless resync).
+        if (id > 0 && this.readers[shard].startAfter(id)) this.fanout.startAt(shard, id);
+      });
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'shard positions unavailable at start: they start at 0');
+    }
   }
 
   onApplicationShutdown(): void {
@@ -93,25 +110,41 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
 
   /** Live events for this socket are held back until `endReplay`. */
   beginReplay(socket: Socket): void {
-    this.holds.begin(socket);
+    this.fanout.beginReplay(socket);
   }
 
-  /** The replay sent everything up to `lastSentId` (ReplayHolds.end); a disconnect ends it with MAX_SAFE_INTEGER. */
-  endReplay(socket: Socket, lastSentId: number): void {
-    this.holds.end(socket, lastSentId, this.lastId, emitTo);
+  /**
+   * The replay sent everything up to `lastSent` (a wire position, ReplayHolds.end); a disconnect
+   * ends it with Number.MAX_SAFE_INTEGER.
+   */
+  endReplay(socket: Socket, lastSent: string | number): void {
+    const shards = this.readers.length;
+    let position: readonly number[];
+    if (typeof lastSent === 'number') position = new Array<number>(shards).fill(lastSent);
+    else {
+      const parsed = this.log.parse(lastSent);
+      // Not one of ours (cannot happen: recovery refuses those): hold nothing back.
+      position = parsed?.kind === 'at' ? parsed.position : new Array<number>(shards).fill(0);
+    }
+    this.fanout.endReplay(socket, position);
   }
 
-  /** `handler` runs for every control event of this type, in id order with the events around it. */
+  /** `handler` runs for every control event of this type, in order with the events around it. */
   onControl(type: string, handler: (payload: Record<string, unknown>) => void): void {
-    this.controls.set(type, handler);
+    this.fanout.onControl(type, handler);
   }
 
-  /** A channel message: queued, fanned out in slices (see `inbox`). */
-  receive(message: string): void {
-    this.lastMessageAt = this.clock.now();
-    this.inbox.push(message);
+  /** A channel message of shard `shard`: queued, fanned out in slices (see `inbox`). */
+  receive(message: string, shard = 0): void {
+    this.readers[shard].heard();
+    this.inbox.push(shard === 0 ? message : { shard, message });
     if (this.inbox.length - this.inboxHead >= INBOX_PAUSE_AT) this.pauseReading();
     this.scheduleDrain();
+  }
+
+  /** Every shard's tail (ChannelReader.checkTail); runs every second. */
+  checkTail(): void {
+    for (const reader of this.readers) reader.checkTail();
   }
 
   private scheduleDrain(): void {
@@ -148,20 +181,29 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private onMessage(item: string | Requeued): void {
-    if (typeof item !== 'string') {
-      if (item.filled) this.deliver(item.event);
-      else this.onDecoded(item.event);
+  private onMessage(item: string | Inbound | Requeued): void {
+    if (typeof item === 'string') {
+      this.decode(item, 0);
       return;
     }
+    if ('message' in item) {
+      this.decode(item.message, item.shard);
+      return;
+    }
+    const reader = this.readers[item.event.shard ?? 0];
+    if (item.filled) reader.deliver(item.event);
+    else reader.accept(item.event);
+  }
+
+  private decode(message: string, shard: number): void {
     let e: LoggedEvent;
     try {
-      e = decodeChannelMessage(item);
+      e = decodeChannelMessage(message, shard);
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'undecodable realtime message dropped');
       return;
     }
-    this.onDecoded(e);
+    this.readers[shard].accept(e);
   }
 
   /** Puts events back at the head of the inbox, in order (a filled gap, then what waited for it). */
@@ -172,126 +214,4 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
     if (this.inbox.length >= INBOX_PAUSE_AT) this.pauseReading();
     this.scheduleDrain();
   }
-
-  private deliver(e: LoggedEvent): void {
-    if (this.lastId !== null && e.id <= this.lastId) return;
-    this.lastId = e.id;
-    // No room: a control event for the processes, never for clients (an empty room list would address every socket).
-    if (!e.rooms.length) this.controls.get(e.eventType)?.(e.payload);
-    else if (e.target !== 'sse') this.deliverToSockets(e);
-    if (e.rooms.length && e.target !== 'websocket') this.sse.deliver(e);
-    this.holds.delivered(e.id, emitTo);
-  }
-
-  /**
-   * Redis drops a subscriber whose output buffer overflows (and any reconnect
-   * loses what was published meanwhile). The ids tell: fetch the missing ones
-   * from the global stream and deliver them first, in order. What is no
-   * longer there is counted and logged, and the clients resync (`resyncAll`):
-   * never silently skipped.
-   */
-  private fillGap(lastId: number, next: LoggedEvent): void {
-    this.fillUpTo(lastId, next.id, [next]);
-  }
-
-  /** Delivers lastId < id < toId from the global stream, then what waited meanwhile. */
-  private fillUpTo(lastId: number, toId: number, waiting: LoggedEvent[]): void {
-    this.waiting = waiting;
-    let filled: LoggedEvent[] = [];
-    void this.log
-      .between(lastId, toId)
-      .then((missing) => {
-        const lost = toId - lastId - 1 - missing.length;
-        realtimeChannelGapsTotal.inc({ result: 'filled' }, missing.length);
-        if (lost > 0) {
-          realtimeChannelGapsTotal.inc({ result: 'lost' }, lost);
-          this.logger.error({ from: lastId + 1, to: toId - 1, lost }, 'events missing from the channel and the global stream: clients resync');
-          this.resyncAll();
-        }
-        filled = missing;
-      })
-      .catch((err: Error) => {
-        realtimeChannelGapsTotal.inc({ result: 'lost' }, toId - lastId - 1);
-        this.logger.error({ err: err.message, from: lastId + 1, to: toId - 1 }, 'could not fill a gap on the channel: clients resync');
-        this.resyncAll();
-      })
-      .finally(() => {
-        const queued = this.waiting ?? [];
-        this.waiting = null;
-        this.requeue([...filled.map((event) => ({ event, filled: true })), ...queued.map((event) => ({ event, filled: false }))]);
-      });
-  }
-
-  /**
-   * Events this process could not deliver (gone from the channel and from the global stream) must not
-   * leave its clients with a silent hole: every socket is disconnected (it reconnects and recovers from
-   * its rooms' history, or is told `recovered: false`) and every SSE stream ends (Last-Event-ID).
-   */
-  private resyncAll(): void {
-    // The engine connection is closed, not the socket: a client told "io server disconnect" stays
-    // away for good, while a closed transport makes it reconnect and recover (or hear recovered:false).
-    for (const nsp of this.namespaces.all()) for (const socket of [...nsp.sockets.values()]) socket.conn.close();
-    this.sse.endAll();
-  }
-
-  /**
-   * Redis started a new epoch (event-log.ts) after the last event this process delivered: what the
-   * old epoch issued after it may be lost with the old data, and nothing can tell, so every client
-   * resyncs (told recovered:false / gap when its history is gone). The new epoch is filled from its start.
-   */
-  private newEpoch(epoch: number): void {
-    this.logger.warn({ lastId: this.lastId, epoch }, 'Redis started a new event epoch (failover or data loss): clients resync');
-    realtimeEpochChangesTotal.inc();
-    this.resyncAll();
-    this.lastId = epoch;
-  }
-
-  /**
-   * The tail: a gap shows only when the next message arrives, so events lost on the channel right
-   * before it went quiet (Redis dropped the subscriber at the end of a burst) would wait for the next
-   * event, maybe forever. When nothing arrived for TAIL_CHECK_MS and nothing is queued, compare with the
-   * newest id handed out and fill from the global stream. A false alarm (an event still on its way)
-   * costs one read: `deliver` sends each id once. Runs every second.
-   */
-  checkTail(): void {
-    if (this.lastId === null || this.waiting || this.draining || this.clock.now() - this.lastMessageAt < TAIL_CHECK_MS) return;
-    const lastId = this.lastId;
-    void this.log
-      .position()
-      .then(({ id: current, epoch }) => {
-        if (current <= lastId || this.lastId !== lastId || this.waiting || this.draining) return;
-        if (lastId < epoch) this.newEpoch(epoch);
-        this.fillUpTo(this.lastId, current + 1, []);
-      })
-      .catch(() => undefined); // Redis unavailable: the next check tries again
-  }
-
-  private onDecoded(e: LoggedEvent): void {
-    if (e.epoch !== undefined && this.lastId !== null && this.lastId < e.epoch) this.newEpoch(e.epoch);
-    if (this.waiting) this.waiting.push(e);
-    else if (this.lastId !== null && e.id > this.lastId + 1) this.fillGap(this.lastId, e);
-    else this.deliver(e);
-  }
-
-  private deliverToSockets(e: LoggedEvent): void {
-    const skip = this.routing.roomToSkip(e.eventType, e.payload);
-    for (const name of this.routing.namespacesFor(e.eventType)) {
-      const nsp = this.namespaces.get(name);
-      if (!nsp) continue;
-      let op = nsp.to(e.rooms);
-      if (skip) op = op.except(skip);
-      const held = this.holds.holdFor(nsp.sockets, name, e, skip);
-      if (held.length) op = op.except(held);
-      // The id is the last argument: socket.io-client keeps it as the recovery offset.
-      op.emit(e.eventType, envelope(e), String(e.id));
-      socketMessagesTotal.inc({ namespace: name, event: e.eventType, direction: 'out' });
-      socketMessagesSent.inc({ namespace: name });
-    }
-  }
-}
-
-export function emitTo(socket: Socket, e: LoggedEvent): void {
-  socket.emit(e.eventType, envelope(e), String(e.id));
-  socketMessagesTotal.inc({ namespace: socket.nsp.name, event: e.eventType, direction: 'out' });
-  socketMessagesSent.inc({ namespace: socket.nsp.name });
 }

@@ -118,7 +118,7 @@ export class RealtimeController {
   @Public()
   @Get('health')
   async health() {
-    const lastEventId = await this.log.currentId();
+    const lastEventId = this.log.format(await this.log.currentPosition());
     const namespaces = this.namespaces.all();
     const initialized = namespaces.length > 0;
     return {
@@ -135,7 +135,7 @@ export class RealtimeController {
       localSockets: this.namespaces.all().reduce((sum, n) => sum + n.sockets.size, 0),
       localSseClients: this.sseRegistry.clients,
       clusterConnections: this.cluster.clusterConnections,
-      lastEventId: String(lastEventId),
+      lastEventId,
     };
   }
 
@@ -153,7 +153,7 @@ export class RealtimeController {
   async test(@Body() dto: RealtimeTestDto) {
     if (dto.room !== undefined && !this.access.parse(dto.room) && dto.room !== BROADCAST_ROOM) throw new BadRequestError('Unknown room name');
     const e = await this.realtime.publish([dto.room ?? BROADCAST_ROOM], dto.eventType, dto.payload ?? {}, { target: dto.target ?? 'all' });
-    return { eventId: String(e.id), room: dto.room ?? BROADCAST_ROOM, target: e.target };
+    return { eventId: this.log.publishedId(e), room: dto.room ?? BROADCAST_ROOM, target: e.target };
   }
 }
 

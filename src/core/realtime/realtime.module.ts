@@ -17,6 +17,7 @@ import { EventLog } from './event-log';
 import { EventRouting } from './event-routing';
 import { PresenceScope } from './presence-scope';
 import { InstanceAnnouncer } from './instance-announcer';
+import { LocalFanout } from './local-fanout';
 import { RealtimeHub } from './realtime-hub';
 import { RealtimeController } from './realtime.controller';
 import { RealtimeService } from './realtime.contract';
@@ -42,7 +43,7 @@ const publishing = [
     provide: EventLog,
     inject: [REDIS, AppConfig],
     useFactory: (redis: RedisClient, config: AppConfig) =>
-      new EventLog(redis, { prefix: config.redis.prefix, historyPerRoom: config.realtime.sseHistory, historyTtlMs: HISTORY_TTL_MS }),
+      new EventLog(redis, { prefix: config.redis.prefix, historyPerRoom: config.realtime.sseHistory, historyTtlMs: HISTORY_TTL_MS, shards: config.realtime.shards }),
   },
   RedisRealtimeService,
   { provide: RealtimeService, useExisting: RedisRealtimeService },
@@ -81,6 +82,7 @@ export class RealtimeModule {
         ClientEventRunner,
         SocketAdmission,
         ClusterState,
+        LocalFanout,
         RealtimeHub,
         RecentRevocations,
         RoomAccess,

@@ -6,8 +6,6 @@ import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import { userRoom } from './realtime.contract';
 import { PendingRecovery, SocketSessionStore } from './socket-sessions';
 
-const OFFSET = /^[0-9]{1,16}$/;
-
 /**
  * Socket.IO's in-memory adapter for local rooms, plus connection state
  * recovery backed by Redis. Delivery across processes does not go through
@@ -31,17 +29,18 @@ export function recoveryAdapter(log: EventLog, sessions: SocketSessionStore): ty
     }
 
     override async restoreSession(pid: string, offset: string): Promise<Session> {
-      if (typeof pid !== 'string' || !OFFSET.test(offset)) return null as unknown as Session;
+      // An offset of another shard layout (REALTIME_SHARDS changed) cannot be placed: no recovery, the client refetches.
+      const parsed = typeof offset === 'string' ? log.parse(offset) : null;
+      if (typeof pid !== 'string' || parsed?.kind !== 'at') return null as unknown as Session;
       const stored = await sessions.load(pid).catch(() => null);
       if (!stored || stored.nsp !== (this.nsp as { name: string }).name) return null as unknown as Session;
-      const after = Number(offset);
       const rooms = [...stored.rooms, userRoom(stored.userId), BROADCAST_ROOM, ADMINS_ROOM];
-      const history = await log.readAfter(rooms, after).catch((err: Error) => {
+      const history = await log.readAfter(rooms, parsed.position).catch((err: Error) => {
         logger.warn({ err: err.message }, 'history unavailable, recovery refused');
         return null;
       });
       if (!history || history.gap) return null as unknown as Session;
-      const recovery: PendingRecovery = { userId: stored.userId, rooms: stored.rooms, offset: after };
+      const recovery: PendingRecovery = { userId: stored.userId, rooms: stored.rooms, offset };
       // The session is consumed: a second reconnect with the same pid cannot replay it twice.
       await sessions.remove(pid).catch(() => undefined);
       return { sid: stored.sid, pid: stored.pid, rooms: [], data: { recovery }, missedPackets: [] };

@@ -24,11 +24,11 @@ export class RedisRealtimeService extends RealtimeService {
   }
 
   async toRoom(room: string, event: string, payload: object, opts?: EmitOptions): Promise<string> {
-    return String((await this.publish([room], event, payload, opts)).id);
+    return this.log.publishedId(await this.publish([room], event, payload, opts));
   }
 
   async toRooms(rooms: string[], event: string, payload: object, opts?: EmitOptions): Promise<string> {
-    return String((await this.publish([...new Set(rooms)], event, payload, opts)).id);
+    return this.log.publishedId(await this.publish([...new Set(rooms)], event, payload, opts));
   }
 
   toUser(userId: number | string, event: string, payload: object, opts?: EmitOptions): Promise<string> {

@@ -1,18 +1,28 @@
 import type { Socket } from 'socket.io';
 import type { LoggedEvent } from './event-log';
+import { dominates, joinPositions, Position } from './position';
 
 /** Live events held for a socket during its replay; `until` once the replay is done but delivery is behind it. */
 interface Held {
   events: LoggedEvent[];
-  until: number | null;
+  until: Position | null;
 }
+
+/** Sends one event to one socket with the position it holds after it (on the wire: `eventId` and the offset). */
+export type EmitWithPosition = (socket: Socket, e: LoggedEvent, position: Position) => void;
+
+/** The position a live event was delivered at: its watermark, or with one shard its id. */
+const deliveredAt = (e: LoggedEvent): Position => e.watermark ?? [e.id];
 
 /**
  * Sockets in the middle of a recovery replay (SocketRecovery.recover): live
  * events for them are held, so what they missed (read from history) and what
- * is new arrive in id order, each once. History in Redis can be ahead of this
+ * is new arrive in order, each once. History in Redis can be ahead of this
  * process's delivery (overload): a replay that went further than delivery has
  * reached keeps the socket out of live delivery until delivery passes it.
+ * Positions are per shard (position.ts): "passed" is dominance, and a held
+ * event goes out with the replay's position joined to its own, so the
+ * client's position never moves back behind what the replay sent.
  */
 export class ReplayHolds {
   private readonly replaying = new Map<string, Map<string, Held>>();
@@ -27,23 +37,25 @@ export class ReplayHolds {
   }
 
   /**
-   * The replay sent everything up to `lastSentId`; delivery has reached `deliveredId`. Sends what
-   * was held after `lastSentId` and lets live delivery reach the socket again, or, when delivery is
-   * behind the replay, keeps holding (only what the replay did not send) until `delivered` passes it.
+   * The replay sent everything up to `lastSent`; delivery has reached `delivered`. Sends what
+   * was held after `lastSent` and lets live delivery reach the socket again, or, when delivery is
+   * behind the replay in any shard, keeps holding (only what the replay did not send) until
+   * `delivered` passes it.
    */
-  end(socket: Socket, lastSentId: number, deliveredId: number | null, emit: (socket: Socket, e: LoggedEvent) => void): void {
+  end(socket: Socket, lastSent: Position, delivered: Position | null, emit: EmitWithPosition): void {
     const sockets = this.replaying.get(socket.nsp.name);
     const held = sockets?.get(socket.id);
     if (!sockets || !held) return;
-    if (socket.connected && (deliveredId ?? 0) < lastSentId) {
-      held.until = lastSentId;
-      held.events = held.events.filter((e) => e.id > lastSentId);
+    const after = (e: LoggedEvent) => e.id > (lastSent[e.shard ?? 0] ?? 0);
+    if (socket.connected && !dominates(delivered ?? [], lastSent)) {
+      held.until = lastSent;
+      held.events = held.events.filter(after);
       this.catchingUp.set(held, socket);
       return;
     }
     sockets.delete(socket.id);
     this.catchingUp.delete(held);
-    if (socket.connected) for (const e of held.events) if (e.id > lastSentId) emit(socket, e);
+    if (socket.connected) for (const e of held.events) if (after(e)) emit(socket, e, joinPositions(lastSent, deliveredAt(e)));
   }
 
   /**
@@ -57,15 +69,15 @@ export class ReplayHolds {
     for (const id of ids) {
       const socket = sockets.get(id);
       const held = replaying.get(id);
-      if (!socket || !held || (held.until !== null && e.id <= held.until)) continue;
+      if (!socket || !held || (held.until !== null && e.id <= (held.until[e.shard ?? 0] ?? 0))) continue;
       if (e.rooms.some((r) => socket.rooms.has(r)) && !(skipRoom && socket.rooms.has(skipRoom))) held.events.push(e);
     }
     return ids;
   }
 
-  /** Delivery reached `id`: sockets whose replay went up to it go live again. */
-  delivered(id: number, emit: (socket: Socket, e: LoggedEvent) => void): void {
+  /** Delivery reached `delivered`: sockets whose replay went up to it go live again. */
+  delivered(delivered: Position, emit: EmitWithPosition): void {
     if (!this.catchingUp.size) return;
-    for (const [held, socket] of [...this.catchingUp]) if (id >= (held.until ?? 0)) this.end(socket, held.until ?? 0, id, emit);
+    for (const [held, socket] of [...this.catchingUp]) if (held.until && dominates(delivered, held.until)) this.end(socket, held.until, delivered, emit);
   }
 }

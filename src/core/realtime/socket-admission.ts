@@ -19,8 +19,8 @@ import type { AppSocket } from './socket-state';
 export interface Admission {
   /** Releases the slot when the client leaves before the socket connects. */
   gone: () => void;
-  /** The recovery offset, read during the handshake (before any room is joined). */
-  offset?: number;
+  /** The recovery offset (a wire position), read during the handshake (before any room is joined). */
+  offset?: string;
   /** RecentRevocations.mark() from before the credential was checked: a logout heard since then ends the socket. */
   revocationMark: number;
 }
@@ -95,10 +95,11 @@ export class SocketAdmission {
       assertSameSiteHandshake(socket.handshake.headers, this.config.http.corsOrigins);
     }
     const checked = token === undefined ? undefined : this.authenticator.checkToken(token);
-    const offsetToo = !!checked && !socket.data.recovery;
+    // With several shards the offset has a component per shard, each in its own slot: read after admission.
+    const offsetToo = !!checked && !socket.data.recovery && this.log.shards.length === 1;
     const read = checked ? (offsetToo ? [checked.revocationKey, this.log.seqKey] : [checked.revocationKey]) : [];
     const [revoked, seq] = await this.cluster.acquire(ip, this.slotKind, socket, read);
-    if (!this.holdSlot(socket, offsetToo ? Number(seq ?? 0) : undefined, revocationMark)) return;
+    if (!this.holdSlot(socket, offsetToo ? String(Number(seq ?? 0)) : undefined, revocationMark)) return;
     const principal =
       checked === undefined ? await this.authenticator.fromRequest(socket.request as Request).catch(() => null) : checked && revoked === null ? checked.principal : null;
     if (principal) {
@@ -116,7 +117,7 @@ export class SocketAdmission {
    * A connection that closed while the slot was being taken has already emitted
    * its 'close': the slot goes back at once.
    */
-  private holdSlot(socket: AppSocket, offset: number | undefined, revocationMark: number): boolean {
+  private holdSlot(socket: AppSocket, offset: string | undefined, revocationMark: number): boolean {
     if (socket.conn.readyState === 'closed') {
       this.cluster.release(socket);
       return false;

@@ -27,7 +27,7 @@ function setUp(verify: (token: string) => Promise<Principal | null> = async (t) 
   const cluster = { userOnline: () => undefined } as unknown as ClusterState;
   const revocations = new RecentRevocations();
   const rooms = new SocketRooms(config, {} as RoomAccess, cluster, store, { all: () => [] } as unknown as SocketNamespaces, revocations);
-  const log = { offsetForNewSocket: async () => 99 } as unknown as EventLog;
+  const log = { offsetForNewSocket: async () => '99' } as unknown as EventLog;
   const authenticator = { fromToken: verify } as unknown as Authenticator;
   const auth = new SocketAuthentication(authenticator, log, new AuthDeadline(config), rooms, new SocketLogout(revocations));
   return { auth, saved, revocations };
@@ -39,7 +39,7 @@ describe('SocketAuthentication (who a new socket is: the handshake, or `authenti
   it('welcomes a socket authenticated in the handshake: rooms, `connected` with its offset, `authenticated`, its first session save', async () => {
     const { auth, saved } = setUp();
     const fromSlot = fakeSocket({ principal: alice });
-    await auth.welcome(fromSlot.socket, alice, 41, 0);
+    await auth.welcome(fromSlot.socket, alice, '41', 0);
     expect(fromSlot.sent).toEqual([
       ['connected', { socketId: 's1', recovered: false }, '41'],
       ['authenticated', { userId: 7 }],
@@ -56,7 +56,7 @@ describe('SocketAuthentication (who a new socket is: the handshake, or `authenti
     const s = fakeSocket({ principal: alice });
     const mark = revocations.mark();
     revocations.recordEnded(7, 'all');
-    await auth.welcome(s.socket, alice, 41, mark);
+    await auth.welcome(s.socket, alice, '41', mark);
     expect(s.sent.map(([name]) => name)).toEqual(['error']);
     expect([s.disconnected(), saved]).toEqual([true, []]);
   });

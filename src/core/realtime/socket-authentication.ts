@@ -33,7 +33,7 @@ export class SocketAuthentication {
    * (before any room is joined: an older offset can only replay more);
    * `revocationMark` was taken before the credential was checked.
    */
-  async welcome(socket: AppSocket, principal: Principal, offset: number | undefined, revocationMark: number | undefined): Promise<void> {
+  async welcome(socket: AppSocket, principal: Principal, offset: string | undefined, revocationMark: number | undefined): Promise<void> {
     const from = offset ?? (await this.log.offsetForNewSocket());
     this.rooms.joinBase(socket, principal);
     if (this.logout.endIfEndedSince(socket, principal, revocationMark)) return;

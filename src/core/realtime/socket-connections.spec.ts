@@ -44,7 +44,7 @@ describe('SocketConnections (a socket from connect to disconnect, through its pa
     await connections.onConnection(eventedSocket({ id: 'anon' }).socket);
     await connections.onConnection(eventedSocket({ id: 'new', principal: alice }).socket);
     const back = eventedSocket({ id: 'back', principal: alice });
-    back.socket.data.recovery = { userId: 7, rooms: [], offset: 10 };
+    back.socket.data.recovery = { userId: 7, rooms: [], offset: '10' };
     await connections.onConnection(back.socket);
     expect(calls).toEqual(['awaitToken', 'welcome 41 3', 'recover 10 3']);
     expect(back.socket.data.recovery).toBeUndefined();

@@ -34,18 +34,19 @@ const event = (id: number, rooms: string[], eventType = 'job:progress', extra: P
 });
 
 function setUp(history: HistoryRead, currentId = 0) {
-  const replays: { began: string[]; ended: [string, number][] } = { began: [], ended: [] };
+  const replays: { began: string[]; ended: [string, string | number][] } = { began: [], ended: [] };
   const hub = {
     beginReplay: (socket: Socket) => void replays.began.push(socket.id),
-    endReplay: (socket: Socket, lastSentId: number) => void replays.ended.push([socket.id, lastSentId]),
+    endReplay: (socket: Socket, lastSent: string | number) => void replays.ended.push([socket.id, lastSent]),
   } as unknown as RealtimeHub;
-  const reads: { rooms: string[]; after: number }[] = [];
+  const reads: { rooms: string[]; after: string }[] = [];
   const log = {
-    readAfter: async (rooms: string[], after: number) => {
+    readAfter: async (rooms: string[], after: string) => {
       reads.push({ rooms: [...rooms].sort(), after });
       return history;
     },
-    currentId: async () => currentId,
+    currentPosition: async () => [currentId],
+    format: (p: number[]) => p.join('.'),
   } as unknown as EventLog;
   const saved: StoredSession[] = [];
   const store = { save: async (s: StoredSession) => void saved.push(s) } as unknown as SocketSessionStore;
@@ -57,7 +58,7 @@ function setUp(history: HistoryRead, currentId = 0) {
 }
 
 describe('SocketRecovery (replay on reconnect: rooms re-checked, exactly what was missed, all or nothing)', () => {
-  const pending = { userId: 7, rooms: ['project:1', 'project:2'], offset: 10 };
+  const pending = { userId: 7, rooms: ['project:1', 'project:2'], offset: '10' };
 
   it('replays exactly the events after the offset that the socket would have been sent, in id order, then goes live after the last one read', async () => {
     const history = {
@@ -73,7 +74,7 @@ describe('SocketRecovery (replay on reconnect: rooms re-checked, exactly what wa
     const { recovery, replays, reads, saved } = setUp(history);
     const s = fakeSocket({ principal: alice });
     await recovery.recover(s.socket, alice, pending, undefined);
-    expect(reads).toEqual([{ after: 10, rooms: [BROADCAST_ROOM, 'project:1', 's1', 'user:7'] }]);
+    expect(reads).toEqual([{ after: '10', rooms: [BROADCAST_ROOM, 'project:1', 's1', 'user:7'] }]);
     expect(s.sent[0]).toEqual(['connected', { socketId: 's1', recovered: true }, '10']);
     expect(s.sent.slice(1).map(([name, , id]) => [name, id])).toEqual([
       ['job:progress', '11'],
@@ -82,7 +83,7 @@ describe('SocketRecovery (replay on reconnect: rooms re-checked, exactly what wa
     ]);
     expect(s.socket.data.rooms).toEqual(['project:1']);
     expect(saved.map((x) => x.rooms)).toEqual([['project:1']]);
-    expect(replays).toEqual({ began: ['s1'], ended: [['s1', 15]] });
+    expect(replays).toEqual({ began: ['s1'], ended: [['s1', '15']] });
   });
 
   it('leaves out an event its namespace skips for the sender (typing to its own user room)', async () => {
@@ -100,7 +101,7 @@ describe('SocketRecovery (replay on reconnect: rooms re-checked, exactly what wa
       ['connected', { socketId: 's1', recovered: false }, '42'],
       ['authenticated', { userId: 7 }],
     ]);
-    expect(replays.ended).toEqual([['s1', 42]]);
+    expect(replays.ended).toEqual([['s1', '42']]);
   });
 
   it('ends a socket whose session ended while it reconnected, and replays nothing', async () => {
@@ -112,7 +113,7 @@ describe('SocketRecovery (replay on reconnect: rooms re-checked, exactly what wa
     expect(s.sent).toEqual([['error', { code: 'session_ended', message: 'The session or token this connection used has ended' }]]);
     expect(s.disconnected()).toBe(true);
     expect(reads).toEqual([]);
-    expect(replays.ended).toEqual([['s1', 10]]);
+    expect(replays.ended).toEqual([['s1', '10']]);
   });
 
   it('releases what was held for a socket that disconnected', () => {

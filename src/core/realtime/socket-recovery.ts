@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../session/principal';
-import { EventLog, LoggedEvent } from './event-log';
+import { EventLog, LoggedEvent, wireId } from './event-log';
 import { EventRouting } from './event-routing';
 import { emitTo, RealtimeHub } from './realtime-hub';
 import { SocketLogout } from './socket-logout';
@@ -35,13 +35,13 @@ export class SocketRecovery {
       await this.rooms.rejoin(socket, principal, recovery.rooms);
       const history = await this.log.readAfter([...socket.rooms], recovery.offset);
       if (history.gap) {
-        lastSent = await this.log.currentId();
-        socket.emit('connected', { socketId: socket.id, recovered: false }, String(lastSent));
+        lastSent = this.log.format(await this.log.currentPosition());
+        socket.emit('connected', { socketId: socket.id, recovered: false }, lastSent);
       } else {
-        socket.emit('connected', { socketId: socket.id, recovered: true }, String(recovery.offset));
+        socket.emit('connected', { socketId: socket.id, recovered: true }, recovery.offset);
         for (const e of history.events) {
           if (this.visibleTo(socket, e)) emitTo(socket, e);
-          lastSent = e.id;
+          lastSent = wireId(e);
         }
       }
       socket.emit('authenticated', { userId: principal.id });

@@ -39,7 +39,8 @@ export interface StoredSession {
 export interface PendingRecovery {
   userId: number;
   rooms: string[];
-  offset: number;
+  /** The client's position (position.ts), as it sent it. */
+  offset: string;
 }
 
 /**

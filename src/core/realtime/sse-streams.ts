@@ -9,6 +9,7 @@ import { ClusterState } from './cluster-state';
 import { connectionAddress } from './connection-address';
 import { envelope, EventLog, LoggedEvent } from './event-log';
 import { resumePoint } from './last-event-id';
+import { advance, dominates, formatPosition, joinPositions, Position } from './position';
 import { SseListener, SseRegistry } from './sse-registry';
 import { RecentRevocations } from './recent-revocations';
 import { userRoom } from './realtime.contract';
@@ -62,7 +63,7 @@ export class SseStreams implements BeforeApplicationShutdown {
     const checkedAt = this.revocations.mark();
     const ip = connectionAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.http.trustedProxies);
     for (const room of requested) await this.access.assert(user, room);
-    const resume = resumePoint(req);
+    const resume = resumePoint(req, this.log.shards.length);
     if (res.destroyed) return;
     const rooms = new Set([...requested, userRoom(user.id), BROADCAST_ROOM, ...(user.role === 'admin' ? [ADMINS_ROOM] : [])]);
     await this.cluster.acquire(ip, this.slotKind, res);
@@ -73,12 +74,17 @@ export class SseStreams implements BeforeApplicationShutdown {
 
     let replaying = true;
     let closed = false;
-    let lastSent = 0;
+    // The stream's position (position.ts): an event at or before it in its shard was sent already.
+    let sent: Position = new Array<number>(this.log.shards.length).fill(0);
     const held: LoggedEvent[] = [];
     const write = (e: LoggedEvent) => {
-      if (closed || res.writableEnded || e.id <= lastSent) return;
-      lastSent = e.id;
-      res.write(`id: ${e.id}\nevent: ${e.eventType}\ndata: ${JSON.stringify(envelope(e))}\n\n`);
+      const shard = e.shard ?? 0;
+      if (closed || res.writableEnded || e.id <= sent[shard]) return;
+      // A live event carries the watermark it was delivered at; joined, the stream's position never moves
+      // back behind what its replay sent (history can be ahead of this process's delivery).
+      sent = e.watermark ? joinPositions(sent, e.watermark) : advance(sent, shard, e.id);
+      const id = formatPosition(sent);
+      res.write(`id: ${id}\nevent: ${e.eventType}\ndata: ${JSON.stringify(envelope(e, id))}\n\n`);
       if (res.writableLength > MAX_SSE_BUFFER_BYTES) {
         // Shed a consumer that cannot keep up; it loses nothing: Last-Event-ID brings it back from history.
         realtimeShedTotal.inc({ transport: 'sse' });
@@ -119,10 +125,10 @@ export class SseStreams implements BeforeApplicationShutdown {
       if (this.revocations.endedSince(user.id, listener.credential, checkedAt)) throw new UnauthorizedError('The session or token of this request has ended');
       // An id past the newest (or past any id at all) was never ours to have seen: resuming after it
       // would filter out every event up to it. Told `gap`, the client resumes from now.
-      const newest = resume.kind === 'none' ? 0 : await this.log.currentId();
-      const known = resume.kind === 'id' && resume.id <= newest ? resume.id : null;
+      const newest = resume.kind === 'none' ? null : await this.log.currentPosition();
+      const known = resume.kind === 'at' && newest && dominates(newest, resume.position) ? resume.position : null;
       const beyond = resume.kind !== 'none' && known === null;
-      const lastEventId = resume.kind === 'none' ? null : (known ?? newest);
+      const lastEventId = newest === null ? null : (known ?? newest);
       const history = lastEventId === null ? null : await this.log.readAfter([...rooms], lastEventId);
       // Left (or ended by a resync) during the history read: no keep-alive timer may start now; cleanup ran or its 'close' is on the way.
       if (closed || res.writableEnded) return;
@@ -137,7 +143,7 @@ export class SseStreams implements BeforeApplicationShutdown {
       // Seed 003's EventSource clients wait for `connected`. It has no id line, so it never moves the client's Last-Event-ID.
       const hello = { userId: user.id, rooms: [...rooms].filter((r) => r !== BROADCAST_ROOM && r !== ADMINS_ROOM), eventType: 'connected', timestamp: new Date().toISOString() };
       res.write(`event: connected\ndata: ${JSON.stringify(hello)}\n\n`);
-      if (lastEventId !== null) lastSent = lastEventId;
+      if (lastEventId !== null) sent = lastEventId;
       for (const e of history?.events ?? []) if (e.target !== 'websocket') write(e);
       for (const e of held) write(e);
       replaying = false;

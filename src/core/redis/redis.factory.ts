@@ -14,6 +14,8 @@ export interface RedisConnectionOptions {
    */
   failFast?: boolean;
   extra?: RedisOptions;
+  /** A subscriber to SPUBLISHed channels: on a Cluster, one connection per master (ioredis' sharded subscribers). */
+  shardedSubscribers?: boolean;
 }
 
 /** The single place Redis connections are made: plain URL, Sentinel or Cluster. */
@@ -44,6 +46,7 @@ export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOpt
       enableOfflineQueue: common.enableOfflineQueue,
       redisOptions: common,
       clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+      shardedSubscribers: opts.shardedSubscribers ?? false,
     });
   }
   if (config.sentinels?.length) {
