@@ -277,7 +277,7 @@ async function sentinelPrimaryUrl(env) {
   const [host, port] = env.REDIS_SENTINELS.split(',')[0].split(':');
   const sentinel = new Redis({ host, port: Number(port) });
   const [ph, pp] = await sentinel.call('SENTINEL', 'get-master-addr-by-name', env.REDIS_SENTINEL_NAME || 'switchboard');
-  await sentinel.quit();
+  sentinel.disconnect(); // a sentinel does not know QUIT
   return `redis://${ph}:${pp}`;
 }
 

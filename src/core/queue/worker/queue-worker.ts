@@ -286,7 +286,7 @@ export class QueueWorker {
 
   /**
    * A job's events leave in the order they were announced (EventLog appends in call order, one
-   * round trip per loop turn), so job:completed never overtakes job:started; the job does not wait
+   * round trip per 5 ms in a worker), so job:completed never overtakes job:started; the job does not wait
    * for them (two waits per job cost most of a short job's throughput, bench/queues).
    */
   private announce(sent: Promise<void>): void {
