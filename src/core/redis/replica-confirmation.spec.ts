@@ -107,6 +107,21 @@ describe('ReplicaConfirmation (at its seam: a fake connection answering INFO and
     await expect(c.confirm(await c.mark())).rejects.toThrow(/connection changed/);
   });
 
+  it('knows the replicas are missing only when fewer than the minimum are online (not while a failover leaves them lagging)', async () => {
+    const fake = new FakeConnection();
+    const c = make(fake);
+    c.start();
+    await new Promise((r) => setImmediate(r));
+    expect(c.replicasMissing()).toBe(false);
+    c.stop();
+    fake.online = 0;
+    const d = make(fake);
+    d.start();
+    await new Promise((r) => setImmediate(r));
+    expect(d.replicasMissing()).toBe(true);
+    d.stop();
+  });
+
   it('does not wait at all on a Redis without replicas when none is required', async () => {
     const fake = new FakeConnection();
     fake.online = 0;

@@ -140,6 +140,15 @@ export class ReplicaConfirmation {
     return this.highWater.required(fresh.sample.replId, this.now());
   }
 
+  /**
+   * The fresh sample shows fewer replicas online than the minimum: they are gone (a Cluster master whose
+   * replica died), not lagging behind a failover (the old primary then still lists its replicas).
+   */
+  replicasMissing(): boolean {
+    const fresh = this.highWater.latest();
+    return fresh !== undefined && this.now() - fresh.at <= 2 * this.sampleEveryMs && fresh.sample.onlineReplicas < this.opts.minReplicas;
+  }
+
   /** Call before the writes to confirm: the connection they will go over. */
   async mark(): Promise<WriteMark> {
     const node = await this.node();

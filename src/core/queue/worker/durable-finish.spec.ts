@@ -4,12 +4,13 @@ import { CompletionDurability, Confirmer } from './durable-finish';
 const mark = { node: {}, generation: 0 } as unknown as WriteMark;
 
 /** A confirmer answering from a script of outcomes, and a clock that only moves when slept. */
-function setup(outcomes: Array<'ok' | 'short' | 'moved' | 'error'>, requiredNow: number | null = 1) {
+function setup(outcomes: Array<'ok' | 'short' | 'moved' | 'error'>, requiredNow: number | null = 1, replicasMissing = false) {
   let t = 0;
   const confirms: number[] = [];
   const confirmer: Confirmer = {
     mark: () => Promise.resolve(mark),
     requiredNow: () => requiredNow,
+    replicasMissing: () => replicasMissing,
     confirm: () => {
       confirms.push(t);
       const o = outcomes.shift() ?? 'ok';
@@ -58,6 +59,12 @@ describe('CompletionDurability', () => {
     const { durability, confirms } = setup(Array(10).fill('short'));
     expect(await durability.settle(mark)).toBe('unconfirmed');
     expect(confirms).toEqual([0, 250, 500, 750, 1000]);
+  });
+
+  it('does not hold a completion when the replicas are not there at all (a Cluster master whose replica died)', async () => {
+    const { durability, confirms } = setup(Array(10).fill('short'), 1, true);
+    expect(await durability.settle(mark)).toBe('unconfirmed');
+    expect(confirms).toEqual([0]);
   });
 
   it('after a failover: a completion the new primary has is kept, one it lacks is written again while the job is still ours', async () => {

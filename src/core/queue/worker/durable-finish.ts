@@ -7,12 +7,15 @@ export interface Confirmer {
   confirm(mark: WriteMark): Promise<void>;
   /** Replicas a write needs right now by a fresh sample (0: none to wait for), or null when unknown. */
   requiredNow(): number | null;
+  /** Fewer replicas online than the minimum: waiting longer cannot help. */
+  replicasMissing(): boolean;
 }
 
 /**
  * - `confirmed`: the replicas hold the writes;
- * - `unconfirmed`: same connection, but fewer replicas than required answered for `giveUpMs` — replicas
- *   that are gone rather than a failover; the writes stand on the primary alone (at least once);
+ * - `unconfirmed`: same connection, but fewer replicas than required answered for `giveUpMs`, or fewer
+ *   than the minimum are online at all — replicas that are gone rather than a failover; the writes stand
+ *   on the primary alone (at least once);
  * - `moved`: the connection was replaced under the writes (a failover): they may be gone.
  */
 export type Durability = 'confirmed' | 'unconfirmed' | 'moved';
@@ -55,6 +58,8 @@ export class CompletionDurability {
         return 'confirmed';
       } catch (err) {
         if (err instanceof ReplicaConfirmationError && err.code === 'moved') return 'moved';
+        // Replicas that are not there at all (not a failover under way): no point holding every job giveUpMs.
+        if (err instanceof ReplicaConfirmationError && this.confirmer.replicasMissing()) return 'unconfirmed';
         // A Redis error (failing over) leaves it unknown whether the writes reached the replicas.
         if (this.clock.now() >= deadline) return err instanceof ReplicaConfirmationError ? 'unconfirmed' : 'moved';
         await this.clock.sleep(this.opts.retryMs);

@@ -241,7 +241,7 @@ export class QueueWorker {
     this.confirmations.push(confirmation);
     const batched = new BatchedConfirmation(confirmation);
     return new CompletionDurability(
-      { mark: () => batched.mark(), confirm: (m) => batched.confirm(m), requiredNow: () => confirmation.requiredNow() },
+      { mark: () => batched.mark(), confirm: (m) => batched.confirm(m), requiredNow: () => confirmation.requiredNow(), replicasMissing: () => confirmation.replicasMissing() },
       { retryMs: DURABLE_RETRY_MS, giveUpMs: DURABLE_GIVE_UP_MS },
     );
   }
