@@ -359,12 +359,14 @@ export class QueueWorker {
           const outcome = await durability.settle(mark);
           if (outcome === 'unconfirmed') this.logger.warn({ queue, jobId: job.id }, 'the Redis replicas did not confirm a completion: it stands on the primary alone');
           if (outcome === 'moved') {
-            // The job handed over in the same round trip may be gone with the old primary: not run here
-            // (its lock lapses and the stalled check puts it back, or it is back already).
-            next = undefined;
-            if ((await durability.recomplete(job, token, result)) === 'lost') {
+            const kept = await durability.recomplete(job, token, result);
+            // The job handed over in the same round trip runs here only if the new primary still has it
+            // locked by this slot; otherwise it is back in its queue (or its lock lapses and the stalled
+            // check puts it back) and runs once elsewhere.
+            if (next && !(await this.stillOurs(next.job, token))) next = undefined;
+            if (kept === 'lost') {
               this.logger.warn({ queue, jobId: job.id }, 'a completion was lost in a Redis failover: the job will run again');
-              return undefined;
+              return next;
             }
           }
         }
@@ -392,6 +394,11 @@ export class QueueWorker {
       this.active.delete(token);
       this.confirming.delete(token);
     }
+  }
+
+  /** The job is locked by this slot on the primary now (extending the lock checks the token). */
+  private async stillOurs(job: Job, token: string): Promise<boolean> {
+    return (await job.extendLock(token, this.config.queue.lockMs).catch(() => 0)) === 1;
   }
 
   /** A middleware sent the job back (Laravel's release): delayed, no attempt used, the slot looks again. */
