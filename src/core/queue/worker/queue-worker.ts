@@ -234,9 +234,12 @@ export class QueueWorker {
    * connection that moved the job, which BullMQ's fetcher uses for every job command of its queue.
    */
   private completionDurability(connection: RedisClient): CompletionDurability | undefined {
-    const { dispatchWaitMs, dispatchMinReplicas } = this.config.queue;
+    const { dispatchWaitMs, dispatchMinReplicas, lockMs } = this.config.queue;
     if (dispatchWaitMs <= 0) return undefined;
-    const confirmation = new ReplicaConfirmation(connection, { minReplicas: dispatchMinReplicas, timeoutMs: dispatchWaitMs, slotKey: `${bullPrefix(this.config)}:x` });
+    // A WAIT holds back every later command of its connection, the lock renewals of the other running jobs
+    // included: it gives up (and is retried) well inside a lock's life, so lagging replicas cannot let a lock lapse.
+    const timeoutMs = Math.max(1, Math.min(dispatchWaitMs, Math.floor(lockMs / 4)));
+    const confirmation = new ReplicaConfirmation(connection, { minReplicas: dispatchMinReplicas, timeoutMs, slotKey: `${bullPrefix(this.config)}:x` });
     confirmation.start();
     this.confirmations.push(confirmation);
     const batched = new BatchedConfirmation(confirmation);
