@@ -59,6 +59,7 @@ describe('Redis failover under live traffic', () => {
   const kit = new QueueKit({ SSE_KEEPALIVE_MS: '1000', ANALYSIS_STATION_MS: '0', MAX_ACTIVE_ANALYSES_PER_USER: '100000', QUEUE_TRIES: '5' });
   let a: ApiProcess;
   let b: ApiProcess;
+  let worker: ReturnType<QueueKit['work']>;
   let owner: TestUser;
   let roomId: number;
   let projectId: number;
@@ -67,7 +68,7 @@ describe('Redis failover under live traffic', () => {
     if (redisTopology() === 'single') return;
     // An on-demand drill, often on a loaded machine: boot gets more than the usual 30 s.
     [a, b] = await Promise.all([startApi(kit.env, { timeoutMs: 90000 }), startApi(kit.env, { timeoutMs: 90000 })]);
-    kit.work(['--queue=default']);
+    worker = kit.work(['--queue=default']);
     owner = await registerTokenUser(a.url, 'drill');
     const res = await owner.client.post('/api/chat/rooms', { name: 'drill', memberIds: [] });
     roomId = (res.body as { id: number }).id;
@@ -257,7 +258,11 @@ describe('Redis failover under live traffic', () => {
   // both replicas frozen the job is completed on the primary but not announced until they are back.
   on('sentinel')('a job counts as completed only once the Redis replicas hold its completion', async () => {
     const cfg = stackConfig();
-    const replicas = topology.nodes(cfg, 'sentinel').filter((n) => n.role === 'replica');
+    // Both replicas attached and synced first; which node is the primary depends on earlier drills.
+    await replicasInSync(cfg);
+    const primary = await topology.currentPrimary(cfg);
+    const replicas = topology.nodes(cfg, 'sentinel').filter((n) => n.role !== 'sentinel' && n.port !== primary);
+    expect(replicas).toHaveLength(2);
     const pids = replicas.map((n) => Number(readFileSync(n.pidFile, 'utf8').trim()));
     const listener = await kit.listen();
     const q = kit.queue('default');
@@ -271,6 +276,7 @@ describe('Redis failover under live traffic', () => {
       try {
         await kit.waitState('default', id, 'completed', 30000); // on the primary
         await new Promise((r) => setTimeout(r, 1500));
+        if (completedEvents().length) process.stderr.write(`worker logs:\n${worker.logs().slice(-4000)}\n`);
         expect(completedEvents()).toHaveLength(0); // not announced: the replicas do not hold it yet
       } finally {
         for (const pid of pids) process.kill(pid, 'SIGCONT');
