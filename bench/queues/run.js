@@ -1,12 +1,16 @@
 // Queue benchmark: our queue:work beside a bare BullMQ Worker, in the same run.
 //  1. trivial jobs/s end to end (a pre-filled queue drained) at concurrency 1, 10, 50; ours twice: with every
-//     job announced (job:started/completed, QUEUE_JOB_EVENTS=all, the default) and with none (=none);
+//     job announced (job:started/completed, QUEUE_JOB_EVENTS=all, the default) and with none (=none); beside
+//     each rate the CPU µs per job of the worker process and of the Redis server (/proc/<pid>/stat), which
+//     hold on a loaded machine where the rates do not;
 //  2. the wait of `high` jobs (added every BENCH_HIGH_EVERY_MS) while `default` holds a 20,000-job backlog.
 // Both sides run in a child process of their own (bare: bench/queues/bare-worker.js; ours: bin/switchboard
 // queue:work), started the same way; BENCH_BARE_IN_PROCESS=1 runs the bare Worker inside this process instead
 // (warm JIT, no extra process: how runs before 2026-11-24 21:10 UTC measured it).
-// Usage: npm run build && node bench/queues/run.js   (knobs: BENCH_STACK, BENCH_JOBS, BENCH_ROUNDS, BENCH_BACKLOG, BENCH_ONLY=throughput|priority)
-const { spawn } = require('node:child_process');
+// Usage: npm run build && node bench/queues/run.js   (knobs: BENCH_STACK, BENCH_JOBS, BENCH_ROUNDS, BENCH_BACKLOG, BENCH_ONLY=throughput|priority,
+// BENCH_CONCURRENCY=1,10,50, BENCH_OURS_ENV='{"QUEUE_DISPATCH_WAIT_MS":"0"}'; STACK_REDIS=sentinel runs it on a Sentinel set)
+const { spawn, execFileSync } = require('node:child_process');
+const { readFileSync, readdirSync } = require('node:fs');
 const { randomUUID } = require('node:crypto');
 const { join } = require('node:path');
 const { Queue, Worker } = require('bullmq');
@@ -17,6 +21,9 @@ const JOBS = Number(process.env.BENCH_JOBS || 5000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG || 20000);
 const HIGH_EVERY_MS = Number(process.env.BENCH_HIGH_EVERY_MS || 50);
 const ONLY = process.env.BENCH_ONLY || '';
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCY || '1,10,50').split(',').map(Number);
+// Extra environment for our worker only, e.g. '{"QUEUE_DISPATCH_WAIT_MS":"0"}' to compare without the completion WAIT.
+const OURS_ENV = JSON.parse(process.env.BENCH_OURS_ENV || '{}');
 const BARE_IN_PROCESS = process.env.BENCH_BARE_IN_PROCESS === '1';
 // Bare and ours alternate this many times per concurrency; the medians are reported (one drain is ~1 s: noisy).
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
@@ -35,14 +42,48 @@ async function fill(queue, n, sleepMs = 0) {
   }
 }
 
-/** Time from the first completed job to the n-th, polling the completed count. */
-async function drainTime(queue, n, timeoutMs = 600000) {
+// CPU per job holds on a shared machine where wall-clock rates do not (a run queue of other helpers' work
+// stretches both sides' drains unevenly): user + system time from /proc/<pid>/stat, in clock ticks.
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
+
+/** utime + stime of a process and all its descendants (bin/switchboard may relaunch itself on the required Node), in µs; 0 once gone. */
+function treeCpuUs(pid) {
+  let us = 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    us += (Number(fields[11]) + Number(fields[12])) * TICK_US;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) us += treeCpuUs(Number(child));
+    }
+  } catch {
+    /* exited meanwhile */
+  }
+  return us;
+}
+
+/** The Redis server's pid (same machine: the stack's redis-server), from INFO. */
+async function redisPid(redis) {
+  return Number(/process_id:(\d+)/.exec(await redis.info('server'))[1]);
+}
+
+/**
+ * Time from the first completed job to the n-th, polling the completed count, and the CPU the worker
+ * process (tree) and the Redis server used per job over the same span (µs; the jobs completed in it).
+ */
+async function drainTime(queue, n, pids, timeoutMs = 600000) {
   const deadline = Date.now() + timeoutMs;
-  let first = 0;
+  const cpu = () => ({ worker: treeCpuUs(pids.worker), redis: treeCpuUs(pids.redis) });
+  let first;
   for (;;) {
     const done = await queue.getCompletedCount();
-    if (done > 0 && !first) first = Date.now();
-    if (done >= n) return (Date.now() - first) / 1000;
+    if (done > 0 && !first) first = { at: Date.now(), done, cpu: cpu() };
+    if (done >= n) {
+      const end = cpu();
+      const jobs = Math.max(1, done - first.done);
+      return { seconds: (Date.now() - first.at) / 1000, workerUs: (end.worker - first.cpu.worker) / jobs, redisUs: (end.redis - first.cpu.redis) / jobs };
+    }
     if (Date.now() > deadline) throw new Error(`only ${done}/${n} jobs done in ${timeoutMs} ms`);
     await sleep(10);
   }
@@ -93,7 +134,7 @@ const median = (xs) => {
 
 async function throughput(env, redisUrl) {
   const rows = [];
-  for (const c of [1, 10, 50]) {
+  for (const c of CONCURRENCIES) {
     const rounds = [];
     for (let round = 0; round < ROUNDS; round++) rounds.push(await throughputRound(env, redisUrl, c));
     const row = {
@@ -107,6 +148,11 @@ async function throughput(env, redisUrl) {
       oursSilentJobsPerS: Math.round(median(rounds.map((r) => r.oursSilentJobsPerS))),
       silentRatio: +median(rounds.map((r) => r.silentRatio)).toFixed(2),
       silentRatios: rounds.map((r) => r.silentRatio),
+      cpuRatio: +median(rounds.map((r) => r.cpuRatio)).toFixed(2),
+      silentCpuRatio: +median(rounds.map((r) => r.silentCpuRatio)).toFixed(2),
+      ...Object.fromEntries(
+        ['bareCpu', 'oursCpu', 'oursSilentCpu'].map((k) => [k, { worker: median(rounds.map((r) => r[k].worker)), redis: median(rounds.map((r) => r[k].redis)) }]),
+      ),
     };
     rows.push(row);
     console.log(JSON.stringify({ part: 'throughput', ...row }));
@@ -115,41 +161,56 @@ async function throughput(env, redisUrl) {
 }
 
 async function throughputRound(env, redisUrl, c) {
-  {
-    const n = c === 1 ? Math.min(JOBS, 3000) : JOBS;
-    // bare BullMQ: one Worker (its own process unless BENCH_BARE_IN_PROCESS=1)
-    const barePrefix = `bench${randomUUID().slice(0, 6)}:bull`;
-    const bareConn = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    const bareQueue = new Queue('default', { connection: bareConn, prefix: barePrefix });
-    await fill(bareQueue, n);
-    const bare = startBare(redisUrl, barePrefix, ['default'], c);
-    const bareS = await drainTime(bareQueue, n);
-    await bare.stop();
-    await bareQueue.obliterate({ force: true });
-    await bareQueue.close();
-    await bareConn.quit();
+  const n = c === 1 ? Math.min(JOBS, 3000) : JOBS;
+  const control = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const redis = await redisPid(control);
+  await control.quit();
+  // bare BullMQ: one Worker (its own process unless BENCH_BARE_IN_PROCESS=1, then this process's CPU counts)
+  const barePrefix = `bench${randomUUID().slice(0, 6)}:bull`;
+  const bareConn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const bareQueue = new Queue('default', { connection: bareConn, prefix: barePrefix });
+  await fill(bareQueue, n);
+  const bare = startBare(redisUrl, barePrefix, ['default'], c);
+  const bareRun = await drainTime(bareQueue, n, { worker: bare.child ? bare.child.pid : process.pid, redis });
+  await bare.stop();
+  await bareQueue.obliterate({ force: true });
+  await bareQueue.close();
+  await bareConn.quit();
 
-    // ours: bin/switchboard queue:work (child process), same jobs through the handler registry, with
-    // every job announced (QUEUE_JOB_EVENTS=all, the default) and with none announced
-    const oursS = {};
-    for (const events of ['all', 'none']) {
-      const prefix = `bench${randomUUID().slice(0, 6)}:`;
-      const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
-      const queue = new Queue('default', { connection: conn, prefix: `${prefix}{bull}` });
-      await fill(queue, n);
-      const ours = startOurs({ ...env, REDIS_PREFIX: prefix, QUEUE_JOB_EVENTS: events }, ['--queue=high,default', `--concurrency=${c}`, '--timeout=0']);
-      oursS[events] = await drainTime(queue, n);
-      await ours.stop();
-      await queue.obliterate({ force: true });
-      await queue.close();
-      await conn.quit();
-    }
-    const row = { concurrency: c, jobs: n, bareJobsPerS: Math.round(n / bareS), oursJobsPerS: Math.round(n / oursS.all), oursSilentJobsPerS: Math.round(n / oursS.none) };
-    row.ratio = +(row.oursJobsPerS / row.bareJobsPerS).toFixed(2);
-    row.silentRatio = +(row.oursSilentJobsPerS / row.bareJobsPerS).toFixed(2);
-    console.log(JSON.stringify({ part: 'throughput-round', ...row }));
-    return row;
+  // ours: bin/switchboard queue:work (child process), same jobs through the handler registry, with
+  // every job announced (QUEUE_JOB_EVENTS=all, the default) and with none announced
+  const ours = {};
+  for (const events of ['all', 'none']) {
+    const prefix = `bench${randomUUID().slice(0, 6)}:`;
+    const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue('default', { connection: conn, prefix: `${prefix}{bull}` });
+    await fill(queue, n);
+    const worker = startOurs({ ...env, ...OURS_ENV, REDIS_PREFIX: prefix, QUEUE_JOB_EVENTS: events }, ['--queue=high,default', `--concurrency=${c}`, '--timeout=0']);
+    ours[events] = await drainTime(queue, n, { worker: worker.child.pid, redis });
+    await worker.stop();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await conn.quit();
   }
+  const us = (x) => Math.round(x);
+  const row = {
+    concurrency: c,
+    jobs: n,
+    bareJobsPerS: Math.round(n / bareRun.seconds),
+    oursJobsPerS: Math.round(n / ours.all.seconds),
+    oursSilentJobsPerS: Math.round(n / ours.none.seconds),
+    // CPU µs per job: the worker process, the Redis server
+    bareCpu: { worker: us(bareRun.workerUs), redis: us(bareRun.redisUs) },
+    oursCpu: { worker: us(ours.all.workerUs), redis: us(ours.all.redisUs) },
+    oursSilentCpu: { worker: us(ours.none.workerUs), redis: us(ours.none.redisUs) },
+  };
+  row.ratio = +(row.oursJobsPerS / row.bareJobsPerS).toFixed(2);
+  row.silentRatio = +(row.oursSilentJobsPerS / row.bareJobsPerS).toFixed(2);
+  // On two shared cores worker + Redis CPU per job is what bounds the rate: bare's total over ours.
+  row.cpuRatio = +((bareRun.workerUs + bareRun.redisUs) / (ours.all.workerUs + ours.all.redisUs)).toFixed(2);
+  row.silentCpuRatio = +((bareRun.workerUs + bareRun.redisUs) / (ours.none.workerUs + ours.none.redisUs)).toFixed(2);
+  console.log(JSON.stringify({ part: 'throughput-round', ...row }));
+  return row;
 }
 
 /** Adds a high job every HIGH_EVERY_MS while the default backlog drains; wait = processedOn - timestamp. */
@@ -212,6 +273,14 @@ async function priority(env, redisUrl) {
   return out;
 }
 
+async function sentinelPrimaryUrl(env) {
+  const [host, port] = env.REDIS_SENTINELS.split(',')[0].split(':');
+  const sentinel = new Redis({ host, port: Number(port) });
+  const [ph, pp] = await sentinel.call('SENTINEL', 'get-master-addr-by-name', env.REDIS_SENTINEL_NAME || 'switchboard');
+  sentinel.disconnect(); // a sentinel does not know QUIT
+  return `redis://${ph}:${pp}`;
+}
+
 async function main() {
   let env = {};
   let stop = async () => undefined;
@@ -221,7 +290,9 @@ async function main() {
     ({ env } = await services(name));
     if (!process.env.BENCH_KEEP_STACK) stop = () => require(join(root, 'scripts', 'stack.js')).down(name);
   }
-  const redisUrl = env.REDIS_URL || process.env.REDIS_URL;
+  // On a Sentinel stack (STACK_REDIS=sentinel) the queues, the bare worker and the CPU figures are the
+  // primary's: ours follows the sentinels, the rest is pointed at the primary they name now.
+  const redisUrl = env.REDIS_SENTINELS ? await sentinelPrimaryUrl(env) : env.REDIS_URL || process.env.REDIS_URL;
   const started = Date.now();
   const results = {};
   if (!ONLY || ONLY === 'throughput') results.throughput = await throughput(env, redisUrl);
@@ -232,9 +303,13 @@ async function main() {
       `concurrency ${String(r.concurrency).padStart(2)}: bare ${r.bareJobsPerS} jobs/s, ours ${r.oursJobsPerS} jobs/s, ours/bare ${r.ratio} (medians of ${r.rounds} rounds; ratios ${r.ratios.join(' ')}); ` +
         `ours with QUEUE_JOB_EVENTS=none ${r.oursSilentJobsPerS} jobs/s, ${r.silentRatio} (${r.silentRatios.join(' ')})`,
     );
+    const cpu = (x) => `worker ${x.worker} + Redis ${x.redis} = ${x.worker + x.redis}`;
+    console.log(
+      `  CPU µs/job (medians): bare ${cpu(r.bareCpu)}; ours ${cpu(r.oursCpu)} (bare/ours ${r.cpuRatio}); ours with none ${cpu(r.oursSilentCpu)} (${r.silentCpuRatio})`,
+    );
   }
   for (const r of results.priority || []) console.log(`high wait under a ${BACKLOG}-job default backlog, ${r.target}: p50 ${r.p50ms} ms, p99 ${r.p99ms} ms (${r.measured} high jobs)`);
-  console.log(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`total ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${require('node:os').loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   await stop();
 }
 

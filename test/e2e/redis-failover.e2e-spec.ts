@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-require-imports */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiProcess, ROOT, startApi } from '../support/api-process';
 import { registerTokenUser, TestUser, waitFor } from '../support/http-client';
@@ -31,7 +32,7 @@ interface Topology {
   startNode(cfg: unknown, port: number): Promise<void>;
   cli(args: string[], timeout?: number): Promise<string>;
   waitClusterOk(nodes: unknown[], timeoutMs?: number): Promise<void>;
-  nodes(cfg: unknown, topo: string): { role: string; port: number }[];
+  nodes(cfg: unknown, topo: string): { role: string; port: number; pidFile: string }[];
   SENTINEL_NAME: string;
 }
 const topology = require(join(ROOT, 'scripts', 'redis-topology.js')) as Topology;
@@ -58,6 +59,7 @@ describe('Redis failover under live traffic', () => {
   const kit = new QueueKit({ SSE_KEEPALIVE_MS: '1000', ANALYSIS_STATION_MS: '0', MAX_ACTIVE_ANALYSES_PER_USER: '100000', QUEUE_TRIES: '5' });
   let a: ApiProcess;
   let b: ApiProcess;
+  let worker: ReturnType<QueueKit['work']>;
   let owner: TestUser;
   let roomId: number;
   let projectId: number;
@@ -66,7 +68,7 @@ describe('Redis failover under live traffic', () => {
     if (redisTopology() === 'single') return;
     // An on-demand drill, often on a loaded machine: boot gets more than the usual 30 s.
     [a, b] = await Promise.all([startApi(kit.env, { timeoutMs: 90000 }), startApi(kit.env, { timeoutMs: 90000 })]);
-    kit.work(['--queue=default']);
+    worker = kit.work(['--queue=default']);
     owner = await registerTokenUser(a.url, 'drill');
     const res = await owner.client.post('/api/chat/rooms', { name: 'drill', memberIds: [] });
     roomId = (res.body as { id: number }).id;
@@ -251,6 +253,47 @@ describe('Redis failover under live traffic', () => {
     expect(summary.jobs.slowestRefusalMs).toBeLessThan(REQUEST_TIMEOUT_MS + 2500);
     return summary;
   }
+
+  // Issue 14: a completion only the primary held is lost in a failover and the job runs again. The
+  // worker counts a job done (job:completed) only once the replicas hold its completion (WAIT), so with
+  // both replicas frozen the job is completed on the primary but not announced until they are back.
+  on('sentinel')('a job counts as completed only once the Redis replicas hold its completion', async () => {
+    const cfg = stackConfig();
+    // Both replicas attached and synced first; which node is the primary depends on earlier drills.
+    await replicasInSync(cfg);
+    const primary = await topology.currentPrimary(cfg);
+    const replicas = topology.nodes(cfg, 'sentinel').filter((n) => n.role !== 'sentinel' && n.port !== primary);
+    expect(replicas).toHaveLength(2);
+    const pids = replicas.map((n) => Number(readFileSync(n.pidFile, 'utf8').trim()));
+    const listener = await kit.listen();
+    const q = kit.queue('default');
+    const job = await q.add('queue:probe', { sleepMs: 1500, fail: false });
+    const id = String(job.id);
+    const completedEvents = () => listener.events.filter((e) => e.event === 'job:completed' && e.payload.jobId === id && e.room === `queue:default`);
+    try {
+      await kit.waitState('default', id, 'active', 30000);
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      let resumedAt = 0;
+      try {
+        await kit.waitState('default', id, 'completed', 30000); // on the primary
+        await new Promise((r) => setTimeout(r, 1500));
+        if (completedEvents().length) process.stderr.write(`worker logs:\n${worker.logs().slice(-4000)}\n`);
+        expect(completedEvents()).toHaveLength(0); // not announced: the replicas do not hold it yet
+      } finally {
+        for (const pid of pids) process.kill(pid, 'SIGCONT');
+        resumedAt = Date.now();
+      }
+      await waitFor(async () => completedEvents().length > 0, 20000);
+      expect(Date.parse(String(completedEvents()[0].payload.timestamp))).toBeGreaterThanOrEqual(resumedAt - 1000);
+      const done = await q.getJob(id);
+      expect(done?.attemptsStarted ?? done?.attemptsMade).toBe(1);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(completedEvents()).toHaveLength(1);
+    } finally {
+      await listener.close();
+    }
+    await replicasInSync(cfg); // the drills below start from a healthy set
+  });
 
   // Jobs added to the old primary between promotion and +switch-master used to be lost (8 of 54): a
   // dispatch is now acknowledged only once the replicas hold it (core/redis/replica-confirmation.ts).

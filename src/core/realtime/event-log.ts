@@ -57,9 +57,13 @@ end
 
 /**
  * Append a batch of events: each gets the next global id and lands in every
- * one of its rooms' streams under that id, each room trimmed to SSE_HISTORY
- * exactly while remembering the newest trimmed id (so a gap is detected
- * precisely, not guessed), then is published for live delivery. One round
+ * one of its rooms' streams under that id, each room trimmed to SSE_HISTORY + 1
+ * entries by the XADD itself (MAXLEN =), then is published for live delivery.
+ * The extra, oldest entry of a full stream stands for the newest trimmed id
+ * (readAfter: a read that reaches it has a gap), so a gap is detected precisely,
+ * not guessed, without the XLEN/XRANGE/SET/XTRIM per event an explicit marker
+ * cost (about a third of an append's Redis time once a room's history is full).
+ * Each stream's TTL is refreshed once per batch. One round
  * trip and one epoch check for the whole batch, atomic: an event is in
  * history before anyone can see it live. Every event also goes to one global
  * stream, from which an api process fills any id it did not get on the
@@ -78,6 +82,8 @@ local channel = ARGV[3]
 local epochText = string.format('%.0f', epoch)
 local ids = {}
 local publish = ARGV[6]
+local kept = maxlen + 1
+local touched = {}
 local a = 7
 for e = 1, tonumber(ARGV[5]) do
   local nrooms = tonumber(ARGV[a])
@@ -85,21 +91,17 @@ for e = 1, tonumber(ARGV[5]) do
   local id = string.format('%.0f', redis.call('INCR', KEYS[1]))
   local sid = id .. '-0'
   for r = 1, nrooms do
-    local key = KEYS[tonumber(ARGV[a + r])]
-    redis.call('XADD', key, sid, 'e', body)
-    local excess = redis.call('XLEN', key) - maxlen
-    if excess > 0 then
-      local old = redis.call('XRANGE', key, '-', '+', 'COUNT', excess)
-      local last = old[#old][1]
-      redis.call('SET', key .. ':trimmed', string.sub(last, 1, string.find(last, '-') - 1), 'PX', ttl)
-      redis.call('XTRIM', key, 'MAXLEN', maxlen)
-    end
-    redis.call('PEXPIRE', key, ttl)
+    local k = tonumber(ARGV[a + r])
+    redis.call('XADD', KEYS[k], 'MAXLEN', kept, sid, 'e', body)
+    touched[k] = true
   end
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], sid, 'e', body)
   redis.call(publish, channel, id .. ' ' .. epochText .. '\\n' .. body)
   ids[e] = id
   a = a + nrooms + 2
+end
+for k in pairs(touched) do
+  redis.call('PEXPIRE', KEYS[k], ttl)
 end
 return ids
 `;
@@ -157,6 +159,12 @@ export interface EventLogOptions {
    * and channel (SPUBLISH when more than one). Default 1: the `{rt}` log of before, unchanged.
    */
   shards?: number;
+  /**
+   * Collect appends this long (ms) into one script call instead of one event-loop turn (0, the default:
+   * the api's chat and fan-out latency). queue:work sets it: a short job's events otherwise cost a round
+   * trip, a wake-up and a script call of their own per job (bench/queues), BullMQ's one per job besides.
+   */
+  coalesceMs?: number;
 }
 
 /** One shard of the log: one hash tag, so one Cluster slot. */
@@ -170,6 +178,7 @@ export class ShardLog {
   private inflightId: Promise<number> | null = null;
   private pending: PendingEvent[] = [];
   private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -198,8 +207,8 @@ export class ShardLog {
 
   /**
    * Resolves once the event has its id, is in its rooms' history and is
-   * published. Events appended in the same turn of the event loop share one
-   * round trip and get their ids in the order of the calls.
+   * published. Events appended in the same turn of the event loop (or within
+   * `coalesceMs`) share one round trip and get their ids in the order of the calls.
    */
   append(rooms: string[], eventType: string, payload: Record<string, unknown>, target: RealtimeTarget): Promise<LoggedEvent> {
     const unique = [...new Set(rooms)];
@@ -207,15 +216,21 @@ export class ShardLog {
     const body = JSON.stringify({ eventType, timestamp, payload, target, rooms: unique });
     return new Promise<LoggedEvent>((resolve, reject) => {
       this.pending.push({ rooms: unique, body, resolve: (id) => resolve({ id, shard: this.index, eventType, timestamp, payload, target, rooms: unique }), reject });
-      if (!this.flushScheduled) {
+      const coalesceMs = this.opts.coalesceMs ?? 0;
+      // A full batch does not wait for the rest of the window.
+      if (coalesceMs > 0 && this.pending.length >= MAX_BATCH) this.flush();
+      else if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => this.flush());
+        if (coalesceMs > 0) this.flushTimer = setTimeout(() => this.flush(), coalesceMs);
+        else setImmediate(() => this.flush());
       }
     });
   }
 
   private flush(): void {
     this.flushScheduled = false;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     while (this.pending.length) this.send(this.pending.splice(0, MAX_BATCH));
   }
 
@@ -301,8 +316,13 @@ export class ShardLog {
       const [trimErr, trimmed] = results[2 * i] ?? [];
       const [rangeErr, entries] = results[2 * i + 1] ?? [];
       if (trimErr || rangeErr) throw (trimErr ?? rangeErr) as Error;
+      // `:trimmed` is the marker streams written before the kept-entry rule carry (until they expire).
       if (trimmed !== null && trimmed !== undefined && Number(trimmed) > afterId) gap = true;
-      for (const [streamId, fields] of (entries ?? []) as [string, string[]][]) {
+      const found = (entries ?? []) as [string, string[]][];
+      // More than SSE_HISTORY entries after afterId: the read reached the oldest, kept entry of a full
+      // stream, which stands for the newest trimmed one (PUBLISH_LUA), so something after afterId is gone.
+      if (found.length > this.opts.historyPerRoom) gap = true;
+      for (const [streamId, fields] of found) {
         const id = Number(streamId.split('-')[0]);
         if (byId.has(id)) continue;
         const event = parseEntry(id, fields, this.index);

@@ -38,16 +38,24 @@ import { RedisReachability } from './redis-reachability';
 /** Idle rooms keep their history this long (the recovery window and SSE resumption fit well inside). */
 const HISTORY_TTL_MS = 24 * 3600 * 1000;
 
-const publishing = [
+/**
+ * Workers and the CLI collect their events for this long into one script call: a worker's job:started and
+ * job:completed of several short jobs share one round trip (bench/queues); a few ms of delay on a job's
+ * progress is not seen, where the api's chat messages keep one event-loop turn.
+ */
+const WORKER_EVENT_COALESCE_MS = 5;
+
+const publishingWith = (coalesceMs: number) => [
   {
     provide: EventLog,
     inject: [REDIS, AppConfig],
     useFactory: (redis: RedisClient, config: AppConfig) =>
-      new EventLog(redis, { prefix: config.redis.prefix, historyPerRoom: config.realtime.sseHistory, historyTtlMs: HISTORY_TTL_MS, shards: config.realtime.shards }),
+      new EventLog(redis, { prefix: config.redis.prefix, historyPerRoom: config.realtime.sseHistory, historyTtlMs: HISTORY_TTL_MS, shards: config.realtime.shards, coalesceMs }),
   },
   RedisRealtimeService,
   { provide: RealtimeService, useExisting: RedisRealtimeService },
 ];
+const publishing = publishingWith(0);
 
 /**
  * `forWorker()`: only publishing (Redis), for queue:work and the CLI.
@@ -58,7 +66,7 @@ const publishing = [
 @Module({})
 export class RealtimeModule {
   static forWorker(): DynamicModule {
-    return { module: RealtimeModule, global: true, providers: publishing, exports: [RealtimeService, RedisRealtimeService, EventLog] };
+    return { module: RealtimeModule, global: true, providers: publishingWith(WORKER_EVENT_COALESCE_MS), exports: [RealtimeService, RedisRealtimeService, EventLog] };
   }
 
   static forApi(): DynamicModule {

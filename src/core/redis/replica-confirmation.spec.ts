@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RedisClient } from './redis.factory';
-import { parseReplicationInfo, ReplicaConfirmation, ReplicaConfirmationError, ReplicaHighWater } from './replica-confirmation';
+import { BatchedConfirmation, parseReplicationInfo, ReplicaConfirmation, ReplicaConfirmationError, ReplicaHighWater, WriteMark } from './replica-confirmation';
 
 const primaryInfo = (replId: string, states: string[]) =>
   [
@@ -107,11 +107,68 @@ describe('ReplicaConfirmation (at its seam: a fake connection answering INFO and
     await expect(c.confirm(await c.mark())).rejects.toThrow(/connection changed/);
   });
 
+  it('knows the replicas are missing only when fewer than the minimum are online (not while a failover leaves them lagging)', async () => {
+    const fake = new FakeConnection();
+    const c = make(fake);
+    c.start();
+    await new Promise((r) => setImmediate(r));
+    expect(c.replicasMissing()).toBe(false);
+    c.stop();
+    fake.online = 0;
+    const d = make(fake);
+    d.start();
+    await new Promise((r) => setImmediate(r));
+    expect(d.replicasMissing()).toBe(true);
+    d.stop();
+  });
+
   it('does not wait at all on a Redis without replicas when none is required', async () => {
     const fake = new FakeConnection();
     fake.online = 0;
     const c = make(fake, 0);
     await expect(c.confirm(await c.mark())).resolves.toEqual({ required: 0, confirmed: 0 });
     expect(fake.waits).toEqual([]);
+  });
+});
+
+describe('BatchedConfirmation', () => {
+  const node = {} as unknown as WriteMark['node'];
+  const fakeConfirmation = () => {
+    const calls: WriteMark[] = [];
+    let answer: () => Promise<{ required: number; confirmed: number }> = () => Promise.resolve({ required: 2, confirmed: 2 });
+    return {
+      calls,
+      answer: (fn: typeof answer) => (answer = fn),
+      mark: () => Promise.resolve({ node, generation: 0 }),
+      confirm: (mark: WriteMark) => {
+        calls.push(mark);
+        return answer();
+      },
+    };
+  };
+
+  it('sends one WAIT for every completion of a loop turn, after all of them', async () => {
+    const fake = fakeConfirmation();
+    const batched = new BatchedConfirmation(fake);
+    await Promise.all(Array.from({ length: 50 }, () => batched.confirm({ node, generation: 0 })));
+    expect(fake.calls).toHaveLength(1);
+    await batched.confirm({ node, generation: 0 }); // a later turn: a WAIT of its own
+    expect(fake.calls).toHaveLength(2);
+  });
+
+  it('fails every writer of the turn when the replicas do not confirm', async () => {
+    const fake = fakeConfirmation();
+    fake.answer(() => Promise.reject(new ReplicaConfirmationError(2, 1)));
+    const batched = new BatchedConfirmation(fake);
+    const outcomes = await Promise.allSettled([batched.confirm({ node, generation: 0 }), batched.confirm({ node, generation: 0 })]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  it('does not count a write marked on an earlier connection (a failover replaced it) as confirmed', async () => {
+    const fake = fakeConfirmation();
+    const batched = new BatchedConfirmation(fake);
+    const [fresh, stale] = await Promise.allSettled([batched.confirm({ node, generation: 1 }), batched.confirm({ node, generation: 0 })]);
+    expect(fresh.status).toBe('fulfilled');
+    expect(stale).toMatchObject({ status: 'rejected', reason: { code: 'moved' } });
   });
 });

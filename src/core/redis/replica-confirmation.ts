@@ -69,17 +69,23 @@ export interface ReplicaConfirmationOptions {
   sampleEveryMs?: number;
 }
 
-/** Not enough replicas confirmed in time: the write may not survive a failover. */
+/**
+ * Not enough replicas confirmed in time: the write may not survive a failover. `moved`: the connection
+ * the writes went over was replaced (a failover or reconnect) before the WAIT could count them.
+ */
 export class ReplicaConfirmationError extends Error {
   constructor(
     readonly required: number,
     readonly confirmed: number,
     why = `${confirmed} of ${required} Redis replica(s) confirmed the write`,
+    readonly code: 'short' | 'moved' = 'short',
   ) {
     super(why);
     this.name = 'ReplicaConfirmationError';
   }
 }
+
+const movedError = (required: number) => new ReplicaConfirmationError(required, 0, 'the Redis connection changed under the write (failover)', 'moved');
 
 /** Which connection the writes went over (ReplicaConfirmation.mark, before writing). */
 export interface WriteMark {
@@ -127,6 +133,22 @@ export class ReplicaConfirmation {
     this.timer = undefined;
   }
 
+  /** Replicas a write needs now by the timer's fresh sample (0: nothing to wait for), or null without one. */
+  requiredNow(): number | null {
+    const fresh = this.highWater.latest();
+    if (!fresh || this.now() - fresh.at > 2 * this.sampleEveryMs) return null;
+    return this.highWater.required(fresh.sample.replId, this.now());
+  }
+
+  /**
+   * The fresh sample shows fewer replicas online than the minimum: they are gone (a Cluster master whose
+   * replica died), not lagging behind a failover (the old primary then still lists its replicas).
+   */
+  replicasMissing(): boolean {
+    const fresh = this.highWater.latest();
+    return fresh !== undefined && this.now() - fresh.at <= 2 * this.sampleEveryMs && fresh.sample.onlineReplicas < this.opts.minReplicas;
+  }
+
   /** Call before the writes to confirm: the connection they will go over. */
   async mark(): Promise<WriteMark> {
     const node = await this.node();
@@ -142,7 +164,7 @@ export class ReplicaConfirmation {
   async confirm(mark: WriteMark): Promise<{ required: number; confirmed: number }> {
     const node = await this.node();
     const moved = () => node !== mark.node || this.generation(node) !== mark.generation;
-    if (moved()) throw new ReplicaConfirmationError(1, 0, 'the Redis connection changed under the write (failover)');
+    if (moved()) throw movedError(1);
     // The timer's sample when it is fresh: an INFO per write would queue behind every WAIT.
     const fresh = this.highWater.latest();
     const sample = fresh && this.now() - fresh.at <= 2 * this.sampleEveryMs ? fresh.sample : await this.sample();
@@ -151,7 +173,7 @@ export class ReplicaConfirmation {
     if (required === 0) return { required, confirmed: 0 };
     const confirmed = Number(await node.call('WAIT', required, this.opts.timeoutMs));
     // A WAIT resent after a reconnect (ioredis does that) answered for another connection.
-    if (moved()) throw new ReplicaConfirmationError(required, 0, 'the Redis connection changed under the write (failover)');
+    if (moved()) throw movedError(required);
     if (confirmed < required) throw new ReplicaConfirmationError(required, confirmed);
     return { required, confirmed };
   }
@@ -189,5 +211,48 @@ export class ReplicaConfirmation {
     const node = this.client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === key);
     if (!node) throw new ReplicaConfirmationError(Math.max(1, this.opts.minReplicas), 0);
     return node;
+  }
+}
+
+/**
+ * One WAIT for many writers of one connection: every `confirm` of an event-loop turn shares a single
+ * `ReplicaConfirmation.confirm`, sent after all their writes (each caller has seen its write answered),
+ * so it covers them all. A worker finishing many jobs at once pays one WAIT per turn, not one per job.
+ */
+export class BatchedConfirmation {
+  private waiting: Array<{ mark: WriteMark; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private scheduled = false;
+
+  constructor(private readonly confirmation: Pick<ReplicaConfirmation, 'mark' | 'confirm'>) {}
+
+  mark(): Promise<WriteMark> {
+    return this.confirmation.mark();
+  }
+
+  /** Resolves once the replicas hold every write made since `mark` (call it after those writes were answered). */
+  confirm(mark: WriteMark): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ mark, resolve, reject });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.waiting;
+    this.waiting = [];
+    const first = batch[0].mark;
+    this.confirmation.confirm(first).then(
+      ({ required }) => {
+        // A write marked on another connection (one a failover replaced) is not covered by this WAIT.
+        for (const w of batch) {
+          if (w.mark.node === first.node && w.mark.generation === first.generation) w.resolve();
+          else w.reject(movedError(required));
+        }
+      },
+      (err: unknown) => batch.forEach((w) => w.reject(err)),
+    );
   }
 }

@@ -8,12 +8,14 @@ import { checkMarkerKeyType, checkNextJobFromJobData, FetchingWorker, markerKey 
 import { reportPatch } from '../../patches/patch-check';
 import type { RealtimeService } from '../../realtime/realtime.contract';
 import { createRedis, RedisClient } from '../../redis/redis.factory';
+import { BatchedConfirmation, ReplicaConfirmation } from '../../redis/replica-confirmation';
 import { BatchTracker } from '../batch/batch-tracker';
 import { JobAnnouncer } from '../job-announcer';
 import { ReleaseJob } from '../job-middleware';
 import type { JobHandlers } from '../job-handlers';
 import { bullPrefix, maintenanceKey, restartKey } from '../queue.keys';
 import { BackoffSeconds, backoffDelayMs } from './backoff';
+import { CompletionDurability } from './durable-finish';
 import { JobTimeoutError, runAttempt } from './job-attempt';
 import { QueueLane } from './queue-lane';
 import { QueueRates } from './queue-rates';
@@ -73,6 +75,11 @@ const COUNTS_REFRESH_MS = 10000;
 /** A queue seen empty is asked again at least this often even without a marker (other processes may take the marker). */
 const EMPTY_RECHECK_MS = 20;
 const SLOT_RETRY_MS = 1000;
+const MEMORY_CHECK_MS = 100;
+/** A completion the replicas have not confirmed is re-checked this often, for at most DURABLE_GIVE_UP_MS. */
+const DURABLE_RETRY_MS = 250;
+/** As long as a replica that left is remembered (ReplicaHighWater): past it, the replicas really are fewer. */
+const DURABLE_GIVE_UP_MS = 10000;
 
 /**
  * `queue:work`: Laravel's worker over BullMQ with strict cross-queue priority.
@@ -88,12 +95,17 @@ export class QueueWorker {
   private readonly logger = new Logger('QueueWorker');
   private readonly waker = new SlotWaker();
   private readonly lanes: QueueLane[] = [];
+  /** Per lane (same index): waits until the replicas hold its connection's completions; none with QUEUE_DISPATCH_WAIT_MS=0. */
+  private readonly durability: Array<CompletionDurability | undefined> = [];
+  private readonly confirmations: ReplicaConfirmation[] = [];
   private readonly connections: RedisClient[] = [];
   /** Maintenance mode (bin/switchboard down) holds every slot unless --force; polled with the restart key. */
   private held = false;
   private readonly priority = new StrictPriority(this.lanes, () => this.stopping || this.held);
   /** Slot token → its running job (a slot runs one job at a time). */
   private readonly active = new Map<string, Job>();
+  /** Slots whose job is completed and waiting for the replicas: its lock is gone unless a failover lost the completion. */
+  private readonly confirming = new Set<string>();
   /** job:started / job:completed on their way: the job does not wait for them, the worker's exit does. */
   private readonly announcing = new Set<Promise<void>>();
   private readonly announcer: JobAnnouncer;
@@ -101,6 +113,7 @@ export class QueueWorker {
   private stopping = false;
   private reason: StopReason | undefined;
   private processed = 0;
+  private memoryCheckedAt = 0;
   private failedAttempts = 0;
   private readonly heartbeat: WorkerHeartbeat;
   private readonly middleware: JobMiddlewareRunner;
@@ -175,6 +188,7 @@ export class QueueWorker {
     await Promise.all(this.lanes.map((lane) => lane.close()));
     await watching;
     await Promise.all(this.announcing);
+    for (const c of this.confirmations) c.stop();
     await this.heartbeat.stop();
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
     this.logger.log({ worker: this.id, name: this.opts.name, processed: this.processed, reason: this.reason }, 'worker stopped');
@@ -207,11 +221,32 @@ export class QueueWorker {
         concurrency: this.opts.concurrency,
       });
       fetcher.on('error', (err) => this.logger.warn({ queue, err: err.message }, 'queue connection error'));
+      this.durability.push(this.completionDurability(fetchConnection));
       const watch = { markerKey: markerOk ? markerKey(prefix, queue) : null, idleWaitS: this.opts.sleepS };
       this.lanes.push(new QueueLane(queue, fetcher, this.connection(`worker:wake:${queue}`), this.waker, watch));
       await fetcher.waitUntilReady();
       await fetcher.startStalledCheckTimer();
     }
+  }
+
+  /**
+   * Completions are confirmed like dispatches (QUEUE_DISPATCH_MIN_REPLICAS, QUEUE_DISPATCH_WAIT_MS): on the
+   * connection that moved the job, which BullMQ's fetcher uses for every job command of its queue.
+   */
+  private completionDurability(connection: RedisClient): CompletionDurability | undefined {
+    const { dispatchWaitMs, dispatchMinReplicas, lockMs } = this.config.queue;
+    if (dispatchWaitMs <= 0) return undefined;
+    // A WAIT holds back every later command of its connection, the lock renewals of the other running jobs
+    // included: it gives up (and is retried) well inside a lock's life, so lagging replicas cannot let a lock lapse.
+    const timeoutMs = Math.max(1, Math.min(dispatchWaitMs, Math.floor(lockMs / 4)));
+    const confirmation = new ReplicaConfirmation(connection, { minReplicas: dispatchMinReplicas, timeoutMs, slotKey: `${bullPrefix(this.config)}:x` });
+    confirmation.start();
+    this.confirmations.push(confirmation);
+    const batched = new BatchedConfirmation(confirmation);
+    return new CompletionDurability(
+      { mark: () => batched.mark(), confirm: (m) => batched.confirm(m), requiredNow: () => confirmation.requiredNow(), replicasMissing: () => confirmation.replicasMissing() },
+      { retryMs: DURABLE_RETRY_MS, giveUpMs: DURABLE_GIVE_UP_MS },
+    );
   }
 
   private connection(name: string): RedisClient {
@@ -254,7 +289,7 @@ export class QueueWorker {
 
   /**
    * A job's events leave in the order they were announced (EventLog appends in call order, one
-   * round trip per loop turn), so job:completed never overtakes job:started; the job does not wait
+   * round trip per 5 ms in a worker), so job:completed never overtakes job:started; the job does not wait
    * for them (two waits per job cost most of a short job's throughput, bench/queues).
    */
   private announce(sent: Promise<void>): void {
@@ -315,11 +350,29 @@ export class QueueWorker {
       if (!error) {
         // Counted in its batch before the job is moved: if this process dies in between, the job is re-run and still counted once.
         if (batchId && batches) await batches.record(batchId, ref, skipped ? 'skip' : 'success');
+        const durability = this.durability[index];
+        const mark = durability ? await durability.mark() : null;
         // With --rest the slot pauses before its next job, so it must not be handed one now.
-        const next =
+        let next =
           this.opts.restS > 0
             ? void (await job.moveToCompleted(result, token, false))
             : await this.priority.finish(index, token, (fetchNext) => job.moveToCompleted(result, token, fetchNext));
+        if (mark && durability) {
+          this.confirming.add(token);
+          const outcome = await durability.settle(mark);
+          if (outcome === 'unconfirmed') this.logger.warn({ queue, jobId: job.id }, 'the Redis replicas did not confirm a completion: it stands on the primary alone');
+          if (outcome === 'moved') {
+            const kept = await durability.recomplete(job, token, result);
+            // The job handed over in the same round trip runs here only if the new primary still has it
+            // locked by this slot; otherwise it is back in its queue (or its lock lapses and the stalled
+            // check puts it back) and runs once elsewhere.
+            if (next && !(await this.stillOurs(next.job, token))) next = undefined;
+            if (kept === 'lost') {
+              this.logger.warn({ queue, jobId: job.id }, 'a completion was lost in a Redis failover: the job will run again');
+              return next;
+            }
+          }
+        }
         queueJobDuration.observe({ queue, name: job.name, status: 'completed' }, seconds);
         this.announce(this.announcer.completed(queue, job, result));
         return next;
@@ -342,7 +395,13 @@ export class QueueWorker {
       return undefined;
     } finally {
       this.active.delete(token);
+      this.confirming.delete(token);
     }
+  }
+
+  /** The job is locked by this slot on the primary now (extending the lock checks the token). */
+  private async stillOurs(job: Job, token: string): Promise<boolean> {
+    return (await job.extendLock(token, this.config.queue.lockMs).catch(() => 0)) === 1;
   }
 
   /** A middleware sent the job back (Laravel's release): delayed, no attempt used, the slot looks again. */
@@ -359,9 +418,15 @@ export class QueueWorker {
     return this.stopping ? undefined : this.priority.first(token);
   }
 
-  /** Laravel exits with 12 over --memory; checked after each job, so the running ones finish first. */
+  /**
+   * Laravel exits with 12 over --memory; checked after a job, so the running ones finish first. At most
+   * every MEMORY_CHECK_MS: reading the RSS per job was ~3 % of a trivial job's worker CPU (bench/queues).
+   */
   private checkMemory(): void {
     if (this.opts.memoryMb <= 0) return;
+    const now = Date.now();
+    if (now - this.memoryCheckedAt < MEMORY_CHECK_MS) return;
+    this.memoryCheckedAt = now;
     const rssMb = process.memoryUsage.rss() / 1024 / 1024;
     if (rssMb < this.opts.memoryMb) return;
     this.logger.warn({ worker: this.id, name: this.opts.name, rssMb: Math.round(rssMb), limitMb: this.opts.memoryMb }, 'memory limit exceeded: worker exits');
@@ -385,7 +450,7 @@ export class QueueWorker {
     await Promise.all(
       [...this.active].map(async ([token, job]) => {
         const ok = await job.extendLock(token, this.config.queue.lockMs).catch(() => 0);
-        if (!ok) this.logger.warn({ jobId: job.id, queue: job.queueName }, 'could not extend a job lock');
+        if (!ok && !this.confirming.has(token)) this.logger.warn({ jobId: job.id, queue: job.queueName }, 'could not extend a job lock');
       }),
     );
   }
