@@ -56,13 +56,13 @@ describe('CompletionDurability', () => {
   });
 
   it('stops waiting after giveUpMs: replicas that are gone leave the completion on the primary alone', async () => {
-    const { durability, confirms } = setup(Array(10).fill('short'));
+    const { durability, confirms } = setup(Array<'short'>(10).fill('short'));
     expect(await durability.settle(mark)).toBe('unconfirmed');
     expect(confirms).toEqual([0, 250, 500, 750, 1000]);
   });
 
   it('does not hold a completion when the replicas are not there at all (a Cluster master whose replica died)', async () => {
-    const { durability, confirms } = setup(Array(10).fill('short'), 1, true);
+    const { durability, confirms } = setup(Array<'short'>(10).fill('short'), 1, true);
     expect(await durability.settle(mark)).toBe('unconfirmed');
     expect(confirms).toEqual([0]);
   });
