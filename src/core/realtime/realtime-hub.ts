@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Option
 import type { Socket } from 'socket.io';
 import { realtimeChannelGapsTotal, realtimeEpochChangesTotal, socketMessagesSent, socketMessagesTotal } from '../metrics/metrics';
 import { ChannelSubscriber } from './channel-subscriber';
+import { spreadCloses } from './close-spread';
 import { decodeChannelMessage, envelope, EventLog, LoggedEvent } from './event-log';
 import { EventRouting } from './event-routing';
 import { ReplayHolds } from './replay-holds';
@@ -230,7 +231,11 @@ export class RealtimeHub implements OnModuleInit, OnApplicationShutdown {
   private resyncAll(): void {
     // The engine connection is closed, not the socket: a client told "io server disconnect" stays
     // away for good, while a closed transport makes it reconnect and recover (or hear recovered:false).
-    for (const nsp of this.namespaces.all()) for (const socket of [...nsp.sockets.values()]) socket.conn.close();
+    // Every process resyncs at once after a failover, so the closes are spread (close-spread.ts); until
+    // its turn a socket gets no live event (ReplayHolds.holdUntilClosed), so it resumes from before the hole.
+    const closes: (() => void)[] = [];
+    for (const nsp of this.namespaces.all()) for (const socket of [...nsp.sockets.values()]) closes.push(this.holds.holdUntilClosed(socket));
+    spreadCloses(closes);
     this.sse.endAll();
   }
 
