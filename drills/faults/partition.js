@@ -49,6 +49,8 @@ async function run({ cluster, env, opts, log }) {
         ...process.env,
         ...env,
         PORT: String(port),
+        // Its own host: listen where nginx reaches it (the default, loopback, is the namespace's own).
+        HOST: host.links.front.nsAddr,
         INSTANCE_ID: 'partitioned-api',
         DB_WRITE_HOST: host.links.db.hostAddr,
         DB_WRITE_PORT: String(primaryPort),
