@@ -2,7 +2,7 @@
 /**
  * Cluster mode (`npm run up -- --instances N`): the production topology on one machine.
  *
- *   nginx on PORT (nginx/templates/switchboard.conf.template: ip_hash, WebSocket upgrade, passive failover)
+ *   nginx on PORT (nginx/templates/switchboard.conf.template: address hash, WebSocket upgrade, passive failover)
  *     -> N api processes on PORT+1 ... PORT+N   (supervisor/switchboard-api.conf, one program per port)
  *   SWITCHBOARD_WORKERS (2) workers, metrics on PORT+101...   (supervisor/switchboard-worker.conf)
  *   the scheduler                                (supervisor/switchboard-scheduler.conf)
@@ -78,6 +78,11 @@ function renderTemplate(text, vars) {
 function upstreamServers(hostPorts) {
   // Passive health: two failures within 10 s take a process out for 10 s, then nginx tries it again.
   return hostPorts.map((hp) => `server ${hp} max_fails=2 fail_timeout=10s;`).join('\n    ');
+}
+
+/** The same processes for /socket.io/, never taken out (the site template says why). */
+function socketUpstreamServers(hostPorts) {
+  return hostPorts.map((hp) => `server ${hp} max_fails=0;`).join('\n    ');
 }
 
 /** A unix socket path must stay under ~104 bytes; long checkouts get one in the temp directory. */
@@ -301,6 +306,7 @@ function writeNginxSite(state, root = ROOT) {
   const site = renderTemplate(fs.readFileSync(path.join(root, 'nginx', 'templates', 'switchboard.conf.template'), 'utf8'), {
     SWITCHBOARD_LISTEN: `127.0.0.1:${state.port}${sizing.reuseport ? ' reuseport' : ''}`,
     SWITCHBOARD_UPSTREAM_SERVERS: upstreamServers(apiPortsOf(state).map((p) => `127.0.0.1:${p}`)),
+    SWITCHBOARD_SOCKET_UPSTREAM_SERVERS: socketUpstreamServers(apiPortsOf(state).map((p) => `127.0.0.1:${p}`)),
     SWITCHBOARD_ACCESS_LOG: path.join(nginxDir, 'access.log'),
   });
   fs.writeFileSync(path.join(nginxDir, 'switchboard.conf'), site);
@@ -569,6 +575,7 @@ module.exports = {
   renderProgram,
   ownEnvironmentNames,
   upstreamServers,
+  socketUpstreamServers,
   stopRunning,
   ensureTools,
   findTools,

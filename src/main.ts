@@ -18,7 +18,12 @@ async function bootstrap(): Promise<void> {
   setupApiDocs(app);
   setupBrowserLogin(app);
   app.useWebSocketAdapter(new RealtimeIoAdapter(app));
-  await app.listen(config.http.port, config.http.host);
+  // A reconnect storm (thousands of clients of a process that went away) arrives faster than the
+  // event loop accepts: a backlog larger than Node's 511 keeps those connections waiting in the kernel
+  // instead of dropped, which nginx saw as connect timeouts (bench:scale, docs/scaling/phase3.md).
+  // Nest hands listen's arguments on to http.Server.listen(port, host, backlog, cb); its typings stop at the host.
+  const listen = app.listen.bind(app) as unknown as (port: number, host: string, backlog: number) => Promise<unknown>;
+  await listen(config.http.port, config.http.host, config.http.listenBacklog);
   const logger = app.get(Logger);
   logger.log({ port: config.http.port, host: config.http.host, instance: config.instanceId }, 'api listening');
   if (config.auth.generatedSecrets.length) {

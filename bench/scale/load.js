@@ -4,7 +4,7 @@
 // clients are spread over cores and none holds more sockets than its open-file limit allows).
 // Each socket is a real socket.io-client 4.8 client (websocket transport, default reconnection:
 // 1 s doubling to 5 s, jittered), from its own loopback source address 127.0.<1..250>.<2+process>
-// (one source/destination pair has only ~28,000 ephemeral ports; nginx's ip_hash keys on the /24).
+// (one source/destination pair has only ~28,000 ephemeral ports; nginx hashes the whole address).
 //
 //   ours:  auth {token} (a token as POST /api/auth/token issues it), then `subscribe {room: project:<id>}`
 //          after every `connected` with recovered:false; recovered:true keeps its rooms (SPEC §5)

@@ -8,7 +8,7 @@
  *                        [--cap=1.5] [--storm-timeout-s=180] [--storm=kill,rolling]
  *
  * Phase 3 of seed 002 on one machine (issue 18): the production topology of `npm run up -- --instances N`
- * (nginx with ip_hash in front of N api processes and 2 workers, all under supervisord, MariaDB primary
+ * (nginx, sticky by client address, in front of N api processes and 2 workers, all under supervisord, MariaDB primary
  * + replica, Redis) holding --sockets socket.io-client sockets opened by --load-procs separate processes
  * (load.js), authenticated with tokens, in rooms of --room-size plus each user's own room. Then:
  *   hold     --hold-s with heartbeats: connect rate, RSS per connection per api process after the same
@@ -112,7 +112,7 @@ function relaunchWithNofile(need) {
 /** Each api process and each load process must hold its share of the sockets within the open-file limit. */
 function checkFits(o) {
   const perProcess = hardNofile() - 1024;
-  // ip_hash spreads /24 buckets unevenly, and after a crash a process takes a share of the dead one's.
+  // A hash ring is never perfectly even, and after a crash a process takes a share of the dead one's.
   const perApi = Math.ceil((o.sockets / o.instances) * 1.35);
   if (perApi > perProcess) {
     throw new Error(`${o.sockets} sockets over ${o.instances} api processes is up to ~${perApi} per process, over the open-file limit (${hardNofile()}): use --instances=${Math.ceil((o.sockets * 1.35) / perProcess)} or more`);
@@ -179,7 +179,8 @@ async function portFree(port) {
 
 /** nginx on base, api processes on base+1..base+N: below the stacks' 24000-31999, clear of fetch's bad ports. */
 async function choosePort(instances, wanted) {
-  for (let base = wanted ?? 21400; base < 23900; base += 20) {
+  // --port is taken as given (any range the caller owns), not only inside the default one.
+  for (let base = wanted ?? 21400; wanted ? base === wanted : base < 23900; base += 20) {
     let free = true;
     for (let p = base; p <= base + instances; p++) if (!(await portFree(p))) free = false;
     if (free) return base;

@@ -1,7 +1,7 @@
 // @ts-check
 'use strict';
 /**
- * api-kill: `kill -9` of one api process under load (with ip_hash and spread client addresses it
+ * api-kill: `kill -9` of one api process under load (with nginx's address hash and spread client addresses it
  * holds about a third of the sockets). Nothing may be lost silently; every client must be served
  * again (figure: ms from the kill until every client is connected), recovered with what it missed.
  */

@@ -15,6 +15,7 @@ const { loadGuarantees } = require('../lib/checks');
 const { createHost } = require('../lib/netns-host');
 const { parseMetrics } = require('../lib/process-sampler');
 const { ROOT } = require('../lib/topology');
+const { upstreamServers, socketUpstreamServers } = require('../../scripts/cluster');
 
 async function status(url) {
   const r = await fetch(url, { signal: AbortSignal.timeout(3000) }).catch(() => null);
@@ -48,6 +49,8 @@ async function run({ cluster, env, opts, log }) {
         ...process.env,
         ...env,
         PORT: String(port),
+        // Its own host: listen where nginx reaches it (the default, loopback, is the namespace's own).
+        HOST: host.links.front.nsAddr,
         INSTANCE_ID: 'partitioned-api',
         DB_WRITE_HOST: host.links.db.hostAddr,
         DB_WRITE_PORT: String(primaryPort),
@@ -60,9 +63,13 @@ async function run({ cluster, env, opts, log }) {
     let apiErr = '';
     api.stderr?.on('data', (c) => (apiErr = (apiErr + c.toString()).slice(-4000)));
     if ((await until(async () => (await status(`${apiUrl}/up`)) === 200, 90000)) === null) throw new Error(`the api in ${host.name} did not come up: ${apiErr}`);
-    // nginx gets the new host as a fourth upstream server.
-    const last = `server 127.0.0.1:${cluster.apiPorts[cluster.apiPorts.length - 1]} max_fails=2 fail_timeout=10s;`;
-    fs.writeFileSync(siteFile, site.replace(last, `${last}\n    server ${host.links.front.nsAddr}:${port} max_fails=2 fail_timeout=10s;`));
+    // nginx gets the new host as a fourth upstream server, for HTTP and for Socket.IO.
+    let withHost = site;
+    for (const servers of [upstreamServers, socketUpstreamServers]) {
+      const last = servers([`127.0.0.1:${cluster.apiPorts[cluster.apiPorts.length - 1]}`]);
+      withHost = withHost.replace(last, `${last}\n    ${servers([`${host.links.front.nsAddr}:${port}`])}`);
+    }
+    fs.writeFileSync(siteFile, withHost);
     process.kill(await cluster.pidOf('nginx'), 'SIGHUP');
     await sleep(2000);
     log(`api on ${host.name} (${apiUrl}) in nginx's upstream`);

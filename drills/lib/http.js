@@ -2,7 +2,7 @@
 'use strict';
 /**
  * A small HTTP client on node:http, because the drills need what fetch cannot give: a chosen
- * source address per client (nginx's ip_hash spreads clients by their address, and the api counts
+ * source address per client (nginx spreads clients by their address, and the api counts
  * connections per address) and a keep-alive agent per simulated user.
  */
 const http = require('node:http');
@@ -52,7 +52,7 @@ function request(base, opts) {
   });
 }
 
-/** Client i's own loopback address: the third octet varies first, since ip_hash hashes the first three. */
+/** Client i's own loopback address (nginx hashes the whole address; the third octet varies first, as nginx's old ip_hash needed). */
 function clientAddress(i) {
   return `127.0.${1 + (i % 250)}.${1 + Math.floor(i / 250) % 250}`;
 }

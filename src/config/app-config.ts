@@ -32,6 +32,8 @@ export class AppConfig {
     authAttemptsPerAddress: number;
     authAttemptsWindowS: number;
     shutdownDrainMs: number;
+    /** listen(2) backlog of the api's HTTP server (HTTP_LISTEN_BACKLOG). */
+    listenBacklog: number;
     trustedProxies: TrustedProxies;
     loginThrottleAttempts: number;
     loginThrottleDecayS: number;
@@ -148,6 +150,7 @@ export class AppConfig {
       authAttemptsPerAddress: e.HTTP_RATE_LIMIT_POINTS,
       authAttemptsWindowS: e.HTTP_RATE_LIMIT_DURATION_S,
       shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+      listenBacklog: e.HTTP_LISTEN_BACKLOG,
       trustedProxies: new TrustedProxies(e.TRUSTED_PROXIES),
       loginThrottleAttempts: e.LOGIN_THROTTLE_ATTEMPTS,
       loginThrottleDecayS: e.LOGIN_THROTTLE_DECAY_S,

@@ -45,6 +45,8 @@ export const envSchema = z.object({
   INSTANCE_ID: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_DRAIN_MS: int(0, 600000).default('0'),
+  /** Connections the kernel holds for the api before it accepts them (capped at net.core.somaxconn); Node's own default is 511. */
+  HTTP_LISTEN_BACKLOG: int(1, 1048576).default('4096'),
 
   /** Unset: the local stack (127.0.0.1:13306). A host given without a port uses DB_PORT, as Laravel. */
   DB_WRITE_HOST: z.string().min(1).optional(),

@@ -2,10 +2,11 @@ import { createAdmin } from '../support/admin';
 import { AccessLine, accessLog, allApisUp, ClusterHandle, clusterScript, freeBase, upstreamPort } from '../support/cluster';
 import { registerTokenUser, TestUser, waitFor } from '../support/http-client';
 import { stackEnv } from '../support/stack';
+import { io, type ManagerOptions, type Socket as ClientSocket, type SocketOptions } from 'socket.io-client';
 import { ack, once, openSocket } from './realtime-helpers';
 
 /**
- * Sockets through the production topology: a real nginx (ip_hash, WebSocket upgrade) in front of
+ * Sockets through the production topology: a real nginx (address hash, WebSocket upgrade) in front of
  * three api processes run by a real supervisord (scripts/cluster.js, as `npm run up -- --instances 3`).
  * The clients talk to nginx only; which process holds a socket is read from the api's own
  * per-process stats and from nginx's access log.
@@ -106,6 +107,32 @@ describe('realtime through nginx + supervisord (cluster mode)', () => {
     expect(lines.filter((l) => l.uri.includes('transport=polling')).length).toBeGreaterThan(0);
     expect(lines.find((l) => l.uri.includes('transport=websocket'))?.status).toBe(101);
     expect([...new Set(lines.map(upstreamPort))]).toEqual([holder]);
+  });
+
+  it('spreads sockets from the addresses of one /24 over every api process, each address staying on one process', async () => {
+    const user = await registerTokenUser(cluster.url, 'spread');
+    // 127.0.0.0/8 is all loopback: 24 client addresses of one /24, as behind one NAT (ip_hash: one bucket, one process).
+    const addresses = Array.from({ length: 24 }, (_, i) => `127.0.0.${20 + i}`);
+    const open = (localAddress: string) =>
+      new Promise<ClientSocket>((resolve, reject) => {
+        const opts = { auth: { token: user.client.token }, transports: ['websocket'], forceNew: true, reconnection: false, localAddress };
+        const socket = io(`${cluster.url}/chat`, opts as Partial<ManagerOptions & SocketOptions>);
+        cleanups.push(() => socket.close());
+        socket.once('connect', () => resolve(socket));
+        socket.once('connect_error', reject);
+      });
+    // Twice from every address: the second lands where the first did (what polling needs).
+    for (let round = 0; round < 2; round++) for (const s of await Promise.all(addresses.map(open))) s.close();
+    // nginx logs a WebSocket request when it ends.
+    const upgrades = await waitFor(async () => {
+      const lines = accessLog(cluster).filter((l) => l.status === 101 && addresses.includes(l.remote_addr));
+      return lines.length >= addresses.length * 2 && lines;
+    }, 20000);
+    const portsOf = new Map<string, Set<number>>();
+    for (const l of upgrades) portsOf.set(l.remote_addr, (portsOf.get(l.remote_addr) ?? new Set<number>()).add(upstreamPort(l)));
+    expect(addresses.filter((a) => portsOf.get(a)?.size !== 1)).toEqual([]);
+    const perProcess = cluster.apiPorts.map((p) => addresses.filter((a) => portsOf.get(a)?.has(p)).length);
+    expect(perProcess.every((n) => n > 0)).toBe(true);
   });
 
   it('moves a socket of a SIGKILLed api process to another process through nginx, with what it missed, in order; supervisord starts the process again', async () => {

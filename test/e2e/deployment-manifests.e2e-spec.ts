@@ -139,7 +139,12 @@ describe('docker-compose.yml', () => {
     expect(placeholders.sort()).toEqual(Object.keys(env).filter((k) => k.startsWith('SWITCHBOARD_')).sort());
     expect(new RegExp(env.NGINX_ENVSUBST_FILTER).test('SWITCHBOARD_LISTEN')).toBe(true);
     expect(env.SWITCHBOARD_UPSTREAM_SERVERS.match(/server ([\w-]+):3000/g)).toEqual(apis.map((a) => `server ${a}:3000`));
-    expect(template).toMatch(/ip_hash;/);
+    // Socket.IO: the same processes, never taken out by a storm's slow accepts.
+    expect(env.SWITCHBOARD_SOCKET_UPSTREAM_SERVERS.match(/server ([\w-]+):3000 max_fails=0;/g)).toEqual(apis.map((a) => `server ${a}:3000 max_fails=0;`));
+    // Sticky by the whole address (ip_hash keyed on the /24), the same ring for both upstreams.
+    expect(template.match(/hash \$remote_addr consistent;/g)).toHaveLength(2);
+    expect(template).not.toMatch(/ip_hash;/);
+    expect(template).toMatch(/location \/socket\.io\/ \{\s+proxy_pass http:\/\/switchboard_sockets;/);
     expect(template).toMatch(/proxy_set_header Upgrade \$http_upgrade;/);
     expect(template).toMatch(/proxy_next_upstream error timeout http_502 http_503;/);
   });

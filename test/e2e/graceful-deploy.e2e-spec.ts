@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { io, type Socket as ClientSocket } from 'socket.io-client';
 import { startApi } from '../support/api-process';
 import { registerTokenUser, waitFor } from '../support/http-client';
 
@@ -66,6 +68,38 @@ describe('graceful shutdown of an api process (SIGTERM, as a deploy sends it)', 
       expect((await fetch(`${api.url}/livez`)).status).toBe(200);
       expect((await api.exited).code).toBe(0);
     } finally {
+      await api.kill();
+    }
+  });
+  it('listens with a backlog of HTTP_LISTEN_BACKLOG, not Node\'s 511: a reconnect storm waits in the kernel instead of timing out at nginx', async () => {
+    const api = await startApi({ HTTP_LISTEN_BACKLOG: '1000' });
+    try {
+      // A listening socket's Send-Q in ss is its backlog.
+      const line = execFileSync('ss', ['-Hltn', `sport = :${api.port}`], { encoding: 'utf8' }).trim();
+      expect(line.split(/\s+/).slice(0, 3)).toEqual(['LISTEN', '0', '1000']);
+    } finally {
+      await api.kill();
+    }
+  });
+
+  it('sends its sockets away spread over time on SIGTERM, not all at once (the other processes take them as a stream)', async () => {
+    const api = await startApi({ SHUTDOWN_DRAIN_MS: '0', MAX_CONNECTIONS_PER_IP: '1000' });
+    const sockets: ClientSocket[] = [];
+    try {
+      const user = await registerTokenUser(api.url, 'spread-stop');
+      for (let i = 0; i < 150; i++) {
+        sockets.push(io(`${api.url}/chat`, { auth: { token: user.client.token }, transports: ['websocket'], forceNew: true, reconnection: false }));
+      }
+      await Promise.all(sockets.map((s) => new Promise<void>((resolve, reject) => (s.once('connect', () => resolve()), s.once('connect_error', reject)))));
+      const closedAt: number[] = [];
+      for (const s of sockets) s.once('disconnect', () => closedAt.push(Date.now()));
+      api.child.kill('SIGTERM');
+      expect((await api.exited).code).toBe(0);
+      await waitFor(async () => closedAt.length === sockets.length, 10000);
+      // 150 sockets at 100 closes a second: about 1.5 s from the first to the last (all in a few ms before).
+      expect(Math.max(...closedAt) - Math.min(...closedAt)).toBeGreaterThan(1000);
+    } finally {
+      for (const s of sockets) s.close();
       await api.kill();
     }
   });

@@ -70,6 +70,14 @@ describe('the runbook, run as written against npm run up -- --instances 3', () =
   const stackPorts = (require(join(ROOT, 'scripts', 'stack.js')) as { config(n: string): { ports: { primary: number; replica: number; redis: number } } }).config(stack.name).ports;
   const name = `e2e-runbook-${stack.name}`;
   const clusterDir = join(ROOT, '.stack', '.clusters', name);
+  /** The api ports in nginx's two upstreams (HTTP, Socket.IO): how many each, and whether they list the same. */
+  const upstreamPorts = () => {
+    const site = readFileSync(join(clusterDir, 'nginx', 'switchboard.conf'), 'utf8');
+    const ports = (name: string) => [...site.matchAll(/upstream (\w+) \{([^}]*)\}/g)].filter((u) => u[1] === name).flatMap((u) => [...u[2].matchAll(/^\s*server 127\.0\.0\.1:(\d+) /gm)].map((x) => x[1]));
+    const http = ports('switchboard_api');
+    const sockets = ports('switchboard_sockets');
+    return { http: http.length, sockets: sockets.length, same: http.join() === sockets.join() };
+  };
   const conf = join(clusterDir, 'supervisord.conf');
   let base = 0;
   let up: ChildProcess | undefined;
@@ -332,7 +340,7 @@ describe('the runbook, run as written against npm run up -- --instances 3', () =
     expect(state().instances).toBe(3);
     expect(await running()).not.toContain(`switchboard-api-${base + 4}`);
     await waitFor(() => portIsFree(base + 4), 30000, 500);
-    expect(readFileSync(join(clusterDir, 'nginx', 'switchboard.conf'), 'utf8').match(/^\s*server 127\.0\.0\.1:\d+ /gm)).toHaveLength(3);
+    expect(upstreamPorts()).toEqual({ http: 3, sockets: 3, same: true });
     expect(await upStatus(base)).toBe(200);
   });
 
@@ -341,7 +349,7 @@ describe('the runbook, run as written against npm run up -- --instances 3', () =
     await run('readme-scale');
     expect(state().instances).toBe(4);
     expect(await upStatus(base + 4)).toBe(200);
-    expect(readFileSync(join(clusterDir, 'nginx', 'switchboard.conf'), 'utf8').match(/^\s*server 127\.0\.0\.1:\d+ /gm)).toHaveLength(4);
+    expect(upstreamPorts()).toEqual({ http: 4, sockets: 4, same: true });
     // Nothing else was restarted.
     const after = await Promise.all(pids.map(async (_, i) => (await status()).get(`switchboard-api-${base + 1 + i}`)?.pid));
     expect(after).toEqual(pids);

@@ -29,6 +29,7 @@ export const clusterScript = require(join(ROOT, 'scripts', 'cluster.js')) as Clu
 
 export interface AccessLine {
   request_id: string;
+  remote_addr: string;
   uri: string;
   status: number;
   upstream_addr: string;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { socketMessagesSent, socketMessagesTotal } from '../metrics/metrics';
+import { spreadCloses } from './close-spread';
 import { envelope, EventLog, LoggedEvent, wireId } from './event-log';
 import { EventRouting } from './event-routing';
 import { formatPosition, Position } from './position';
@@ -88,7 +89,11 @@ export class LocalFanout {
   resyncAll(): void {
     // The engine connection is closed, not the socket: a client told "io server disconnect" stays
     // away for good, while a closed transport makes it reconnect and recover (or hear recovered:false).
-    for (const nsp of this.namespaces.all()) for (const socket of [...nsp.sockets.values()]) socket.conn.close();
+    // Every process resyncs at once after a failover, so the closes are spread (close-spread.ts); until
+    // its turn a socket gets no live event (ReplayHolds.holdUntilClosed), so it resumes from before the hole.
+    const closes: (() => void)[] = [];
+    for (const nsp of this.namespaces.all()) for (const socket of [...nsp.sockets.values()]) closes.push(this.holds.holdUntilClosed(socket));
+    spreadCloses(closes);
     this.sse.endAll();
   }
 

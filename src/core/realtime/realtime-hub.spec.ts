@@ -34,7 +34,7 @@ function fakeNamespace(clock?: ManualClock, costMs = 0) {
   const disconnected: boolean[] = [];
   const nsp = {
     name: '/realtime',
-    sockets: new Map([['peer', { conn: { close: () => disconnected.push(true) } }]]),
+    sockets: new Map([['peer', { id: 'peer', nsp: { name: '/realtime' }, rooms: new Set<string>(), conn: { close: () => disconnected.push(true) } }]]),
     to: () => ((except = []), op),
   } as unknown as Namespace;
   return { nsp, emitted, wire, excluded, disconnected };
@@ -177,7 +177,7 @@ describe('RealtimeHub when the channel loses events (Redis dropped the subscribe
 
 describe('RealtimeHub never leaves a client with a silent hole', () => {
   it('makes every client resync when missing events are gone from the global stream too', async () => {
-    const { hub, sse, emitted, disconnected } = hubWith(fakeLog(8, 5)); // 2..4 trimmed from the global stream
+    const { hub, sse, emitted, disconnected, excluded } = hubWith(fakeLog(8, 5)); // 2..4 trimmed from the global stream
     let sseClosed = 0;
     sse.add({ rooms: new Set(['user:1']), deliver: () => undefined, close: () => sseClosed++ });
     hub.receive(message(1));
@@ -186,7 +186,10 @@ describe('RealtimeHub never leaves a client with a silent hole', () => {
     hub.receive(message(8));
     await until(() => emitted.length >= 5);
     expect(emitted).toEqual([1, 5, 6, 7, 8]);
+    await until(() => disconnected.length > 0); // the closes are spread (close-spread.ts)
     expect(disconnected).toEqual([true]); // sockets reconnect: history replay or recovered: false
+    // Until it closes, the socket gets nothing after the hole: it resumes from before it.
+    for (const id of [5, 6, 7, 8]) expect(excluded.get(id)).toEqual(['peer']);
     expect(sseClosed).toBe(1); // SSE resumes with Last-Event-ID
   });
 
@@ -194,7 +197,7 @@ describe('RealtimeHub never leaves a client with a silent hole', () => {
     const epoch = 1_796_000_000_000_000;
     const newEpoch = [epoch + 1, epoch + 2, epoch + 3].map((id) => decodeChannelMessage(message(id)));
     const log = { between: async (from: number, to: number) => newEpoch.filter((e) => e.id > from && e.id < to) } as unknown as EventLog;
-    const { hub, emitted, disconnected } = hubWith(log);
+    const { hub, emitted, disconnected, excluded } = hubWith(log);
     for (const id of [1, 2]) hub.receive(message(id));
     await until(() => emitted.length >= 2);
     const counted = async () => ({
@@ -205,7 +208,9 @@ describe('RealtimeHub never leaves a client with a silent hole', () => {
     hub.receive(`${epoch + 3} ${epoch}${message(epoch + 3).slice(String(epoch + 3).length)}`);
     await until(() => emitted.length >= 5);
     expect(emitted).toEqual([1, 2, epoch + 1, epoch + 2, epoch + 3]);
+    await until(() => disconnected.length > 0); // the closes are spread (close-spread.ts)
     expect(disconnected).toEqual([true]); // what the old epoch issued after 2 may be gone: no silent hole
+    expect(excluded.get(epoch + 1)).toEqual(['peer']); // nothing of the new epoch before it closes
     const after = await counted();
     // Not a channel gap of 10^15 lost events: an epoch change, counted as one.
     expect([after.epochs - before.epochs, after.lost - before.lost]).toEqual([1, 0]);

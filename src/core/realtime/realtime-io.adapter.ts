@@ -26,6 +26,11 @@ import { ShutdownState } from '../health/shutdown-state';
 import { SocketConnections } from './socket-connections';
 import { guardClientEvents, refusedOutOfBounds } from './client-event-guard';
 import { guardUpgradeSockets } from './upgrade-socket-errors';
+import { SocketNamespaces } from './socket-namespaces';
+import { spreadCloses } from './close-spread';
+
+/** The longest a stopping process spends sending its sockets away (close-spread.ts). */
+const SHUTDOWN_SPREAD_MS = 5000;
 
 const SESSION_COOKIE_PREFIX = `${SESSION_COOKIE}=`;
 
@@ -118,10 +123,18 @@ export class RealtimeIoAdapter extends IoAdapter {
 
   /**
    * SIGTERM, after the drain: events still being handled get their acks out before the sockets
-   * close (InFlightEvents), then the clients reconnect elsewhere and recover.
+   * close (InFlightEvents), then the clients reconnect elsewhere and recover. The sockets close in a
+   * spread (close-spread.ts, within SHUTDOWN_SPREAD_MS so a stop stays well inside Supervisor's
+   * stopwaitsecs): the other processes take this one's clients as a stream, not all in one second
+   * (a rolling restart of 3,000 sockets, bench:scale); handshakes here are refused meanwhile.
    */
   override async close(server: NestServer): Promise<void> {
-    await this.app.get(SocketConnections).inFlight.whenIdle(5000);
+    const inFlight = this.app.get(SocketConnections).inFlight;
+    await inFlight.whenIdle(5000);
+    const closes: (() => void)[] = [];
+    for (const nsp of this.app.get(SocketNamespaces).all()) for (const socket of nsp.sockets.values()) closes.push(() => socket.conn.close());
+    await spreadCloses(closes, { maxMs: SHUTDOWN_SPREAD_MS }).done;
+    await inFlight.whenIdle(5000);
     // The acks go out in the ticks after the handlers settle (the dispatch pipeline below).
     await new Promise((r) => setImmediate(r));
     await super.close(server);

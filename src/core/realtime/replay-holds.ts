@@ -59,6 +59,22 @@ export class ReplayHolds {
   }
 
   /**
+   * A socket that must resync (RealtimeHub.resyncAll) but is closed later, not at once: from now on
+   * live events for it are held and never sent (its disconnect drops them), so the offset it resumes
+   * from stays before what it may have missed. Returns its close. One in the middle of a replay (its
+   * hold ends with the replay) is closed at once.
+   */
+  holdUntilClosed(socket: Socket): () => void {
+    const close = (): void => socket.conn.close();
+    if (this.replaying.get(socket.nsp.name)?.has(socket.id)) {
+      close();
+      return () => undefined;
+    }
+    this.begin(socket);
+    return close;
+  }
+
+  /**
    * A live event for this namespace: the ids of the sockets to leave out of the broadcast (they
    * are replaying), and the event held for each of them that should get it.
    */
