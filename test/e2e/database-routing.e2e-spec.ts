@@ -68,6 +68,33 @@ describe('sticky read/write routing over real replication', () => {
     expect((caughtUp.body as Array<{ id: number }>).map((p) => p.id)).toContain(id);
   });
 
+  it('checks the users a write names on the primary: one registered a moment ago is no "unknown user" while the replica lags', async () => {
+    await Promise.all(REPLICAS.map((svc) => control.sql(name, svc, 'STOP SLAVE SQL_THREAD')));
+    try {
+      const newcomer = await registerTokenUser(b.url, 'newcomer'); // on the primary only
+      await new Promise((r) => setTimeout(r, WINDOW_MS + 300)); // the owner's own writes no longer send its reads to the primary
+      const replicaReads = await metricValue(a.url, 'db_queries_total', { role: 'replica', kind: 'read' });
+      expect((await owner.client.get('/api/projects')).status).toBe(200);
+      expect(await metricValue(a.url, 'db_queries_total', { role: 'replica', kind: 'read' })).toBeGreaterThan(replicaReads); // reads do go to the lagging replica
+
+      const room = await member.client.post('/api/chat/rooms', { name: 'with-newcomer', memberIds: [newcomer.id] });
+      expect([room.status, room.body.message]).toEqual([201, undefined]);
+      const project = await owner.client.post('/api/projects', { name: 'with-newcomer', memberIds: [newcomer.id] });
+      expect([project.status, project.body.message]).toEqual([201, undefined]);
+      expect(project.body.memberIds).toContain(newcomer.id);
+      // A user that does not exist is still refused, and nothing is written.
+      const ghost = await owner.client.post('/api/projects', { name: 'with-ghost', memberIds: [newcomer.id + 1_000_000] });
+      expect(ghost.status).toBe(400);
+      expect(ghost.body.message).toMatch(/unknown users/);
+    } finally {
+      await Promise.all(REPLICAS.map((svc) => control.sql(name, svc, 'START SLAVE SQL_THREAD')));
+    }
+    await control.waitReplicaCaughtUp(name, 20000);
+    const names = ((await owner.client.get('/api/projects')).body as Array<{ name: string }>).map((p) => p.name);
+    expect(names).toContain('with-newcomer');
+    expect(names).not.toContain('with-ghost');
+  });
+
   it('falls back to the primary while the replica is down and returns to it when it is back', async () => {
     const created = await owner.client.post('/api/projects', { name: 'replica-outage', memberIds: [member.id] });
     expect(created.status).toBe(201);

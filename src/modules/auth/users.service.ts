@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, QueryFailedError, Repository } from 'typeorm';
+import { EntityManager, In, QueryFailedError, Repository } from 'typeorm';
 import { BadRequestError, ConflictError } from '../../core/errors/domain-error';
 import { User, UserRole } from './entities/user.entity';
 import { hashPassword } from './password';
@@ -46,10 +46,14 @@ export class UsersService {
       .getOne();
   }
 
-  /** The ids among `ids` that belong to no user. */
-  async missing(ids: number[]): Promise<number[]> {
+  /**
+   * The ids among `ids` that belong to no user. A write that names users checks them in its own
+   * transaction (`manager`): that reads the primary, where a user registered a moment ago already
+   * is, while a replica may not have them yet (and would answer "unknown users").
+   */
+  async missing(ids: number[], manager: EntityManager = this.users.manager): Promise<number[]> {
     if (!ids.length) return [];
-    const found = await this.users.find({ select: { id: true }, where: { id: In(ids) } });
+    const found = await manager.find(User, { select: { id: true }, where: { id: In(ids) } });
     const have = new Set(found.map((u) => u.id));
     return ids.filter((id) => !have.has(id));
   }

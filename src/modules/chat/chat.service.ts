@@ -53,9 +53,10 @@ export class ChatService {
 
   async createRoom(creatorId: number, input: { name?: string; memberIds: number[]; assistant?: boolean }): Promise<RoomView> {
     const ids = [...new Set([creatorId, ...input.memberIds])];
-    const missing = await this.users.missing(ids.filter((id) => id !== creatorId));
-    if (missing.length) throw new BadRequestError(`memberIds name unknown users: ${missing.join(', ')}`);
     const saved = await this.rooms.manager.transaction(async (tx) => {
+      // In the transaction: on the primary, which has a user registered a moment ago (a replica may not yet).
+      const missing = await this.users.missing(ids.filter((id) => id !== creatorId), tx);
+      if (missing.length) throw new BadRequestError(`memberIds name unknown users: ${missing.join(', ')}`);
       const room = await tx.save(ChatRoom, tx.create(ChatRoom, { name: input.name ?? null, createdBy: creatorId, assistant: input.assistant ?? false }));
       await tx.insert(ChatRoomMember, ids.map((userId) => ({ roomId: room.id, userId })));
       return room;

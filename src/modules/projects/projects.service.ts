@@ -50,9 +50,10 @@ export class ProjectsService {
 
   async create(ownerId: number, name: string, memberIds: number[] = []): Promise<ProjectView> {
     const ids = [...new Set([ownerId, ...memberIds])];
-    const missing = await this.users.missing(ids.filter((id) => id !== ownerId));
-    if (missing.length) throw new BadRequestError(`memberIds name unknown users: ${missing.join(', ')}`);
     const saved = await this.projects.manager.transaction(async (tx) => {
+      // In the transaction: on the primary, which has a user registered a moment ago (a replica may not yet).
+      const missing = await this.users.missing(ids.filter((id) => id !== ownerId), tx);
+      if (missing.length) throw new BadRequestError(`memberIds name unknown users: ${missing.join(', ')}`);
       const project = await tx.save(Project, tx.create(Project, { name, ownerId }));
       await tx.insert(ProjectMember, ids.map((userId) => ({ projectId: project.id, userId })));
       return project;
