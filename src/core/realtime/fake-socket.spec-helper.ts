@@ -10,6 +10,8 @@ export interface FakeSocket {
   /** Events sent other than `connected`/`authenticated`/`error`: what was delivered or replayed. */
   delivered(): string[];
   disconnected(): boolean;
+  /** The client's transport was closed: it reconnects and recovers by itself. */
+  transportClosed(): boolean;
 }
 
 /**
@@ -21,6 +23,7 @@ export function fakeSocket(opts: { id?: string; pid?: string; nsp?: string; prin
   const sent: Sent[] = [];
   const rooms = new Set<string>([id]);
   let disconnected = false;
+  let transportClosed = false;
   const socket = {
     id,
     pid: opts.pid ?? `pid-${id}`,
@@ -43,6 +46,12 @@ export function fakeSocket(opts: { id?: string; pid?: string; nsp?: string; prin
       socket.connected = false;
       disconnected = true;
     },
+    /** The engine connection: closing it makes the client reconnect (a server disconnect would not). */
+    conn: {
+      close() {
+        transportClosed = true;
+      },
+    },
   };
   for (const r of opts.rooms ?? []) rooms.add(r);
   return {
@@ -50,6 +59,7 @@ export function fakeSocket(opts: { id?: string; pid?: string; nsp?: string; prin
     sent,
     delivered: () => sent.map(([event]) => event).filter((e) => !['connected', 'authenticated', 'error'].includes(e)),
     disconnected: () => disconnected,
+    transportClosed: () => transportClosed,
   };
 }
 
