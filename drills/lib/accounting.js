@@ -66,6 +66,9 @@ function countClient(c, published, until, window = null) {
     nsp: c.nsp,
     joined: c.joinedAt > 0,
     connectedAtEnd: c.connected,
+    // Not back at the end: why it left last, and whether Socket.IO itself is connected (then the server
+    // never sent `connected`: a set-up that neither finished nor failed).
+    stuck: c.connected ? null : `${c.disconnects.at(-1)?.[1] ?? 'never connected'}${c.transportConnected ? ' (socket.io connected, no `connected` event)' : ''}`,
     reconnects: reconnects.length,
     recoveredTrue: reconnects.filter(([, rec]) => rec).length,
     recoveredFalse: reconnects.filter(([, rec]) => !rec).length,
@@ -129,6 +132,7 @@ function summarize(results) {
     silentMissing: sum((r) => r.silentMissing),
     duplicates: sum((r) => r.duplicates),
     silentExamples: results.filter((r) => r.silentMissing).slice(0, 3).map((r) => ({ key: r.key, seqs: r.silentSeqs })),
+    stuckReasons: results.reduce((acc, r) => (r.stuck ? { ...acc, [r.stuck]: (acc[r.stuck] ?? 0) + 1 } : acc), /** @type {Record<string, number>} */ ({})),
     latencyMs: { p50: quantile(latency, 0.5), p99: quantile(latency, 0.99), max: quantile(latency, 1) },
     latencyDuringFaultMs: { p50: quantile(inWindow, 0.5), p99: quantile(inWindow, 0.99), max: quantile(inWindow, 1) },
   };

@@ -20,7 +20,7 @@ const connectErrors = new Map();
 let stopped = false;
 
 function record(key, kind, nsp, room) {
-  const c = { key, kind, nsp, room, joinedAt: 0, connects: [], disconnects: [], seqs: new Map(), ids: new Set(), dupIds: 0, latencies: [], lastConnectAt: 0, connected: false, lastEventId: null };
+  const c = { key, kind, nsp, room, joinedAt: 0, connects: [], disconnects: [], seqs: new Map(), ids: new Set(), dupIds: 0, latencies: [], lastConnectAt: 0, connected: false, transportConnected: false, lastEventId: null };
   clients.set(key, c);
   return c;
 }
@@ -175,6 +175,7 @@ function finish(msg) {
   stopped = true;
   const results = [];
   for (const c of clients.values()) {
+    c.transportConnected = !!c.socket?.connected;
     results.push(countClient(c, msg.published, msg.until, msg.window));
     c.socket?.close();
     c.res?.destroy();
