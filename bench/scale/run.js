@@ -28,11 +28,9 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { performance } = require('node:perf_hooks');
 
 const ROOT = path.join(__dirname, '..', '..');
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { now, sleep, waitFor, probe, loadAvg } = require('./common');
 const log = (m) => process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 /* ------------------------------------------------------------------ options */
@@ -123,9 +121,6 @@ function checkFits(o) {
 
 /* ------------------------------------------------------------------ small helpers */
 
-function loadAvg() {
-  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-}
 
 function rssKb(pid) {
   try {
@@ -189,35 +184,7 @@ async function choosePort(instances, wanted) {
   throw new Error('no free port range between 21400 and 23900');
 }
 
-/** One command to an api process's probe (probe.js); resolves with its JSON answer. */
-function probe(dir, pid, cmd, timeoutMs = 60000) {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(path.join(dir, `${pid}.sock`));
-    let buf = '';
-    const t = setTimeout(() => (c.destroy(), reject(new Error(`probe ${pid} ${cmd}: no answer`))), timeoutMs);
-    c.on('connect', () => c.write(`${cmd}\n`));
-    c.on('data', (d) => (buf += d.toString()));
-    c.on('end', () => {
-      clearTimeout(t);
-      try {
-        resolve(JSON.parse(buf));
-      } catch (e) {
-        reject(e);
-      }
-    });
-    c.on('error', (e) => (clearTimeout(t), reject(e)));
-  });
-}
 
-async function waitFor(what, fn, timeoutMs, everyMs = 200) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await sleep(everyMs);
-  }
-}
 
 /** Percentile of the load processes' merged 0.1 ms histograms. */
 function histPercentiles(hists) {

@@ -34,11 +34,9 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { performance } = require('node:perf_hooks');
 
 const ROOT = path.join(__dirname, '..', '..');
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { now, sleep, waitFor, probe, loadAvg } = require('./common');
 const log = (m) => process.stderr.write(`[bench:setup ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 const KNOWN = ['sockets', 'kinds', 'concurrency', 'room-size', 'idle-s', 'hold-s', 'cpu-prof', 'port', 'stack', 'ours-root'];
@@ -85,9 +83,6 @@ function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-function loadAvg() {
-  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-}
 
 /** Statements a MariaDB server has run (its Questions counter). */
 async function questions(db) {
@@ -207,37 +202,7 @@ async function stopServer(child) {
   clearTimeout(t);
 }
 
-async function waitFor(what, fn, timeoutMs, everyMs = 200) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await sleep(everyMs);
-  }
-}
 
-/** One command to the api's probe (probe.js): one JSON line back. */
-function probe(dir, pid, cmd, timeoutMs = 60000) {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(path.join(dir, `${pid}.sock`));
-    let buf = '';
-    const t = setTimeout(() => (c.destroy(), reject(new Error(`probe ${cmd}: no answer`))), timeoutMs);
-    c.on('connect', () => c.write(`${cmd}\n`));
-    c.on('data', (d) => (buf += d.toString()));
-    c.on('end', () => {
-      clearTimeout(t);
-      try {
-        const r = JSON.parse(buf);
-        if (r.error) reject(new Error(`probe ${cmd}: ${r.error}`));
-        else resolve(r);
-      } catch (e) {
-        reject(e);
-      }
-    });
-    c.on('error', (e) => (clearTimeout(t), reject(e)));
-  });
-}
 
 /* ------------------------------------------------------------------ the clients */
 

@@ -1,0 +1,62 @@
+// @ts-check
+'use strict';
+/** What bench:scale (run.js) and bench:setup (setup-cost.js) both need: waiting, the probe client, the load average. */
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { performance } = require('node:perf_hooks');
+
+const now = () => performance.timeOrigin + performance.now();
+/** @param {number} ms */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `fn` until it returns something truthy; throws after `timeoutMs`.
+ * @template T
+ * @param {string} what
+ * @param {() => Promise<T> | T} fn
+ * @param {number} timeoutMs
+ */
+async function waitFor(what, fn, timeoutMs, everyMs = 200) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * One command to probe.js in the api process `pid` (its socket in `dir`); rejects on the probe's own error.
+ * @param {string} dir
+ * @param {number} pid
+ * @param {string} cmd
+ * @returns {Promise<any>}
+ */
+function probe(dir, pid, cmd, timeoutMs = 60000) {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(path.join(dir, `${pid}.sock`));
+    let buf = '';
+    const t = setTimeout(() => (c.destroy(), reject(new Error(`probe ${pid} ${cmd}: no answer`))), timeoutMs);
+    c.on('connect', () => c.write(`${cmd}\n`));
+    c.on('data', (d) => (buf += d.toString()));
+    c.on('end', () => {
+      clearTimeout(t);
+      try {
+        const r = JSON.parse(buf);
+        if (r.error) reject(new Error(`probe ${pid} ${cmd}: ${r.error}`));
+        else resolve(r);
+      } catch (e) {
+        reject(e);
+      }
+    });
+    c.on('error', (e) => (clearTimeout(t), reject(e)));
+  });
+}
+
+function loadAvg() {
+  return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+module.exports = { now, sleep, waitFor, probe, loadAvg };
