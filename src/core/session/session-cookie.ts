@@ -7,7 +7,7 @@ const OWNER = Symbol('sessionOwner');
 type Owned = Request & { [OWNER]?: number };
 
 /** The owner part of a session id (`<userId>.<random>`) in express-session's signed cookie value (`s:` URL-encoded). */
-const OWNER_IN_COOKIE = /(?:^|;\s*)switchboard\.sid=s%3A(\d{1,15})\./;
+const OWNER_IN_COOKIE = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE.replace(/\./g, '\\.')}=s%3A(\\d{1,15})\\.`);
 
 /** Names the user the next session id of this request belongs to: call before `req.session.regenerate` at login. */
 export function ownNextSession(req: Request, userId: number): void {
