@@ -27,10 +27,13 @@ describe('maintenance mode: bin/switchboard down / up', () => {
     const live = openSocket(a.url, '/realtime', { token: user.client.token });
     await live.next('authenticated');
     const worker = kit.work(['--queue=default', '-q']);
+    // The worker is up (its heartbeat is listed) before `down`, which waits for it to pause.
+    await waitFor(async () => ((await kit.redis.zcard(`${kit.prefix}workers`)) > 0 ? true : undefined), 30000);
 
     let r = await kit.cli(['down', '--retry=60', '--refresh=15', '--secret=let-me-in-42']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('maintenance mode');
+    expect(r.stdout).toContain('Workers: 1 paused.');
     expect(await live.next('system:warning')).toMatchObject({ code: 'maintenance', retryAfter: 60 });
 
     for (const api of [a, b]) {
@@ -48,6 +51,7 @@ describe('maintenance mode: bin/switchboard down / up', () => {
     expect(await refused.next('connect_error')).toMatchObject({ code: 'maintenance' });
     refused.socket.close();
 
+    // `down` returned after the worker confirmed: a job dispatched now must wait, with no grace second.
     const [held] = await kit.probe(['--queue=default']);
     await sleep(2000);
     expect(await (await kit.job('default', held.id))?.getState()).toBe('waiting');

@@ -4,10 +4,12 @@ import { AppConfig } from '../../../config/app-config';
 import { parseCount } from '../../cli/cli-output';
 import { UsageError } from '../../cli/command-errors';
 import { maintenanceKey } from '../../queue/queue.keys';
+import { liveWorkers } from '../../queue/worker/worker-heartbeat';
 import { RealtimeService } from '../../realtime/realtime.contract';
 import type { RedisClient } from '../../redis/redis.factory';
 import { REDIS } from '../../redis/redis.module';
 import type { MaintenanceState } from '../maintenance-state';
+import { PAUSE_WAIT_MS, waitForWorkersToPause } from '../workers-paused';
 
 interface DownFlags {
   retry?: string;
@@ -34,6 +36,22 @@ export class DownCommand extends CommandRunner {
       .catch(() => process.stderr.write('down: connected clients could not be told (Redis publish failed)\n'));
     process.stdout.write('Application is now in maintenance mode.\n');
     if (state.secret) process.stdout.write(`Bypass: visit /${state.secret} once to get a cookie that lets you in for 12 hours.\n`);
+    await this.reportWorkers();
+  }
+
+  /** Returns once every worker takes no new job (running ones finish), so what the operator does next races no job. */
+  private async reportWorkers(): Promise<void> {
+    const prefix = this.config.redis.prefix;
+    const o = await waitForWorkersToPause(() => liveWorkers(this.redis, prefix)).catch(() => undefined);
+    if (!o) {
+      process.stderr.write('down: could not read the workers from Redis; they pause within a second of reading the flag\n');
+      return;
+    }
+    const running = o.paused.reduce((n, w) => n + w.current.length, 0);
+    process.stdout.write(`Workers: ${o.paused.length} paused${running ? ` (${running} running job(s) finish first)` : ''}${o.forced.length ? `, ${o.forced.length} working on (--force)` : ''}.\n`);
+    for (const w of o.pending) {
+      process.stderr.write(`down: worker ${w.id} (${w.name}, pid ${w.pid} on ${w.host}) has not confirmed the pause within ${PAUSE_WAIT_MS / 1000} s; see queue:status\n`);
+    }
   }
 
   @Option({ flags: '--retry <s>', description: 'Retry-After seconds sent with each 503' })

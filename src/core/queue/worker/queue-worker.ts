@@ -141,6 +141,7 @@ export class QueueWorker {
       failed: this.failedAttempts,
       current: [...this.active.values()].map((job) => `${job.queueName}:${String(job.id)} ${job.name}`),
       state: this.stopping ? 'stopping' : this.held ? 'paused' : 'running',
+      force: this.opts.force,
       rates: this.rates.lastMinute(),
     }));
   }
@@ -200,8 +201,13 @@ export class QueueWorker {
     const [now, down] = await Promise.all([this.redis.get(restartKey(this.config.redis.prefix)), this.redis.exists(maintenanceKey(this.config.redis.prefix))]);
     if (now !== restartStamp) this.stop('restart');
     const held = down === 1 && !this.opts.force;
-    if (held !== this.held) this.logger.log({ worker: this.id, name: this.opts.name }, held ? 'maintenance mode: not taking jobs' : 'maintenance mode over: taking jobs');
+    const changed = held !== this.held;
     this.held = held;
+    if (changed) {
+      this.logger.log({ worker: this.id, name: this.opts.name }, held ? 'maintenance mode: not taking jobs' : 'maintenance mode over: taking jobs');
+      // `down` waits for every worker to say it paused (waitForWorkersToPause): say so now, not at the next beat.
+      void this.heartbeat.beat().catch(() => undefined);
+    }
     if (!held) this.waker.wakeAll();
   }
 

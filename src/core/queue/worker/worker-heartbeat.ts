@@ -19,12 +19,14 @@ export interface WorkerStatus {
   memoryMb: number;
   /** running | paused (maintenance mode) | stopping */
   state: string;
+  /** Started with --force: keeps taking jobs in maintenance mode (`down` does not wait for it to pause). */
+  force?: boolean;
   /** Per queue, the last minute: attempts done and failed, waits (absent from workers older than this field). */
   rates?: Record<string, QueueRate>;
   seenAt: string;
 }
 
-export type WorkerCounters = Pick<WorkerStatus, 'processed' | 'failed' | 'current' | 'state' | 'rates'>;
+export type WorkerCounters = Pick<WorkerStatus, 'processed' | 'failed' | 'current' | 'state' | 'rates' | 'force'>;
 
 export const HEARTBEAT_MS = 2000;
 /** A worker not heard from for this long is gone (SIGKILL, lost host); its entry expires with it. */
