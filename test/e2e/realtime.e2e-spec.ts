@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { testRedis } from '../support/redis';
+import { monitorNode, testRedis } from '../support/redis';
 import { EventSource } from 'eventsource';
 import { join } from 'node:path';
 import { ApiProcess, ROOT, startApi } from '../support/api-process';
@@ -132,16 +132,12 @@ describe('realtime across api processes', () => {
     cleanups.push(() => redis.quit());
     const log = new EventLog(redis, logOptions(100));
     await log.append([`user:${user.id}`], 'batch-warm-up', {}, 'all'); // the script is loaded: what follows is EVALSHA
-    const calls: string[] = [];
     // MONITOR every master (on a Cluster the script runs on the one holding the {rt} slot).
     const nodes: Redis[] = redis.isCluster ? (redis as unknown as Cluster).nodes('master') : [redis as Redis];
-    for (const node of nodes) {
-      const monitor = await node.duplicate().monitor();
-      cleanups.push(() => monitor.disconnect());
-      monitor.on('monitor', (_t: string, args: string[]) => {
-        if (/^eval/i.test(args[0]) && args.some((a) => a.includes('batch-event'))) calls.push(args[0]);
-      });
-    }
+    const monitors = await Promise.all(nodes.map((node) => monitorNode(node.options.host ?? '127.0.0.1', node.options.port ?? 6379, node.options.password)));
+    for (const m of monitors) cleanups.push(() => m.close());
+    // One monitored line per script call: "<time> [db addr] "evalsha" "<sha>" ... "batch-event" ...".
+    const scriptCalls = () => monitors.flatMap((m) => m.lines).filter((l) => /^\S+ \[[^\]]*\] "eval/i.test(l) && l.includes('batch-event'));
     const room = `user:${user.id}`;
     const other = `project:batch-${Date.now()}`;
     // Every event's first room is `room`: all in its shard (the only one with REALTIME_SHARDS=1).
@@ -160,7 +156,7 @@ describe('realtime across api processes', () => {
     await receiver.next('batch-warm-up');
     for (let i = 0; i < 30; i++) got.push((await receiver.next<{ n: number }>('batch-event')).n);
     expect(got).toEqual(Array.from({ length: 30 }, (_, i) => i));
-    expect(calls).toHaveLength(1); // one script call for the whole turn (MONITOR's lines arrive by now)
+    expect(scriptCalls()).toHaveLength(1); // one script call for the whole turn (MONITOR's lines arrive by now)
   });
 
   it("keeps a job room's history in its queue's stream: no stream per job, a job-room read gets that job's events only, and the queue stream's trim is a gap", async () => {

@@ -29,3 +29,36 @@ export function testRedis(name = 'test'): RedisClient {
 
 /** Which topology the run uses (STACK_REDIS): tests that stop "the" Redis only make sense on one. */
 export const redisTopology = (): string => stackEnv().STACK_REDIS ?? 'single';
+
+/**
+ * MONITOR on one Redis node over a bare socket. ioredis's own `monitor()` switches to monitor mode one
+ * microtask after MONITOR's +OK, so a command line arriving in the same packet as the +OK is taken for a
+ * reply to nothing ("Command queue state error") — what a busy Cluster master did in CI.
+ * Resolves once Redis answered +OK; `lines` collects every monitored command line from then on.
+ */
+export async function monitorNode(host: string, port: number, password?: string): Promise<{ lines: string[]; close(): void }> {
+  const { connect } = await import('node:net');
+  const socket = connect({ host, port });
+  const lines: string[] = [];
+  let buffered = '';
+  let ok: () => void = () => undefined;
+  let fail: (err: Error) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => ((ok = resolve), (fail = reject)));
+  const command = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  socket.on('error', (err) => fail(err));
+  socket.on('data', (chunk) => {
+    buffered += chunk.toString('utf8');
+    let end: number;
+    while ((end = buffered.indexOf('\r\n')) >= 0) {
+      const line = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      if (line === '+OK') ok();
+      else if (line.startsWith('-')) fail(new Error(`MONITOR on ${host}:${port}: ${line.slice(1)}`));
+      else if (line.startsWith('+')) lines.push(line.slice(1));
+    }
+  });
+  socket.write((password ? command('AUTH', password) : '') + command('MONITOR'));
+  await ready;
+  if (password) await new Promise((r) => setTimeout(r, 0)); // the second +OK (AUTH's came first)
+  return { lines, close: () => socket.destroy() };
+}
