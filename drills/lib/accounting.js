@@ -58,6 +58,15 @@ function connectedAt(c, t) {
  * @param {number} until
  * @param {[number, number] | null} [window] the fault's time window, for the latency during it
  */
+/** "<ms> <step>" lines with times as +ms from the first. */
+function relativeTrace(trace) {
+  const t0 = Number(trace[0].split(' ')[0]);
+  return trace.map((line) => {
+    const i = line.indexOf(' ');
+    return `+${Number(line.slice(0, i)) - t0} ${line.slice(i + 1)}`;
+  });
+}
+
 function countClient(c, published, until, window = null) {
   const reconnects = c.connects.slice(1);
   const r = {
@@ -69,6 +78,8 @@ function countClient(c, published, until, window = null) {
     // Not back at the end: why it left last, and whether Socket.IO itself is connected (then the server
     // never sent `connected`: a set-up that neither finished nor failed).
     stuck: c.connected ? null : `${c.disconnects.at(-1)?.[1] ?? 'never connected'}${c.transportConnected ? ' (socket.io connected, no `connected` event)' : ''}`,
+    // Its last Manager/Socket steps (client-worker.js), relative to the first of them.
+    trace: c.connected || !c.trace?.length ? undefined : relativeTrace(c.trace),
     reconnects: reconnects.length,
     recoveredTrue: reconnects.filter(([, rec]) => rec).length,
     recoveredFalse: reconnects.filter(([, rec]) => !rec).length,
@@ -132,6 +143,7 @@ function summarize(results) {
     silentMissing: sum((r) => r.silentMissing),
     duplicates: sum((r) => r.duplicates),
     silentExamples: results.filter((r) => r.silentMissing).slice(0, 3).map((r) => ({ key: r.key, seqs: r.silentSeqs })),
+    stuckTraces: results.filter((r) => r.trace).slice(0, 4).map((r) => ({ key: r.key, trace: r.trace })),
     stuckReasons: results.reduce((acc, r) => (r.stuck ? { ...acc, [r.stuck]: (acc[r.stuck] ?? 0) + 1 } : acc), /** @type {Record<string, number>} */ ({})),
     latencyMs: { p50: quantile(latency, 0.5), p99: quantile(latency, 0.99), max: quantile(latency, 1) },
     latencyDuringFaultMs: { p50: quantile(inWindow, 0.5), p99: quantile(inWindow, 0.99), max: quantile(inWindow, 1) },

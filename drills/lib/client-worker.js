@@ -20,7 +20,7 @@ const connectErrors = new Map();
 let stopped = false;
 
 function record(key, kind, nsp, room) {
-  const c = { key, kind, nsp, room, joinedAt: 0, connects: [], disconnects: [], seqs: new Map(), ids: new Set(), dupIds: 0, latencies: [], lastConnectAt: 0, connected: false, transportConnected: false, lastEventId: null };
+  const c = { key, kind, nsp, room, joinedAt: 0, connects: [], disconnects: [], seqs: new Map(), ids: new Set(), dupIds: 0, latencies: [], lastConnectAt: 0, connected: false, transportConnected: false, lastEventId: null, trace: [] };
   clients.set(key, c);
   return c;
 }
@@ -57,6 +57,22 @@ function openSocket(url, spec) {
     timeout: 20000,
   });
   c.socket = socket;
+  // The last steps of the Manager (engine connection) and the Socket (namespace), for a client not back at the end.
+  const step = (what) => {
+    c.trace.push(`${Date.now()} ${what}`);
+    if (c.trace.length > 16) c.trace.shift();
+  };
+  const manager = socket.io;
+  manager.on('open', () => step('manager open'));
+  manager.on('close', (reason) => step(`manager close: ${reason}`));
+  manager.on('error', (err) => step(`manager error: ${err && err.message}`));
+  manager.on('reconnect_attempt', (n) => step(`reconnect attempt ${n}`));
+  manager.on('reconnect_failed', () => step('reconnect failed'));
+  socket.on('connect', () => step('socket connect'));
+  socket.on('connect_error', (err) => step(`socket connect_error: ${err && err.message}`));
+  socket.on('disconnect', (reason) => step(`socket disconnect: ${reason}`));
+  socket.on('error', (e) => step(`server error event: ${JSON.stringify(e)}`));
+  socket.on('connected', (p) => step(`connected recovered=${p && p.recovered}`));
   socket.on('connected', (p) => {
     const now = Date.now();
     const first = c.connects.length === 0;
