@@ -76,11 +76,13 @@ function renderTemplate(text, vars) {
 }
 
 function upstreamServers(hostPorts) {
-  // Passive health: two failures within 10 s take a process out for 10 s, then nginx tries it again.
-  return hostPorts.map((hp) => `server ${hp} max_fails=2 fail_timeout=10s;`).join('\n    ');
+  // Passive health: two failures within 2 s take a process out for 2 s, then nginx tries it again. Short:
+  // a 503 every process answers (Redis failing over, maintenance) takes them all out, and for
+  // fail_timeout after the cause is gone nginx still answers "no api instance is answering".
+  return hostPorts.map((hp) => `server ${hp} max_fails=2 fail_timeout=2s;`).join('\n    ');
 }
 
-/** The same processes for /socket.io/, never taken out (the site template says why). */
+/** The same processes for /socket.io/ and SSE, never taken out (the site template says why). */
 function socketUpstreamServers(hostPorts) {
   return hostPorts.map((hp) => `server ${hp} max_fails=0;`).join('\n    ');
 }

@@ -145,6 +145,10 @@ describe('docker-compose.yml', () => {
     expect(template.match(/hash \$remote_addr consistent;/g)).toHaveLength(2);
     expect(template).not.toMatch(/ip_hash;/);
     expect(template).toMatch(/location \/socket\.io\/ \{\s+proxy_pass http:\/\/switchboard_sockets;/);
+    // SSE streams too: a stream nginx let through to try a process again kept it "out" while it lasted.
+    expect(template).toMatch(/location \/api\/realtime\/ \{\s+proxy_pass http:\/\/switchboard_sockets;/);
+    // A 503 every process answers (Redis failover, maintenance) takes all out: back within 2 s.
+    expect(env.SWITCHBOARD_UPSTREAM_SERVERS.match(/max_fails=2 fail_timeout=2s;/g)).toHaveLength(apis.length);
     expect(template).toMatch(/proxy_set_header Upgrade \$http_upgrade;/);
     expect(template).toMatch(/proxy_next_upstream error timeout http_502 http_503;/);
   });

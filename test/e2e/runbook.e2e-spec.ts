@@ -292,13 +292,13 @@ describe('the runbook, run as written against npm run up -- --instances 3', () =
     const out = await run('maintenance');
     expect(out).toMatch(/^503$/m);
     // `up` clears the flag; each process reads it once a second, and nginx, which counted the maintenance
-    // 503s as failures of every api process (max_fails=2 fail_timeout=10s), sends to them again within 10 s.
+    // 503s as failures of every api process (max_fails=2 fail_timeout=2s), sends to them again within 2 s.
     let last = '';
     await waitFor(async () => {
       const res = await fetch(`${url()}/api/auth/me`);
       last = `${res.status} ${await res.text()}`;
       return res.status === 401 ? true : undefined;
-    }, 15000, 200).catch((err: Error) => {
+    }, 6000, 200).catch((err: Error) => {
       throw new Error(`${err.message}; last answer ${last}; the block printed:\n${out}`);
     });
   });

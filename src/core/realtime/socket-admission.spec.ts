@@ -32,7 +32,12 @@ function fakeCluster(answer: () => Promise<(string | null)[]>) {
 }
 
 function fakeSocket(token?: string) {
-  const conn = Object.assign(new EventEmitter(), { readyState: 'open' });
+  const conn = Object.assign(new EventEmitter(), {
+    readyState: 'open',
+    close(this: { readyState: string }) {
+      this.readyState = 'closing';
+    },
+  });
   return { handshake: { address: '10.0.0.1', headers: {}, auth: token ? { token } : {} }, data: {}, request: {}, conn, connected: false } as unknown as AppSocket & { conn: EventEmitter & { readyState: string } };
 }
 
@@ -48,6 +53,17 @@ describe('SocketAdmission (the namespace middleware: cluster slot, then handshak
     const err = await admit(new SocketAdmission(config, authenticator, cluster, log, new RecentRevocations()), fakeSocket('valid'));
     expect((err as Error & { data: unknown }).data).toEqual({ code: 'ip_limit', message: 'Too many connections from this address' });
     expect(held.size).toBe(0);
+  });
+
+  it('closes the transport when Redis fails during admission (the client reconnects by itself), but refuses a limit with connect_error', async () => {
+    const failing = fakeCluster(() => Promise.reject(new Error('Command timed out')));
+    const socket = fakeSocket('valid');
+    const err = await admit(new SocketAdmission(config, authenticator, failing.cluster, log, new RecentRevocations()), socket);
+    expect({ code: (err as Error & { data: { code: string } }).data.code, conn: socket.conn.readyState, held: failing.held.size }).toEqual({ code: 'unavailable', conn: 'closing', held: 0 });
+
+    const limited = fakeSocket('valid');
+    await admit(new SocketAdmission(config, authenticator, fakeCluster(() => Promise.reject(new ConnectionRefusedError('connection_limit'))).cluster, log, new RecentRevocations()), limited);
+    expect(limited.conn.readyState).toBe('open'); // the refusal is told to the client, which does not hammer
   });
 
   it('authenticates a valid handshake token in the slot call, keeps only {id, role, via}, and hands over the recovery offset', async () => {
