@@ -52,7 +52,7 @@ function connectedAt(c, t) {
 }
 
 /**
- * @param {{ key: string, kind: string, nsp: string, room: any, joinedAt: number, connects: [number, boolean][], disconnects: [number, string][], seqs: Map<number, number>, dupIds: number, latencies: [number, number][], connected: boolean }} c
+ * @param {{ key: string, kind: string, nsp: string, room: any, joinedAt: number, connects: [number, boolean, number?][], disconnects: [number, string][], seqs: Map<number, number>, dupIds: number, latencies: [number, number][], connected: boolean }} c
  *   latencies here are [latencyMs, receivedAt] pairs
  * @param {[number, number, number, number][]} published
  * @param {number} until
@@ -111,11 +111,16 @@ function countClient(c, published, until, window = null) {
       if (!connectedAt(c, sentAt)) r.recovered++;
       continue;
     }
-    if (reconnects.some(([t, rec]) => !rec && t > sentAt)) r.refetch++;
+    // Told to refetch after it was sent: the refetch follows the re-join (its ack time, when it rejoined).
+    if (reconnects.some(([t, rec, rejoinedAt]) => !rec && (rejoinedAt ?? t) > sentAt)) r.refetch++;
     else if (!c.connected) r.stranded++;
     else {
       r.silentMissing++;
       if (r.silentSeqs.length < 20) r.silentSeqs.push(seq);
+      // When, against the fault window's start (or the first publish): what was sent, acknowledged, and this client's (re)connects.
+      const t0 = window ? window[0] : published[0]?.[2] ?? 0;
+      if (!r.silentTimes) r.silentTimes = { connects: c.connects.map(([t, rec, rejoined]) => `${t - t0}${rec ? '' : ' refetch'}${rejoined ? ` rejoined ${rejoined - t0}` : ''}`), joinedAt: c.joinedAt - t0, seqs: [] };
+      if (r.silentTimes.seqs.length < 5) r.silentTimes.seqs.push({ seq, sentAt: sentAt - t0, ackedAt: ackedAt - t0 });
     }
   }
   return r;
@@ -142,7 +147,9 @@ function summarize(results) {
     stranded: sum((r) => r.stranded),
     silentMissing: sum((r) => r.silentMissing),
     duplicates: sum((r) => r.duplicates),
-    silentExamples: results.filter((r) => r.silentMissing).slice(0, 3).map((r) => ({ key: r.key, seqs: r.silentSeqs })),
+    silentExamples: results.filter((r) => r.silentMissing).slice(0, 3).map((r) => ({ key: r.key, seqs: r.silentSeqs, times: r.silentTimes })),
+    // One publish missing for many clients is a server-side loss; many publishes one each, a client's own window.
+    silentDistinct: new Set(results.flatMap((r) => r.silentSeqs)).size,
     stuckTraces: results.filter((r) => r.trace).slice(0, 4).map((r) => ({ key: r.key, trace: r.trace })),
     stuckReasons: results.reduce((acc, r) => (r.stuck ? { ...acc, [r.stuck]: (acc[r.stuck] ?? 0) + 1 } : acc), /** @type {Record<string, number>} */ ({})),
     latencyMs: { p50: quantile(latency, 0.5), p99: quantile(latency, 0.99), max: quantile(latency, 1) },

@@ -76,10 +76,11 @@ function openSocket(url, spec) {
   socket.on('connected', (p) => {
     const now = Date.now();
     const first = c.connects.length === 0;
-    c.connects.push([now, p && p.recovered === true]);
+    const connect = [now, p && p.recovered === true];
+    c.connects.push(connect);
     c.connected = true;
     if (!first) reconnectTimes.push(now);
-    if (first || !(p && p.recovered)) void join(c, socket, spec);
+    if (first || !(p && p.recovered)) void join(c, socket, spec, connect);
   });
   socket.on('disconnect', (reason) => {
     c.connected = false;
@@ -91,19 +92,31 @@ function openSocket(url, spec) {
   });
 }
 
-/** Joins (again, after a recovery that was refused) the client's room. */
-async function join(c, socket, spec) {
-  try {
-    if (spec.nsp === '/chat' && spec.room) {
-      const ack = await socket.timeout(20000).emitWithAck('room:join', { roomId: spec.room });
-      if (!ack?.ok) throw new Error(ack?.error ?? 'join refused');
-    } else if (spec.nsp === '/realtime' && spec.room) {
-      const ack = await socket.timeout(20000).emitWithAck('subscribe', { room: spec.room });
-      if (!ack?.ok) throw new Error(ack?.error ?? 'subscribe refused');
+/**
+ * Joins (again, after a recovery that was refused) the client's room. The time of the join's ack goes
+ * with the connect: a client told to refetch refetches once it is back in its room (as docs/clients.md
+ * says), so what was published before that ack is the refetch's, not a silent loss.
+ */
+async function join(c, socket, spec, connect) {
+  // A join refused for a moment (Redis failing over) is tried again, as a client that knows it is not in its room would.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (spec.nsp === '/chat' && spec.room) {
+        const ack = await socket.timeout(20000).emitWithAck('room:join', { roomId: spec.room });
+        if (!ack?.ok) throw new Error(ack?.error ?? 'join refused');
+      } else if (spec.nsp === '/realtime' && spec.room) {
+        const ack = await socket.timeout(20000).emitWithAck('subscribe', { room: spec.room });
+        if (!ack?.ok) throw new Error(ack?.error ?? 'subscribe refused');
+      }
+      if (!c.joinedAt) c.joinedAt = Date.now();
+      connect[2] = Date.now();
+      return;
+    } catch (err) {
+      connectErrors.set(`join: ${err.message}`, (connectErrors.get(`join: ${err.message}`) ?? 0) + 1);
+      // Not connected any more: the next `connected` joins again. Refused for good (forbidden): stop.
+      if (stopped || !socket.connected || c.connects.at(-1) !== connect || attempt >= 5 || /forbidden|not_found|bad_request/.test(err.message)) return;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
     }
-    if (!c.joinedAt) c.joinedAt = Date.now();
-  } catch (err) {
-    connectErrors.set(`join: ${err.message}`, (connectErrors.get(`join: ${err.message}`) ?? 0) + 1);
   }
 }
 

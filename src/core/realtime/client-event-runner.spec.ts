@@ -1,3 +1,4 @@
+import { ReplyError } from 'ioredis';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Socket } from 'socket.io';
 import type { StickyWindow } from '../database/sticky-window';
@@ -36,6 +37,12 @@ describe('ClientEventRunner (every client event: auth, rate limit, unit of work,
     const { runner } = runnerWith();
     expect(await runner.handle(socket(user), 'x', 'rooms', () => Promise.reject(new ForbiddenError('no')))).toEqual({ ok: false, error: 'forbidden', message: 'no' });
     expect(await runner.handle(socket(user), 'x', 'rooms', () => Promise.reject(new Error('SELECT secret')))).toEqual({ ok: false, error: 'internal', message: 'Internal error' });
+  });
+
+  it('answers unavailable (retry later), not internal, when Redis cannot serve for a moment (a failover: READONLY)', async () => {
+    const { runner } = runnerWith();
+    const readonly = new ReplyError("READONLY You can't write against a read only replica.");
+    expect(await runner.handle(socket(user), 'x', 'rooms', () => Promise.reject(readonly))).toEqual({ ok: false, error: 'unavailable', message: 'Redis unavailable' });
   });
 
   it('tracks events until their ack is ready (SIGTERM waits for them)', async () => {

@@ -4,6 +4,7 @@ import type { Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { StickyWindow } from '../database/sticky-window';
 import { currentRequestContext, runInRequestContext } from '../database/request-context';
+import { mapError } from '../errors/error-mapping';
 import { DomainError, ErrorCode, RateLimitedError, UnauthorizedError } from '../errors/domain-error';
 import { socketMessagesTotal } from '../metrics/metrics';
 import { REDIS } from '../redis/redis.module';
@@ -82,6 +83,9 @@ export class ClientEventRunner {
   private toAck(err: unknown, socket: Socket, event: string): Ack<never> {
     if (err instanceof RateLimitedError) return { ok: false, error: 'rate_limited', message: err.message, retryAfterMs: err.retryAfterMs };
     if (err instanceof DomainError) return { ok: false, error: err.code, message: err.message };
+    // Redis or the database gone for a moment (HTTP answers 503): a code the client can retry on, not `internal`.
+    const mapped = mapError(err);
+    if (mapped.body.statusCode === 503) return { ok: false, error: 'unavailable', message: String(mapped.body.message) };
     this.logger.error({ err, event, socketId: socket.id }, 'socket event failed');
     return { ok: false, error: 'internal', message: 'Internal error' };
   }
