@@ -44,9 +44,14 @@ export class CompletionDurability {
     private readonly clock: { now: () => number; sleep: (ms: number) => Promise<void> } = { now: Date.now, sleep },
   ) {}
 
+  /** Whether writes on this connection wait for replicas now (false: one Redis, QUEUE_DISPATCH_MIN_REPLICAS=0). */
+  needed(): boolean {
+    return this.confirmer.requiredNow() !== 0;
+  }
+
   /** Before the writes; null when no replica has to confirm them (one Redis, QUEUE_DISPATCH_MIN_REPLICAS=0). */
   async mark(): Promise<WriteMark | null> {
-    return this.confirmer.requiredNow() === 0 ? null : this.confirmer.mark();
+    return this.needed() ? this.confirmer.mark() : null;
   }
 
   /** After the writes were answered: waits (retrying) until the replicas hold them, the connection moved, or giveUpMs. */

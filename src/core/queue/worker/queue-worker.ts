@@ -20,6 +20,7 @@ import { JobTimeoutError, runAttempt } from './job-attempt';
 import { QueueLane } from './queue-lane';
 import { QueueRates } from './queue-rates';
 import { SlotWaker } from './slot-waker';
+import { StartConfirmation } from './start-confirmation';
 import { Fetched, StrictPriority } from './strict-priority';
 import type { WorkConsole } from './work-console';
 import { JobMiddlewareRunner } from './job-middleware-runner';
@@ -122,6 +123,19 @@ export class QueueWorker {
   private readonly batches: BatchTracker | undefined;
   /** Jobs per minute and wait per queue, for /status (published with the heartbeat). */
   private readonly rates = new QueueRates();
+  /** A fetched job runs once the replicas hold its start (per lane, over `durability`). */
+  private readonly starts = new StartConfirmation(this.durability, {
+    hold: (token, job) => {
+      this.active.set(token, job); // its lock is renewed meanwhile, as a running job's
+      this.confirming.add(token);
+    },
+    release: (token) => {
+      this.active.delete(token);
+      this.confirming.delete(token);
+    },
+    stillOurs: (job, token) => this.stillOurs(job, token),
+    warn: (fields, message) => this.logger.warn(fields, message),
+  });
 
   constructor(
     private readonly config: AppConfig,
@@ -272,7 +286,12 @@ export class QueueWorker {
       try {
         if (!next) {
           const generation = this.waker.generation;
+          const marks = this.starts.marks();
           next = await this.priority.first(token);
+          if (next) {
+            next = await this.starts.confirm(next, await marks, token);
+            if (!next) continue; // its start was lost in a failover: it is back in its queue
+          }
           if (!next) {
             if (this.opts.stopWhenEmpty && this.active.size === 0 && !this.held) {
               this.stop('empty');
@@ -358,14 +377,19 @@ export class QueueWorker {
         if (batchId && batches) await batches.record(batchId, ref, skipped ? 'skip' : 'success');
         const durability = this.durability[index];
         const mark = durability ? await durability.mark() : null;
+        // What finish() may fetch from another queue goes over that queue's connection: its own confirmation.
+        const marks = await this.starts.marks();
         // With --rest the slot pauses before its next job, so it must not be handed one now.
         let next =
           this.opts.restS > 0
             ? void (await job.moveToCompleted(result, token, false))
             : await this.priority.finish(index, token, (fetchNext) => job.moveToCompleted(result, token, fetchNext));
+        let startCovered = !mark;
         if (mark && durability) {
           this.confirming.add(token);
           const outcome = await durability.settle(mark);
+          // The job BullMQ handed over in the same call is covered by this confirmation.
+          startCovered = outcome === 'confirmed';
           if (outcome === 'unconfirmed') this.logger.warn({ queue, jobId: job.id }, 'the Redis replicas did not confirm a completion: it stands on the primary alone');
           if (outcome === 'moved') {
             const kept = await durability.recomplete(job, token, result);
@@ -381,6 +405,7 @@ export class QueueWorker {
         }
         queueJobDuration.observe({ queue, name: job.name, status: 'completed' }, seconds);
         this.announce(this.announcer.completed(queue, job, result));
+        if (next && !(startCovered && next.index === index)) next = await this.starts.confirm(next, marks, token);
         return next;
       }
       const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -394,7 +419,7 @@ export class QueueWorker {
         await this.announcer.failed(queue, job, error).catch(() => undefined);
         await this.announcer.failedForGood(queue, job, error).catch(() => undefined);
       }
-      return this.stopping ? undefined : this.priority.first(token);
+      return this.stopping ? undefined : await this.fetchConfirmed(token);
     } catch (err) {
       // Typically "Missing lock": the job stalled (we were too slow) and is another worker's now.
       this.logger.warn({ queue, jobId: job.id, err: (err as Error).message }, 'could not finish job');
@@ -403,6 +428,13 @@ export class QueueWorker {
       this.active.delete(token);
       this.confirming.delete(token);
     }
+  }
+
+  /** The first job in priority order, run here only once its start is confirmed (StartConfirmation). */
+  private async fetchConfirmed(token: string): Promise<Fetched | undefined> {
+    const marks = this.starts.marks();
+    const next = await this.priority.first(token);
+    return next && this.starts.confirm(next, await marks, token);
   }
 
   /** The job is locked by this slot on the primary now (extending the lock checks the token). */
@@ -421,7 +453,7 @@ export class QueueWorker {
     } finally {
       this.active.delete(token);
     }
-    return this.stopping ? undefined : this.priority.first(token);
+    return this.stopping ? undefined : this.fetchConfirmed(token);
   }
 
   /**
