@@ -133,8 +133,10 @@ describe('realtime across api processes', () => {
     const log = new EventLog(redis, logOptions(100));
     await log.append([`user:${user.id}`], 'batch-warm-up', {}, 'all'); // the script is loaded: what follows is EVALSHA
     // MONITOR every master (on a Cluster the script runs on the one holding the {rt} slot).
-    const nodes: Redis[] = redis.isCluster ? (redis as unknown as Cluster).nodes('master') : [redis as Redis];
-    const monitors = await Promise.all(nodes.map((node) => monitorNode(node.options.host ?? '127.0.0.1', node.options.port ?? 6379, node.options.password)));
+    // A Sentinel client's options name no node: the primary is where its connection goes.
+    const connected = (node: Redis) => ({ host: node.stream.remoteAddress ?? '', port: node.stream.remotePort ?? 0 });
+    const addresses = redis.isCluster ? (redis as unknown as Cluster).nodes('master').map((n) => ({ host: n.options.host ?? '', port: n.options.port ?? 0 })) : [connected(redis as Redis)];
+    const monitors = await Promise.all(addresses.map((a) => monitorNode(a.host, a.port)));
     for (const m of monitors) cleanups.push(() => m.close());
     // One monitored line per script call: "<time> [db addr] "evalsha" "<sha>" ... "batch-event" ...".
     const scriptCalls = () => monitors.flatMap((m) => m.lines).filter((l) => /^\S+ \[[^\]]*\] "eval/i.test(l) && l.includes('batch-event'));
