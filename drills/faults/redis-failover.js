@@ -117,13 +117,18 @@ async function run({ cluster, env, stackName, opts, log }) {
     const jobState = async () => {
       const states = {};
       let startedTwice = 0;
+      let retriedAfterFailure = 0;
       for (const { queue, id } of acked) {
         const job = await queues[queue].getJob(id);
         const state = job ? await job.getState() : 'missing';
         states[state] = (states[state] ?? 0) + 1;
-        if (job && (job.attemptsStarted ?? job.attemptsMade) > 1) startedTwice++;
+        if (!job) continue;
+        // A start that ended in no attempt (its lock or its move to active lost, the job stalled and ran again) is
+        // a duplicate; an attempt that failed (its handler hit the failover) and was retried is --tries at work.
+        if ((job.attemptsStarted ?? job.attemptsMade) > job.attemptsMade || (job.stalledCounter ?? 0) > 0) startedTwice++;
+        else if (job.attemptsMade > 1) retriedAfterFailure++;
       }
-      return { states, startedTwice };
+      return { states, startedTwice, retriedAfterFailure };
     };
     let jobs = await jobState();
     const deadline = Date.now() + 120000;
@@ -145,7 +150,7 @@ async function run({ cluster, env, stackName, opts, log }) {
         upAnswers: upAgainMs === null ? lastUp : undefined,
         windowMs: failureTimes ? failureTimes.last - failureTimes.first : 0,
         requests: { total: figures.http.requests, failed: figures.http.errors, succeeded: figures.http.requests - figures.http.errors },
-        jobs: { acknowledged: acked.length, refused, states: jobs.states, completedOnce: (jobs.states.completed ?? 0) - jobs.startedTwice, startedTwice: jobs.startedTwice },
+        jobs: { acknowledged: acked.length, refused, states: jobs.states, completedOnce: (jobs.states.completed ?? 0) - jobs.startedTwice, startedTwice: jobs.startedTwice, retriedAfterFailure: jobs.retriedAfterFailure },
         ...figures,
       },
       guarantees: {

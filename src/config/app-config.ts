@@ -221,7 +221,10 @@ export class AppConfig {
       names: e.QUEUE_NAMES,
       tries: e.QUEUE_TRIES,
       backoff: e.QUEUE_BACKOFF !== undefined ? [...parseBackoff('QUEUE_BACKOFF', e.QUEUE_BACKOFF)] : e.QUEUE_BACKOFF_MS !== undefined ? [e.QUEUE_BACKOFF_MS / 1000] : [2],
-      lockMs: e.QUEUE_LOCK_MS,
+      // A failover loses the renewals only the old primary held and takes ~3 s: with a 5 s lock renewed every
+      // 2.5 s, the promoted replica's copy of the lock had expired and a running job was started a second
+      // time (Cluster kill drill, drills/RESULTS.md). 15 s outlives a renewal interval plus a failover.
+      lockMs: e.QUEUE_LOCK_MS ?? (e.REDIS_SENTINELS?.length || e.REDIS_CLUSTER_NODES?.length ? 15000 : 5000),
       stalledIntervalMs: e.QUEUE_STALLED_INTERVAL_MS,
       analysisStationMs: e.ANALYSIS_STATION_MS,
       maxActiveAnalysesPerUser: e.MAX_ACTIVE_ANALYSES_PER_USER,

@@ -82,6 +82,13 @@ describe('parseEnv', () => {
     expect(() => parseEnv({ REALTIME_SHARDS: '65' })).toThrow('REALTIME_SHARDS must be');
   });
 
+  it('locks jobs 5 s with one Redis and 15 s on Sentinel or a Cluster (a lock must outlive a failover), unless QUEUE_LOCK_MS says', () => {
+    expect(new AppConfig(parseEnv({})).queue.lockMs).toBe(5000);
+    expect(new AppConfig(parseEnv({ REDIS_SENTINELS: 'a:26379,b:26379' })).queue.lockMs).toBe(15000);
+    expect(new AppConfig(parseEnv({ REDIS_CLUSTER_NODES: 'a:6379,b:6379' })).queue.lockMs).toBe(15000);
+    expect(new AppConfig(parseEnv({ REDIS_CLUSTER_NODES: 'a:6379', QUEUE_LOCK_MS: '4000' })).queue.lockMs).toBe(4000);
+  });
+
   it('reads DB_REPLICA_MAX_LAG_S in whole seconds, 5 by default, 0 to turn the lag check off', () => {
     expect(new AppConfig(parseEnv({})).db.replicaMaxLagS).toBe(5);
     expect(new AppConfig(parseEnv({ DB_REPLICA_MAX_LAG_S: '0' })).db.replicaMaxLagS).toBe(0);

@@ -143,8 +143,11 @@ export const envSchema = z.object({
     }),
   /** Deprecated (milliseconds): read when QUEUE_BACKOFF is not set, with a warning; removed in the next release. */
   QUEUE_BACKOFF_MS: int(0).optional(),
-  /** Worker job lock; renewed at half of it, so a SIGKILLed worker's job is free again within it. */
-  QUEUE_LOCK_MS: int(1000, 600000).default('5000'),
+  /**
+   * Worker job lock; renewed at half of it, so a SIGKILLed worker's job is free again within it. Default 5 s
+   * with one Redis, 15 s on Sentinel or a Cluster (app-config.ts says why).
+   */
+  QUEUE_LOCK_MS: int(1000, 600000).optional(),
   /** How often workers look for jobs whose lock expired (stalled) and put them back. */
   QUEUE_STALLED_INTERVAL_MS: int(500, 600000).default('3000'),
   /**
