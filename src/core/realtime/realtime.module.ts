@@ -14,6 +14,7 @@ import { SocketNamespaces } from './socket-namespaces';
 import { SseRegistry } from './sse-registry';
 import { ClusterState } from './cluster-state';
 import { EventLog } from './event-log';
+import { assertShardedPubSub } from './sharded-pubsub-check';
 import { EventRouting } from './event-routing';
 import { PresenceScope } from './presence-scope';
 import { InstanceAnnouncer } from './instance-announcer';
@@ -49,8 +50,10 @@ const publishingWith = (coalesceMs: number) => [
   {
     provide: EventLog,
     inject: [REDIS, AppConfig],
-    useFactory: (redis: RedisClient, config: AppConfig) =>
-      new EventLog(redis, { prefix: config.redis.prefix, historyPerRoom: config.realtime.sseHistory, historyTtlMs: HISTORY_TTL_MS, shards: config.realtime.shards, coalesceMs }),
+    useFactory: async (redis: RedisClient, config: AppConfig) => {
+      await assertShardedPubSub(redis, config.realtime.shards);
+      return new EventLog(redis, { prefix: config.redis.prefix, historyPerRoom: config.realtime.sseHistory, historyTtlMs: HISTORY_TTL_MS, shards: config.realtime.shards, coalesceMs });
+    },
   },
   RedisRealtimeService,
   { provide: RealtimeService, useExisting: RedisRealtimeService },
