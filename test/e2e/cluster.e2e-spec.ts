@@ -64,6 +64,10 @@ describe('cluster mode: nginx + supervisord in front of several api processes', 
   });
 
   it('restarts a SIGKILLed api process while /up keeps answering 200 through nginx', async () => {
+    // Another process must be there to take over: every one answers /up, and nginx, which took any that was
+    // still booting when it was first asked for a failed one (max_fails=2), tries them again after fail_timeout (2 s).
+    for (const port of cluster.apiPorts) await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/up`).catch(() => null))?.status === 200, 60000);
+    await new Promise((r) => setTimeout(r, 2500));
     const probe = await fetch(`${cluster.url}/up`);
     const victimPort = await servedBy(cluster, probe.headers.get('x-request-id') as string);
     const program = cluster.apiProgram(victimPort);
