@@ -5,6 +5,9 @@ import type { StickyWindow } from '../database/sticky-window';
 import { ForbiddenError } from '../errors/domain-error';
 import { ClientEventRunner, EventClass, EventLimiter } from './client-event-runner';
 
+/** ioredis re-exports redis-errors' ReplyError untyped: a reply error as Redis sends it. */
+const RedisReply = ReplyError as unknown as new (message: string) => Error;
+
 const sticky = { isWithin: async () => false } as unknown as StickyWindow;
 const socket = (principal?: object) => ({ id: 's1', nsp: { name: '/realtime' }, data: { ip: '10.0.0.1', rooms: [], principal } }) as unknown as Socket;
 const user = { id: 7, role: 'user', via: 'token' };
@@ -41,7 +44,7 @@ describe('ClientEventRunner (every client event: auth, rate limit, unit of work,
 
   it('answers unavailable (retry later), not internal, when Redis cannot serve for a moment (a failover: READONLY)', async () => {
     const { runner } = runnerWith();
-    const readonly = new ReplyError("READONLY You can't write against a read only replica.");
+    const readonly = new RedisReply("READONLY You can't write against a read only replica.");
     expect(await runner.handle(socket(user), 'x', 'rooms', () => Promise.reject(readonly))).toEqual({ ok: false, error: 'unavailable', message: 'Redis unavailable' });
   });
 

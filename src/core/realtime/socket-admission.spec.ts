@@ -1,3 +1,4 @@
+import { ReplyError } from 'ioredis';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'socket.io';
 import type { AppConfig } from '../../config/app-config';
@@ -7,6 +8,9 @@ import type { EventLog } from './event-log';
 import { RecentRevocations } from './recent-revocations';
 import { SocketAdmission } from './socket-admission';
 import type { AppSocket } from './socket-state';
+
+/** ioredis re-exports redis-errors' ReplyError untyped: a reply error as Redis sends it. */
+const RedisReply = ReplyError as unknown as new (message: string) => Error;
 
 const config = { http: { trustedProxies: { trusts: () => false }, corsOrigins: [] } } as unknown as AppConfig;
 const authenticator = {
@@ -56,7 +60,7 @@ describe('SocketAdmission (the namespace middleware: cluster slot, then handshak
   });
 
   it('closes the transport when Redis fails during admission (the client reconnects by itself), but refuses a limit with connect_error', async () => {
-    const failing = fakeCluster(() => Promise.reject(new Error('Command timed out')));
+    const failing = fakeCluster(() => Promise.reject(new RedisReply('LOADING Redis is loading the dataset in memory')));
     const socket = fakeSocket('valid');
     const err = await admit(new SocketAdmission(config, authenticator, failing.cluster, log, new RecentRevocations()), socket);
     expect({ code: (err as Error & { data: { code: string } }).data.code, conn: socket.conn.readyState, held: failing.held.size }).toEqual({ code: 'unavailable', conn: 'closing', held: 0 });
@@ -64,6 +68,10 @@ describe('SocketAdmission (the namespace middleware: cluster slot, then handshak
     const limited = fakeSocket('valid');
     await admit(new SocketAdmission(config, authenticator, fakeCluster(() => Promise.reject(new ConnectionRefusedError('connection_limit'))).cluster, log, new RecentRevocations()), limited);
     expect(limited.conn.readyState).toBe('open'); // the refusal is told to the client, which does not hammer
+
+    const buggy = fakeSocket('valid');
+    const bug = await admit(new SocketAdmission(config, authenticator, fakeCluster(() => Promise.reject(new TypeError('x is undefined'))).cluster, log, new RecentRevocations()), buggy);
+    expect({ code: (bug as Error & { data: { code: string } }).data.code, conn: buggy.conn.readyState }).toEqual({ code: 'unavailable', conn: 'open' }); // a bug: refused, not retried forever
   });
 
   it('authenticates a valid handshake token in the slot call, keeps only {id, role, via}, and hands over the recovery offset', async () => {

@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { DomainError } from '../errors/domain-error';
+import { mapError } from '../errors/error-mapping';
 import { assertSameSiteHandshake } from '../http/cross-site';
 import { Authenticator } from '../session/authenticator';
 import { principalCredential } from '../session/credential-tag';
@@ -42,6 +43,7 @@ function socketPrincipal(p: Principal): Principal {
  */
 @Injectable()
 export class SocketAdmission {
+  private readonly logger = new Logger('SocketAdmission');
   /** Sockets past the cluster limits that have not connected yet (kept out of socket.data, which stays small). */
   private readonly admitting = new Map<AppSocket, Admission>();
   /**
@@ -68,17 +70,24 @@ export class SocketAdmission {
       this.admit(raw as AppSocket).then(
         () => next(),
         (err: unknown) => {
-          if (!(err instanceof DomainError)) {
+          if (err instanceof DomainError) {
+            next(Object.assign(new Error(err.code), { data: { code: err.code, message: err.message } }));
+            return;
+          }
+          const unavailable = Object.assign(new Error('unavailable'), { data: { code: 'unavailable', message: 'Service temporarily unavailable' } });
+          if (mapError(err).body.statusCode === 503) {
             // Redis or the database gone for a moment (a failover): close the transport instead of refusing.
             // socket.io-client never retries a namespace refused with connect_error by itself, so every
             // client refused `unavailable` stayed away for good (SENTINEL FAILOVER drill: 36 of 1,000
             // sockets, drills/RESULTS.md); a closed transport makes it reconnect with its backoff, and
             // socket.io drops the half-admitted socket without an answer (its connection is no longer open).
             raw.conn.close();
-            next(Object.assign(new Error('unavailable'), { data: { code: 'unavailable', message: 'Service temporarily unavailable' } }));
+            next(unavailable);
             return;
           }
-          next(Object.assign(new Error(err.code), { data: { code: err.code, message: err.message } }));
+          // Anything else is a bug: said once here, and the client is refused (it would only meet it again).
+          this.logger.error({ err }, 'socket admission failed');
+          next(unavailable);
         },
       );
     };
