@@ -376,12 +376,14 @@ export class QueueWorker {
         // Counted in its batch before the job is moved: if this process dies in between, the job is re-run and still counted once.
         if (batchId && batches) await batches.record(batchId, ref, skipped ? 'skip' : 'success');
         const durability = this.durability[index];
-        // No mark while the Cluster has no master for the slot (mid-failover): the completion goes out anyway
-        // (the connection queues it until the new master is known) and is not confirmed. Throwing here left the
-        // job active with nobody renewing its lock, and it ran a second time (Cluster kill drill).
-        const mark = durability ? await durability.mark().catch(() => null) : null;
-        // What finish() may fetch from another queue goes over that queue's connection: its own confirmation.
-        const marks = await this.starts.marks();
+        // One mark per lane before the writes: this lane's covers the completion (and the job BullMQ hands over
+        // with it); another lane's, what finish() may fetch from that queue. No mark while the Cluster has no
+        // master for the slot (mid-failover): the completion goes out anyway (the connection queues it until the
+        // new master is known) unconfirmed — a throw here had left the job active with nobody renewing its lock,
+        // and it ran a second time (Cluster kill drill). None at all when no lane needs confirming (one Redis).
+        const marking = this.starts.marks();
+        const marks = marking && (await marking);
+        const mark = marks?.[index] ?? null;
         // With --rest the slot pauses before its next job, so it must not be handed one now.
         let next =
           this.opts.restS > 0
