@@ -228,7 +228,13 @@ export class AppConfig {
       stalledIntervalMs: e.QUEUE_STALLED_INTERVAL_MS,
       analysisStationMs: e.ANALYSIS_STATION_MS,
       maxActiveAnalysesPerUser: e.MAX_ACTIVE_ANALYSES_PER_USER,
-      dispatchMinReplicas: e.QUEUE_DISPATCH_MIN_REPLICAS ?? (e.REDIS_SENTINELS?.length || e.REDIS_CLUSTER_NODES?.length ? 1 : 0),
+      // Replicas seen online are always waited for; the minimum only matters when a primary has none.
+      // Sentinel (two replicas): a promoted primary gets the other replica within seconds, so 1 costs
+      // nothing and refuses writes to a primary that lost both. Cluster (one replica per master): after a
+      // master dies its promoted replica has none until the dead node is back, and a minimum of 1 refused
+      // every dispatch for that long (11.7-12.1 s in the Cluster kill drill against a 5 s target); a
+      // master's writes then stand on it alone, as Redis Cluster's own writes do (warned in the log).
+      dispatchMinReplicas: e.QUEUE_DISPATCH_MIN_REPLICAS ?? (e.REDIS_SENTINELS?.length ? 1 : 0),
       dispatchWaitMs: e.QUEUE_DISPATCH_WAIT_MS,
       metricsPort: e.METRICS_PORT,
       metricsHost: e.METRICS_HOST,

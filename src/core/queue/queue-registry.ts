@@ -1,8 +1,8 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '../../config/app-config';
 import { NotFoundError, UnavailableError } from '../errors/domain-error';
-import { ReplicaConfirmation, ReplicaConfirmationError, WriteMark } from '../redis/replica-confirmation';
+import { noReplicaWarning, ReplicaConfirmation, ReplicaConfirmationError, WriteMark } from '../redis/replica-confirmation';
 import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
 import { REDIS } from '../redis/redis.module';
 import { JobHandlers } from './job-handlers';
@@ -44,6 +44,7 @@ export class QueueRegistry implements OnModuleInit, OnApplicationShutdown {
   /** Dispatch-only queues, on a connection of their own: WAIT blocks the connection it is sent on. */
   private readonly producers = new Map<string, Queue>();
   private producer?: { client: RedisClient; confirmation: ReplicaConfirmation };
+  private readonly logger = new Logger(QueueRegistry.name);
 
   constructor(
     readonly config: AppConfig,
@@ -112,6 +113,7 @@ export class QueueRegistry implements OnModuleInit, OnApplicationShutdown {
         minReplicas: this.config.queue.dispatchMinReplicas,
         timeoutMs: this.config.queue.dispatchWaitMs,
         slotKey: `${bullPrefix(this.config)}:x`,
+        onNoReplica: noReplicaWarning(this.config.redis, (f, m) => this.logger.warn(f, m), 'dispatched jobs'),
       });
       if (this.config.queue.dispatchWaitMs > 0) confirmation.start();
       this.producer = { client, confirmation };

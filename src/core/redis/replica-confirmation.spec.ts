@@ -122,6 +122,32 @@ describe('ReplicaConfirmation (at its seam: a fake connection answering INFO and
     d.stop();
   });
 
+  it('says once per primary that writes stand on it alone, only after its replicas have been gone for the memory (minimum 0: a Cluster master whose replica died)', async () => {
+    const fake = new FakeConnection();
+    fake.online = 1;
+    let t = 0;
+    const warned: string[] = [];
+    const c = new ReplicaConfirmation(fake as unknown as RedisClient, { minReplicas: 0, timeoutMs: 500, slotKey: 'sb:{bull}:x', onNoReplica: (id) => warned.push(id) }, () => t);
+    const sampleAt = async (at: number) => {
+      t = at;
+      c.start();
+      await new Promise((r) => setImmediate(r));
+      c.stop();
+    };
+    await sampleAt(0);
+    fake.online = 0;
+    await sampleAt(5000); // the replica seen 5 s ago is still waited for: no warning, writes are refused
+    expect(warned).toEqual([]);
+    expect(c.requiredNow()).toBe(1);
+    await sampleAt(11000);
+    await sampleAt(12000);
+    expect(warned).toEqual(['p']);
+    expect(c.requiredNow()).toBe(0);
+    fake.replId = 'q'; // promoted replica, no replica of its own yet
+    await sampleAt(13000);
+    expect(warned).toEqual(['p', 'q']);
+  });
+
   it('does not wait at all on a Redis without replicas when none is required', async () => {
     const fake = new FakeConnection();
     fake.online = 0;

@@ -67,6 +67,11 @@ export interface ReplicaConfirmationOptions {
   memoryMs?: number;
   /** How often the primary's replicas are sampled. */
   sampleEveryMs?: number;
+  /**
+   * Called once per primary (replication id) whose sample shows no replica online while writes go
+   * unconfirmed for it (minReplicas 0): a Cluster master whose replica died, a Sentinel primary that lost both.
+   */
+  onNoReplica?: (replId: string) => void;
 }
 
 /**
@@ -83,6 +88,19 @@ export class ReplicaConfirmationError extends Error {
     super(why);
     this.name = 'ReplicaConfirmationError';
   }
+}
+
+const SLOTS_REFRESH_TIMEOUT_MS = 2000;
+
+/** Asks the cluster which node serves which slot (ioredis dedupes concurrent refreshes); a failure leaves the old map. */
+function refreshSlots(cluster: Cluster, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    cluster.refreshSlotsCache(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 const movedError = (required: number) => new ReplicaConfirmationError(required, 0, 'the Redis connection changed under the write (failover)', 'moved');
@@ -108,6 +126,8 @@ export class ReplicaConfirmation {
   private timer?: NodeJS.Timeout;
   private sampling?: Promise<ReplicationSample | null>;
   private readonly sampleEveryMs: number;
+  /** The primary (replication id) onNoReplica was last called for. */
+  private warnedNoReplica?: string;
   /** Connections of a node so far: WAIT only counts the writes of the connection it is sent on. */
   private readonly generations = new WeakMap<Redis, number>();
 
@@ -194,7 +214,13 @@ export class ReplicaConfirmation {
       try {
         const node = await this.node();
         const sample = parseReplicationInfo(String(await node.call('INFO', 'replication')));
-        if (sample) this.highWater.record(sample, this.now());
+        if (sample) {
+          this.highWater.record(sample, this.now());
+          if (this.highWater.required(sample.replId, this.now()) === 0 && this.warnedNoReplica !== sample.replId) {
+            this.warnedNoReplica = sample.replId;
+            this.opts.onNoReplica?.(sample.replId);
+          }
+        }
         return sample;
       } finally {
         this.sampling = undefined;
@@ -205,11 +231,22 @@ export class ReplicaConfirmation {
 
   /** The connection the writes went over: the client itself, or on a Cluster the master of the slot. */
   private async node(): Promise<Redis> {
-    if (!(this.client instanceof Cluster)) return this.client;
-    this.slot ??= Number(await this.client.call('CLUSTER', 'KEYSLOT', this.opts.slotKey));
-    const key = this.client.slots[this.slot]?.[0];
-    const node = this.client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === key);
-    if (!node) throw new ReplicaConfirmationError(Math.max(1, this.opts.minReplicas), 0);
+    const cluster = this.client;
+    if (!(cluster instanceof Cluster)) return cluster;
+    const slot = (this.slot ??= Number(await cluster.call('CLUSTER', 'KEYSLOT', this.opts.slotKey)));
+    const master = () => {
+      const key = cluster.slots[slot]?.[0];
+      return cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === key);
+    };
+    let node = master();
+    if (!node) {
+      // The slot's master is gone (kill -9) and ioredis only asks the cluster for its slots again when a
+      // command fails: with every write here asking for the master first, none was sent, and dispatches
+      // were refused until the dead node came back (12 s in the Cluster kill drill). Ask, then look again.
+      await refreshSlots(cluster, SLOTS_REFRESH_TIMEOUT_MS);
+      node = master();
+    }
+    if (!node) throw new ReplicaConfirmationError(Math.max(1, this.opts.minReplicas), 0, 'no master is known for the queues’ slot (Redis Cluster failing over)');
     return node;
   }
 }
@@ -255,4 +292,15 @@ export class BatchedConfirmation {
       (err: unknown) => batch.forEach((w) => w.reject(err)),
     );
   }
+}
+
+/** On a topology with replicas (Sentinel, Cluster), the warning ReplicaConfirmation's onNoReplica gives; undefined with one Redis. */
+export function noReplicaWarning(
+  redis: { sentinels?: unknown[]; clusterNodes?: unknown[] },
+  warn: (fields: object, message: string) => void,
+  what: string,
+): ((replId: string) => void) | undefined {
+  if (!redis.sentinels?.length && !redis.clusterNodes?.length) return undefined;
+  return (replId) =>
+    warn({ replId }, `the Redis primary of the queues has no replica online: ${what} stand on it alone until one is back (a second failure before then can lose them; QUEUE_DISPATCH_MIN_REPLICAS=1 refuses them instead)`);
 }

@@ -8,7 +8,7 @@ import { checkMarkerKeyType, checkNextJobFromJobData, FetchingWorker, markerKey 
 import { reportPatch } from '../../patches/patch-check';
 import type { RealtimeService } from '../../realtime/realtime.contract';
 import { createRedis, RedisClient } from '../../redis/redis.factory';
-import { BatchedConfirmation, ReplicaConfirmation } from '../../redis/replica-confirmation';
+import { BatchedConfirmation, noReplicaWarning, ReplicaConfirmation } from '../../redis/replica-confirmation';
 import { BatchTracker } from '../batch/batch-tracker';
 import { JobAnnouncer } from '../job-announcer';
 import { ReleaseJob } from '../job-middleware';
@@ -259,7 +259,12 @@ export class QueueWorker {
     // A WAIT holds back every later command of its connection, the lock renewals of the other running jobs
     // included: it gives up (and is retried) well inside a lock's life, so lagging replicas cannot let a lock lapse.
     const timeoutMs = Math.max(1, Math.min(dispatchWaitMs, Math.floor(lockMs / 4)));
-    const confirmation = new ReplicaConfirmation(connection, { minReplicas: dispatchMinReplicas, timeoutMs, slotKey: `${bullPrefix(this.config)}:x` });
+    const confirmation = new ReplicaConfirmation(connection, {
+      minReplicas: dispatchMinReplicas,
+      timeoutMs,
+      slotKey: `${bullPrefix(this.config)}:x`,
+      onNoReplica: noReplicaWarning(this.config.redis, (f, m) => this.logger.warn(f, m), 'job starts and completions'),
+    });
     confirmation.start();
     this.confirmations.push(confirmation);
     const batched = new BatchedConfirmation(confirmation);
