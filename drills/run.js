@@ -3,6 +3,7 @@
 'use strict';
 /**
  * npm run drill -- <name> [--clients=N] [--duration=S] [--rate=R] [--rounds=K]
+ * npm run drill -- soak [--clients=N] [--duration=S] [--heap-snapshots]
  * npm run drill -- redis-failover --topology=sentinel|cluster [--fault=kill|failover] [--jobs=PER_S]
  *
  * Starts the production topology (nginx, 3 api processes, 2 workers under supervisord, MariaDB
@@ -18,10 +19,15 @@ const DRILLS = ['rolling-deploy', 'api-kill', 'worker-deploy', 'partition', 'soa
 
 function parseArgs(argv) {
   const [name, ...rest] = argv;
-  if (!name || !DRILLS.includes(name)) throw new Error(`usage: npm run drill -- <${DRILLS.join('|')}> [--clients=N] [--duration=S] [--rate=R] [--rounds=K] [--topology=sentinel|cluster] [--fault=kill|failover]`);
+  if (!name || !DRILLS.includes(name)) throw new Error(`usage: npm run drill -- <${DRILLS.join('|')}> [--clients=N] [--duration=S] [--rate=R] [--rounds=K] [--topology=sentinel|cluster] [--fault=kill|failover] [--heap-snapshots]`);
   /** @type {Record<string, number | string>} */
   const opts = {};
   for (const a of rest) {
+    if (a === '--heap-snapshots') {
+      if (name !== 'soak') throw new Error('--heap-snapshots is an option of the soak');
+      opts.heapSnapshots = 'yes';
+      continue;
+    }
     const m = /^--(clients|duration|rate|rounds|jobs)=(\d+)$/.exec(a) ?? /^--(topology)=(single|sentinel|cluster)$/.exec(a) ?? /^--(fault)=(kill|failover)$/.exec(a);
     if (!m) throw new Error(`unknown or malformed option ${a}`);
     opts[m[1]] = /^\d+$/.test(m[2]) ? Number(m[2]) : m[2];

@@ -10,7 +10,7 @@ const { startTopology } = require('./topology');
 
 /**
  * @param {string} name
- * @param {Record<string, number>} opts
+ * @param {Record<string, number | string>} opts
  * @param {(m: string) => void} log
  */
 async function runDrill(name, opts, log) {
@@ -19,7 +19,9 @@ async function runDrill(name, opts, log) {
   // A drill about replicas says how many it needs (the local stack's STACK_REPLICAS).
   if (fault.replicas && !process.env.STACK_REPLICAS) process.env.STACK_REPLICAS = String(fault.replicas);
   log(`starting the topology (nginx, 3 api, 2 workers under supervisord)`);
-  const { cluster, env, stackName } = await startTopology({ log: (m) => log(m), env: fault.env ?? {} });
+  // A fault module's env is the settings it needs on every process: an object, or a function of the options.
+  const faultEnv = typeof fault.env === 'function' ? fault.env(opts) : (fault.env ?? {});
+  const { cluster, env, stackName } = await startTopology({ log: (m) => log(m), env: faultEnv });
   let outcome;
   try {
     outcome = await fault.run({ cluster, env, stackName, opts, log });

@@ -7,6 +7,9 @@
  * ratio; Redis memory from INFO.
  */
 const fs = require('node:fs');
+const path = require('node:path');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** name{labels} value lines -> the sum per metric name. */
 function parseMetrics(text) {
@@ -37,15 +40,19 @@ function procOf(pid) {
   }
 }
 
+/** Every api and worker process of the topology: its sample name, metrics port and supervisord program. */
+function targetsOf(cluster) {
+  return [
+    ...cluster.apiPorts.map((p) => ({ name: `api-${p}`, port: p, program: cluster.apiProgram(p) })),
+    ...cluster.workerMetricsPorts.map((p) => ({ name: `worker-${p}`, port: p, program: `switchboard-worker:switchboard-worker-${p}` })),
+  ];
+}
+
 /** One sample of every process: { 'api-3001': {...}, 'worker-3101': {...}, redis: {...} }. */
 async function sample(cluster, redis) {
   /** @type {Record<string, any>} */
   const out = { at: Date.now() };
-  const targets = [
-    ...cluster.apiPorts.map((p) => ({ name: `api-${p}`, port: p, program: cluster.apiProgram(p) })),
-    ...cluster.workerMetricsPorts.map((p) => ({ name: `worker-${p}`, port: p, program: `switchboard-worker:switchboard-worker-${p}` })),
-  ];
-  for (const t of targets) {
+  for (const t of targetsOf(cluster)) {
     const pid = await cluster.pidOf(t.program);
     const m = await metricsOf(t.port);
     const proc = procOf(pid);
@@ -68,4 +75,45 @@ async function sample(cluster, redis) {
   return out;
 }
 
-module.exports = { sample, parseMetrics };
+const mb = (bytes) => Math.round(bytes / 1e5) / 10;
+
+/**
+ * The same explicit GC request to every api and worker process, one process at a time (SIGUSR2 to
+ * bench/realtime/mem-probe.js, preloaded with MEM_PROBE_DIR=dir): memory after two full collections,
+ * the figure a leak shows in (a sample taken at a random point of the GC cycle carries garbage too).
+ * A process that does not answer within timeoutMs is null.
+ * @returns {Promise<Record<string, any>>}
+ */
+async function gcSample(cluster, dir, timeoutMs = 30000) {
+  /** @type {Record<string, any>} */
+  const out = { at: Date.now() };
+  for (const t of targetsOf(cluster)) {
+    const pid = await cluster.pidOf(t.program);
+    out[t.name] = null;
+    if (!pid) continue;
+    const done = fs.readdirSync(dir).filter((f) => f.startsWith(`${pid}-`) && f.endsWith('.json')).length;
+    const file = path.join(dir, `${pid}-${done + 1}.json`);
+    const startedAt = Date.now();
+    try {
+      process.kill(pid, 'SIGUSR2');
+    } catch {
+      continue;
+    }
+    while (!fs.existsSync(file) && Date.now() - startedAt < timeoutMs) await sleep(100);
+    if (!fs.existsSync(file)) continue;
+    const r = JSON.parse(fs.readFileSync(file, 'utf8'));
+    out[t.name] = {
+      pid,
+      ms: Date.now() - startedAt,
+      rssMb: mb(r.after.rss),
+      heapUsedMb: mb(r.after.heapUsed),
+      heapUsedBeforeGcMb: mb(r.before.heapUsed),
+      externalMb: mb(r.after.external),
+      arrayBuffersMb: mb(r.after.arrayBuffers),
+      heapSnapshot: r.snapshot,
+    };
+  }
+  return out;
+}
+
+module.exports = { sample, gcSample, parseMetrics };
