@@ -118,6 +118,7 @@ async function run({ cluster, env, stackName, opts, log }) {
       const states = {};
       let startedTwice = 0;
       let retriedAfterFailure = 0;
+      const twice = [];
       for (const { queue, id } of acked) {
         const job = await queues[queue].getJob(id);
         const state = job ? await job.getState() : 'missing';
@@ -125,10 +126,14 @@ async function run({ cluster, env, stackName, opts, log }) {
         if (!job) continue;
         // A start that ended in no attempt (its lock or its move to active lost, the job stalled and ran again) is
         // a duplicate; an attempt that failed (its handler hit the failover) and was retried is --tries at work.
-        if ((job.attemptsStarted ?? job.attemptsMade) > job.attemptsMade || (job.stalledCounter ?? 0) > 0) startedTwice++;
-        else if (job.attemptsMade > 1) retriedAfterFailure++;
+        if ((job.attemptsStarted ?? job.attemptsMade) > job.attemptsMade || (job.stalledCounter ?? 0) > 0) {
+          startedTwice++;
+          // When, relative to the fault, it was added, (last) taken and finished: which part of the failover it met.
+          const at = (t) => (t ? t - faultAt : null);
+          twice.push({ queue, id, attemptsStarted: job.attemptsStarted, attemptsMade: job.attemptsMade, stalledCounter: job.stalledCounter, addedMs: at(job.timestamp), processedMs: at(job.processedOn), finishedMs: at(job.finishedOn) });
+        } else if (job.attemptsMade > 1) retriedAfterFailure++;
       }
-      return { states, startedTwice, retriedAfterFailure };
+      return { states, startedTwice, retriedAfterFailure, twice };
     };
     let jobs = await jobState();
     const deadline = Date.now() + 120000;
@@ -150,7 +155,7 @@ async function run({ cluster, env, stackName, opts, log }) {
         upAnswers: upAgainMs === null ? lastUp : undefined,
         windowMs: failureTimes ? failureTimes.last - failureTimes.first : 0,
         requests: { total: figures.http.requests, failed: figures.http.errors, succeeded: figures.http.requests - figures.http.errors },
-        jobs: { acknowledged: acked.length, refused, states: jobs.states, completedOnce: (jobs.states.completed ?? 0) - jobs.startedTwice, startedTwice: jobs.startedTwice, retriedAfterFailure: jobs.retriedAfterFailure },
+        jobs: { acknowledged: acked.length, refused, states: jobs.states, completedOnce: (jobs.states.completed ?? 0) - jobs.startedTwice, startedTwice: jobs.startedTwice, retriedAfterFailure: jobs.retriedAfterFailure, startedTwiceJobs: jobs.twice },
         ...figures,
       },
       guarantees: {

@@ -142,7 +142,7 @@ class Load {
       durationS: Math.round((until - this.startedAt) / 1000),
       published: sent.published.length,
       publishRate: Math.round(sent.published.length / Math.max(1, (until - this.startedAt) / 1000)),
-      http: { ...http, byStatus: sent.statuses, failures: sent.failures, failureSpan: sent.failureSpan ?? null },
+      http: { ...http, byStatus: sent.statuses, failures: sent.failures, failureKinds: sent.failureKinds ?? {}, failureSpan: sent.failureSpan ?? null },
       socketAcks: { ...socketAcks, ...(sent.resends ?? {}) },
       analyses: sent.analyses,
       clientsBackAfterMs: backAfterMs,

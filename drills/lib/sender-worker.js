@@ -17,6 +17,8 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 const published = [];
 const statuses = {};
 const failures = [];
+/** Every failed answer by kind, status and message: how many, first and last (a fault's window per kind of failure). */
+const failureKinds = {};
 const analyses = [];
 /** When the first and the last failed answer (5xx, network) came: a fault's window as clients saw it. */
 let failureSpan = null;
@@ -29,6 +31,14 @@ const resends = { resent: 0, replayed: 0 };
 /** How long a socket send is retried before it counts as lost (the drill's finish waits 30 s for sends in flight). */
 const SEND_GIVE_UP_MS = 45000;
 const ACK_TIMEOUT_MS = 10000;
+
+function noteFailure(kind, status, message) {
+  const k = `${kind} ${status} ${String(message ?? '').slice(0, 120)}`;
+  const now = Date.now();
+  const f = (failureKinds[k] ??= { n: 0, first: now, last: now });
+  f.n++;
+  f.last = now;
+}
 
 function count(kind, status) {
   const k = `${kind} ${status}`;
@@ -44,10 +54,12 @@ async function call(kind, opts, userIdx, url) {
   try {
     const r = await request(url, { ...opts, agent, localAddress: clientAddress(6000 + userIdx), timeoutMs: 30000 });
     count(kind, r.status);
+    if (r.status >= 500) noteFailure(kind, r.status, r.body?.message ?? JSON.stringify(r.body));
     if (r.status >= 500 && failures.length < 20) failures.push({ kind, status: r.status, at: Date.now(), body: JSON.stringify(r.body).slice(0, 200) });
     return r;
   } catch (err) {
     count(kind, 'network');
+    noteFailure(kind, 'network', err.message);
     if (failures.length < 20) failures.push({ kind, status: 'network', at: Date.now(), body: err.message });
     return null;
   } finally {
@@ -165,7 +177,7 @@ async function finish() {
   while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   for (const t of timers) if ('senders' in t) for (const s of t.senders) s.close();
   agent.destroy();
-  process.send?.({ type: 'result', published, statuses, failures, failureSpan, analyses, resends, stillInFlight: inFlight }, () => process.exit(0));
+  process.send?.({ type: 'result', published, statuses, failures, failureKinds, failureSpan, analyses, resends, stillInFlight: inFlight }, () => process.exit(0));
 }
 
 process.on('message', (msg) => {
