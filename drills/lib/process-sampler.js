@@ -10,6 +10,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Bytes → MB with one decimal, as every figure here. */
+const mb = (bytes) => Math.round(bytes / 1e5) / 10;
 
 /** name{labels} value lines -> the sum per metric name. */
 function parseMetrics(text) {
@@ -60,7 +62,7 @@ async function sample(cluster, redis) {
       pid,
       rssMb: proc?.rssMb ?? null,
       fds: proc?.fds ?? null,
-      heapUsedMb: m ? Math.round((m.nodejs_heap_size_used_bytes ?? 0) / 1e5) / 10 : null,
+      heapUsedMb: m ? mb(m.nodejs_heap_size_used_bytes ?? 0) : null,
       lagP99Ms: m && m.nodejs_eventloop_lag_p99_seconds !== undefined ? Math.round(m.nodejs_eventloop_lag_p99_seconds * 10000) / 10 : null,
       handles: m?.nodejs_active_handles_total ?? null,
       sse: m?.sse_active_clients ?? null,
@@ -70,12 +72,10 @@ async function sample(cluster, redis) {
   }
   if (redis) {
     const info = await redis.info('memory').catch(() => '');
-    out.redis = { usedMb: Math.round(Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0) / 1e5) / 10 };
+    out.redis = { usedMb: mb(Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0)) };
   }
   return out;
 }
-
-const mb = (bytes) => Math.round(bytes / 1e5) / 10;
 
 /**
  * The same explicit GC request to every api and worker process, one process at a time (SIGUSR2 to
