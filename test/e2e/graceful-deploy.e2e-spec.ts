@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
+import { connect as netConnect } from 'node:net';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
 import { startApi } from '../support/api-process';
 import { registerTokenUser, waitFor } from '../support/http-client';
@@ -47,30 +48,60 @@ describe('graceful shutdown of an api process (SIGTERM, as a deploy sends it)', 
     }
   });
 
-  it('while draining, answers reads 503 for nginx to resend elsewhere, serves writes, and closes every connection', async () => {
-    const api = await startApi({ SHUTDOWN_DRAIN_MS: '4000' });
+  it('drains in two phases: serves on kept-alive connections, then refuses new ones and serves what still comes on the old ones', async () => {
+    const api = await startApi({ SHUTDOWN_DRAIN_MS: '2000' });
+    // One kept-alive connection, as nginx's upstream pool holds them.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const call = (method: string, path: string, token: string, body?: unknown) =>
+      new Promise<{ status: number; connection?: string; port?: number; body: string }>((resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const req = httpRequest(
+          `${api.url}${path}`,
+          { method, agent, headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}) } },
+          (res) => {
+            let text = '';
+            const port = res.socket.localPort;
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, port, body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      });
+    const refusesConnections = () =>
+      new Promise<boolean>((r) => {
+        const s = netConnect(api.port, '127.0.0.1');
+        s.once('error', () => r(true));
+        s.once('connect', () => (s.destroy(), r(false)));
+      });
     try {
       const user = await registerTokenUser(api.url, 'drain');
-      const room = await user.client.post('/api/chat/rooms', { name: 'drain', memberIds: [] });
+      const token = user.client.token as string;
+      const room = await call('POST', '/api/chat/rooms', token, { name: 'drain', memberIds: [] });
       expect(room.status).toBe(201);
+      const roomId = (JSON.parse(room.body) as { id: number }).id;
+      const before = await call('GET', '/api/chat/rooms', token);
+      expect(before.port).toEqual(expect.any(Number));
       api.child.kill('SIGTERM');
+      // Phase 1: /up says shutting_down (a new connection, still accepted); the kept-alive one is served as usual.
       await waitFor(async () => (await fetch(`${api.url}/up`)).status === 503, 3000, 50);
-      const read = await fetch(`${api.url}/api/chat/rooms`, { headers: { authorization: `Bearer ${user.client.token}` } });
-      expect(read.status).toBe(503);
-      expect(read.headers.get('connection')).toBe('close');
-      const write = await fetch(`${api.url}/api/chat/rooms/${(room.body as { id: number }).id}/messages`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${user.client.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ body: 'during the drain' }),
-      });
-      expect(write.status).toBe(201);
-      expect(write.headers.get('connection')).toBe('close');
-      expect((await fetch(`${api.url}/livez`)).status).toBe(200);
+      const read = await call('GET', '/api/chat/rooms', token);
+      expect(read).toMatchObject({ status: 200, connection: 'keep-alive', port: before.port });
+      // Phase 2: connects are refused (nginx resends any request it could not send, POSTs included)...
+      await waitFor(refusesConnections, 4000, 20);
+      // ...while a request that comes later on a connection accepted before is served, then the connection ends.
+      // http.Server.close() at this point ended that idle connection, and nginx's POST on it with it.
+      await new Promise((r) => setTimeout(r, 300));
+      const write = await call('POST', `/api/chat/rooms/${roomId}/messages`, token, { body: 'after the listener stopped' });
+      expect(write).toMatchObject({ status: 201, connection: 'close', port: before.port });
       expect((await api.exited).code).toBe(0);
     } finally {
+      agent.destroy();
       await api.kill();
     }
   });
+
   it('listens with a backlog of HTTP_LISTEN_BACKLOG, not Node\'s 511: a reconnect storm waits in the kernel instead of timing out at nginx', async () => {
     const api = await startApi({ HTTP_LISTEN_BACKLOG: '1000' });
     try {

@@ -1,28 +1,69 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { ShutdownState } from '../health/shutdown-state';
-
-/** Probes and scrapes answer for themselves while draining (/up says shutting_down, /livez stays 200). */
-const ANSWERED_WHILE_DRAINING = new Set(['/up', '/livez', '/metrics']);
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 
 /**
- * While the process drains after SIGTERM (SHUTDOWN_DRAIN_MS), nginx must stop choosing it before
- * its listener closes: a POST sent on a connection the closing process drops is not retried (not
- * idempotent) and reaches the client as a 5xx — the rolling-deploy drill counted them
- * (drills/RESULTS.md). nginx has only passive health checks, so:
- *   - every response asks nginx to close its connection, so none is left idle to be reused at the close;
- *   - reads (GET/HEAD) are answered 503: nginx resends them to another process (proxy_next_upstream
- *     http_503) and counts a failure, so after max_fails it sends nothing here, writes included.
- * Writes that still arrive are served normally.
+ * The plain HTTP connections of the api's server (WebSocket upgrades leave the count) and how many
+ * requests each is serving right now. An idle one is open with nothing in flight: a keep-alive
+ * connection in nginx's upstream pool, or one accepted whose request has not been read yet. Ending
+ * such a connection is the reset nginx reports as `recv() failed (104: Connection reset by peer)`,
+ * and it never resends a POST: the shutdown waits until none is left (ShutdownState).
  */
-export function closeConnectionsWhileDraining(shutdown: ShutdownState) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (!shutdown.isShuttingDown) return next();
-    res.setHeader('Connection', 'close');
-    if ((req.method === 'GET' || req.method === 'HEAD') && !ANSWERED_WHILE_DRAINING.has(req.path)) {
-      res.setHeader('Retry-After', '1');
-      res.status(503).json({ statusCode: 503, error: 'Service Unavailable', message: 'This process is shutting down' });
-      return;
-    }
+export class OpenHttpConnections {
+  private readonly serving = new Map<Socket, number>();
+
+  attach(server: Server): void {
+    server.on('connection', (socket: Socket) => {
+      this.serving.set(socket, 0);
+      socket.once('close', () => this.serving.delete(socket));
+    });
+    server.on('request', (req: Request, res: Response) => {
+      const socket = req.socket;
+      if (!this.serving.has(socket)) return;
+      this.serving.set(socket, (this.serving.get(socket) ?? 0) + 1);
+      res.once('close', () => {
+        const n = this.serving.get(socket);
+        if (n !== undefined) this.serving.set(socket, n - 1);
+      });
+    });
+    // Socket.IO's WebSockets: no more HTTP requests on them; the realtime shutdown closes them.
+    server.on('upgrade', (req: Request) => this.serving.delete(req.socket));
+  }
+
+  get open(): number {
+    return this.serving.size;
+  }
+
+  get idle(): number {
+    let n = 0;
+    for (const inFlight of this.serving.values()) if (inFlight === 0) n++;
+    return n;
+  }
+
+  /** Resolves with how many idle connections are left: 0, or more when `maxMs` ran out first. */
+  async whenNoneIdle(maxMs: number, pollMs = 20): Promise<number> {
+    const until = Date.now() + maxMs;
+    while (this.idle > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, pollMs));
+    return this.idle;
+  }
+}
+
+/** What ShutdownState tells the middleware below. */
+export interface ClosingState {
+  readonly isClosing: boolean;
+}
+
+/**
+ * Once the listener has stopped (the second phase of the shutdown, ShutdownState), every response
+ * asks the client — nginx — to close its connection: the ones it keeps in its upstream pool are
+ * used once more and end cleanly, and nginx can only open new ones, which are refused and resent to
+ * another process for any method. Before that, during SHUTDOWN_DRAIN_MS, connections stay kept
+ * alive: a new connection per request would put nginx's requests in the accept queue at the moment
+ * the listener stops, and the kernel resets those (drills/RESULTS.md, the POST reset at exit).
+ */
+export function closeConnectionsWhileDraining(shutdown: ClosingState) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    if (shutdown.isClosing) res.setHeader('Connection', 'close');
     next();
   };
 }
