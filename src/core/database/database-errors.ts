@@ -13,6 +13,16 @@ const UNREACHABLE_CODES = new Set([
 ]);
 
 /**
+ * mysql2's pool refusing to queue one more request for a connection (`queueLimit`, data-source-options.ts):
+ * the process is overloaded, not the database down. mysql2 gives this error no code; its text is the
+ * library's own constant (mysql2/lib/base/pool.js).
+ */
+export function isDatabaseBusy(err: unknown): boolean {
+  const e: unknown = err instanceof QueryFailedError ? err.driverError : err;
+  return e instanceof Error && (e as { code?: unknown }).code === undefined && e.message === 'Queue limit reached.';
+}
+
+/**
  * A failure to reach the database, as opposed to an error in the statement:
  * by mysql2's codes and its documented `fatal` flag (set on every error that
  * ended the connection: refused, timed out, reset, lost). A bare network code

@@ -2,6 +2,7 @@ import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { ReplyError } from 'ioredis';
 import { QueryFailedError } from 'typeorm';
 import { ForbiddenError, RateLimitedError } from './domain-error';
+import { isDatabaseBusy } from '../database/database-errors';
 import { mapError } from './error-mapping';
 
 describe('mapError', () => {
@@ -52,9 +53,32 @@ describe('mapError', () => {
     expect(mapError(redisRefused).body.message).not.toBe('Database unavailable');
   });
 
+  it('answers 503 Database busy with Retry-After when the pool queue is full (an overloaded process, not a fault), and only then', () => {
+    const full = mapError(new Error('Queue limit reached.'));
+    expect(full).toEqual({ body: { statusCode: 503, error: 'Service Unavailable', message: 'Database busy', retryAfterMs: 1000 }, unexpected: false, headers: { 'Retry-After': '1' } });
+    // The same words with a code are someone else's error.
+    expect(mapError(Object.assign(new Error('Queue limit reached.'), { code: 'X' })).body.statusCode).toBe(500);
+  });
+
   it('answers 503 for a Redis reply that means "not now", and not for an error that only reads like a Redis one', () => {
     const loading = new (ReplyError as new (m: string) => Error)('LOADING Redis is loading the dataset in memory');
     expect(mapError(loading).body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'Redis unavailable' });
     expect(mapError(new Error("Stream isn't writeable and enableOfflineQueue options is false")).body.statusCode).toBe(500);
+  });
+});
+
+describe('the pool-full error as mysql2 raises it', () => {
+  it('is the one isDatabaseBusy knows (a library update that renames it fails here)', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mysql = require('mysql2') as typeof import('mysql2');
+    // Nothing listens on port 9: the one connection is pending or refused, the second request waits, the third is refused.
+    const pool = mysql.createPool({ host: '127.0.0.1', port: 9, connectionLimit: 1, queueLimit: 1, connectTimeout: 500 });
+    const tries = [0, 1, 2].map(() => new Promise<Error | null>((resolve) => pool.getConnection((err) => resolve(err))));
+    const third = await tries[2];
+    expect(third?.message).toBe('Queue limit reached.');
+    expect(isDatabaseBusy(third)).toBe(true);
+    expect(isDatabaseBusy(await tries[0])).toBe(false); // the refused connect is a fault, not load
+    await Promise.all(tries);
+    await new Promise<void>((r) => pool.end(() => r()));
   });
 });

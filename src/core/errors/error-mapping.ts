@@ -1,6 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
-import { isDatabaseUnavailable } from '../database/database-errors';
+import { isDatabaseBusy, isDatabaseUnavailable } from '../database/database-errors';
 import { isRedisUnavailable } from '../redis/redis-errors';
 import { DomainError, STATUS_BY_CODE } from './domain-error';
 
@@ -60,6 +60,10 @@ export function mapError(err: unknown): MappedError {
   // By the error's origin and code (database-errors.ts, redis-errors.ts), never its message.
   if (isDatabaseUnavailable(err)) {
     return { body: { statusCode: 503, error: reason(503), message: 'Database unavailable' }, unexpected: false };
+  }
+  // Load shed by this process, not a fault: retry soon (the next try may reach another process).
+  if (isDatabaseBusy(err)) {
+    return { body: { statusCode: 503, error: reason(503), message: 'Database busy', retryAfterMs: 1000 }, unexpected: false, headers: { 'Retry-After': '1' } };
   }
   if (err instanceof QueryFailedError) {
     const code = (err.driverError as { code?: string } | undefined)?.code;
