@@ -36,6 +36,8 @@ let got = [];
 let toldDuringTraffic = new Uint8Array(0);
 /** recovered:true connects per socket (to tell a loss after a recovery from one without any) */
 let recoveredOf = new Uint16Array(0);
+/** disconnects per socket since the traffic began (a socket missing events without ever dropping points at the server or this process) */
+let disconnectsOf = new Uint16Array(0);
 let duplicates = 0;
 let wrongRoom = 0;
 let closing = false;
@@ -130,6 +132,7 @@ function open(i) {
       downAt[i] = now();
     }
     part.disconnects++;
+    if (disconnectsOf.length > i) disconnectsOf[i]++;
     part.disconnectReasons[reason] = (part.disconnectReasons[reason] ?? 0) + 1;
     // The server ended the socket: socket.io-client does not reconnect by itself then; a real client would.
     if (reason === 'io server disconnect') setTimeout(() => !closing && socket.connect(), 1000 * (0.5 + Math.random()));
@@ -185,11 +188,17 @@ function readyCount() {
   return n;
 }
 
-/** `sent`: how many were published (the storm's publisher runs until stopped). */
-function trafficAccounting(sent) {
+/**
+ * `sent`: how many were published (the storm's publisher runs until stopped); `failedSeqs`: those whose
+ * publish failed (the publisher was told: no socket is owed them).
+ */
+function trafficAccounting(sent, failedSeqs = []) {
   if (!traffic) return null;
   const { rooms } = traffic;
   const total = sent ?? traffic.total;
+  /** Room index -> how many of its seqs failed to publish. */
+  const failedIn = new Map();
+  for (const seq of failedSeqs) if (seq <= total) failedIn.set((seq - 1) % rooms, (failedIn.get((seq - 1) % rooms) ?? 0) + 1);
   let expected = 0;
   let delivered = 0;
   let missing = 0;
@@ -200,7 +209,7 @@ function trafficAccounting(sent) {
     const set = got[i];
     if (!set) continue;
     const k = users[i][2];
-    const exp = k < total ? Math.floor((total - 1 - k) / rooms) + 1 : 0;
+    const exp = (k < total ? Math.floor((total - 1 - k) / rooms) + 1 : 0) - (failedIn.get(k) ?? 0);
     expected += exp;
     delivered += set.size;
     const miss = exp - set.size;
@@ -213,7 +222,7 @@ function trafficAccounting(sent) {
         if (examples.length < 5) {
           const lost = [];
           for (let seq = k + 1; seq <= total && lost.length < 5; seq += rooms) if (!set.has(seq)) lost.push(seq);
-          examples.push({ user: users[i][0], room: users[i][1], lost, recoveredTrue: recoveredOf[i] });
+          examples.push({ user: users[i][0], room: users[i][1], lost, recoveredTrue: recoveredOf[i], disconnects: disconnectsOf[i], connected: Boolean(sockets[i]?.connected), got: set.size });
         }
       }
     }
@@ -239,6 +248,7 @@ process.on('message', (/** @type {any} */ m) => {
       got = new Array(users.length).fill(null);
       toldDuringTraffic = new Uint8Array(users.length);
       recoveredOf = new Uint16Array(users.length);
+      disconnectsOf = new Uint16Array(users.length);
       send({ ok: true });
       break;
     case 'connect':
@@ -262,12 +272,13 @@ process.on('message', (/** @type {any} */ m) => {
       duplicates = 0;
       wrongRoom = 0;
       toldDuringTraffic.fill(0);
+      disconnectsOf.fill(0);
       for (let i = 0; i < users.length; i++) got[i] = ready[i] ? new Set() : null;
       send({ trafficOn: true });
       break;
     case 'report': {
       const cpu = process.cpuUsage(cpuAtMark);
-      const r = { ...part, backMs: undefined, backPerSecond: part.backPerSecond, ready: readyCount(), hist: sparseHist(), traffic: trafficAccounting(m.sent), cpuS: (cpu.user + cpu.system) / 1e6, rssMb: Math.round(process.memoryUsage().rss / 1048576) };
+      const r = { ...part, backMs: undefined, backPerSecond: part.backPerSecond, ready: readyCount(), hist: sparseHist(), traffic: trafficAccounting(m.sent, m.failedSeqs), cpuS: (cpu.user + cpu.system) / 1e6, rssMb: Math.round(process.memoryUsage().rss / 1048576) };
       // back times as a compact summary: sorted sample is enough for p50/p99/max across processes
       const back = part.backMs.slice().sort((a, b) => a - b);
       send({ report: { ...r, back } });

@@ -280,8 +280,8 @@ class Load {
   }
 
   /** `sent`: messages published since `traffic` (what each socket's room should have had). */
-  async report(endTraffic = false, sent = undefined) {
-    const rs = await this.ask({ cmd: 'report', endTraffic, sent }, 'report', 120000);
+  async report(endTraffic = false, sent = undefined, failedSeqs = []) {
+    const rs = await this.ask({ cmd: 'report', endTraffic, sent, failedSeqs }, 'report', 120000);
     const sum = (f) => rs.reduce((a, r) => a + (f(r) ?? 0), 0);
     const merge = (f) => {
       /** @type {Record<string, number>} */
@@ -370,6 +370,8 @@ function startPublishing(pub, projects, rate, total = Infinity) {
   let stopped = false;
   let sent = 0;
   let failed = 0;
+  /** Seqs whose publish failed: the publisher was told, so no socket is owed them. */
+  const failedSeqs = [];
   const inflight = new Set();
   const done = (async () => {
     const started = now();
@@ -377,14 +379,17 @@ function startPublishing(pub, projects, rate, total = Infinity) {
       const due = Math.min(total, Math.floor(((now() - started) / 1000) * rate));
       while (sent < due) {
         const seq = ++sent;
-        const p = pub.publish(`project:${projects[(seq - 1) % projects.length]}`, { seq, t: now() }).catch(() => failed++);
+        const p = pub.publish(`project:${projects[(seq - 1) % projects.length]}`, { seq, t: now() }).catch(() => {
+          failed++;
+          failedSeqs.push(seq);
+        });
         inflight.add(p);
         void p.finally(() => inflight.delete(p));
       }
       await sleep(1);
     }
     await Promise.all(inflight);
-    return { sent, failed, seconds: (now() - started) / 1000 };
+    return { sent, failed, failedSeqs, seconds: (now() - started) / 1000 };
   })();
   return {
     stop: () => {
@@ -589,7 +594,7 @@ async function runKind(kind, o, env, fixtures) {
         const sent = await run.done;
         const drainS = await load.drain(sent.sent * o.roomSize);
         const lag = await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
-        const r = await load.report(true, sent.sent);
+        const r = await load.report(true, sent.sent, sent.failedSeqs);
         rows.push({
           kind,
           part: 'traffic',
@@ -652,11 +657,11 @@ async function runKind(kind, o, env, fixtures) {
             log(`${kind}: ${step.name} :${p} (${onIt} sockets): all back after ${back.toFixed(1)} s`);
           }
           const stepS = (now() - ts) / 1000;
-          const sent = run ? await run.stop() : { sent: 0, failed: 0 };
+          const sent = run ? await run.stop() : { sent: 0, failed: 0, failedSeqs: [] };
           await load.drain(sent.sent * o.roomSize);
           pids = await apiPids(handle);
           await waitFor('probes', () => pids.every((pid) => fs.existsSync(path.join(probeDir, `${pid}.sock`))), 30000).catch(() => undefined);
-          const r = await load.report(true, sent.sent);
+          const r = await load.report(true, sent.sent, sent.failedSeqs);
           const st = await load.status();
           // Which api processes ended other than by the step itself (a crash under the storm)?
           const expectedGone = step.name === 'kill -9' ? [before[0]] : before;
@@ -680,6 +685,7 @@ async function runKind(kind, o, env, fixtures) {
             subscribeErrors: r.subscribeErrors,
             crashed,
             published: sent.sent,
+            publishFailed: sent.failed,
             ...(r.traffic
               ? { expected: r.traffic.expected, delivered: r.traffic.delivered, missingTold: r.traffic.missingTold, silentlyMissing: r.traffic.missing, duplicates: r.traffic.duplicates, missingExamples: r.traffic.examples }
               : {}),
