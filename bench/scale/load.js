@@ -138,9 +138,13 @@ function open(i) {
     if (reason === 'io server disconnect') setTimeout(() => !closing && socket.connect(), 1000 * (0.5 + Math.random()));
   });
   socket.on('connect_error', (err) => {
-    const e = /** @type {Error & { data?: { code?: string }, description?: unknown }} */ (err);
+    const e = /** @type {Error & { data?: { code?: string, retryAfterMs?: number }, description?: unknown }} */ (err);
     const key = e.data?.code ?? e.message;
     part.connectErrors[key] = (part.connectErrors[key] ?? 0) + 1;
+    // A refusal with a retry hint (a limit: a crashed process's slots still counted): socket.io-client does
+    // not retry a refused namespace by itself; a real client tries again after the hint, with jitter.
+    const after = e.data?.retryAfterMs;
+    if (typeof after === 'number') setTimeout(() => !closing && !socket.connected && socket.connect(), after * (0.5 + Math.random()));
   });
   socket.on('bench', (/** @type {{ seq: number, t: number }} */ p) => {
     record(now() - p.t);

@@ -86,7 +86,13 @@ function openSocket(url, spec) {
     c.connected = false;
     c.disconnects.push([Date.now(), String(reason)]);
   });
-  socket.on('connect_error', (err) => connectErrors.set(err.message, (connectErrors.get(err.message) ?? 0) + 1));
+  socket.on('connect_error', (err) => {
+    connectErrors.set(err.message, (connectErrors.get(err.message) ?? 0) + 1);
+    // A refusal with a retry hint (connection_limit / ip_limit): socket.io-client does not retry a refused
+    // namespace by itself; a real client tries again after the hint, with jitter (docs/realtime.md).
+    const after = err && err.data && err.data.retryAfterMs;
+    if (typeof after === 'number') setTimeout(() => !socket.connected && socket.connect(), after * (0.5 + Math.random()));
+  });
   socket.onAny((event, payload) => {
     if (event === 'message:new' || event.startsWith('analysis:') || event.startsWith('job:') || event.startsWith('notification:')) onEvent(c, payload);
   });

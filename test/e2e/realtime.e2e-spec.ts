@@ -603,7 +603,8 @@ describe('connection limits across processes', () => {
       await Promise.all([s1.next<{ socketId: string; recovered: boolean }>('connected'), s2.next<{ socketId: string; recovered: boolean }>('connected')]);
       const s3 = openSocket(d.url, '/realtime', { token, forwardedFor: '198.51.100.1' });
       open.push(s3.socket);
-      expect((await connectError(s3.socket)).data).toMatchObject({ code: 'ip_limit' });
+      // With when a retry may pass: socket.io-client never retries a refused namespace by itself.
+      expect((await connectError(s3.socket)).data).toMatchObject({ code: 'ip_limit', retryAfterMs: 5000 });
 
       const ctrl = new AbortController();
       open.push({ close: () => ctrl.abort() });
@@ -615,10 +616,11 @@ describe('connection limits across processes', () => {
       // 4 held (2 sockets + 1 SSE + 1 socket) on two processes: the fifth is refused on either.
       const s5 = openSocket(d.url, '/notifications', { token, forwardedFor: '198.51.100.3' });
       open.push(s5.socket);
-      expect((await connectError(s5.socket)).data).toMatchObject({ code: 'connection_limit' });
+      expect((await connectError(s5.socket)).data).toMatchObject({ code: 'connection_limit', retryAfterMs: 5000 });
       const refused = await fetch(`${e.url}/api/realtime/events`, { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': '198.51.100.3' } });
       expect(refused.status).toBe(503);
-      expect(await refused.json()).toMatchObject({ code: 'connection_limit' });
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toMatchObject({ code: 'connection_limit', retryAfterMs: 5000 });
 
       // Closing one frees a slot.
       s1.socket.close();

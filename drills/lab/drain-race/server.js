@@ -4,7 +4,8 @@ const http = require('node:http');
 const net = require('node:net');
 // MODE=old: the drain before 2026-12-04 22:40 (reads 503, Connection: close, then http.Server.close()).
 // MODE=two-phase: serve on kept-alive connections, then stop accepting and wait for no idle connection (shutdown-state.ts).
-// MODE=stop-late: the reverted try (reads 503 and Connection: close during the drain, then stop accepting).
+// MODE=stop-late: reads 503 and Connection: close during the drain, then stop accepting and wait for no idle
+// connection (like the reverted try bf7eec0, which waited 1 s instead).
 const MODE = process.env.MODE; const PORT = +process.env.PORT;
 const DRAIN = +process.env.DRAIN_MS, IDLE_MAX = +process.env.IDLE_MAX_MS;
 let phase = 'serving';

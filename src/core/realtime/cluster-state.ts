@@ -64,9 +64,19 @@ export function pruneDeadProcesses(redis: RedisClient, redisPrefix: string, now 
 
 type WithAcquire = RedisClient & { rtAcquire(numKeys: number, ...args: (string | number)[]): Promise<[string, number, ...(string | null)[]]> };
 
+/**
+ * When a client refused at a limit may try again. Slots free themselves as clients leave, and a dead
+ * process's within PROCESS_TTL_MS — at once when supervisord's new process takes its name: the clients of
+ * a crashed process reconnecting at once meet its slots still counted for a few seconds (bench:scale's
+ * kill -9 at 2,000 sockets: 4 refused `connection_limit`). socket.io-client never retries a namespace
+ * refused with connect_error by itself; the hint (`retryAfterMs` in err.data, `Retry-After` for SSE)
+ * says when a retry makes sense.
+ */
+export const LIMIT_RETRY_AFTER_MS = 5000;
+
 export class ConnectionRefusedError extends DomainError {
   constructor(code: 'connection_limit' | 'ip_limit') {
-    super(code, code === 'connection_limit' ? 'The server is at its connection limit' : 'Too many connections from this address');
+    super(code, code === 'connection_limit' ? 'The server is at its connection limit' : 'Too many connections from this address', { retryAfterMs: LIMIT_RETRY_AFTER_MS });
   }
 }
 

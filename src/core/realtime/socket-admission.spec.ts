@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'socket.io';
 import type { AppConfig } from '../../config/app-config';
 import type { Authenticator } from '../session/authenticator';
-import { ClusterState, ConnectionRefusedError } from './cluster-state';
+import { ClusterState, ConnectionRefusedError, LIMIT_RETRY_AFTER_MS } from './cluster-state';
 import type { EventLog } from './event-log';
 import { RecentRevocations } from './recent-revocations';
 import { SocketAdmission } from './socket-admission';
@@ -55,7 +55,7 @@ describe('SocketAdmission (the namespace middleware: cluster slot, then handshak
   it('refuses a socket past the cluster limits with the code in err.data, and it holds no slot', async () => {
     const { cluster, held } = fakeCluster(() => Promise.reject(new ConnectionRefusedError('ip_limit')));
     const err = await admit(new SocketAdmission(config, authenticator, cluster, log, new RecentRevocations()), fakeSocket('valid'));
-    expect((err as Error & { data: unknown }).data).toEqual({ code: 'ip_limit', message: 'Too many connections from this address' });
+    expect((err as Error & { data: unknown }).data).toEqual({ code: 'ip_limit', message: 'Too many connections from this address', retryAfterMs: LIMIT_RETRY_AFTER_MS });
     expect(held.size).toBe(0);
   });
 

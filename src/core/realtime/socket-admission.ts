@@ -71,7 +71,10 @@ export class SocketAdmission {
         () => next(),
         (err: unknown) => {
           if (err instanceof DomainError) {
-            next(Object.assign(new Error(err.code), { data: { code: err.code, message: err.message } }));
+            // A refusal that may pass later says when (the limits: ConnectionRefusedError); the client retries then.
+            const retryAfterMs = err.details?.retryAfterMs;
+            const data = typeof retryAfterMs === 'number' ? { code: err.code, message: err.message, retryAfterMs } : { code: err.code, message: err.message };
+            next(Object.assign(new Error(err.code), { data }));
             return;
           }
           const unavailable = Object.assign(new Error('unavailable'), { data: { code: 'unavailable', message: 'Service temporarily unavailable' } });
