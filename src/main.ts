@@ -6,6 +6,7 @@ import { setupApiDocs } from './app/api-docs';
 import { ApiModule } from './app/api.module';
 import { configureHttp } from './app/http-setup';
 import { keepAliveOnStrayErrors, loadConfigOrExit } from './app/process';
+import { ShutdownState } from './core/health/shutdown-state';
 import { setupBrowserLogin } from './core/ops/browser-login';
 import { RealtimeIoAdapter } from './core/realtime/realtime-io.adapter';
 
@@ -24,6 +25,9 @@ async function bootstrap(): Promise<void> {
   // Nest hands listen's arguments on to http.Server.listen(port, host, backlog, cb); its typings stop at the host.
   const listen = app.listen.bind(app) as unknown as (port: number, host: string, backlog: number) => Promise<unknown>;
   await listen(config.http.port, config.http.host, config.http.listenBacklog);
+  // After Socket.IO has attached (engine.io takes the server's 'request' listeners and calls them only for
+  // other paths): the drain's connection count then sees polling requests too.
+  app.get(ShutdownState).attach(app.getHttpServer());
   const logger = app.get(Logger);
   logger.log({ port: config.http.port, host: config.http.host, instance: config.instanceId }, 'api listening');
   if (config.auth.generatedSecrets.length) {

@@ -174,8 +174,6 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   const trusted = config.http.trustedProxies;
   express.set('trust proxy', (addr: string) => trusted.trusts(addr));
   express.disable('x-powered-by');
-  const shutdown = app.get(ShutdownState);
-  shutdown.attach(express.getHttpServer());
-  app.use(closeConnectionsWhileDraining(shutdown));
+  app.use(closeConnectionsWhileDraining(app.get(ShutdownState)));
   app.use(app.get(MaintenanceMode).httpGate());
 }

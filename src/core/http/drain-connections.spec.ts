@@ -1,5 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo, connect, Socket } from 'node:net';
+import { Server as IoServer } from 'socket.io';
+import { io as ioClient } from 'socket.io-client';
 import { stopAccepting } from '../health/shutdown-state';
 import { OpenHttpConnections } from './drain-connections';
 
@@ -108,6 +110,33 @@ describe('OpenHttpConnections', () => {
     expect(connections.idle).toBe(0);
     socket.destroy();
     upgraded?.destroy();
+  });
+});
+
+describe('OpenHttpConnections beside Socket.IO', () => {
+  it('sees a polling request waiting on engine.io as serving when attached after Socket.IO, as the api does', async () => {
+    const count = async (attachFirst: boolean): Promise<{ open: number; idle: number }> => {
+      const server = createServer((_req, res) => res.end('ok'));
+      const connections = new OpenHttpConnections();
+      if (attachFirst) connections.attach(server);
+      const io = new IoServer(server, { pingInterval: 20000, pingTimeout: 5000 });
+      if (!attachFirst) connections.attach(server);
+      const port = await listen(server);
+      const client = ioClient(`http://127.0.0.1:${port}`, { transports: ['polling'], forceNew: true, reconnection: false });
+      try {
+        await new Promise<void>((r) => client.once('connect', () => r()));
+        // Connected: the client's long-poll GET now waits on the server for the next packet.
+        await new Promise((r) => setTimeout(r, 200));
+        return { open: connections.open, idle: connections.idle };
+      } finally {
+        client.close();
+        await io.close();
+        server.closeAllConnections();
+      }
+    };
+    expect(await count(false)).toEqual({ open: 1, idle: 0 });
+    // Attached before, engine.io calls our listener only for other paths: the waiting poll looks idle.
+    expect(await count(true)).toEqual({ open: 1, idle: 1 });
   });
 });
 

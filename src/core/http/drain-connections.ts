@@ -8,6 +8,8 @@ import type { Socket } from 'node:net';
  * connection in nginx's upstream pool, or one accepted whose request has not been read yet. Ending
  * such a connection is the reset nginx reports as `recv() failed (104: Connection reset by peer)`,
  * and it never resends a POST: the shutdown waits until none is left (ShutdownState).
+ * Attach after Socket.IO: engine.io moves the server's 'request' listeners behind its own, which calls
+ * them only for requests that are not its (a polling request would then look idle while it waits).
  */
 export class OpenHttpConnections {
   private readonly serving = new Map<Socket, number>();
