@@ -365,14 +365,13 @@ async function publisherFor(kind, env) {
   };
 }
 
-/** Publishes `rate` msg/s to the rooms in turn (seq 1 → room 0, ...) until stop() or `total` messages. */
 /** How long after the drain the storm's missing events are counted again (late is not lost). */
 const LATE_RECHECK_S = 30;
 
+/** Publishes `rate` msg/s to the rooms in turn (seq 1 → room 0, ...) until stop() or `total` messages. */
 function startPublishing(pub, projects, rate, total = Infinity) {
   let stopped = false;
   let sent = 0;
-  let failed = 0;
   /** Seqs whose publish failed: the publisher was told, so no socket is owed them. */
   const failedSeqs = [];
   const inflight = new Set();
@@ -382,17 +381,14 @@ function startPublishing(pub, projects, rate, total = Infinity) {
       const due = Math.min(total, Math.floor(((now() - started) / 1000) * rate));
       while (sent < due) {
         const seq = ++sent;
-        const p = pub.publish(`project:${projects[(seq - 1) % projects.length]}`, { seq, t: now() }).catch(() => {
-          failed++;
-          failedSeqs.push(seq);
-        });
+        const p = pub.publish(`project:${projects[(seq - 1) % projects.length]}`, { seq, t: now() }).catch(() => failedSeqs.push(seq));
         inflight.add(p);
         void p.finally(() => inflight.delete(p));
       }
       await sleep(1);
     }
     await Promise.all(inflight);
-    return { sent, failed, failedSeqs, seconds: (now() - started) / 1000 };
+    return { sent, failed: failedSeqs.length, failedSeqs, seconds: (now() - started) / 1000 };
   })();
   return {
     stop: () => {

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /**
@@ -15,21 +15,25 @@ export class OpenHttpConnections {
   private readonly serving = new Map<Socket, number>();
 
   attach(server: Server): void {
+    const serving = this.serving;
     server.on('connection', (socket: Socket) => {
-      this.serving.set(socket, 0);
-      socket.once('close', () => this.serving.delete(socket));
+      serving.set(socket, 0);
+      socket.once('close', () => serving.delete(socket));
     });
-    server.on('request', (req: Request, res: Response) => {
-      const socket = req.socket;
-      if (!this.serving.has(socket)) return;
-      this.serving.set(socket, (this.serving.get(socket) ?? 0) + 1);
-      res.once('close', () => {
-        const n = this.serving.get(socket);
-        if (n !== undefined) this.serving.set(socket, n - 1);
-      });
+    // Every request passes here: one shared 'close' listener (the response is `this`), no closure per request.
+    function answered(this: ServerResponse): void {
+      const socket = this.req.socket;
+      const n = serving.get(socket);
+      if (n !== undefined) serving.set(socket, n - 1);
+    }
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const n = serving.get(req.socket);
+      if (n === undefined) return;
+      serving.set(req.socket, n + 1);
+      res.once('close', answered);
     });
     // Socket.IO's WebSockets: no more HTTP requests on them; the realtime shutdown closes them.
-    server.on('upgrade', (req: Request) => this.serving.delete(req.socket));
+    server.on('upgrade', (req: IncomingMessage) => serving.delete(req.socket));
   }
 
   get open(): number {
