@@ -55,6 +55,8 @@ type EngineRes = ServerResponse & { status?: (code: number) => EngineRes; json?:
 export class RealtimeIoAdapter extends IoAdapter {
   private readonly config: AppConfig;
   private readonly logger = new Logger('RealtimeIoAdapter');
+  /** The shutdown's one spread of closes, shared by every gateway's close. */
+  private sendingSocketsAway?: Promise<void>;
 
   constructor(private readonly app: INestApplication) {
     super(app);
@@ -129,6 +131,14 @@ export class RealtimeIoAdapter extends IoAdapter {
    * (a rolling restart of 3,000 sockets, bench:scale); handshakes here are refused meanwhile.
    */
   override async close(server: NestServer): Promise<void> {
+    // Nest calls close once per gateway, all at once (SocketModule.close): one spread for every namespace,
+    // not one per gateway, or three gateways close the sockets three times as fast (a CI flake found it).
+    this.sendingSocketsAway ??= this.sendSocketsAway();
+    await this.sendingSocketsAway;
+    await super.close(server);
+  }
+
+  private async sendSocketsAway(): Promise<void> {
     const inFlight = this.app.get(SocketConnections).inFlight;
     await inFlight.whenIdle(5000);
     const closes: (() => void)[] = [];
@@ -137,7 +147,6 @@ export class RealtimeIoAdapter extends IoAdapter {
     await inFlight.whenIdle(5000);
     // The acks go out in the ticks after the handlers settle (the dispatch pipeline below).
     await new Promise((r) => setImmediate(r));
-    await super.close(server);
   }
 
   /**
