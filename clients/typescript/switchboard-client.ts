@@ -57,6 +57,8 @@ export class ChatClient {
   lastEventId: string | undefined;
   private readonly rooms = new Set<number>();
   private firstConnect = true;
+  private closed = false;
+  private retry?: ReturnType<typeof setTimeout>;
 
   constructor(private readonly opts: ChatClientOptions) {
     this.socket = io(`${opts.baseUrl}/chat`, { auth: { token: opts.token }, transports: ['websocket'], reconnectionDelay: 200, reconnectionDelayMax: 1000 });
@@ -69,6 +71,21 @@ export class ChatClient {
       }
       this.firstConnect = false;
     });
+    this.socket.on('connect_error', (err) => this.retryLater(err));
+  }
+
+  /**
+   * A handshake refused for now (`connection_limit`, `ip_limit`) says when to try again in
+   * `retryAfterMs`; socket.io-client never retries a refused namespace by itself. The retry is
+   * jittered (0.5–1.5×) so that clients refused together do not come back together.
+   */
+  private retryLater(err: Error): void {
+    const ms = retryAfterMs(err);
+    if (ms === undefined || this.closed || this.socket.active) return;
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => {
+      if (!this.closed && !this.socket.connected) this.socket.connect();
+    }, ms * (0.5 + Math.random()));
   }
 
   private deliver(m: Delivered<MessageView>): void {
@@ -77,10 +94,19 @@ export class ChatClient {
     this.opts.onMessage(m);
   }
 
+  /** Resolves once authenticated; rejects on a refusal that will not pass by itself (one with retryAfterMs is retried). */
   ready(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.socket.once('authenticated', () => resolve());
-      this.socket.once('connect_error', reject);
+      const refused = (err: Error): void => {
+        if (retryAfterMs(err) !== undefined) return;
+        this.socket.off('connect_error', refused);
+        reject(err);
+      };
+      this.socket.on('connect_error', refused);
+      this.socket.once('authenticated', () => {
+        this.socket.off('connect_error', refused);
+        resolve();
+      });
     });
   }
 
@@ -110,6 +136,8 @@ export class ChatClient {
   }
 
   close(): void {
+    this.closed = true;
+    clearTimeout(this.retry);
     this.socket.close();
   }
 
@@ -134,4 +162,10 @@ export class ChatClient {
     source.addEventListener('message:new', (e) => this.deliver(JSON.parse(e.data as string) as Delivered<MessageView>));
     return { source, status: statusP };
   }
+}
+
+/** The retry hint of a refused handshake (the server's `connect_error` data), if it has one. */
+function retryAfterMs(err: Error): number | undefined {
+  const ms = (err as Error & { data?: { retryAfterMs?: unknown } }).data?.retryAfterMs;
+  return typeof ms === 'number' && ms >= 0 ? ms : undefined;
 }

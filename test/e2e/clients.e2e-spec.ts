@@ -85,6 +85,36 @@ describe('the documented clients work against a real api', () => {
     }
   });
 
+  it('TypeScript: a handshake refused at the connection limit is tried again after its retryAfterMs, and connects once a slot is free', async () => {
+    // A process of its own: one connection cluster-wide, under a prefix no other suite counts in.
+    const limited = await startApi({ MAX_CONCURRENT_CONNECTIONS: '1', REDIS_PREFIX: `sbclientlimit${Date.now()}:` });
+    const holder = new ChatClient({ baseUrl: limited.url, token: bob.client.token as string, onMessage: () => undefined });
+    const client = new ChatClient({ baseUrl: limited.url, token: alice.client.token as string, onMessage: () => undefined });
+    try {
+      await holder.ready();
+      const refusals: { code?: string; retryAfterMs?: number; at: number }[] = [];
+      client.socket.on('connect_error', (err) => refusals.push({ ...(err as Error & { data?: { code?: string; retryAfterMs?: number } }).data, at: Date.now() }));
+      const ready = client.ready();
+      await waitFor(async () => refusals.length === 1, 10000);
+      expect(refusals[0]).toMatchObject({ code: 'connection_limit', retryAfterMs: 5000 });
+      // socket.io-client gives up on a refused namespace: only the client's own retry brings it back.
+      expect(client.socket.active).toBe(false);
+      const freedAt = Date.now();
+      holder.close();
+      await ready;
+      const waited = Date.now() - freedAt;
+      // Jittered 0.5–1.5 × 5 s from the refusal, and no retry before that (one refusal only).
+      expect(refusals).toHaveLength(1);
+      expect(waited).toBeGreaterThan(2000);
+      expect(waited).toBeLessThan(9000);
+      expect(client.socket.connected).toBe(true);
+    } finally {
+      holder.close();
+      client.close();
+      await limited.stop();
+    }
+  });
+
   it('Python (Debian python3-socketio): joins, sends, receives with the trailing event id, resumes over SSE with Last-Event-ID', async () => {
     const child = spawn('/usr/bin/python3', [join(ROOT, 'clients', 'python', 'switchboard_client.py'), api.url, bob.client.token as string, String(roomId)], {
       stdio: ['pipe', 'pipe', 'pipe'],
