@@ -36,7 +36,8 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     timezone: 'Z',
     supportBigNumbers: true,
     bigNumberStrings: true,
-    extra: { connectionLimit: db.poolSize, enableKeepAlive: true, queueLimit: 1000 },
+    // No queueLimit in mysql2: its refusal takes the node offline (DatabaseBusyError); ReplicationRouter sheds instead.
+    extra: { connectionLimit: db.poolSize, enableKeepAlive: true, queueLimit: 0 },
     entities: [join(root, '**', '*.entity.{ts,js}')],
     migrations: [join(__dirname, 'migrations', '*.{ts,js}')],
     migrationsTableName: 'migrations',

@@ -12,13 +12,31 @@ const UNREACHABLE_CODES = new Set([
   'ER_CONNECTION_KILLED',
 ]);
 
+/** Query runners of one role (primary, or per replica) that may wait for a connection at once in a process. */
+export const CONNECTION_WAIT_LIMIT = 1000;
+
 /**
- * mysql2's pool refusing to queue one more request for a connection (`queueLimit`, data-source-options.ts):
- * the process is overloaded, not the database down. mysql2 gives this error no code; its text is the
- * library's own constant (mysql2/lib/base/pool.js).
+ * Too many requests of this process already wait for a database connection (CONNECTION_WAIT_LIMIT,
+ * counted by ReplicationRouter before it asks mysql2): the process is overloaded, not the database
+ * down. Not mysql2's own `queueLimit`: its PoolCluster counts "Queue limit reached." as an error of the
+ * node, and with `removeNodeErrorCount: 1` (data-source-options.ts) took the primary offline for
+ * `restoreNodeTimeout` — one burst of load made every write fail `Database unavailable` for a second.
+ */
+export class DatabaseBusyError extends Error {
+  constructor() {
+    super('Too many requests are waiting for a database connection');
+    this.name = 'DatabaseBusyError';
+  }
+}
+
+/**
+ * A request shed for load (DatabaseBusyError), or mysql2's pool refusing to queue one more request for a
+ * connection (`queueLimit`, off in data-source-options.ts; kept for a pool configured with one). mysql2
+ * gives that error no code; its text is the library's own constant (mysql2/lib/base/pool.js).
  */
 export function isDatabaseBusy(err: unknown): boolean {
   const e: unknown = err instanceof QueryFailedError ? err.driverError : err;
+  if (e instanceof DatabaseBusyError) return true;
   return e instanceof Error && (e as { code?: unknown }).code === undefined && e.message === 'Queue limit reached.';
 }
 

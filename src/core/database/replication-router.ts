@@ -6,7 +6,7 @@ import { reportPatch } from '../patches/patch-check';
 import { checkQueryRunnerHook, checkReplicaChoiceHook, hookQueryRunners, hookReplicaChoice, PrimaryConnect, ReplicaConnect } from '../patches/typeorm';
 import { dbQueriesTotal, dbQueryDuration, dbReplicaFallbacksTotal, dbReplicaReadsTotal } from '../metrics/metrics';
 import { ReplicaHealth } from './replica-health';
-import { isDatabaseUnavailable } from './database-errors';
+import { CONNECTION_WAIT_LIMIT, DatabaseBusyError, isDatabaseUnavailable } from './database-errors';
 import { DbRole, isWriteStatement, operationOf, routeQueryRunner } from './replication-routing';
 import { StickyWindow } from './sticky-window';
 import { currentRequestContext } from './request-context';
@@ -39,6 +39,9 @@ export class ReplicationRouter {
   private readonly kinds: Record<DbRole, Map<string, StatementKind>> = { primary: new Map(), replica: new Map() };
   /** Which replica (index into DB_READ_HOST) each read connection came from. */
   private readonly servedBy = new WeakMap<object, number>();
+  /** Runners waiting for a connection now, per mode, and how many may (CONNECTION_WAIT_LIMIT per node). */
+  private readonly waiting: Record<ReplicationMode, number> = { master: 0, slave: 0 };
+  private readonly waitLimit: Record<ReplicationMode, number>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -46,6 +49,7 @@ export class ReplicationRouter {
     private readonly replicas: ReplicaHealth,
     private readonly sticky: StickyWindow,
   ) {
+    this.waitLimit = { master: CONNECTION_WAIT_LIMIT, slave: CONNECTION_WAIT_LIMIT * Math.max(1, config.db.read.length) };
     this.install();
   }
 
@@ -96,8 +100,17 @@ export class ReplicationRouter {
     const connect = runner.connect.bind(runner);
     // The replica this runner's connection came from; undefined for the primary.
     let replica: number | undefined;
+    const waiting = this.waiting;
     runner.connect = async () => {
-      const conn: unknown = await connect();
+      // Load shed here, before mysql2's queue (DatabaseBusyError says why not there): 503 Database busy.
+      if (waiting[mode] >= this.waitLimit[mode]) throw new DatabaseBusyError();
+      waiting[mode]++;
+      let conn: unknown;
+      try {
+        conn = await connect();
+      } finally {
+        waiting[mode]--;
+      }
       if (mode === 'slave' && conn && typeof conn === 'object') replica = this.servedBy.get(conn);
       return conn;
     };

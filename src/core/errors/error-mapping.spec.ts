@@ -2,7 +2,7 @@ import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { ReplyError } from 'ioredis';
 import { QueryFailedError } from 'typeorm';
 import { ForbiddenError, RateLimitedError } from './domain-error';
-import { isDatabaseBusy } from '../database/database-errors';
+import { DatabaseBusyError, isDatabaseBusy } from '../database/database-errors';
 import { mapError } from './error-mapping';
 
 describe('mapError', () => {
@@ -58,6 +58,8 @@ describe('mapError', () => {
     expect(full).toEqual({ body: { statusCode: 503, error: 'Service Unavailable', message: 'Database busy', retryAfterMs: 1000 }, unexpected: false, headers: { 'Retry-After': '1' } });
     // The same words with a code are someone else's error.
     expect(mapError(Object.assign(new Error('Queue limit reached.'), { code: 'X' })).body.statusCode).toBe(500);
+    // Our own shedding (ReplicationRouter, before mysql2's queue) is the same answer.
+    expect(mapError(new DatabaseBusyError())).toEqual(full);
   });
 
   it('answers 503 for a Redis reply that means "not now", and not for an error that only reads like a Redis one', () => {
