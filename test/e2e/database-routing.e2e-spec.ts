@@ -1,5 +1,5 @@
 import { ApiProcess, runCli, startApi } from '../support/api-process';
-import { registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
+import { HttpClient, registerTokenUser, registerUser, TestUser, waitFor } from '../support/http-client';
 import { metricValue } from '../support/metrics';
 import { ownStack, replicaServices } from '../support/stack';
 
@@ -72,6 +72,9 @@ describe('sticky read/write routing over real replication', () => {
     await Promise.all(REPLICAS.map((svc) => control.sql(name, svc, 'STOP SLAVE SQL_THREAD')));
     try {
       const newcomer = await registerTokenUser(b.url, 'newcomer'); // on the primary only
+      // Logging in at once on another process, from another device: not on the replica yet, found on the primary.
+      expect((await new HttpClient(a.url).post('/api/auth/login', { email: newcomer.email, password: newcomer.password })).status).toBe(200);
+      expect((await new HttpClient(a.url).post('/api/auth/login', { email: newcomer.email, password: 'not-the-password-1' })).status).toBe(401);
       await new Promise((r) => setTimeout(r, WINDOW_MS + 300)); // the owner's own writes no longer send its reads to the primary
       const replicaReads = await metricValue(a.url, 'db_queries_total', { role: 'replica', kind: 'read' });
       expect((await owner.client.get('/api/projects')).status).toBe(200);

@@ -13,7 +13,9 @@ export class AuthService {
   }
 
   async login(email: string, password: string): Promise<User> {
-    const user = await this.users.findByEmailWithPassword(email);
+    // Not on the replica: maybe registered a moment ago (on another device, another process) and not
+    // replicated yet. The primary decides; only unknown emails pay the second read (and LoginThrottle caps them).
+    const user = (await this.users.findByEmailWithPassword(email)) ?? (await this.users.findByEmailWithPassword(email, 'primary'));
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok) throw new UnauthorizedError('Invalid email or password');
     return user;

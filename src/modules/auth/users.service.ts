@@ -38,12 +38,18 @@ export class UsersService {
     return this.users.findOneBy({ id });
   }
 
-  findByEmailWithPassword(email: string): Promise<User | null> {
-    return this.users
-      .createQueryBuilder('u')
-      .addSelect('u.passwordHash')
-      .where('u.email = :email', { email: email.trim().toLowerCase() })
-      .getOne();
+  /** From a replica, as every read; `primary` for a user a replica may not have yet (AuthService.login). */
+  async findByEmailWithPassword(email: string, from: 'replica' | 'primary' = 'replica'): Promise<User | null> {
+    const runner = from === 'primary' ? this.users.manager.connection.createQueryRunner('master') : undefined;
+    try {
+      return await this.users
+        .createQueryBuilder('u', runner)
+        .addSelect('u.passwordHash')
+        .where('u.email = :email', { email: email.trim().toLowerCase() })
+        .getOne();
+    } finally {
+      await runner?.release();
+    }
   }
 
   /**
