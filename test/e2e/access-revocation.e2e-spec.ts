@@ -243,6 +243,8 @@ describe('logout and lost access reach open connections on every api process', (
     await control.waitReplicaCaughtUp(name, 20000);
     const s = track(openSocket(b.url, '/chat', { token: member.client.token }));
     await s.next('authenticated');
+    // The member's registration started its read-your-writes window (DB_STICKY_WINDOW_MS, 2 s): past it, its reads go to the replica.
+    await new Promise((r) => setTimeout(r, 2100));
     await control.sql(name, 'replica', 'STOP SLAVE SQL_THREAD');
     try {
       expect((await del(owner.client, `/api/projects/${projectId}/members/${member.id}`)).status).toBe(204);

@@ -24,6 +24,8 @@ describe('sticky read/write routing over real replication', () => {
     owner = await registerUser(a.url, 'owner');
     member = await registerTokenUser(b.url, 'member');
     await control.waitReplicaCaughtUp(name, 20000);
+    // Registering starts the new users' read-your-writes windows: the tests begin with both users outside them.
+    await new Promise((r) => setTimeout(r, WINDOW_MS + 300));
   });
 
   afterAll(async () => {
@@ -75,6 +77,9 @@ describe('sticky read/write routing over real replication', () => {
       // Logging in at once on another process, from another device: not on the replica yet, found on the primary.
       expect((await new HttpClient(a.url).post('/api/auth/login', { email: newcomer.email, password: newcomer.password })).status).toBe(200);
       expect((await new HttpClient(a.url).post('/api/auth/login', { email: newcomer.email, password: 'not-the-password-1' })).status).toBe(401);
+      // Registered with a session only (no write of its own since): its next request, on the other process, finds it.
+      const justRegistered = await registerUser(b.url, 'just-registered');
+      expect((await justRegistered.client.on(a.url).get('/api/auth/me')).status).toBe(200);
       await new Promise((r) => setTimeout(r, WINDOW_MS + 300)); // the owner's own writes no longer send its reads to the primary
       const replicaReads = await metricValue(a.url, 'db_queries_total', { role: 'replica', kind: 'read' });
       expect((await owner.client.get('/api/projects')).status).toBe(200);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { StickyWindow } from '../../core/database/sticky-window';
 import { UnauthorizedError } from '../../core/errors/domain-error';
 import { User } from './entities/user.entity';
 import { DUMMY_HASH, verifyPassword } from './password';
@@ -6,10 +7,20 @@ import { UsersService } from './users.service';
 
 @Injectable()
 export class AuthService {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly sticky: StickyWindow,
+  ) {}
 
-  register(email: string, password: string, name: string): Promise<User> {
-    return this.users.create({ email, password, name });
+  /**
+   * The new user's read-your-writes window starts here: the request wrote before it had a user, so the
+   * router could not start it, and the user's next requests (on any process) must find them on the primary
+   * while a replica has not got the row yet.
+   */
+  async register(email: string, password: string, name: string): Promise<User> {
+    const user = await this.users.create({ email, password, name });
+    await this.sticky.recordWrite(String(user.id));
+    return user;
   }
 
   async login(email: string, password: string): Promise<User> {
