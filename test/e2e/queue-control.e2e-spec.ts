@@ -98,7 +98,8 @@ describe('queue control: pause/continue, clear, monitor wait time and webhook, s
   });
 
   it('queue:status lists every live worker of the cluster with what it is doing, and forgets one that stopped', async () => {
-    const [slow] = await kit.probe(['--queue=emails', '--sleep=4000']);
+    // Long enough to still be running when the table is printed: two CLI starts on a loaded machine took over 4 s (CI).
+    const [slow] = await kit.probe(['--queue=emails', '--sleep=10000']);
     const a = kit.work(['--queue=emails', '--name=mailer-1', '-q']);
     const b = kit.work(['--queue=high,default', '--name=main-1', '-q']);
     await kit.waitState('emails', slow.id, 'active', 10000);
@@ -117,7 +118,7 @@ describe('queue control: pause/continue, clear, monitor wait time and webhook, s
     expect(table.stdout).toMatch(/^Name\s+Host\s+PID\s+Queues/);
     expect(table.stdout).toMatch(/mailer-1 .* emails .* queue:probe/);
 
-    await kit.waitState('emails', slow.id, 'completed', 10000);
+    await kit.waitState('emails', slow.id, 'completed', 20000);
     await b.stop();
     await waitFor(async () => {
       const list = JSON.parse((await kit.cli(['queue:status', '--json'])).stdout) as Array<Record<string, unknown>>;
