@@ -28,7 +28,8 @@ export class RedisRealtimeService extends RealtimeService {
   }
 
   async toRooms(rooms: string[], event: string, payload: object, opts?: EmitOptions): Promise<string> {
-    return this.log.publishedId(await this.publish([...new Set(rooms)], event, payload, opts));
+    // The log keeps each room once.
+    return this.log.publishedId(await this.publish(rooms, event, payload, opts));
   }
 
   toUser(userId: number | string, event: string, payload: object, opts?: EmitOptions): Promise<string> {
