@@ -80,9 +80,10 @@ export class JobAnnouncer {
     // Ids are numbers on the wire (docs/seeds.md); a job dispatched with a numeric string owner is read as one.
     const owner = payloadOwner(job.data);
     if (this.announces === 'none' || (this.announces === 'owned' && owner === undefined)) return;
-    const payload: JobProgressPayload = { jobId: String(job.id), queueName: queue, ...(owner === undefined ? {} : { userId: owner }), ...fields };
-    const rooms = [jobRoom(queue, String(job.id)), queueRoom(queue)];
-    if (owner !== undefined) rooms.push(userRoom(owner));
+    const jobId = String(job.id);
+    // Object.assign over a literal, not spreads: two payloads per job, and the spreads cost ~1 KB of garbage each (bench/queues).
+    const payload: JobProgressPayload = Object.assign(owner === undefined ? { jobId, queueName: queue } : { jobId, queueName: queue, userId: owner }, fields);
+    const rooms = owner === undefined ? [jobRoom(queue, jobId), queueRoom(queue)] : [jobRoom(queue, jobId), queueRoom(queue), userRoom(owner)];
     await this.realtime.toRooms(rooms, event, payload);
   }
 }

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../redis/redis.factory';
-import { EventLog } from './event-log';
+import { EventLog, publishCall } from './event-log';
 
 type Entry = [string, string[]];
 
@@ -108,5 +108,47 @@ describe('EventLog with one shard', () => {
     expect(read.events.map((e) => e.position)).toEqual(['8']);
     expect(await log.offsetForNewSocket()).toBe('8');
     expect(log.publishedId(await log.append(['chat:1'], 'x', {}, 'all'))).toBe('100');
+  });
+});
+
+describe('publishCall (the publish script\'s KEYS and ARGV for a batch)', () => {
+  const logKeys = ['seq', 'epoch', 'all'] as const;
+  const head = [1000, 60000, 'channel', 50000, 3, 'PUBLISH'];
+
+  it('lists each history stream once and gives every event its streams, each once, then its body', () => {
+    const asked: string[] = [];
+    const streamKey = (room: string) => (asked.push(room), `room:${room}`);
+    const { keys, args } = publishCall(
+      logKeys,
+      head,
+      [
+        { rooms: ['job:default:1', 'queue:default', 'user:7'], body: 'b1' },
+        { rooms: ['job:default:1', 'queue:default'], body: 'b2' },
+        { rooms: ['chat:1'], body: 'b3' },
+      ],
+      streamKey,
+    );
+    // A job room's history is its queue's stream (historyRoomOf).
+    expect(keys).toEqual(['seq', 'epoch', 'all', 'room:queue:default', 'room:user:7', 'room:chat:1']);
+    expect(args).toEqual([...head, 2, 4, 5, 'b1', 1, 4, 'b2', 1, 6, 'b3']);
+    // Asked once per distinct room of the batch.
+    expect(asked).toEqual(['queue:default', 'queue:default', 'user:7', 'chat:1']);
+  });
+
+  it('sends an event without rooms (a control event) with no stream', () => {
+    const { keys, args } = publishCall(logKeys, head, [{ rooms: [], body: 'c' }], (room) => room);
+    expect(keys).toEqual(['seq', 'epoch', 'all']);
+    expect(args).toEqual([...head, 0, 'c']);
+  });
+});
+
+describe('EventLog.append', () => {
+  it('stores each room once, in the order given, and resolves each event with its id in call order', async () => {
+    const f = fakeRedis();
+    const log = new EventLog(f.redis, { prefix: 'sb:', historyPerRoom: 100, historyTtlMs: 60000 });
+    const [a, b] = await Promise.all([log.append(['chat:1', 'user:2', 'chat:1'], 'x', { n: 1 }, 'all'), log.append(['chat:1'], 'y', { n: 2 }, 'all')]);
+    expect([a.id, a.rooms, a.eventType, a.payload]).toEqual([100, ['chat:1', 'user:2'], 'x', { n: 1 }]);
+    expect([b.id, b.rooms, b.eventType]).toEqual([101, ['chat:1'], 'y']);
+    expect(f.published).toEqual([['sb:{rt}:seq', 'sb:{rt}:epoch', 'sb:{rt}:all-events', 'sb:{rt}:room:chat:1', 'sb:{rt}:room:user:2']]);
   });
 });

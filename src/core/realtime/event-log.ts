@@ -138,8 +138,56 @@ type WithPublish = RedisClient & {
 interface PendingEvent {
   rooms: string[];
   body: string;
-  resolve: (id: number) => void;
+  eventType: string;
+  timestamp: string;
+  payload: Record<string, unknown>;
+  target: RealtimeTarget;
+  resolve: (event: LoggedEvent) => void;
   reject: (err: unknown) => void;
+}
+
+/**
+ * The publish script's KEYS and ARGV for a batch (PUBLISH_LUA): the log's three keys, then each history
+ * stream once (historyRoomOf: a job room and its queue room share the queue's stream); per event its
+ * stream count, their KEYS indexes (each stream once per event) and its body. `streamKey` is asked
+ * once per distinct room of the batch.
+ */
+export function publishCall(
+  logKeys: readonly [seq: string, epoch: string, global: string],
+  head: ReadonlyArray<string | number>,
+  batch: ReadonlyArray<{ rooms: readonly string[]; body: string }>,
+  streamKey: (room: string) => string,
+): { keys: string[]; args: (string | number)[] } {
+  const keys = [...logKeys];
+  const byKey = new Map<string, number>();
+  const byRoom = new Map<string, number>();
+  const args: (string | number)[] = [...head];
+  for (const e of batch) {
+    const countAt = args.push(0) - 1;
+    for (const room of e.rooms) {
+      let index = byRoom.get(room);
+      if (index === undefined) {
+        const key = streamKey(historyRoomOf(room));
+        index = byKey.get(key);
+        if (index === undefined) {
+          index = keys.push(key);
+          byKey.set(key, index);
+        }
+        byRoom.set(room, index);
+      }
+      if (args.indexOf(index, countAt + 1) === -1) args.push(index);
+    }
+    args[countAt] = args.length - countAt - 1;
+    args.push(e.body);
+  }
+  return { keys, args };
+}
+
+/** Each room once, in first-seen order (an event's few rooms: no Set). */
+function uniqueRooms(rooms: readonly string[]): string[] {
+  const unique: string[] = [];
+  for (const room of rooms) if (!unique.includes(room)) unique.push(room);
+  return unique;
 }
 
 export interface EventLogOptions {
@@ -179,6 +227,10 @@ export class ShardLog {
   private pending: PendingEvent[] = [];
   private flushScheduled = false;
   private flushTimer: NodeJS.Timeout | undefined;
+  private readonly flushNow = (): void => this.flush();
+  private readonly roomStreamKey = (room: string): string => this.streamKey(room);
+  private isoAt = NaN;
+  private iso = '';
 
   constructor(
     private readonly redis: RedisClient,
@@ -211,20 +263,30 @@ export class ShardLog {
    * `coalesceMs`) share one round trip and get their ids in the order of the calls.
    */
   append(rooms: string[], eventType: string, payload: Record<string, unknown>, target: RealtimeTarget): Promise<LoggedEvent> {
-    const unique = [...new Set(rooms)];
-    const timestamp = new Date().toISOString();
+    const unique = uniqueRooms(rooms);
+    const timestamp = this.isoNow();
     const body = JSON.stringify({ eventType, timestamp, payload, target, rooms: unique });
     return new Promise<LoggedEvent>((resolve, reject) => {
-      this.pending.push({ rooms: unique, body, resolve: (id) => resolve({ id, shard: this.index, eventType, timestamp, payload, target, rooms: unique }), reject });
+      this.pending.push({ rooms: unique, body, eventType, timestamp, payload, target, resolve, reject });
       const coalesceMs = this.opts.coalesceMs ?? 0;
       // A full batch does not wait for the rest of the window.
       if (coalesceMs > 0 && this.pending.length >= MAX_BATCH) this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
-        if (coalesceMs > 0) this.flushTimer = setTimeout(() => this.flush(), coalesceMs);
-        else setImmediate(() => this.flush());
+        if (coalesceMs > 0) this.flushTimer = setTimeout(this.flushNow, coalesceMs);
+        else setImmediate(this.flushNow);
       }
     });
+  }
+
+  /** The ISO time of now, formatted once per millisecond (a busy worker announces several events in one). */
+  private isoNow(): string {
+    const now = Date.now();
+    if (now !== this.isoAt) {
+      this.isoAt = now;
+      this.iso = new Date(now).toISOString();
+    }
+    return this.iso;
   }
 
   private flush(): void {
@@ -235,25 +297,15 @@ export class ShardLog {
   }
 
   private send(batch: PendingEvent[]): void {
-    const keys = [this.seqKey, this.epochKey, this.globalKey];
-    const keyIndex = new Map<string, number>();
-    const args: (string | number)[] = [this.opts.historyPerRoom, this.opts.historyTtlMs, this.channel, GLOBAL_HISTORY, batch.length, this.opts.shardedPubSub ? 'SPUBLISH' : 'PUBLISH'];
-    for (const e of batch) {
-      const streams = new Set<number>();
-      for (const room of e.rooms) {
-        const key = this.streamKey(historyRoomOf(room));
-        let index = keyIndex.get(key);
-        if (index === undefined) {
-          index = keys.push(key);
-          keyIndex.set(key, index);
-        }
-        streams.add(index);
-      }
-      args.push(streams.size, ...streams);
-      args.push(e.body);
-    }
+    const head = [this.opts.historyPerRoom, this.opts.historyTtlMs, this.channel, GLOBAL_HISTORY, batch.length, this.opts.shardedPubSub ? 'SPUBLISH' : 'PUBLISH'];
+    const { keys, args } = publishCall([this.seqKey, this.epochKey, this.globalKey], head, batch, this.roomStreamKey);
     (this.redis as unknown as WithPublish).rtPublishMany(keys.length, ...keys, ...args).then(
-      (ids) => batch.forEach((e, i) => e.resolve(Number(ids[i]))),
+      (ids) => {
+        for (let i = 0; i < batch.length; i++) {
+          const e = batch[i];
+          e.resolve({ id: Number(ids[i]), shard: this.index, eventType: e.eventType, timestamp: e.timestamp, payload: e.payload, target: e.target, rooms: e.rooms });
+        }
+      },
       (err: unknown) => batch.forEach((e) => e.reject(err)),
     );
   }

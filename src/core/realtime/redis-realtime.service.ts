@@ -19,8 +19,13 @@ export class RedisRealtimeService extends RealtimeService {
     super();
   }
 
-  async publish(rooms: string[], event: string, payload: object, opts?: EmitOptions): Promise<LoggedEvent> {
-    return this.log.append(rooms, event, { ...(payload as Record<string, unknown>) }, opts?.target ?? 'all');
+  publish(rooms: string[], event: string, payload: object, opts?: EmitOptions): Promise<LoggedEvent> {
+    // Not async (queue:work publishes two events per job): a throw (a payload JSON cannot encode) still rejects.
+    try {
+      return this.log.append(rooms, event, { ...(payload as Record<string, unknown>) }, opts?.target ?? 'all');
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   async toRoom(room: string, event: string, payload: object, opts?: EmitOptions): Promise<string> {
@@ -28,7 +33,8 @@ export class RedisRealtimeService extends RealtimeService {
   }
 
   async toRooms(rooms: string[], event: string, payload: object, opts?: EmitOptions): Promise<string> {
-    return this.log.publishedId(await this.publish([...new Set(rooms)], event, payload, opts));
+    // The log keeps each room once.
+    return this.log.publishedId(await this.publish(rooms, event, payload, opts));
   }
 
   toUser(userId: number | string, event: string, payload: object, opts?: EmitOptions): Promise<string> {

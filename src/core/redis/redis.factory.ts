@@ -34,11 +34,12 @@ export function createRedis(config: AppConfig['redis'], opts: RedisConnectionOpt
     // answers READONLY. Reconnecting (and resending) asks the sentinels again and reaches the new primary.
     reconnectOnError: (err) => (replyCode(err) === 'READONLY' ? 2 : false),
     lazyConnect: false,
-    // Commands issued in the same tick share one write. MGET is left out: its callers batch it
-    // themselves (Authenticator), and each auto-pipeline flush builds an ioredis Pipeline that copies
-    // every defined script, which cost more than the write it saved (bench/RESULTS.md).
+    // Commands issued in the same tick share one write. MGET and the realtime log's publish script are
+    // left out: their callers batch them themselves (Authenticator, EventLog), and each auto-pipeline
+    // flush builds an ioredis Pipeline that copies every defined script (BullMQ's ~50 on a connection its
+    // Queues share), which cost more than the write it saved (bench/RESULTS.md).
     enableAutoPipelining: failFast,
-    autoPipeliningIgnoredCommands: ['mget'],
+    autoPipeliningIgnoredCommands: ['mget', 'rtPublishMany'],
     ...opts.extra,
   };
   if (config.clusterNodes?.length) {

@@ -49,6 +49,21 @@ describe('ReplicaHighWater', () => {
     expect(hw.latest()).toEqual({ at: 500, sample: { replId: 'new', onlineReplicas: 1 } });
   });
 
+  it('forgets a replica exactly when its sample leaves the memory, however often it is asked', () => {
+    const hw = new ReplicaHighWater(0, 10000);
+    hw.record({ replId: 'p', onlineReplicas: 2 }, 0);
+    hw.record({ replId: 'p', onlineReplicas: 1 }, 4000);
+    for (const at of [4000, 6000, 10000]) expect(hw.required('p', at)).toBe(2);
+    expect(hw.required('p', 10001)).toBe(1);
+    expect(hw.required('other', 10001)).toBeNull();
+    expect(hw.required('p', 14000)).toBe(1);
+    expect(hw.required('p', 14001)).toBeNull();
+    // A clock that went back is answered afresh, not from the later answer.
+    expect(hw.required('p', 5000)).toBe(2);
+    hw.record({ replId: 'p', onlineReplicas: 3 }, 5001);
+    expect(hw.required('p', 5001)).toBe(3);
+  });
+
   it('asks for nothing on a primary without replicas when the minimum is 0 (one Redis)', () => {
     const hw = new ReplicaHighWater(0, 10000);
     hw.record({ replId: 'single', onlineReplicas: 0 }, 0);

@@ -83,6 +83,9 @@ export class QueueWorkCommand extends CommandRunner {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Job lines wait for the end of their event-loop turn (WorkConsole): an exit in between still prints them.
+    const flushConsole = () => console.flush();
+    process.on('exit', flushConsole);
     const metrics = this.metricsServer();
     try {
       console.note(`Worker ${opts.name} processing jobs from ${opts.queues.join(', ')}.`);
@@ -92,6 +95,8 @@ export class QueueWorkCommand extends CommandRunner {
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      process.off('exit', flushConsole);
+      console.flush();
       metrics?.close();
     }
   }

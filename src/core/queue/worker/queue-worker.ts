@@ -108,7 +108,9 @@ export class QueueWorker {
   /** Slots whose job is completed and waiting for the replicas: its lock is gone unless a failover lost the completion. */
   private readonly confirming = new Set<string>();
   /** job:started / job:completed on their way: the job does not wait for them, the worker's exit does. */
-  private readonly announcing = new Set<Promise<void>>();
+  private announcing = 0;
+  /** Resolves run()'s wait for the announcements once the last one has left. */
+  private announced: (() => void) | undefined;
   private readonly announcer: JobAnnouncer;
   private readonly timers: NodeJS.Timeout[] = [];
   private stopping = false;
@@ -202,7 +204,7 @@ export class QueueWorker {
     this.stopping = true;
     await Promise.all(this.lanes.map((lane) => lane.close()));
     await watching;
-    await Promise.all(this.announcing);
+    if (this.announcing > 0) await new Promise<void>((resolve) => (this.announced = resolve));
     for (const c of this.confirmations) c.stop();
     await this.heartbeat.stop();
     await Promise.all(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
@@ -323,9 +325,14 @@ export class QueueWorker {
    * for them (two waits per job cost most of a short job's throughput, bench/queues).
    */
   private announce(sent: Promise<void>): void {
-    const p = sent.catch(() => undefined).finally(() => this.announcing.delete(p));
-    this.announcing.add(p);
+    this.announcing++;
+    sent.then(this.announceSettled, this.announceSettled);
   }
+
+  /** One function for every announcement (a count, not a set of promises: two per job). */
+  private readonly announceSettled = (): void => {
+    if (--this.announcing === 0) this.announced?.();
+  };
 
   /** An idle slot found every queue empty, so every queue is watched while it waits. */
   private idle(): Promise<void> {
@@ -339,11 +346,9 @@ export class QueueWorker {
     const handler = this.handlers.get(job.name);
     // Laravel: a job's own tries win over the worker's --tries.
     if (!job.opts.attempts) job.opts.attempts = this.opts.tries;
-    // A list gives each retry its own delay: BullMQ reads a fixed delay from job.opts when the attempt fails.
-    if (!job.opts.backoff) job.opts.backoff = { type: 'fixed', delay: backoffDelayMs(this.opts.backoff, job.attemptsMade + 1) };
     const ref = `${queue}:${String(job.id)}`;
     this.console?.started(job.name, ref);
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     let result: unknown;
     let error: Error | undefined;
     const batches = this.batches;
@@ -363,12 +368,13 @@ export class QueueWorker {
           this.rates.waited(queue, waitS);
         }
         const attempt = () => runAttempt(handler, job, { queue, timeoutS: this.opts.timeoutS, onProgress });
-        result = await runInRequestContext(() => this.middleware.run(handler.middleware, job, attempt), { userId: ownerOf(job) });
+        const middleware = handler.middleware;
+        result = await runInRequestContext(() => (middleware?.length ? this.middleware.run(middleware, job, attempt) : attempt()), { userId: ownerOf(job) });
       }
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const seconds = (performance.now() - started) / 1000;
     if (error instanceof ReleaseJob) return this.release(job, token, ref, error);
     this.processed++;
     if (error) this.failedAttempts++;
@@ -420,6 +426,8 @@ export class QueueWorker {
       }
       const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (final && batchId && batches) await batches.record(batchId, ref, 'failure', error);
+      // A list gives each retry its own delay: BullMQ reads a fixed delay from job.opts when the attempt fails.
+      if (!job.opts.backoff) job.opts.backoff = { type: 'fixed', delay: backoffDelayMs(this.opts.backoff, job.attemptsMade + 1) };
       await job.moveToFailed(error, token, false);
       queueJobDuration.observe({ queue, name: job.name, status: final ? 'failed' : 'retried' }, seconds);
       this.logger.warn({ queue, jobId: job.id, name: job.name, attempt: job.attemptsMade, final, reason: error.message }, 'job failed');

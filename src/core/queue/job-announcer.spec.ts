@@ -1,0 +1,50 @@
+import type { Job } from 'bullmq';
+import type { RealtimeService } from '../realtime/realtime.contract';
+import { JobAnnouncer } from './job-announcer';
+
+function recorder() {
+  const sent: Array<{ rooms: string[]; event: string; payload: Record<string, unknown> }> = [];
+  const realtime = {
+    toRooms: async (rooms: string[], event: string, payload: Record<string, unknown>) => {
+      sent.push({ rooms, event, payload });
+      return '1';
+    },
+  } as unknown as RealtimeService;
+  return { sent, realtime };
+}
+
+const job = (data: Record<string, unknown>, over: Partial<Job> = {}) =>
+  ({ id: '42', name: 'analysis-run', data, progress: 0, attemptsMade: 0, timestamp: Date.now() - 5, opts: {}, ...over }) as unknown as Job;
+
+describe('JobAnnouncer', () => {
+  it("announces a job to its room and its queue's room, and to its owner's room when its payload names one", async () => {
+    const { sent, realtime } = recorder();
+    const a = new JobAnnouncer(realtime, 'all');
+    await a.started('high', job({}));
+    await a.completed('high', job({ userId: '7' }), { ok: true });
+    expect(sent[0]).toEqual({
+      rooms: ['job:high:42', 'queue:high'],
+      event: 'job:started',
+      payload: { jobId: '42', queueName: 'high', progress: 0, status: 'active', attempt: 1, jobName: 'analysis-run' },
+    });
+    expect(sent[1].rooms).toEqual(['job:high:42', 'queue:high', 'user:7']);
+    expect(sent[1].payload).toEqual({ jobId: '42', queueName: 'high', userId: 7, progress: 100, status: 'completed', jobName: 'analysis-run', result: { ok: true }, duration: expect.any(Number) });
+    expect(Object.keys(sent[1].payload).slice(0, 3)).toEqual(['jobId', 'queueName', 'userId']);
+  });
+
+  it('announces only owned jobs with QUEUE_JOB_EVENTS=owned, none with none', async () => {
+    const owned = recorder();
+    await new JobAnnouncer(owned.realtime, 'owned').started('default', job({}));
+    await new JobAnnouncer(owned.realtime, 'owned').started('default', job({ userId: 3 }));
+    expect(owned.sent.map((s) => s.rooms.at(-1))).toEqual(['user:3']);
+    const none = recorder();
+    await new JobAnnouncer(none.realtime, 'none').started('default', job({ userId: 3 }));
+    expect(none.sent).toEqual([]);
+  });
+
+  it('sends job:failed with the error and the attempts', async () => {
+    const { sent, realtime } = recorder();
+    await new JobAnnouncer(realtime).failed('default', job({}, { attemptsMade: 3, opts: { attempts: 3 } } as Partial<Job>), new Error('boom'));
+    expect(sent[0].payload).toMatchObject({ status: 'failed', error: 'boom', message: 'boom', attemptsMade: 3, attemptsMax: 3 });
+  });
+});
