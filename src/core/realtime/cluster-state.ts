@@ -5,6 +5,7 @@ import { connectionCapacityRatio, realtimeSlotsReconciledTotal } from '../metric
 import { REDIS } from '../redis/redis.module';
 import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
 import { sameSlotTag } from '../redis/hash-tag';
+import { writeOncePerTurn } from '../redis/turn-writes';
 import { AdminAlerts } from './admin-alerts';
 import { LocalConnectionStats } from './local-connection-stats';
 import { SlotHolderKind, SlotLedger, SlotTransport } from './slot-ledger';
@@ -100,6 +101,8 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    * each handshake, alone in its tick during a connection storm, built an
    * ioredis auto-pipeline (a Pipeline copies every defined script: ~2.5 KB
    * each time) that outlived the round trip into old space (bench/RESULTS.md).
+   * The handshakes of one event-loop turn still share one socket write
+   * (writeOncePerTurn).
    */
   private slots?: RedisClient;
   private readonly ledger = new SlotLedger();
@@ -131,6 +134,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     const slots = createRedis(this.config.redis, { name: 'realtime-slots', extra: { enableAutoPipelining: false } });
     slots.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'slot connection error'));
     slots.defineCommand('rtAcquire', { lua: ACQUIRE_LUA });
+    writeOncePerTurn(slots);
     this.slots = slots;
     await redisReady(slots).catch((err: Error) => this.logger.warn({ err: err.message }, 'slot connection not ready yet'));
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
