@@ -113,6 +113,8 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    */
   private readonly taking = new Map<string, number>();
   private readonly users = new Map<number, number>();
+  /** Users online here whose presence field is not written yet (markOnline). */
+  private readonly goingOnline = new Set<number>();
   private clusterTotal = 0;
   private alertLevel: 'ok' | 'warning' | 'error' = 'ok';
   private reportTimer?: NodeJS.Timeout;
@@ -224,7 +226,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   userOnline(userId: number): void {
     const n = (this.users.get(userId) ?? 0) + 1;
     this.users.set(userId, n);
-    if (n === 1) this.redis.hset(this.ownKey, `u:${userId}`, '1').catch(() => undefined);
+    if (n === 1) this.markOnline(userId);
   }
 
   userOffline(userId: number): void {
@@ -234,7 +236,27 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     this.users.delete(userId);
+    // Not written yet: it never will be, so the HDEL cannot be overtaken by it.
+    this.goingOnline.delete(userId);
     this.redis.hdel(this.ownKey, `u:${userId}`).catch(() => undefined);
+  }
+
+  /**
+   * Users who came online in this turn of the event loop are written with one HSET at setImmediate:
+   * a command per handshake built an ioredis auto-pipeline of its own in a connection storm
+   * (bench:setup). The heartbeat writes them from memory anyway.
+   */
+  private markOnline(userId: number): void {
+    if (!this.goingOnline.size) setImmediate(() => this.writeOnline());
+    this.goingOnline.add(userId);
+  }
+
+  private writeOnline(): void {
+    if (!this.goingOnline.size) return;
+    const fields: Record<string, string> = {};
+    for (const userId of this.goingOnline) fields[`u:${userId}`] = '1';
+    this.goingOnline.clear();
+    this.redis.hset(this.ownKey, fields).catch(() => undefined);
   }
 
   /** Which of `userIds` have at least one socket or SSE stream on any live process. */
