@@ -7,7 +7,7 @@ import { currentRequestContext, runInRequestContext } from '../database/request-
 import { mapError } from '../errors/error-mapping';
 import { DomainError, ErrorCode, RateLimitedError, UnauthorizedError } from '../errors/domain-error';
 import { socketMessagesTotal } from '../metrics/metrics';
-import { REDIS } from '../redis/redis.module';
+import { REDIS_PER_TURN } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import type { Principal } from '../session/principal';
 import { InFlightEvents } from './in-flight-events';
@@ -25,10 +25,14 @@ export interface EventLimiter {
 }
 export const EVENT_LIMITERS = Symbol('EVENT_LIMITERS');
 
-/** One RateLimiterRedis per event class, RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S. */
+/**
+ * One RateLimiterRedis per event class, RATE_LIMIT_POINTS per RATE_LIMIT_DURATION_S, on the
+ * connection without auto-pipelining (REDIS_PER_TURN): a client event's one script call built an
+ * ioredis Pipeline of its own on the shared connection.
+ */
 export const eventLimitersProvider = {
   provide: EVENT_LIMITERS,
-  inject: [REDIS, AppConfig],
+  inject: [REDIS_PER_TURN, AppConfig],
   useFactory: (redis: RedisClient, config: AppConfig): Map<EventClass, EventLimiter> =>
     new Map(
       EVENT_CLASSES.map((cls) => [

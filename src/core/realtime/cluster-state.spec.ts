@@ -12,8 +12,8 @@ jest.mock('../redis/redis.factory', () => ({
   redisReady: async () => undefined,
 }));
 
-/** The shared connection: records the per-address increments ClusterState sends. */
-function fakeRedis(increments: [string, number][]): RedisClient {
+/** The shared connection: records the per-address increments ClusterState sends, and presence writes. */
+function fakeRedis(increments: [string, number][], presence: unknown[][] = []): RedisClient {
   const chain = {
     hincrby: (_key: string, field: string, by: number) => (increments.push([field, by]), chain),
     del: () => chain,
@@ -27,8 +27,8 @@ function fakeRedis(increments: [string, number][]): RedisClient {
     multi: () => chain,
     pipeline: () => ({ hget: () => undefined, exec: async () => [] }),
     zrangebyscore: async () => [],
-    hset: async () => 1,
-    hdel: async () => 1,
+    hset: async (_key: string, fields: Record<string, string>) => (presence.push(['hset', fields]), 1),
+    hdel: async (_key: string, field: string) => (presence.push(['hdel', field]), 1),
   } as unknown as RedisClient;
 }
 
@@ -85,5 +85,30 @@ describe('ClusterState slot reconciliation', () => {
     expect(cluster.reconcile()).toBe(0);
     cluster.release(open);
     expect(increments).toHaveLength(4);
+  });
+});
+
+describe('ClusterState presence', () => {
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("writes the users who came online in one turn with one HSET, and never after a user's HDEL", async () => {
+    const presence: unknown[][] = [];
+    const cluster = new ClusterState(fakeRedis([], presence), config, noLocalConnections, noAlerts);
+    cluster.userOnline(1);
+    cluster.userOnline(2);
+    cluster.userOnline(2); // a second socket of the same user: nothing more to write
+    cluster.userOnline(3);
+    cluster.userOffline(3); // gone before the write: only its HDEL goes out
+    expect(presence).toEqual([['hdel', 'u:3']]);
+    await nextTurn();
+    expect(presence).toEqual([
+      ['hdel', 'u:3'],
+      ['hset', { 'u:1': '1', 'u:2': '1' }],
+    ]);
+    cluster.userOffline(2);
+    expect(presence).toHaveLength(2); // user 2 still has a socket
+    cluster.userOffline(2);
+    await nextTurn();
+    expect(presence.slice(2)).toEqual([['hdel', 'u:2']]);
   });
 });

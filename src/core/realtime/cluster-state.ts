@@ -5,6 +5,7 @@ import { connectionCapacityRatio, realtimeSlotsReconciledTotal } from '../metric
 import { REDIS } from '../redis/redis.module';
 import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
 import { sameSlotTag } from '../redis/hash-tag';
+import { writeOncePerTurn } from '../redis/turn-writes';
 import { AdminAlerts } from './admin-alerts';
 import { LocalConnectionStats } from './local-connection-stats';
 import { SlotHolderKind, SlotLedger, SlotTransport } from './slot-ledger';
@@ -100,6 +101,8 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    * each handshake, alone in its tick during a connection storm, built an
    * ioredis auto-pipeline (a Pipeline copies every defined script: ~2.5 KB
    * each time) that outlived the round trip into old space (bench/RESULTS.md).
+   * The handshakes of one event-loop turn still share one socket write
+   * (writeOncePerTurn).
    */
   private slots?: RedisClient;
   private readonly ledger = new SlotLedger();
@@ -110,6 +113,8 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    */
   private readonly taking = new Map<string, number>();
   private readonly users = new Map<number, number>();
+  /** Users online here whose presence field is not written yet (markOnline). */
+  private readonly goingOnline = new Set<number>();
   private clusterTotal = 0;
   private alertLevel: 'ok' | 'warning' | 'error' = 'ok';
   private reportTimer?: NodeJS.Timeout;
@@ -131,6 +136,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     const slots = createRedis(this.config.redis, { name: 'realtime-slots', extra: { enableAutoPipelining: false } });
     slots.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'slot connection error'));
     slots.defineCommand('rtAcquire', { lua: ACQUIRE_LUA });
+    writeOncePerTurn(slots);
     this.slots = slots;
     await redisReady(slots).catch((err: Error) => this.logger.warn({ err: err.message }, 'slot connection not ready yet'));
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
@@ -220,7 +226,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   userOnline(userId: number): void {
     const n = (this.users.get(userId) ?? 0) + 1;
     this.users.set(userId, n);
-    if (n === 1) this.redis.hset(this.ownKey, `u:${userId}`, '1').catch(() => undefined);
+    if (n === 1) this.markOnline(userId);
   }
 
   userOffline(userId: number): void {
@@ -230,7 +236,27 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     this.users.delete(userId);
+    // Not written yet: it never will be, so the HDEL cannot be overtaken by it.
+    this.goingOnline.delete(userId);
     this.redis.hdel(this.ownKey, `u:${userId}`).catch(() => undefined);
+  }
+
+  /**
+   * Users who came online in this turn of the event loop are written with one HSET at setImmediate:
+   * a command per handshake built an ioredis auto-pipeline of its own in a connection storm
+   * (bench:setup). The heartbeat writes them from memory anyway.
+   */
+  private markOnline(userId: number): void {
+    if (!this.goingOnline.size) setImmediate(() => this.writeOnline());
+    this.goingOnline.add(userId);
+  }
+
+  private writeOnline(): void {
+    if (!this.goingOnline.size) return;
+    const fields: Record<string, string> = {};
+    for (const userId of this.goingOnline) fields[`u:${userId}`] = '1';
+    this.goingOnline.clear();
+    this.redis.hset(this.ownKey, fields).catch(() => undefined);
   }
 
   /** Which of `userIds` have at least one socket or SSE stream on any live process. */

@@ -52,6 +52,28 @@ function admit(admission: SocketAdmission, socket: Socket): Promise<Error | unde
 describe('SocketAdmission (the namespace middleware: cluster slot, then handshake auth)', () => {
   const log = { seqKey: 'seq', shards: [{}] } as unknown as EventLog;
 
+  it('holds the websocket transport while socket.io connects the socket, then lets engine.io flush once', async () => {
+    const { cluster } = fakeCluster(() => Promise.resolve([null, '0']));
+    const socket = fakeSocket('valid');
+    const transport = Object.assign(new EventEmitter(), { name: 'websocket', writable: true });
+    let readies = 0;
+    transport.on('ready', () => readies++);
+    Object.assign(socket.conn, { transport });
+    const seen: boolean[] = [];
+    await new Promise<void>((resolve) =>
+      new SocketAdmission(config, authenticator, cluster, log, new RecentRevocations()).middleware()(socket, (err) => {
+        expect(err).toBeUndefined();
+        // socket.io connects the socket in a nextTick queued here: CONNECT, `connected`, `authenticated` wait.
+        process.nextTick(() => seen.push(transport.writable));
+        resolve();
+      }),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual([false]);
+    expect(transport.writable).toBe(true);
+    expect(readies).toBe(1);
+  });
+
   it('refuses a socket past the cluster limits with the code in err.data, and it holds no slot', async () => {
     const { cluster, held } = fakeCluster(() => Promise.reject(new ConnectionRefusedError('ip_limit')));
     const err = await admit(new SocketAdmission(config, authenticator, cluster, log, new RecentRevocations()), fakeSocket('valid'));

@@ -68,7 +68,11 @@ export class SocketAdmission {
   middleware(): (socket: Socket, next: (err?: Error) => void) => void {
     return (raw, next) => {
       this.admit(raw as AppSocket).then(
-        () => next(),
+        () => {
+          const release = holdWritesForTick(raw.conn);
+          next();
+          if (release) process.nextTick(release);
+        },
         (err: unknown) => {
           if (err instanceof DomainError) {
             // A refusal that may pass later says when (the limits: ConnectionRefusedError); the client retries then.
@@ -171,6 +175,26 @@ export class SocketAdmission {
     delete auth.token;
     return token;
   }
+}
+
+/**
+ * What the admitted socket sends while it connects (socket.io's CONNECT packet, then `connected`
+ * and `authenticated` from the connection handler, all in the tick socket.io runs after `next()`)
+ * leaves in one WebSocket write instead of two: engine.io sends the first packet at once and holds
+ * the rest until that write completes. The transport is marked busy until the end of that tick
+ * (a `process.nextTick` queued after socket.io's), then engine.io's own `ready` event flushes
+ * everything in one corked batch (core/patches/engine-io.ts). Only an idle websocket transport is
+ * held; a polling one is writable only while a request waits, and is left alone.
+ */
+function holdWritesForTick(conn: Socket['conn']): (() => void) | undefined {
+  const transport = conn.transport as Socket['conn']['transport'] | undefined;
+  if (transport?.name !== 'websocket' || !transport.writable) return undefined;
+  transport.writable = false;
+  return () => {
+    if (conn.transport !== transport || transport.writable || conn.readyState !== 'open') return;
+    transport.writable = true;
+    transport.emit('ready');
+  };
 }
 
 export { socketPrincipal };

@@ -3,7 +3,7 @@ import type { Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { runInRequestContext } from '../database/request-context';
 import { BadRequestError, DomainError, ForbiddenError } from '../errors/domain-error';
-import { REDIS } from '../redis/redis.module';
+import { REDIS_PER_TURN } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import type { Principal } from '../session/principal';
 import { ClusterState } from './cluster-state';
@@ -20,10 +20,14 @@ function sessionRefreshMs(config: AppConfig): number {
   return Math.max(1000, Math.floor(config.realtime.recoveryWindowMs / 3));
 }
 
-/** Sessions outlive their socket by the recovery window (plus one refresh period, so a live one never lapses). */
+/**
+ * Sessions outlive their socket by the recovery window (plus one refresh period, so a live one never
+ * lapses). Every session command goes on the one connection without auto-pipelining (REDIS_PER_TURN),
+ * so they keep their order: a save after `subscribe` built an ioredis Pipeline of its own.
+ */
 export const socketSessionStoreProvider = {
   provide: SocketSessionStore,
-  inject: [REDIS, AppConfig],
+  inject: [REDIS_PER_TURN, AppConfig],
   useFactory: (redis: RedisClient, config: AppConfig) => new SocketSessionStore(redis, config.redis.prefix, config.realtime.recoveryWindowMs + sessionRefreshMs(config)),
 };
 

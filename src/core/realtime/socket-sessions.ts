@@ -75,9 +75,9 @@ export class SocketSessionStore {
 
   /**
    * The first save of a new socket, written with the others of the next few
-   * milliseconds: the SETs leave in one tick, so they share one auto-pipeline
-   * (one ioredis Pipeline object per batch instead of one per socket, most of
-   * the garbage a connection storm left behind, bench/RESULTS.md). Nothing
+   * milliseconds: one script call per batch instead of a command per socket
+   * (a Pipeline object per socket was most of the garbage a connection storm
+   * left behind, bench/RESULTS.md). Nothing
    * waits on it but the connection handler, after `connected` was sent.
    */
   saveSoon(s: StoredSession): Promise<void> {
