@@ -143,7 +143,11 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
 
   private async touchSessions(): Promise<void> {
     const pids: string[] = [];
-    for (const nsp of this.namespaces.all()) for (const s of nsp.sockets.values()) if (s.data && (s.data as SocketState).principal) pids.push(pidOf(s) ?? '');
+    for (const nsp of this.namespaces.all()) {
+      nsp.sockets.forEach((s) => {
+        if (s.data && (s.data as SocketState).principal) pids.push(pidOf(s) ?? '');
+      });
+    }
     await this.sessions.touch(pids.filter(Boolean)).catch((err: Error) => this.logger.warn({ err: err.message }, 'session refresh failed'));
   }
 }
