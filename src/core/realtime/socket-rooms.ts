@@ -85,7 +85,8 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
     if (s.data.rooms.length >= this.config.realtime.maxRoomsPerSocket) {
       throw new DomainError('room_limit', `At most ${this.config.realtime.maxRoomsPerSocket} rooms per socket`);
     }
-    s.data.rooms = [...s.data.rooms, room];
+    // concat, not [...rooms, room]: the spread leaves room for 16 more entries in every socket's list.
+    s.data.rooms = s.data.rooms.concat(room);
     await socket.join(room);
     await this.save(s);
   }
@@ -124,7 +125,7 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
       const checkedAt = this.revocations.mark();
       if (!(await runInRequestContext(() => this.access.may(principal, room), { userId: String(principal.id) }))) continue;
       if (this.revocations.revokedSince(principal.id, room, checkedAt)) continue;
-      socket.data.rooms = [...socket.data.rooms, room];
+      socket.data.rooms = socket.data.rooms.concat(room);
       void socket.join(room);
     }
   }
