@@ -37,7 +37,10 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     supportBigNumbers: true,
     bigNumberStrings: true,
     // No queueLimit in mysql2: its refusal takes the node offline (DatabaseBusyError); ReplicationRouter sheds instead.
-    extra: { connectionLimit: db.poolSize, enableKeepAlive: true, queueLimit: 0 },
+    // maxPreparedStatements: mysql2 sizes every connection's statement cache up front (four arrays of this
+    // length: 512 KB per pooled connection at its default of 16,000, ~10 MB once the pools had grown under
+    // socket subscriptions). TypeORM sends text queries (`query`), it prepares nothing.
+    extra: { connectionLimit: db.poolSize, enableKeepAlive: true, queueLimit: 0, maxPreparedStatements: 16 },
     entities: [join(root, '**', '*.entity.{ts,js}')],
     migrations: [join(__dirname, 'migrations', '*.{ts,js}')],
     migrationsTableName: 'migrations',

@@ -17,6 +17,8 @@ function fakeRedis(increments: [string, number][], presence: unknown[][] = []): 
   const chain = {
     hincrby: (_key: string, field: string, by: number) => (increments.push([field, by]), chain),
     del: () => chain,
+    hexists: () => chain,
+    hdel: () => chain,
     hset: () => chain,
     pexpire: () => chain,
     zadd: () => chain,
@@ -24,6 +26,7 @@ function fakeRedis(increments: [string, number][], presence: unknown[][] = []): 
     exec: async () => [],
   };
   return {
+    on: () => undefined,
     multi: () => chain,
     pipeline: () => ({ hget: () => undefined, exec: async () => [] }),
     zrangebyscore: async () => [],
@@ -46,7 +49,7 @@ async function reconciledSse(): Promise<number> {
   return (await realtimeSlotsReconciledTotal.get()).values.find((v) => v.labels.transport === 'sse')?.value ?? 0;
 }
 
-const noLocalConnections = { snapshot: () => ({ namespaces: {}, sse: { clients: 0, authenticated: 0 }, rooms: {} }) } as unknown as LocalConnectionStats;
+const noLocalConnections = { version: () => 0, snapshot: () => ({ namespaces: {}, sse: { clients: 0, authenticated: 0 }, rooms: {} }) } as unknown as LocalConnectionStats;
 const noAlerts = { capacity: () => undefined } as unknown as AdminAlerts;
 
 describe('ClusterState slot reconciliation', () => {
@@ -110,5 +113,79 @@ describe('ClusterState presence', () => {
     cluster.userOffline(2);
     await nextTurn();
     expect(presence.slice(2)).toEqual([['hdel', 'u:2']]);
+  });
+});
+
+describe('ClusterState heartbeat', () => {
+  /** Every MULTI the heartbeat sends, as the commands in it; `failPresence` makes userOnline's HSET fail. */
+  function recordingRedis(multis: string[][], opts: { failPresence?: boolean; statsKept?: number } = {}): RedisClient {
+    return {
+      on: () => undefined,
+      multi: () => {
+        const cmds: string[] = [];
+        multis.push(cmds);
+        const chain: Record<string, unknown> = {};
+        for (const name of ['del', 'hexists', 'hdel', 'pexpire', 'zadd', 'zrem', 'hincrby']) chain[name] = () => (cmds.push(name), chain);
+        chain.hset = (_key: string, fields: Record<string, string>) => (cmds.push(`hset ${Object.keys(fields).sort().join(',')}`), chain);
+        chain.exec = async () => cmds.map((c) => [null, c === 'hexists' ? (opts.statsKept ?? 1) : 'OK']);
+        return chain;
+      },
+      pipeline: () => ({ hget: () => undefined, exec: async () => [] }),
+      zrangebyscore: async () => [],
+      hset: async () => {
+        if (opts.failPresence) throw new Error('Redis went away');
+        return 1;
+      },
+      hdel: async () => 1,
+    } as unknown as RedisClient;
+  }
+
+  let version = 0;
+  const local = { version: () => version, snapshot: () => ({ namespaces: {}, sse: { clients: 0, authenticated: 0 }, rooms: {} }) } as unknown as LocalConnectionStats;
+  const beat = (cluster: ClusterState) => (cluster as unknown as { beat(): Promise<void> }).beat();
+
+  it('rewrites presence and stats only when they may differ from memory, the counts every beat', async () => {
+    const multis: string[][] = [];
+    const cluster = new ClusterState(recordingRedis(multis), config, local, noAlerts);
+    await cluster.onModuleInit(); // its first heartbeat rewrites the hash whole
+    await new Promise((r) => setImmediate(r));
+    cluster.userOnline(7); // written as it happens (HSET u:7), not by the heartbeats
+    await beat(cluster);
+    version++;
+    await beat(cluster);
+    await cluster.onApplicationShutdown();
+    expect(multis.slice(0, 3)).toEqual([
+      ['del', 'hset stats,total', 'pexpire', 'zadd'],
+      ['hexists', 'hset total', 'pexpire', 'zadd'],
+      ['hexists', 'hset stats,total', 'pexpire', 'zadd'],
+    ]);
+  });
+
+  it('rewrites the hash whole after a presence write failed, and when it finds the hash lost', async () => {
+    const multis: string[][] = [];
+    const cluster = new ClusterState(recordingRedis(multis, { failPresence: true }), config, local, noAlerts);
+    await cluster.onModuleInit();
+    await new Promise((r) => setImmediate(r));
+    await beat(cluster);
+    cluster.userOnline(8);
+    await new Promise((r) => setImmediate(r));
+    await beat(cluster);
+    expect(multis.slice(1, 3)).toEqual([
+      ['hexists', 'hset total', 'pexpire', 'zadd'],
+      ['del', 'hset stats,total,u:8', 'pexpire', 'zadd'],
+    ]);
+    await cluster.onApplicationShutdown();
+
+    const lost: string[][] = [];
+    const other = new ClusterState(recordingRedis(lost, { statsKept: 0 }), config, local, noAlerts);
+    await other.onModuleInit();
+    await new Promise((r) => setImmediate(r));
+    await beat(other);
+    // Found without its stats (expired, or a restarted Redis): written whole in the same heartbeat.
+    expect(lost.slice(1, 3)).toEqual([
+      ['hexists', 'hset total', 'pexpire', 'zadd'],
+      ['del', 'hset stats,total', 'pexpire', 'zadd'],
+    ]);
+    await other.onApplicationShutdown();
   });
 });

@@ -23,6 +23,12 @@ import { SlotHolderKind, SlotLedger, SlotTransport } from './slot-ledger';
  */
 const PROCESS_TTL_MS = 15000;
 const HEARTBEAT_MS = 2000;
+/**
+ * Every this many heartbeats the process hash is rewritten whole from memory even when nothing
+ * says it must be (30 s): a safety net under the triggers (a failed write, a reconnect, the hash
+ * found recreated) for anything they do not see.
+ */
+const FULL_REWRITE_BEATS = 15;
 
 const ACQUIRE_LUA = `
 local t = redis.call('TIME')
@@ -118,6 +124,13 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   private clusterTotal = 0;
   private alertLevel: 'ok' | 'warning' | 'error' = 'ok';
   private reportTimer?: NodeJS.Timeout;
+  /** The next heartbeat rewrites the hash whole (DEL + every field): Redis may not hold what memory does. */
+  private fullRewriteDue = true;
+  private beatsSinceFullRewrite = 0;
+  /** LocalConnectionStats.version() of the stats last written. */
+  private statsVersion = -1;
+  /** The `ip:` fields the last heartbeat wrote: one no longer counted is removed, as the DEL of a full rewrite would. */
+  private ipFields = new Set<string>();
 
   constructor(
     @Inject(REDIS) private readonly redis: RedisClient,
@@ -139,6 +152,8 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     writeOncePerTurn(slots);
     this.slots = slots;
     await redisReady(slots).catch((err: Error) => this.logger.warn({ err: err.message }, 'slot connection not ready yet'));
+    // A reconnect may be to a restarted or failed-over Redis that lost (part of) the hash.
+    this.redis.on('ready', () => this.rewriteWholeNextBeat());
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.timer.unref();
     this.reportTimer = setInterval(() => this.report(), 5 * 60 * 1000);
@@ -188,6 +203,9 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
         this.config.realtime.maxConnectionsPerIp,
         this.procPrefix,
       );
+    } catch (err) {
+      this.rewriteWholeNextBeat(); // the script may have counted the slot before the answer was lost
+      throw err;
     } finally {
       const n = (this.taking.get(ip) ?? 1) - 1;
       if (n > 0) this.taking.set(ip, n);
@@ -220,7 +238,11 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
       .hincrby(this.ownKey, 'total', -1)
       .hincrby(this.ownKey, `ip:${ip}`, -1)
       .exec()
-      .catch(() => undefined); // the next heartbeat rewrites the hash from memory
+      .catch(() => this.rewriteWholeNextBeat());
+  }
+
+  private rewriteWholeNextBeat(): void {
+    this.fullRewriteDue = true;
   }
 
   userOnline(userId: number): void {
@@ -238,13 +260,13 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     this.users.delete(userId);
     // Not written yet: it never will be, so the HDEL cannot be overtaken by it.
     this.goingOnline.delete(userId);
-    this.redis.hdel(this.ownKey, `u:${userId}`).catch(() => undefined);
+    this.redis.hdel(this.ownKey, `u:${userId}`).catch(() => this.rewriteWholeNextBeat());
   }
 
   /**
    * Users who came online in this turn of the event loop are written with one HSET at setImmediate:
    * a command per handshake built an ioredis auto-pipeline of its own in a connection storm
-   * (bench:setup). The heartbeat writes them from memory anyway.
+   * (bench:setup). A failed write has the next heartbeat rewrite the hash whole, presence included.
    */
   private markOnline(userId: number): void {
     if (!this.goingOnline.size) setImmediate(() => this.writeOnline());
@@ -256,7 +278,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     const fields: Record<string, string> = {};
     for (const userId of this.goingOnline) fields[`u:${userId}`] = '1';
     this.goingOnline.clear();
-    this.redis.hset(this.ownKey, fields).catch(() => undefined);
+    this.redis.hset(this.ownKey, fields).catch(() => this.rewriteWholeNextBeat());
   }
 
   /** Which of `userIds` have at least one socket or SSE stream on any live process. */
@@ -336,37 +358,77 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     return closed.length;
   }
 
-  /** Rewrites this process's hash from memory (self-healing after a Redis restart or a missed release). */
+  /**
+   * Writes this process's counts from memory (self-healing after a Redis restart or a missed
+   * release): `total` and the `ip:` fields every heartbeat; the stats only when they changed; the
+   * presence fields (`u:<id>`, kept by userOnline/userOffline as they change) only in a whole
+   * rewrite. Rewriting every user and room every 2 s made an idle process's garbage and Redis work
+   * proportional to its sockets (bench/RESULTS.md). A whole rewrite (DEL, then every field) follows a
+   * failed write, a reconnect, a hash found without its stats (lost, then recreated by a slot
+   * script), and runs every FULL_REWRITE_BEATS beats regardless.
+   */
   private async beat(): Promise<void> {
     try {
       this.reconcile();
-      const stats: ProcessStats = { instance: this.config.instanceId, ...this.local.snapshot() };
-      // Slots being taken count already: over-counting one for a heartbeat errs on the side of the limits.
-      let total = this.ledger.total;
-      const perIp = new Map(this.ledger.perIp);
-      for (const [ip, n] of this.taking) {
-        total += n;
-        perIp.set(ip, (perIp.get(ip) ?? 0) + n);
-      }
-      const fields: Record<string, string> = { total: String(total), stats: JSON.stringify(stats) };
-      for (const [ip, n] of perIp) fields[`ip:${ip}`] = String(n);
-      for (const userId of this.users.keys()) fields[`u:${userId}`] = '1';
+      const whole = this.fullRewriteDue || ++this.beatsSinceFullRewrite >= FULL_REWRITE_BEATS;
+      if (!(await this.writeHash(whole)) && !whole) await this.writeHash(true);
       const now = Date.now();
-      await this.redis
-        .multi()
-        .del(this.ownKey)
-        .hset(this.ownKey, fields)
-        .pexpire(this.ownKey, PROCESS_TTL_MS)
-        .zadd(this.procsKey, now + PROCESS_TTL_MS, this.config.instanceId)
-        .exec();
       const procs = await this.redis.zrangebyscore(this.procsKey, now, '+inf');
       const pipeline = this.redis.pipeline();
       for (const proc of procs) pipeline.hget(this.procPrefix + proc, 'total');
       const totals = (await pipeline.exec()) ?? [];
       this.setClusterTotal(totals.reduce((sum, [, v]) => sum + Number(v ?? 0), 0));
     } catch (err) {
+      this.rewriteWholeNextBeat();
       this.logger.warn({ err: (err as Error).message }, 'realtime heartbeat failed');
     }
+  }
+
+  /** One write of the process hash; false when an incremental one found the hash lost (its stats gone). */
+  private async writeHash(whole: boolean): Promise<boolean> {
+    if (whole) {
+      this.fullRewriteDue = false;
+      this.beatsSinceFullRewrite = 0;
+    }
+    // Slots being taken count already: over-counting one for a heartbeat errs on the side of the limits.
+    let total = this.ledger.total;
+    const perIp = new Map(this.ledger.perIp);
+    for (const [ip, n] of this.taking) {
+      total += n;
+      perIp.set(ip, (perIp.get(ip) ?? 0) + n);
+    }
+    const fields: Record<string, string> = { total: String(total) };
+    const ipFields = new Set<string>();
+    for (const [ip, n] of perIp) {
+      const field = `ip:${ip}`;
+      fields[field] = String(n);
+      ipFields.add(field);
+    }
+    const version = this.local.version();
+    if (whole || version !== this.statsVersion) {
+      const stats: ProcessStats = { instance: this.config.instanceId, ...this.local.snapshot() };
+      fields.stats = JSON.stringify(stats);
+    }
+    const gone = [...this.ipFields].filter((f) => !ipFields.has(f));
+    this.ipFields = ipFields;
+    const now = Date.now();
+    const multi = this.redis.multi();
+    if (whole) {
+      for (const userId of this.users.keys()) fields[`u:${userId}`] = '1';
+      multi.del(this.ownKey);
+    } else {
+      multi.hexists(this.ownKey, 'stats');
+      if (gone.length) multi.hdel(this.ownKey, ...gone);
+    }
+    const results = await multi
+      .hset(this.ownKey, fields)
+      .pexpire(this.ownKey, PROCESS_TTL_MS)
+      .zadd(this.procsKey, now + PROCESS_TTL_MS, this.config.instanceId)
+      .exec();
+    this.statsVersion = version;
+    if (whole) return true;
+    const [err, statsKept] = results?.[0] ?? [null, 0];
+    return !err && statsKept === 1;
   }
 
   get clusterConnections(): number {

@@ -59,7 +59,12 @@ export class SlotLedger {
   /** Holders whose connection has closed while they still hold a slot. */
   closed(): { kind: SlotHolderKind; holder: object }[] {
     const found: { kind: SlotHolderKind; holder: object }[] = [];
-    for (const [kind, holders] of this.held) for (const holder of holders.keys()) if (!kind.isOpen(holder)) found.push({ kind, holder });
+    // forEach: run every heartbeat over every slot, a for...of allocated an iterator result per slot (unoptimized code).
+    this.held.forEach((holders, kind) =>
+      holders.forEach((_ip, holder) => {
+        if (!kind.isOpen(holder)) found.push({ kind, holder });
+      }),
+    );
     return found;
   }
 }

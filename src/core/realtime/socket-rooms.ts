@@ -89,7 +89,8 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
     if (s.data.rooms.length >= this.config.realtime.maxRoomsPerSocket) {
       throw new DomainError('room_limit', `At most ${this.config.realtime.maxRoomsPerSocket} rooms per socket`);
     }
-    s.data.rooms = [...s.data.rooms, room];
+    // concat, not [...rooms, room]: the spread leaves room for 16 more entries in every socket's list.
+    s.data.rooms = s.data.rooms.concat(room);
     await socket.join(room);
     await this.save(s);
   }
@@ -128,7 +129,7 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
       const checkedAt = this.revocations.mark();
       if (!(await runInRequestContext(() => this.access.may(principal, room), { userId: String(principal.id) }))) continue;
       if (this.revocations.revokedSince(principal.id, room, checkedAt)) continue;
-      socket.data.rooms = [...socket.data.rooms, room];
+      socket.data.rooms = socket.data.rooms.concat(room);
       void socket.join(room);
     }
   }
@@ -147,7 +148,11 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
 
   private async touchSessions(): Promise<void> {
     const pids: string[] = [];
-    for (const nsp of this.namespaces.all()) for (const s of nsp.sockets.values()) if (s.data && (s.data as SocketState).principal) pids.push(pidOf(s) ?? '');
+    for (const nsp of this.namespaces.all()) {
+      nsp.sockets.forEach((s) => {
+        if (s.data && (s.data as SocketState).principal) pids.push(pidOf(s) ?? '');
+      });
+    }
     await this.sessions.touch(pids.filter(Boolean)).catch((err: Error) => this.logger.warn({ err: err.message }, 'session refresh failed'));
   }
 }

@@ -17,17 +17,25 @@ export interface SseListener {
 export class SseRegistry {
   private readonly byRoom = new Map<string, Set<SseListener>>();
   private count = 0;
+  private changes = 0;
 
   get clients(): number {
     return this.count;
+  }
+
+  /** Grows whenever a stream opens, closes, joins or leaves a room (what the process stats report changed). */
+  get version(): number {
+    return this.changes;
   }
 
   /** Returns the function that removes the stream again. */
   add(listener: SseListener): () => void {
     for (const room of listener.rooms) this.join(room, listener);
     this.count++;
+    this.changes++;
     return () => {
       this.count--;
+      this.changes++;
       for (const room of listener.rooms) this.leave(room, listener);
     };
   }
@@ -69,11 +77,13 @@ export class SseRegistry {
     let set = this.byRoom.get(room);
     if (!set) this.byRoom.set(room, (set = new Set()));
     set.add(listener);
+    this.changes++;
   }
 
   private leave(room: string, listener: SseListener): void {
     const set = this.byRoom.get(room);
     set?.delete(listener);
     if (set && !set.size) this.byRoom.delete(room);
+    this.changes++;
   }
 }
