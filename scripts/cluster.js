@@ -415,6 +415,10 @@ async function start({ instances, workers = DEFAULT_WORKERS, port, env = {}, roo
   }
   const cfg = render({ instances, workers, port, root, name, tools, env, maxSockets });
   await testNginx(tools, cfg.nginxDir);
+  // One run per access log (the previous run's kept as access.log.1): a log that also held an earlier
+  // run's requests, to other api ports, mixed two runs (cluster-realtime's "one process per address").
+  const accessLog = path.join(cfg.nginxDir, 'access.log');
+  if (fs.existsSync(accessLog)) fs.renameSync(accessLog, `${accessLog}.1`);
   // The app's environment is in the program files (render): what is inherited from here is the shell's.
   const childEnv = { ...process.env };
   // Its own process group: a Ctrl-C reaches us, and we stop supervisord in order.
