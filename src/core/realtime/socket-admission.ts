@@ -181,6 +181,9 @@ export class SocketAdmission {
   }
 }
 
+/** engine.io's transport event that makes its socket flush what it holds (an engine.io event, not one of ours to clients). */
+const TRANSPORT_READY = 'ready';
+
 /**
  * What the admitted socket sends while it connects (socket.io's CONNECT packet, then `connected`
  * and `authenticated` from the connection handler, all in the tick socket.io runs after `next()`)
@@ -197,7 +200,7 @@ function holdWritesForTick(conn: Socket['conn']): (() => void) | undefined {
   return () => {
     if (conn.transport !== transport || transport.writable || conn.readyState !== 'open') return;
     transport.writable = true;
-    transport.emit('ready');
+    transport.emit(TRANSPORT_READY);
   };
 }
 
