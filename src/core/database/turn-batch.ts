@@ -14,12 +14,12 @@ interface Batch<K, V> {
 
 /**
  * Point lookups from any number of callers, answered by one `load` of every
- * key asked for in the same turn of the event loop (sent at setImmediate), as
- * BatchedReads does for Redis GETs: a connection storm's room checks share one
- * statement instead of one each, and each statement is a write to the database
- * socket and a result set to parse (bench:setup). Nothing is cached: every
- * answer is read after its caller asked, so a change committed before the call
- * (a member removed) is always seen.
+ * key asked for in the same turn of the event loop (sent at setImmediate):
+ * BatchedReads' one MGET per turn for Redis GETs, and a connection storm's room
+ * checks in one statement instead of one each (each statement is a write to the
+ * database socket and a result set to parse, bench:setup). Nothing is cached:
+ * every answer is read after its caller asked, so a change committed before the
+ * call (a member removed) is always seen.
  */
 export class TurnBatch<K, V> {
   private open: Batch<K, V> | null = null;

@@ -143,12 +143,19 @@ describe('ClusterState heartbeat', () => {
   let version = 0;
   const local = { version: () => version, snapshot: () => ({ namespaces: {}, sse: { clients: 0, authenticated: 0 }, rooms: {} }) } as unknown as LocalConnectionStats;
   const beat = (cluster: ClusterState) => (cluster as unknown as { beat(): Promise<void> }).beat();
+  const nextTurn = () => new Promise((r) => setImmediate(r));
+
+  /** A ClusterState past its first heartbeat (a whole rewrite), recording every MULTI into `multis`. */
+  async function started(multis: string[][], opts?: Parameters<typeof recordingRedis>[1]): Promise<ClusterState> {
+    const cluster = new ClusterState(recordingRedis(multis, opts), config, local, noAlerts);
+    await cluster.onModuleInit();
+    await nextTurn();
+    return cluster;
+  }
 
   it('rewrites presence and stats only when they may differ from memory, the counts every beat', async () => {
     const multis: string[][] = [];
-    const cluster = new ClusterState(recordingRedis(multis), config, local, noAlerts);
-    await cluster.onModuleInit(); // its first heartbeat rewrites the hash whole
-    await new Promise((r) => setImmediate(r));
+    const cluster = await started(multis); // its first heartbeat rewrites the hash whole
     cluster.userOnline(7); // written as it happens (HSET u:7), not by the heartbeats
     await beat(cluster);
     version++;
@@ -163,12 +170,10 @@ describe('ClusterState heartbeat', () => {
 
   it('rewrites the hash whole after a presence write failed, and when it finds the hash lost', async () => {
     const multis: string[][] = [];
-    const cluster = new ClusterState(recordingRedis(multis, { failPresence: true }), config, local, noAlerts);
-    await cluster.onModuleInit();
-    await new Promise((r) => setImmediate(r));
+    const cluster = await started(multis, { failPresence: true });
     await beat(cluster);
     cluster.userOnline(8);
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     await beat(cluster);
     expect(multis.slice(1, 3)).toEqual([
       ['hexists', 'hset total', 'pexpire', 'zadd'],
@@ -177,9 +182,7 @@ describe('ClusterState heartbeat', () => {
     await cluster.onApplicationShutdown();
 
     const lost: string[][] = [];
-    const other = new ClusterState(recordingRedis(lost, { statsKept: 0 }), config, local, noAlerts);
-    await other.onModuleInit();
-    await new Promise((r) => setImmediate(r));
+    const other = await started(lost, { statsKept: 0 });
     await beat(other);
     // Found without its stats (expired, or a restarted Redis): written whole in the same heartbeat.
     expect(lost.slice(1, 3)).toEqual([
