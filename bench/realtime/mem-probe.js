@@ -8,6 +8,8 @@
 // - MEM_PROBE_DIR: `<dir>/<pid>-<n>.json` for the n-th request of this process (many processes, many
 //   requests: the soak), and with MEM_PROBE_HEAP_SNAPSHOT=1 also `<dir>/<pid>-<n>.heapsnapshot`, written
 //   after the GC (it blocks the process for seconds: diagnosis only).
+// MEM_PROBE_SMAPS=1 adds `smaps` to each sample: RSS by kind of mapping (bench/scale/rss-breakdown.js),
+// beside V8's physical pages (v8Physical), so that RSS outside the JS heap can be attributed.
 const { renameSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 const v8 = require('node:v8');
@@ -18,11 +20,19 @@ const dir = process.env.MEM_PROBE_DIR;
 const snapshots = process.env.MEM_PROBE_HEAP_SNAPSHOT === '1';
 let requests = 0;
 
+const withSmaps = process.env.MEM_PROBE_SMAPS === '1';
+const { smaps } = require('../scale/rss-breakdown');
+
 function sample() {
   const m = process.memoryUsage();
   const spaces = {};
-  for (const s of v8.getHeapSpaceStatistics()) spaces[s.space_name] = { size: s.space_size, used: s.space_used_size, physical: s.physical_space_size };
-  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, spaces };
+  let v8Physical = 0;
+  for (const s of v8.getHeapSpaceStatistics()) {
+    spaces[s.space_name] = { size: s.space_size, used: s.space_used_size, physical: s.physical_space_size };
+    v8Physical += s.physical_space_size;
+  }
+  const base = { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, v8Physical, spaces };
+  return withSmaps ? { ...base, smaps: smaps() } : base;
 }
 
 function writeWhole(target, text) {

@@ -25,10 +25,13 @@ if (dir && isApi) {
   eld.enable();
   let cpuBefore = process.cpuUsage();
   let since = Date.now();
+  const { smaps, v8Pages } = require('./rss-breakdown');
   const memory = () => {
     const m = process.memoryUsage();
     return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
   };
+  // After a GC request: also where the RSS is (V8's pages per space, malloc's arenas), see rss-breakdown.js.
+  const memoryInDetail = () => ({ ...memory(), v8: v8Pages(), smaps: smaps() });
   const ms = (ns) => +(ns / 1e6).toFixed(2);
   /** @type {Record<string, (arg?: string) => Promise<object>>} */
   const commands = {
@@ -51,7 +54,7 @@ if (dir && isApi) {
         // A second pass frees what the first one's finalizers (weak references) released.
         setTimeout(() => {
           gc();
-          setTimeout(() => resolve({ pid: process.pid, before, after: memory() }), 200);
+          setTimeout(() => resolve({ pid: process.pid, before, after: memoryInDetail() }), 200);
         }, 100);
       }),
   };

@@ -31,6 +31,7 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
 const { now, sleep, waitFor, probe, loadAvg } = require('./common');
+const { perSocket: perSocketMemory } = require('./rss-breakdown');
 const log = (m) => process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 /* ------------------------------------------------------------------ options */
@@ -569,6 +570,8 @@ async function runKind(kind, o, env, fixtures) {
         kbPerConnAfterGc: kbPerConn,
         kbPerConnAfterGcAll: +((gc.reduce((a, g, i) => a + g.after.rss - base[i].after.rss, 0) / 1024) / Math.max(1, conns.reduce((a, c) => a + c, 0))).toFixed(2),
         heapKbPerConnAfterGc: heapPerConn,
+        // What each process's RSS per connection is made of (rss-breakdown.js): JS heap, V8's unused pages, malloc.
+        memoryKbPerConn: gc.map((g, i) => perSocketMemory(base[i].after, g.after, conns[i])),
         nginxKbPerConn: +((nginxKb - nginxBaseKb) / Math.max(1, hold.ready)).toFixed(2),
         lagP50ms: lag.map((l) => l.lagP50),
         lagP99ms: lag.map((l) => l.lagP99),

@@ -4,7 +4,7 @@
 /**
  * npm run bench:setup -- [--sockets=1500] [--kinds=ours,stock] [--concurrency=50] [--room-size=10]
  *                        [--idle-s=10] [--hold-s=10] [--cpu-prof[=DIR]] [--port=30400] [--stack=NAME]
- *                        [--ours-root=OTHER_CHECKOUT]
+ *                        [--ours-root=OTHER_CHECKOUT] [--server-flags='NODE FLAGS'] [--server-env='{JSON}']
  *
  * What setting one socket up costs (issue 18), per socket and in CPU time, which the machine's load
  * does not change the way it changes wall-clock figures. ONE api process, no nginx: ours
@@ -21,6 +21,11 @@
  *             the idle rate over the same time), Redis commands and MariaDB statements per socket
  *   hold      --hold-s with every socket open: CPU µs per socket per second held (net of idle)
  *   close     every client disconnects: CPU µs per socket torn down
+ *   memory   RSS, JS heap, external and arrayBuffers per socket, and what the RSS outside the JS heap
+ *            is made of (bench/scale/rss-breakdown.js): the api's memory after the same GC request as
+ *            bench:scale's (probe.js `gc`) at the end of the hold, against the same request before the
+ *            first socket. --server-flags='--max-semi-space-size=2' adds node flags to the api process,
+ *            --server-env='{"MALLOC_ARENA_MAX":"2"}' environment variables (both kinds, for comparisons).
  * CPU is read from /proc/<pid>/stat (user + system ticks) for the api process and for the Redis
  * server (INFO's process_id). Ticks are 10 ms: use 1,000 sockets or more, or the figures are noise. --cpu-prof profiles the api during the connect part only (V8's sampling
  * profiler through node:inspector, in the api process by bench/scale/probe.js: the same .cpuprofile
@@ -37,9 +42,10 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
 const { now, sleep, waitFor, probe, loadAvg } = require('./common');
+const { perSocket: perSocketMemory } = require('./rss-breakdown');
 const log = (m) => process.stderr.write(`[bench:setup ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
-const KNOWN = ['sockets', 'kinds', 'concurrency', 'room-size', 'idle-s', 'hold-s', 'cpu-prof', 'port', 'stack', 'ours-root'];
+const KNOWN = ['sockets', 'kinds', 'concurrency', 'room-size', 'idle-s', 'hold-s', 'cpu-prof', 'port', 'stack', 'ours-root', 'server-flags', 'server-env'];
 
 /** A bad option: its message is all the user needs. */
 class UsageError extends Error {}
@@ -72,6 +78,8 @@ function parseArgs(argv) {
     port: num('port', 30400, 1024),
     stack: a.stack ?? process.env.SWITCHBOARD_TEST_STACK ?? 'bench-setup',
     oursRoot: a['ours-root'] ? path.resolve(a['ours-root']) : ROOT,
+    serverFlags: (a['server-flags'] ?? '').split(' ').filter(Boolean),
+    serverEnv: a['server-env'] ? /** @type {Record<string, string>} */ (JSON.parse(a['server-env'])) : {},
   };
 }
 
@@ -165,7 +173,7 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
 
 async function startServer(kind, o, env, port, probeDir) {
   const main = kind === 'ours' ? path.join(o.oursRoot, 'dist', 'main.js') : path.join(__dirname, 'stock-server.js');
-  const child = spawn(process.execPath, ['--require', path.join(__dirname, 'probe.js'), main], {
+  const child = spawn(process.execPath, [...o.serverFlags, '--require', path.join(__dirname, 'probe.js'), main], {
     cwd: kind === 'ours' ? o.oursRoot : ROOT,
     env: {
       ...process.env,
@@ -178,6 +186,7 @@ async function startServer(kind, o, env, port, probeDir) {
       MAX_CONNECTIONS_PER_IP: String(o.sockets * 2),
       SCALE_PROBE_DIR: probeDir,
       SCALE_STOCK_KEY: 'setup-stock',
+      ...o.serverEnv,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -303,6 +312,7 @@ async function runKind(kind, o, env, users, ctx0) {
     const idle = { api: di.api / di.seconds, redis: di.redis / di.seconds, redisCommands: di.redisCommands / di.seconds, primary: di.primary / di.seconds, replica: di.replica / di.seconds };
     log(`${kind}: idle api ${(idle.api * 100).toFixed(2)} % of a core, Redis ${(idle.redis * 100).toFixed(2)} %, ${idle.redisCommands.toFixed(1)} Redis commands/s, load ${loadAvg()}`);
 
+    const memBase = await probe(probeDir, server.pid, 'gc');
     load = startLoad(kind, users, `http://127.0.0.1:${port}`, env.JWT_SECRET, o.concurrency);
     await load.init();
     if (o.cpuProf) await probe(probeDir, server.pid, 'profile-start');
@@ -331,6 +341,10 @@ async function runKind(kind, o, env, users, ctx0) {
       log(`${kind}: hold ${JSON.stringify(hold)}`);
     }
 
+    const memHeld = await probe(probeDir, server.pid, 'gc');
+    const memory = { ...perSocketMemory(memBase.after, memHeld.after, done.connected), rssMb: [memBase.after.rss, memHeld.after.rss].map((b) => Math.round(b / 1048576)) };
+    log(`${kind}: memory per socket after GC (KB) ${JSON.stringify(memory)}`);
+
     const x0 = await snapshot(ctx);
     await load.ask({ cmd: 'close' }, 'closed', 120000);
     await sleep(1500);
@@ -342,6 +356,7 @@ async function runKind(kind, o, env, users, ctx0) {
       idle: { apiPctCore: +(idle.api * 100).toFixed(2), redisPctCore: +(idle.redis * 100).toFixed(2), redisCommandsPerS: +idle.redisCommands.toFixed(1), primaryStatementsPerS: +idle.primary.toFixed(1), replicaStatementsPerS: +idle.replica.toFixed(1) },
       connect: { ...connect, connectErrors: connectReport.connectErrors, subscribeErrors: connectReport.subscribeErrors },
       hold,
+      memory,
       close,
       profile,
     };

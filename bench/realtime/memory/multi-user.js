@@ -5,6 +5,11 @@
 // profile of the idle phase (sample.js; summarise it with profile-summary.js).
 //   BENCH_STACK=h-mem STACK_PORT_BASE=29800 IDLE0_S=5 IDLE_S=15 node bench/realtime/memory/multi-user.js ours|stock 5000
 // Run it with the project's Node (node_modules/node/bin/node): the servers run on process.execPath.
+// Per socket it prints RSS, JS heap used, RSS outside it (rss − heapUsed), external and arrayBuffers
+// (process.memoryUsage), V8's physical pages, and RSS by kind of mapping (mem-probe.js MEM_PROBE_SMAPS):
+// brk = glibc's main arena, arena = its thread arenas, anon = other anonymous mappings (V8's pages among them).
+// SERVER_FLAGS='--max-semi-space-size=1 ...' adds node flags to the server; OURS_ENV='{"K":"v"}' adds
+// environment variables to the server (either kind: MALLOC_ARENA_MAX, say).
 const { spawn } = require('node:child_process');
 const { join } = require('node:path');
 const { tmpdir } = require('node:os');
@@ -24,7 +29,7 @@ async function main() {
   const fx = await makeFixtures(env, { users: N, roomSize: 10, tag: `hm${Date.now().toString(36)}`, log: () => {} });
   const port = 29852 + (kind === 'ours' ? 0 : 1);
   const main = kind === 'ours' ? join(process.env.OURS_ROOT || root, 'dist', 'main.js') : join(root, 'bench', 'scale', 'stock-server.js');
-  const child = spawn(process.execPath, [...(process.env.SAMPLE ? ['-r', join(__dirname, 'sample.js')] : []), '-r', join(root, 'bench', 'realtime', 'mem-probe.js'), '--trace-gc', main], { cwd: root, env: { ...process.env, ...env, NODE_ENV: 'production', MEM_PROBE_FILE: PF, SAMPLE_FILE: join(tmpdir(), `sample-${kind}-${process.env.SAMPLE || 'x'}.json`), PORT: String(port), LOG_LEVEL: 'error', MAX_CONCURRENT_CONNECTIONS: '60000', MAX_CONNECTIONS_PER_IP: '60000', ...(process.env.OURS_ENV ? JSON.parse(process.env.OURS_ENV) : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.SERVER_FLAGS ? process.env.SERVER_FLAGS.split(' ').filter(Boolean) : []), ...(process.env.SAMPLE ? ['-r', join(__dirname, 'sample.js')] : []), '-r', join(root, 'bench', 'realtime', 'mem-probe.js'), '--trace-gc', main], { cwd: root, env: { ...process.env, ...env, NODE_ENV: 'production', MEM_PROBE_FILE: PF, MEM_PROBE_SMAPS: '1', SAMPLE_FILE: join(tmpdir(), `sample-${kind}-${process.env.SAMPLE || 'x'}.json`), PORT: String(port), LOG_LEVEL: 'error', MAX_CONCURRENT_CONNECTIONS: '60000', MAX_CONNECTIONS_PER_IP: '60000', ...(process.env.OURS_ENV ? JSON.parse(process.env.OURS_ENV) : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
   let phase = 'boot'; const acc = {}; let lastAfter = null; let buf = '';
   child.stdout.on('data', (d) => {
     buf += d; let i;
@@ -58,7 +63,10 @@ async function main() {
   const after = await probe();
   const per = (k) => +((after[k] - base[k]) / 1024 / N).toFixed(2);
   const nsp = (x) => x.spaces.new_space.physical;
-  console.log(JSON.stringify({ kind, N, ours: process.env.OURS_ROOT || root, rssKb: per('rss'), heapKb: per('heapUsed'), rssExNewSpaceKb: +(((after.rss - nsp(after)) - (base.rss - nsp(base))) / 1024 / N).toFixed(2), newSpaceMb: [+(nsp(base) / 1048576).toFixed(1), +(nsp(after) / 1048576).toFixed(1)] }));
+  const perSmaps = (k) => +((after.smaps[k] - base.smaps[k]) / N).toFixed(2);
+  console.log(JSON.stringify({ kind, N, ours: process.env.OURS_ROOT || root, flags: process.env.SERVER_FLAGS, env: process.env.OURS_ENV, rssKb: per('rss'), heapKb: per('heapUsed'), nonHeapKb: +(per('rss') - per('heapUsed')).toFixed(2), externalKb: per('external'), arrayBuffersKb: per('arrayBuffers'), v8PhysicalKb: per('v8Physical'),
+    smapsKb: { brk: perSmaps('brkKb'), arena: perSmaps('arenaKb'), anon: perSmaps('anonKb'), file: perSmaps('fileKb'), anonExV8: +(perSmaps('anonKb') - per('v8Physical')).toFixed(2) }, arenas: [base.smaps.arenas, after.smaps.arenas],
+    mb: { rss: [base.rss, after.rss].map((b) => +(b / 1048576).toFixed(1)), heapUsed: [base.heapUsed, after.heapUsed].map((b) => +(b / 1048576).toFixed(1)), v8Physical: [base.v8Physical, after.v8Physical].map((b) => +(b / 1048576).toFixed(1)) }, rssExNewSpaceKb: +(((after.rss - nsp(after)) - (base.rss - nsp(base))) / 1024 / N).toFixed(2), newSpaceMb: [+(nsp(base) / 1048576).toFixed(1), +(nsp(after) / 1048576).toFixed(1)] }));
   console.log(JSON.stringify({ kind, N, idle0: { s: idle0, ...acc.idle0, mbPerS: acc.idle0 && +(acc.idle0.alloc / idle0).toFixed(2) }, idleN: { s: idleN, ...acc.idleN, mbPerS: acc.idleN && +(acc.idleN.alloc / idleN).toFixed(2) }, connect: acc.connect }));
   child.kill('SIGTERM'); await sleep(1000); await cleanup(env); process.exit(0);
 }
