@@ -22,11 +22,13 @@
  *   hold      --hold-s with every socket open: CPU µs per socket per second held (net of idle)
  *   close     every client disconnects: CPU µs per socket torn down
  * CPU is read from /proc/<pid>/stat (user + system ticks) for the api process and for the Redis
- * server (INFO's process_id). Ticks are 10 ms: use 1,000 sockets or more, or the figures are noise. --cpu-prof profiles the api during the connect part only (V8's sampling
- * profiler through node:inspector, in the api process by bench/scale/probe.js: the same .cpuprofile
- * as `node --cpu-prof`, which would profile the boot too and write only at exit), writes
- * <dir>/<kind>-connect.cpuprofile (open it in Chrome DevTools) and prints where the time went; the
- * profiler's own cost inflates that run's CPU figures, so compare runs without it.
+ * server (INFO's process_id). Ticks are 10 ms: use 1,000 sockets or more, or the figures are noise. --cpu-prof profiles the api during the connect part and,
+ * separately, the close part (V8's sampling profiler through node:inspector, in the api process by
+ * bench/scale/probe.js: the same .cpuprofile as `node --cpu-prof`, which would profile the boot too
+ * and write only at exit), writes <dir>/<kind>-connect.cpuprofile and <dir>/<kind>-close.cpuprofile
+ * (open them in Chrome DevTools) and prints where the time went; the profiler's own cost inflates
+ * that run's CPU figures, so compare runs without it. The close part is not paced by --concurrency:
+ * every client disconnects in one go (a killed process's clients, a deploy).
  * --ours-root: another checkout (its dist/main.js) as "ours", for before/after on the same stack.
  */
 const { fork, spawn } = require('node:child_process');
@@ -331,10 +333,17 @@ async function runKind(kind, o, env, users, ctx0) {
       log(`${kind}: hold ${JSON.stringify(hold)}`);
     }
 
+    if (o.cpuProf) await probe(probeDir, server.pid, 'profile-start');
     const x0 = await snapshot(ctx);
     await load.ask({ cmd: 'close' }, 'closed', 120000);
     await sleep(1500);
     const x1 = await snapshot(ctx);
+    let closeProfile = null;
+    if (o.cpuProf) {
+      const file = path.join(o.cpuProf, `${kind}-close.cpuprofile`);
+      await probe(probeDir, server.pid, `profile-stop ${file}`);
+      closeProfile = { file, ...summarize(JSON.parse(fs.readFileSync(file, 'utf8')), done.connected) };
+    }
     const close = { ...perSocket(delta(x0, x1), idle, Math.max(1, done.connected)), load: loadAvg() };
     log(`${kind}: close ${JSON.stringify(close)}`);
     return {
@@ -344,6 +353,7 @@ async function runKind(kind, o, env, users, ctx0) {
       hold,
       close,
       profile,
+      closeProfile,
     };
   } finally {
     if (load && load.child.exitCode === null) load.child.kill('SIGKILL');
@@ -382,16 +392,17 @@ async function main() {
     for (const kind of o.kinds) {
       const row = await runKind(kind, o, env, users, { redis, primary, replica, redisPid });
       rows.push(row);
-      const { profile, ...figures } = row;
-      process.stdout.write(`${JSON.stringify({ bench: 'setup', date, sockets: o.sockets, concurrency: o.concurrency, ...figures, profile: profile?.file })}\n`);
-      if (profile) {
-        console.log(`\n${kind}: CPU profile of the connect part, ${profile.file}: ${profile.busyUsPerSocket} µs of samples per socket (profiler on)`);
+      const { profile, closeProfile, ...figures } = row;
+      process.stdout.write(`${JSON.stringify({ bench: 'setup', date, sockets: o.sockets, concurrency: o.concurrency, ...figures, profile: profile?.file, closeProfile: closeProfile?.file })}\n`);
+      for (const [part, p] of /** @type {const} */ ([['connect', profile], ['close', closeProfile]])) {
+        if (!p) continue;
+        console.log(`\n${kind}: CPU profile of the ${part} part, ${p.file}: ${p.busyUsPerSocket} µs of samples per socket (profiler on)`);
         console.log('by package or file (self time)');
-        console.table(profile.areas);
+        console.table(p.areas);
         console.log('by function (self time)');
-        console.table(profile.self);
+        console.table(p.self);
         console.log('our functions (inclusive, synchronous part only)');
-        console.table(profile.oursInclusive);
+        console.table(p.oursInclusive);
       }
     }
   } finally {
@@ -419,6 +430,7 @@ async function main() {
   add('Redis CPU µs per socket per second held', (r) => r.hold?.redisUsPerSocketS);
   add('api CPU µs per socket closed', (r) => r.close.apiUs);
   add('Redis CPU µs per socket closed', (r) => r.close.redisUs);
+  add('Redis commands per socket closed', (r) => r.close.redisCommands);
   console.log(`\nbench:setup ${date}: ${o.sockets} sockets on one api process, ${o.concurrency} at a time, load ${loadAvg()}${o.cpuProf ? ' (profiler on: CPU figures inflated)' : ''}`);
   console.table(lines);
   process.exit(0);
