@@ -4,7 +4,7 @@ import type { RedisClient } from '../redis/redis.factory';
 import type { AdminAlerts } from './admin-alerts';
 import { ClusterState } from './cluster-state';
 import type { LocalConnectionStats } from './local-connection-stats';
-import { decodeHashOps, HashOps } from './process-hash-changes.spec-helper';
+import { changesSender, HashOps } from './process-hash-changes.spec-helper';
 import type { SlotHolderKind } from './slot-ledger';
 
 // The slot connection ClusterState opens for itself: the slot script always grants.
@@ -12,22 +12,6 @@ jest.mock('../redis/redis.factory', () => ({
   createRedis: () => ({ on: () => undefined, defineCommand: () => undefined, rtAcquire: async () => ['ok', 1], quit: async () => 'OK' }),
   redisReady: async () => undefined,
 }));
-
-/**
- * The shared connection's pipelines: the heartbeat's HGETs, and the hash changes ClusterState
- * writes once per turn (ProcessHashChanges), recorded per write as what the script does.
- */
-function changesPipeline(writes: HashOps[], onExec: () => void = () => undefined) {
-  const p = {
-    hget: () => p,
-    eval: (...args: unknown[]) => (writes.push(decodeHashOps(args)), p),
-    exec: async () => {
-      onExec();
-      return [];
-    },
-  };
-  return p;
-}
 
 /** The shared connection: records the counter changes ClusterState sends, and presence writes. */
 function fakeRedis(increments: [string, number][], presence: unknown[][] = []): RedisClient {
@@ -40,18 +24,16 @@ function fakeRedis(increments: [string, number][], presence: unknown[][] = []): 
     zrem: () => chain,
     exec: async () => [],
   };
-  const writes: HashOps[] = [];
+  const sent = (w: HashOps) => {
+    increments.push(...w.incr);
+    if (w.del.length) presence.push(['hdel', ...w.del]);
+    if (w.set.length) presence.push(['hset', ...w.set]);
+  };
   return {
     on: () => undefined,
     multi: () => chain,
-    pipeline: () =>
-      changesPipeline(writes, () => {
-        for (const w of writes.splice(0)) {
-          increments.push(...w.incr);
-          if (w.del.length) presence.push(['hdel', ...w.del]);
-          if (w.set.length) presence.push(['hset', ...w.set]);
-        }
-      }),
+    pipeline: () => ({ hget: () => undefined, exec: async () => [] }),
+    sendCommand: changesSender([], { sent }),
     zrangebyscore: async () => [],
   } as unknown as RedisClient;
 }
@@ -163,15 +145,11 @@ describe('ClusterState heartbeat', () => {
         chain.exec = async () => cmds.map((c) => [null, c === 'hexists' ? (opts.statsKept ?? 1) : 'OK']);
         return chain;
       },
-      pipeline: () => {
-        const writes: HashOps[] = [];
-        return changesPipeline(writes, () => {
-          if (!writes.length) return; // the heartbeat's HGETs
-          const ops = writes.flatMap((w) => [...w.incr.map(([f, by]) => `incr ${f} ${by}`), ...w.set.map((f) => `set ${f}`), ...w.del.map((f) => `del ${f}`)]);
-          multis.push(['changes', ...ops]);
-          if (opts.failPresence) throw new Error('Redis went away');
-        });
-      },
+      pipeline: () => ({ hget: () => undefined, exec: async () => [] }),
+      sendCommand: changesSender([], {
+        fail: () => !!opts.failPresence,
+        sent: (w) => multis.push(['changes', ...w.incr.map(([f, by]) => `incr ${f} ${by}`), ...w.set.map((f) => `set ${f}`), ...w.del.map((f) => `del ${f}`)]),
+      }),
       zrangebyscore: async () => [],
     } as unknown as RedisClient;
   }

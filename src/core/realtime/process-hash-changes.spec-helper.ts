@@ -1,3 +1,4 @@
+import type { Command } from 'ioredis';
 import type { RedisClient } from '../redis/redis.factory';
 
 /** What one script call does to the hash, decoded from its arguments as the script reads them. */
@@ -8,8 +9,8 @@ export interface HashOps {
 }
 
 export function decodeHashOps(args: unknown[]): HashOps {
-  const [, numKeys, , ...argv] = args as [string, number, string, ...(string | number)[]];
-  if (numKeys !== 1) throw new Error(`the script takes one key, not ${numKeys}`);
+  const [, numKeys, , ...argv] = args as [string, number | string, string, ...(string | number)[]];
+  if (Number(numKeys) !== 1) throw new Error(`the script takes one key, not ${numKeys}`);
   let i = 0;
   const incr: [string, number][] = [];
   for (let n = Number(argv[i++]); n > 0; n--, i += 2) incr.push([String(argv[i]), Number(argv[i + 1])]);
@@ -18,24 +19,25 @@ export function decodeHashOps(args: unknown[]): HashOps {
   return { incr, set, del: argv.slice(i).map(String) };
 }
 
-/** A connection whose pipelines record their script calls; one entry per exec, one HashOps per call. */
-export function pipelineRecorder(opts: { fail?: () => boolean } = {}) {
-  const execs: HashOps[][] = [];
-  const order: string[] = [];
-  const redis = {
-    pipeline: () => {
-      const calls: HashOps[] = [];
-      const p = {
-        eval: (...args: unknown[]) => (calls.push(decodeHashOps(args)), p),
-        exec: async () => {
-          execs.push(calls);
-          order.push('changes');
-          if (opts.fail?.()) throw new Error('Redis went away');
-          return calls.map(() => [null, 1]);
-        },
-      };
-      return p;
-    },
+/**
+ * `sendCommand` of a connection, recording the hash changes' script calls (and nothing else:
+ * ProcessHashChanges sends only those); `fail` makes a call fail as a lost connection does.
+ */
+export function changesSender(calls: HashOps[], opts: { fail?: () => boolean; sent?: (ops: HashOps) => void } = {}) {
+  return (command: Command): unknown => {
+    if (command.name !== 'eval') throw new Error(`unexpected ${command.name}`);
+    const ops = decodeHashOps(command.args);
+    calls.push(ops);
+    opts.sent?.(ops);
+    const c = command as unknown as { resolve(v: unknown): void; reject(e: Error): void };
+    if (opts.fail?.()) c.reject(new Error('Redis went away'));
+    else c.resolve(1);
+    return command.promise;
   };
-  return { redis: redis as unknown as RedisClient, execs, order };
+}
+
+/** A connection that only records the hash changes' script calls. */
+export function changesRecorder(opts: { fail?: () => boolean } = {}): { redis: RedisClient; calls: HashOps[] } {
+  const calls: HashOps[] = [];
+  return { redis: { sendCommand: changesSender(calls, opts) } as unknown as RedisClient, calls };
 }

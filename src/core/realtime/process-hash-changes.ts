@@ -1,3 +1,4 @@
+import { Command } from 'ioredis';
 import type { RedisClient } from '../redis/redis.factory';
 
 /** Fields per script call: a turn that closes thousands of sockets blocks Redis in short steps. */
@@ -31,10 +32,11 @@ return 1
 /**
  * Changes to one api process's hash (ClusterState's `rt:proc:<instance>`): counters given back
  * (a connection slot's `total` and `ip:` fields) and presence fields set or deleted, gathered over
- * one turn of the event loop and sent at setImmediate as one script call, in one Pipeline that
- * bypasses auto-pipelining. A MULTI per closed socket (and an HDEL per user gone) was most of a
- * socket's close cost: a Pipeline object per socket (it copies every defined script), a socket
- * write and a reply each (bench:setup, issue 18).
+ * one turn of the event loop and sent at setImmediate as one script call. A MULTI per closed
+ * socket (and an HDEL per user gone) was most of a socket's close cost: a Pipeline object per
+ * socket (it copies every script defined on the connection), a socket write and a reply each
+ * (bench:setup, issue 18). The call goes straight to `sendCommand`: no Pipeline either, and, unlike
+ * an auto-pipelined command, it leaves before anything sent after it (a heartbeat's MULTI).
  *
  * Within a turn the last change of a presence field wins, so a user who leaves and comes back in
  * the same turn stays online. `flush()` sends what is pending at once: whatever writes the hash
@@ -83,22 +85,16 @@ export class ProcessHashChanges {
     this.fields.forEach((on, field) => (on ? sets : deletes).push(field));
     this.counters.clear();
     this.fields.clear();
-    if (!counters.length && !sets.length && !deletes.length) return;
-    const pipeline = this.redis.pipeline();
     // Counters first and together: the slot script reads `total` and the `ip:` fields at once.
     for (let c = 0, s = 0, d = 0; c < counters.length || s < sets.length || d < deletes.length; ) {
       const cs = counters.slice(c, (c = Math.min(counters.length, c + CHUNK)));
       const room = CHUNK - cs.length;
       const ss = sets.slice(s, (s = Math.min(sets.length, s + room)));
       const ds = deletes.slice(d, (d = Math.min(deletes.length, d + room - ss.length)));
-      pipeline.eval(APPLY_LUA, 1, this.key, cs.length, ...cs.flat(), ss.length, ...ss, ...ds);
+      const call = new Command('eval', [APPLY_LUA, 1, this.key, cs.length, ...cs.flat(), ss.length, ...ss, ...ds]);
+      call.promise.catch(this.failed);
+      this.redis.sendCommand(call);
     }
-    pipeline.exec().then(
-      (results) => {
-        if (results?.some(([err]) => err)) this.failed();
-      },
-      () => this.failed(),
-    );
   }
 
   /** Pending changes are dropped and later ones ignored: the hash is being removed. */
