@@ -4,7 +4,7 @@
 /**
  * npm run bench:setup -- [--sockets=1500] [--kinds=ours,stock] [--concurrency=50] [--room-size=10]
  *                        [--idle-s=10] [--hold-s=10] [--cpu-prof[=DIR]] [--port=30400] [--stack=NAME]
- *                        [--ours-root=OTHER_CHECKOUT]
+ *                        [--ours-root=OTHER_CHECKOUT] [--close-spread-s=0]
  *
  * What setting one socket up costs (issue 18), per socket and in CPU time, which the machine's load
  * does not change the way it changes wall-clock figures. ONE api process, no nginx: ours
@@ -28,7 +28,9 @@
  * and write only at exit), writes <dir>/<kind>-connect.cpuprofile and <dir>/<kind>-close.cpuprofile
  * (open them in Chrome DevTools) and prints where the time went; the profiler's own cost inflates
  * that run's CPU figures, so compare runs without it. The close part is not paced by --concurrency:
- * every client disconnects in one go (a killed process's clients, a deploy).
+ * every client disconnects in one go (a killed process's clients, a deploy), or, with
+ * --close-spread-s, spread evenly over that many seconds (a few closes per event-loop turn, as a
+ * deploy that spreads its closes: what batching per turn can do least for).
  * --ours-root: another checkout (its dist/main.js) as "ours", for before/after on the same stack.
  */
 const { fork, spawn } = require('node:child_process');
@@ -41,7 +43,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const { now, sleep, waitFor, probe, loadAvg } = require('./common');
 const log = (m) => process.stderr.write(`[bench:setup ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
-const KNOWN = ['sockets', 'kinds', 'concurrency', 'room-size', 'idle-s', 'hold-s', 'cpu-prof', 'port', 'stack', 'ours-root'];
+const KNOWN = ['sockets', 'kinds', 'concurrency', 'room-size', 'idle-s', 'hold-s', 'cpu-prof', 'port', 'stack', 'ours-root', 'close-spread-s'];
 
 /** A bad option: its message is all the user needs. */
 class UsageError extends Error {}
@@ -70,6 +72,7 @@ function parseArgs(argv) {
     roomSize: num('room-size', 10, 1),
     idleS: num('idle-s', 10, 1),
     holdS: num('hold-s', 10, 0),
+    closeSpreadS: num('close-spread-s', 0, 0),
     cpuProf: a['cpu-prof'] === undefined ? null : a['cpu-prof'] === 'true' ? path.join(ROOT, '.stack', 'bench-setup-profiles') : path.resolve(a['cpu-prof']),
     port: num('port', 30400, 1024),
     stack: a.stack ?? process.env.SWITCHBOARD_TEST_STACK ?? 'bench-setup',
@@ -335,7 +338,7 @@ async function runKind(kind, o, env, users, ctx0) {
 
     if (o.cpuProf) await probe(probeDir, server.pid, 'profile-start');
     const x0 = await snapshot(ctx);
-    await load.ask({ cmd: 'close' }, 'closed', 120000);
+    await load.ask({ cmd: 'close', spreadMs: o.closeSpreadS * 1000 }, 'closed', 120000 + o.closeSpreadS * 1000);
     await sleep(1500);
     const x1 = await snapshot(ctx);
     let closeProfile = null;
@@ -393,7 +396,7 @@ async function main() {
       const row = await runKind(kind, o, env, users, { redis, primary, replica, redisPid });
       rows.push(row);
       const { profile, closeProfile, ...figures } = row;
-      process.stdout.write(`${JSON.stringify({ bench: 'setup', date, sockets: o.sockets, concurrency: o.concurrency, ...figures, profile: profile?.file, closeProfile: closeProfile?.file })}\n`);
+      process.stdout.write(`${JSON.stringify({ bench: 'setup', date, sockets: o.sockets, concurrency: o.concurrency, closeSpreadS: o.closeSpreadS, ...figures, profile: profile?.file, closeProfile: closeProfile?.file })}\n`);
       for (const [part, p] of /** @type {const} */ ([['connect', profile], ['close', closeProfile]])) {
         if (!p) continue;
         console.log(`\n${kind}: CPU profile of the ${part} part, ${p.file}: ${p.busyUsPerSocket} µs of samples per socket (profiler on)`);
@@ -431,7 +434,7 @@ async function main() {
   add('api CPU µs per socket closed', (r) => r.close.apiUs);
   add('Redis CPU µs per socket closed', (r) => r.close.redisUs);
   add('Redis commands per socket closed', (r) => r.close.redisCommands);
-  console.log(`\nbench:setup ${date}: ${o.sockets} sockets on one api process, ${o.concurrency} at a time, load ${loadAvg()}${o.cpuProf ? ' (profiler on: CPU figures inflated)' : ''}`);
+  console.log(`\nbench:setup ${date}: ${o.sockets} sockets on one api process, ${o.concurrency} at a time${o.closeSpreadS ? `, closes spread over ${o.closeSpreadS} s` : ''}, load ${loadAvg()}${o.cpuProf ? ' (profiler on: CPU figures inflated)' : ''}`);
   console.table(lines);
   process.exit(0);
 }
