@@ -1,14 +1,17 @@
 import { Command } from 'ioredis';
 import type { RedisClient } from '../redis/redis.factory';
 
-/** Fields per script call: a turn that closes thousands of sockets blocks Redis in short steps. */
+/**
+ * Fields per script call: a turn that closes thousands of sockets blocks Redis in short steps, and
+ * Lua's `unpack` stays far below its stack limit.
+ */
 const CHUNK = 500;
 
 /**
  * KEYS[1] = the process hash. ARGV: the number of counters n, then n (field, delta) pairs
- * (HINCRBY), then the number of fields to set m, then m fields (set to '1'), then the fields to
- * delete. One script call instead of a MULTI per counter change: the counters of a turn change
- * together for the slot script that sums them.
+ * (HINCRBY), then the number of fields to set m, then m fields (set to '1', one HSET), then the
+ * fields to delete (one HDEL). One script call instead of a MULTI per counter change: the counters
+ * of a turn change together for the slot script that sums them.
  */
 const APPLY_LUA = `
 local key = KEYS[1]
@@ -19,12 +22,17 @@ for _ = 1, tonumber(ARGV[1]) do
 end
 local sets = tonumber(ARGV[i])
 i = i + 1
-for _ = 1, sets do
-  redis.call('HSET', key, ARGV[i], '1')
-  i = i + 1
+if sets > 0 then
+  local fields = {}
+  for j = 0, sets - 1 do
+    fields[2 * j + 1] = ARGV[i + j]
+    fields[2 * j + 2] = '1'
+  end
+  redis.call('HSET', key, unpack(fields))
+  i = i + sets
 end
-for j = i, #ARGV do
-  redis.call('HDEL', key, ARGV[j])
+if i <= #ARGV then
+  redis.call('HDEL', key, unpack(ARGV, i, #ARGV))
 end
 return 1
 `;
