@@ -19,14 +19,22 @@ export function decodeHashOps(args: unknown[]): HashOps {
   return { incr, set, del: argv.slice(i).map(String) };
 }
 
+/** What one command of ProcessHashChanges does to the hash: its script, or a plain HSET or HDEL. */
+export function decodeHashCommand(command: Command): HashOps {
+  const [, ...rest] = command.args.map(String);
+  if (command.name === 'eval') return decodeHashOps(command.args);
+  if (command.name === 'hset') return { incr: [], set: rest.filter((_, i) => i % 2 === 0), del: [] };
+  if (command.name === 'hdel') return { incr: [], set: [], del: rest };
+  throw new Error(`unexpected ${command.name}`);
+}
+
 /**
- * `sendCommand` of a connection, recording the hash changes' script calls (and nothing else:
- * ProcessHashChanges sends only those); `fail` makes a call fail as a lost connection does.
+ * `sendCommand` of a connection, recording what ProcessHashChanges' commands do (it sends nothing
+ * else); `fail` makes a call fail as a lost connection does.
  */
 export function changesSender(calls: HashOps[], opts: { fail?: () => boolean; sent?: (ops: HashOps) => void } = {}) {
   return (command: Command): unknown => {
-    if (command.name !== 'eval') throw new Error(`unexpected ${command.name}`);
-    const ops = decodeHashOps(command.args);
+    const ops = decodeHashCommand(command);
     calls.push(ops);
     opts.sent?.(ops);
     const c = command as unknown as { resolve(v: unknown): void; reject(e: Error): void };

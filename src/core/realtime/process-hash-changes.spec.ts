@@ -1,3 +1,5 @@
+import type { Command } from 'ioredis';
+import type { RedisClient } from '../redis/redis.factory';
 import { ProcessHashChanges } from './process-hash-changes';
 import { changesRecorder } from './process-hash-changes.spec-helper';
 
@@ -53,6 +55,18 @@ describe('ProcessHashChanges', () => {
     expect(calls.map((c) => c.incr.length + c.set.length + c.del.length)).toEqual([500, 500, 100]);
     expect(calls[0].incr).toHaveLength(300);
     expect(calls.flatMap((c) => c.del)).toEqual(Array.from({ length: 800 }, (_, i) => `u:${i}`));
+  });
+
+  it('writes a turn of presence alone with a plain HSET or HDEL', async () => {
+    const sent: string[] = [];
+    const redis = { sendCommand: (c: Command) => (sent.push(`${c.name} ${c.args.join(' ')}`), c.resolve(1), c.promise) } as unknown as RedisClient;
+    const changes = new ProcessHashChanges(redis, 'proc', () => undefined);
+    changes.set('u:1');
+    changes.set('u:2');
+    changes.flush();
+    changes.delete('u:1');
+    changes.flush();
+    expect(sent).toEqual(['hset proc u:1 1 u:2 1', 'hdel proc u:1']);
   });
 
   it('reports a failed write, and sends nothing once closed', async () => {

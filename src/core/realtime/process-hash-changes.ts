@@ -99,10 +99,20 @@ export class ProcessHashChanges {
       const room = CHUNK - cs.length;
       const ss = sets.slice(s, (s = Math.min(sets.length, s + room)));
       const ds = deletes.slice(d, (d = Math.min(deletes.length, d + room - ss.length)));
-      const call = new Command('eval', [APPLY_LUA, 1, this.key, cs.length, ...cs.flat(), ss.length, ...ss, ...ds]);
+      const call = this.command(cs, ss, ds);
       call.promise.catch(this.failed);
       this.redis.sendCommand(call);
     }
+  }
+
+  /**
+   * A plain HSET or HDEL when that is all there is (a turn of handshakes: users coming online), as
+   * presence was written before the close path was batched; the script when counters change.
+   */
+  private command(counters: [string, number][], sets: string[], deletes: string[]): Command {
+    if (!counters.length && !deletes.length) return new Command('hset', [this.key, ...sets.flatMap((f) => [f, '1'])]);
+    if (!counters.length && !sets.length) return new Command('hdel', [this.key, ...deletes]);
+    return new Command('eval', [APPLY_LUA, 1, this.key, counters.length, ...counters.flat(), sets.length, ...sets, ...deletes]);
   }
 
   /** Pending changes are dropped and later ones ignored: the hash is being removed. */
