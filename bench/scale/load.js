@@ -292,14 +292,28 @@ process.on('message', (/** @type {any} */ m) => {
       }
       break;
     }
-    case 'close':
+    case 'close': {
+      // spreadMs: the disconnects spread evenly over that time (a few per event-loop turn of the server,
+      // as a deploy that spreads its closes), instead of all at once.
       closing = true;
-      for (const s of sockets) s?.disconnect();
-      setTimeout(() => {
-        send({ closed: true });
-        setTimeout(() => process.exit(0), 200);
-      }, 500);
+      const open = sockets.filter(Boolean);
+      const finish = () =>
+        setTimeout(() => {
+          send({ closed: true });
+          setTimeout(() => process.exit(0), 200);
+        }, 500);
+      const spreadMs = Number(m.spreadMs ?? 0);
+      const start = now();
+      let next = 0;
+      const step = () => {
+        const due = spreadMs > 0 ? Math.min(open.length, Math.ceil((open.length * (now() - start)) / spreadMs)) : open.length;
+        while (next < due) open[next++].disconnect();
+        if (next < open.length) setTimeout(step, 1);
+        else finish();
+      };
+      step();
       break;
+    }
     default:
       send({ error: `unknown command ${m.cmd}` });
   }

@@ -4,7 +4,7 @@
 /**
  * npm run bench:setup -- [--sockets=1500] [--kinds=ours,stock] [--concurrency=50] [--room-size=10]
  *                        [--idle-s=10] [--hold-s=10] [--cpu-prof[=DIR]] [--port=30400] [--stack=NAME]
- *                        [--ours-root=OTHER_CHECKOUT] [--server-flags='NODE FLAGS'] [--server-env='{JSON}']
+ *                        [--ours-root=OTHER_CHECKOUT] [--server-flags='NODE FLAGS'] [--server-env='{JSON}'] [--close-spread-s=0]
  *
  * What setting one socket up costs (issue 18), per socket and in CPU time, which the machine's load
  * does not change the way it changes wall-clock figures. ONE api process, no nginx: ours
@@ -27,11 +27,15 @@
  *            first socket. --server-flags='--max-semi-space-size=2' adds node flags to the api process,
  *            --server-env='{"MALLOC_ARENA_MAX":"2"}' environment variables (both kinds, for comparisons).
  * CPU is read from /proc/<pid>/stat (user + system ticks) for the api process and for the Redis
- * server (INFO's process_id). Ticks are 10 ms: use 1,000 sockets or more, or the figures are noise. --cpu-prof profiles the api during the connect part only (V8's sampling
- * profiler through node:inspector, in the api process by bench/scale/probe.js: the same .cpuprofile
- * as `node --cpu-prof`, which would profile the boot too and write only at exit), writes
- * <dir>/<kind>-connect.cpuprofile (open it in Chrome DevTools) and prints where the time went; the
- * profiler's own cost inflates that run's CPU figures, so compare runs without it.
+ * server (INFO's process_id). Ticks are 10 ms: use 1,000 sockets or more, or the figures are noise. --cpu-prof profiles the api during the connect part and,
+ * separately, the close part (V8's sampling profiler through node:inspector, in the api process by
+ * bench/scale/probe.js: the same .cpuprofile as `node --cpu-prof`, which would profile the boot too
+ * and write only at exit), writes <dir>/<kind>-connect.cpuprofile and <dir>/<kind>-close.cpuprofile
+ * (open them in Chrome DevTools) and prints where the time went; the profiler's own cost inflates
+ * that run's CPU figures, so compare runs without it. The close part is not paced by --concurrency:
+ * every client disconnects in one go (a killed process's clients, a deploy), or, with
+ * --close-spread-s, spread evenly over that many seconds (a few closes per event-loop turn, as a
+ * deploy that spreads its closes: what batching per turn can do least for).
  * --ours-root: another checkout (its dist/main.js) as "ours", for before/after on the same stack.
  */
 const { fork, spawn } = require('node:child_process');
@@ -45,7 +49,7 @@ const { now, sleep, waitFor, probe, loadAvg } = require('./common');
 const { perSocket: perSocketMemory } = require('./rss-breakdown');
 const log = (m) => process.stderr.write(`[bench:setup ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
-const KNOWN = ['sockets', 'kinds', 'concurrency', 'room-size', 'idle-s', 'hold-s', 'cpu-prof', 'port', 'stack', 'ours-root', 'server-flags', 'server-env'];
+const KNOWN = ['sockets', 'kinds', 'concurrency', 'room-size', 'idle-s', 'hold-s', 'cpu-prof', 'port', 'stack', 'ours-root', 'server-flags', 'server-env', 'close-spread-s'];
 
 /** A bad option: its message is all the user needs. */
 class UsageError extends Error {}
@@ -74,6 +78,7 @@ function parseArgs(argv) {
     roomSize: num('room-size', 10, 1),
     idleS: num('idle-s', 10, 1),
     holdS: num('hold-s', 10, 0),
+    closeSpreadS: num('close-spread-s', 0, 0),
     cpuProf: a['cpu-prof'] === undefined ? null : a['cpu-prof'] === 'true' ? path.join(ROOT, '.stack', 'bench-setup-profiles') : path.resolve(a['cpu-prof']),
     port: num('port', 30400, 1024),
     stack: a.stack ?? process.env.SWITCHBOARD_TEST_STACK ?? 'bench-setup',
@@ -345,10 +350,17 @@ async function runKind(kind, o, env, users, ctx0) {
     const memory = { ...perSocketMemory(memBase.after, memHeld.after, done.connected), rssMb: [memBase.after.rss, memHeld.after.rss].map((b) => Math.round(b / 1048576)) };
     log(`${kind}: memory per socket after GC (KB) ${JSON.stringify(memory)}`);
 
+    if (o.cpuProf) await probe(probeDir, server.pid, 'profile-start');
     const x0 = await snapshot(ctx);
-    await load.ask({ cmd: 'close' }, 'closed', 120000);
+    await load.ask({ cmd: 'close', spreadMs: o.closeSpreadS * 1000 }, 'closed', 120000 + o.closeSpreadS * 1000);
     await sleep(1500);
     const x1 = await snapshot(ctx);
+    let closeProfile = null;
+    if (o.cpuProf) {
+      const file = path.join(o.cpuProf, `${kind}-close.cpuprofile`);
+      await probe(probeDir, server.pid, `profile-stop ${file}`);
+      closeProfile = { file, ...summarize(JSON.parse(fs.readFileSync(file, 'utf8')), done.connected) };
+    }
     const close = { ...perSocket(delta(x0, x1), idle, Math.max(1, done.connected)), load: loadAvg() };
     log(`${kind}: close ${JSON.stringify(close)}`);
     return {
@@ -359,6 +371,7 @@ async function runKind(kind, o, env, users, ctx0) {
       memory,
       close,
       profile,
+      closeProfile,
     };
   } finally {
     if (load && load.child.exitCode === null) load.child.kill('SIGKILL');
@@ -397,16 +410,17 @@ async function main() {
     for (const kind of o.kinds) {
       const row = await runKind(kind, o, env, users, { redis, primary, replica, redisPid });
       rows.push(row);
-      const { profile, ...figures } = row;
-      process.stdout.write(`${JSON.stringify({ bench: 'setup', date, sockets: o.sockets, concurrency: o.concurrency, ...figures, profile: profile?.file })}\n`);
-      if (profile) {
-        console.log(`\n${kind}: CPU profile of the connect part, ${profile.file}: ${profile.busyUsPerSocket} µs of samples per socket (profiler on)`);
+      const { profile, closeProfile, ...figures } = row;
+      process.stdout.write(`${JSON.stringify({ bench: 'setup', date, sockets: o.sockets, concurrency: o.concurrency, closeSpreadS: o.closeSpreadS, ...figures, profile: profile?.file, closeProfile: closeProfile?.file })}\n`);
+      for (const [part, p] of /** @type {const} */ ([['connect', profile], ['close', closeProfile]])) {
+        if (!p) continue;
+        console.log(`\n${kind}: CPU profile of the ${part} part, ${p.file}: ${p.busyUsPerSocket} µs of samples per socket (profiler on)`);
         console.log('by package or file (self time)');
-        console.table(profile.areas);
+        console.table(p.areas);
         console.log('by function (self time)');
-        console.table(profile.self);
+        console.table(p.self);
         console.log('our functions (inclusive, synchronous part only)');
-        console.table(profile.oursInclusive);
+        console.table(p.oursInclusive);
       }
     }
   } finally {
@@ -434,7 +448,8 @@ async function main() {
   add('Redis CPU µs per socket per second held', (r) => r.hold?.redisUsPerSocketS);
   add('api CPU µs per socket closed', (r) => r.close.apiUs);
   add('Redis CPU µs per socket closed', (r) => r.close.redisUs);
-  console.log(`\nbench:setup ${date}: ${o.sockets} sockets on one api process, ${o.concurrency} at a time, load ${loadAvg()}${o.cpuProf ? ' (profiler on: CPU figures inflated)' : ''}`);
+  add('Redis commands per socket closed', (r) => r.close.redisCommands);
+  console.log(`\nbench:setup ${date}: ${o.sockets} sockets on one api process, ${o.concurrency} at a time${o.closeSpreadS ? `, closes spread over ${o.closeSpreadS} s` : ''}, load ${loadAvg()}${o.cpuProf ? ' (profiler on: CPU figures inflated)' : ''}`);
   console.table(lines);
   process.exit(0);
 }

@@ -4,6 +4,7 @@ import type { RedisClient } from '../redis/redis.factory';
 import type { AdminAlerts } from './admin-alerts';
 import { ClusterState } from './cluster-state';
 import type { LocalConnectionStats } from './local-connection-stats';
+import { changesSender, HashOps } from './process-hash-changes.spec-helper';
 import type { SlotHolderKind } from './slot-ledger';
 
 // The slot connection ClusterState opens for itself: the slot script always grants.
@@ -12,28 +13,32 @@ jest.mock('../redis/redis.factory', () => ({
   redisReady: async () => undefined,
 }));
 
-/** The shared connection: records the per-address increments ClusterState sends, and presence writes. */
+/** The shared connection: records the counter changes ClusterState sends, and presence writes. */
 function fakeRedis(increments: [string, number][], presence: unknown[][] = []): RedisClient {
   const chain = {
-    hincrby: (_key: string, field: string, by: number) => (increments.push([field, by]), chain),
     del: () => chain,
     hexists: () => chain,
-    hdel: () => chain,
     hset: () => chain,
     pexpire: () => chain,
     zadd: () => chain,
     zrem: () => chain,
     exec: async () => [],
   };
+  const sent = (w: HashOps) => {
+    increments.push(...w.incr);
+    if (w.del.length) presence.push(['hdel', ...w.del]);
+    if (w.set.length) presence.push(['hset', ...w.set]);
+  };
   return {
     on: () => undefined,
     multi: () => chain,
     pipeline: () => ({ hget: () => undefined, exec: async () => [] }),
+    sendCommand: changesSender([], { sent }),
     zrangebyscore: async () => [],
-    hset: async (_key: string, fields: Record<string, string>) => (presence.push(['hset', fields]), 1),
-    hdel: async (_key: string, field: string) => (presence.push(['hdel', field]), 1),
   } as unknown as RedisClient;
 }
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 const config = {
   instanceId: 'unit',
@@ -78,23 +83,24 @@ describe('ClusterState slot reconciliation', () => {
     expect(cluster.reconcile()).toBe(1);
     expect(forgotten).toEqual([closed]);
     expect(await reconciledSse()).toBe(before + 1);
+    await nextTurn();
     expect(increments).toEqual([
       ['total', -1],
       ['ip:198.51.100.1', -1],
     ]);
     // The owner's own close handling, arriving late, frees nothing twice.
     cluster.release(closed);
+    await nextTurn();
     expect(increments).toHaveLength(2);
     expect(cluster.reconcile()).toBe(0);
     cluster.release(open);
+    await nextTurn();
     expect(increments).toHaveLength(4);
   });
 });
 
 describe('ClusterState presence', () => {
-  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-
-  it("writes the users who came online in one turn with one HSET, and never after a user's HDEL", async () => {
+  it('writes the users who came and went in one turn with one write, each as it was last', async () => {
     const presence: unknown[][] = [];
     const cluster = new ClusterState(fakeRedis([], presence), config, noLocalConnections, noAlerts);
     cluster.userOnline(1);
@@ -102,22 +108,31 @@ describe('ClusterState presence', () => {
     cluster.userOnline(2); // a second socket of the same user: nothing more to write
     cluster.userOnline(3);
     cluster.userOffline(3); // gone before the write: only its HDEL goes out
-    expect(presence).toEqual([['hdel', 'u:3']]);
+    expect(presence).toEqual([]);
     await nextTurn();
     expect(presence).toEqual([
       ['hdel', 'u:3'],
-      ['hset', { 'u:1': '1', 'u:2': '1' }],
+      ['hset', 'u:1', 'u:2'],
     ]);
     cluster.userOffline(2);
-    expect(presence).toHaveLength(2); // user 2 still has a socket
-    cluster.userOffline(2);
     await nextTurn();
-    expect(presence.slice(2)).toEqual([['hdel', 'u:2']]);
+    expect(presence).toHaveLength(2); // user 2 still has a socket
+    cluster.userOffline(1);
+    cluster.userOffline(2);
+    cluster.userOnline(1); // a reconnect in the same turn as its close: still online
+    await nextTurn();
+    expect(presence.slice(2)).toEqual([
+      ['hdel', 'u:2'],
+      ['hset', 'u:1'],
+    ]);
   });
 });
 
 describe('ClusterState heartbeat', () => {
-  /** Every MULTI the heartbeat sends, as the commands in it; `failPresence` makes userOnline's HSET fail. */
+  /**
+   * Every MULTI the heartbeat sends, as the commands in it, and every write of the hash changes
+   * (`changes` and what it does), in the order they were sent; `failPresence` makes those writes fail.
+   */
   function recordingRedis(multis: string[][], opts: { failPresence?: boolean; statsKept?: number } = {}): RedisClient {
     return {
       on: () => undefined,
@@ -125,18 +140,17 @@ describe('ClusterState heartbeat', () => {
         const cmds: string[] = [];
         multis.push(cmds);
         const chain: Record<string, unknown> = {};
-        for (const name of ['del', 'hexists', 'hdel', 'pexpire', 'zadd', 'zrem', 'hincrby']) chain[name] = () => (cmds.push(name), chain);
+        for (const name of ['del', 'hexists', 'hdel', 'pexpire', 'zadd', 'zrem']) chain[name] = () => (cmds.push(name), chain);
         chain.hset = (_key: string, fields: Record<string, string>) => (cmds.push(`hset ${Object.keys(fields).sort().join(',')}`), chain);
         chain.exec = async () => cmds.map((c) => [null, c === 'hexists' ? (opts.statsKept ?? 1) : 'OK']);
         return chain;
       },
       pipeline: () => ({ hget: () => undefined, exec: async () => [] }),
+      sendCommand: changesSender([], {
+        fail: () => !!opts.failPresence,
+        sent: (w) => multis.push(['changes', ...w.incr.map(([f, by]) => `incr ${f} ${by}`), ...w.set.map((f) => `set ${f}`), ...w.del.map((f) => `del ${f}`)]),
+      }),
       zrangebyscore: async () => [],
-      hset: async () => {
-        if (opts.failPresence) throw new Error('Redis went away');
-        return 1;
-      },
-      hdel: async () => 1,
     } as unknown as RedisClient;
   }
 
@@ -156,16 +170,41 @@ describe('ClusterState heartbeat', () => {
   it('rewrites presence and stats only when they may differ from memory, the counts every beat', async () => {
     const multis: string[][] = [];
     const cluster = await started(multis); // its first heartbeat rewrites the hash whole
-    cluster.userOnline(7); // written as it happens (HSET u:7), not by the heartbeats
+    cluster.userOnline(7); // written as it happens (at the end of the turn), not by the heartbeats
+    await nextTurn();
     await beat(cluster);
     version++;
     await beat(cluster);
     await cluster.onApplicationShutdown();
-    expect(multis.slice(0, 3)).toEqual([
+    expect(multis.slice(0, 4)).toEqual([
       ['del', 'hset stats,total', 'pexpire', 'zadd'],
+      ['changes', 'set u:7'],
       ['hexists', 'hset total', 'pexpire', 'zadd'],
       ['hexists', 'hset stats,total', 'pexpire', 'zadd'],
     ]);
+  });
+
+  it("sends the turn's slots given back and presence before a heartbeat's counts, and nothing once shut down", async () => {
+    const multis: string[][] = [];
+    const cluster = await started(multis);
+    const kind: SlotHolderKind<FakeStream> = { transport: 'sse', isOpen: (s) => s.open, forget: () => undefined };
+    const [stream, unseen] = [{ open: true }, { open: true }];
+    await cluster.acquire('198.51.100.2', kind, stream);
+    await cluster.acquire('198.51.100.2', kind, unseen);
+    cluster.userOnline(9);
+    cluster.release(stream);
+    cluster.userOffline(9);
+    unseen.open = false; // freed by the heartbeat's reconciliation, in the heartbeat's own turn
+    await beat(cluster);
+    expect(multis.slice(1)).toEqual([
+      ['changes', 'incr total -2', 'incr ip:198.51.100.2 -2', 'del u:9'],
+      ['hexists', 'hset total', 'pexpire', 'zadd'],
+    ]);
+    cluster.userOnline(10);
+    await cluster.onApplicationShutdown();
+    cluster.userOffline(10); // a socket closed during shutdown: the hash is gone, nothing recreates it
+    await nextTurn();
+    expect(multis.slice(3)).toEqual([['zrem', 'del']]);
   });
 
   it('rewrites the hash whole after a presence write failed, and when it finds the hash lost', async () => {
@@ -174,9 +213,11 @@ describe('ClusterState heartbeat', () => {
     await beat(cluster);
     cluster.userOnline(8);
     await nextTurn();
+    await nextTurn();
     await beat(cluster);
-    expect(multis.slice(1, 3)).toEqual([
+    expect(multis.slice(1, 4)).toEqual([
       ['hexists', 'hset total', 'pexpire', 'zadd'],
+      ['changes', 'set u:8'],
       ['del', 'hset stats,total,u:8', 'pexpire', 'zadd'],
     ]);
     await cluster.onApplicationShutdown();

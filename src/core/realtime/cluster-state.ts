@@ -8,6 +8,7 @@ import { sameSlotTag } from '../redis/hash-tag';
 import { writeOncePerTurn } from '../redis/turn-writes';
 import { AdminAlerts } from './admin-alerts';
 import { LocalConnectionStats } from './local-connection-stats';
+import { ProcessHashChanges } from './process-hash-changes';
 import { SlotHolderKind, SlotLedger, SlotTransport } from './slot-ledger';
 
 /**
@@ -119,8 +120,11 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    */
   private readonly taking = new Map<string, number>();
   private readonly users = new Map<number, number>();
-  /** Users online here whose presence field is not written yet (markOnline). */
-  private readonly goingOnline = new Set<number>();
+  /**
+   * Slots given back and presence changes, written once per turn of the event loop: a socket's
+   * close sent a MULTI of its own and an HDEL (bench:setup, issue 18).
+   */
+  private readonly changes: ProcessHashChanges;
   private clusterTotal = 0;
   private alertLevel: 'ok' | 'warning' | 'error' = 'ok';
   private reportTimer?: NodeJS.Timeout;
@@ -143,6 +147,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     this.procsKey = `${p}procs`;
     this.procPrefix = `${p}proc:`;
     this.ownKey = this.procPrefix + config.instanceId;
+    this.changes = new ProcessHashChanges(redis, this.ownKey, () => this.rewriteWholeNextBeat());
   }
 
   async onModuleInit(): Promise<void> {
@@ -169,6 +174,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.reportTimer);
+    this.changes.close(); // nothing may recreate the hash once it is deleted
     await this.redis.multi().zrem(this.procsKey, this.config.instanceId).del(this.ownKey).exec().catch(() => undefined);
     await this.slots?.quit().catch(() => this.slots?.disconnect());
   }
@@ -232,13 +238,10 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     if (ip !== undefined) this.giveBack(ip);
   }
 
+  /** Written at the end of the turn: until then Redis counts the slot, which errs on the side of the limits. */
   private giveBack(ip: string): void {
-    this.redis
-      .multi()
-      .hincrby(this.ownKey, 'total', -1)
-      .hincrby(this.ownKey, `ip:${ip}`, -1)
-      .exec()
-      .catch(() => this.rewriteWholeNextBeat());
+    this.changes.increment('total', -1);
+    this.changes.increment(`ip:${ip}`, -1);
   }
 
   private rewriteWholeNextBeat(): void {
@@ -258,27 +261,17 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     this.users.delete(userId);
-    // Not written yet: it never will be, so the HDEL cannot be overtaken by it.
-    this.goingOnline.delete(userId);
-    this.redis.hdel(this.ownKey, `u:${userId}`).catch(() => this.rewriteWholeNextBeat());
+    this.changes.delete(`u:${userId}`);
   }
 
   /**
-   * Users who came online in this turn of the event loop are written with one HSET at setImmediate:
-   * a command per handshake built an ioredis auto-pipeline of its own in a connection storm
-   * (bench:setup). A failed write has the next heartbeat rewrite the hash whole, presence included.
+   * Users who came online in this turn of the event loop are written together at setImmediate
+   * (ProcessHashChanges): a command per handshake built an ioredis auto-pipeline of its own in a
+   * connection storm (bench:setup). A failed write has the next heartbeat rewrite the hash whole,
+   * presence included.
    */
   private markOnline(userId: number): void {
-    if (!this.goingOnline.size) setImmediate(() => this.writeOnline());
-    this.goingOnline.add(userId);
-  }
-
-  private writeOnline(): void {
-    if (!this.goingOnline.size) return;
-    const fields: Record<string, string> = {};
-    for (const userId of this.goingOnline) fields[`u:${userId}`] = '1';
-    this.goingOnline.clear();
-    this.redis.hset(this.ownKey, fields).catch(() => this.rewriteWholeNextBeat());
+    this.changes.set(`u:${userId}`);
   }
 
   /** Which of `userIds` have at least one socket or SSE stream on any live process. */
@@ -386,6 +379,8 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
 
   /** One write of the process hash; false when an incremental one found the hash lost (its stats gone). */
   private async writeHash(whole: boolean): Promise<boolean> {
+    // Changes not sent yet go first, on the same connection: the counts written here have them already.
+    this.changes.flush();
     if (whole) {
       this.fullRewriteDue = false;
       this.beatsSinceFullRewrite = 0;
