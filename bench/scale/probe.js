@@ -8,6 +8,12 @@
 //   gc    the same explicit GC request as bench/realtime/mem-probe.js (part a): memory before and after
 //   profile-start          V8's sampling CPU profiler on (node:inspector; bench/scale/setup-cost.js --cpu-prof)
 //   profile-stop <file>    profiler off, the profile written to <file> (.cpuprofile, as node --cpu-prof writes)
+//   alloc-start            count the bytes the JS heap allocates from now (v8.GCProfiler: heap used before each
+//                          GC minus after the previous one), and the GCs' own time
+//   alloc-stop             the count since alloc-start: bytes, GCs by type, GC µs
+//   heap-sample-start [B]  V8's sampling heap profiler on, one sample per B bytes allocated (default 1024),
+//                          counting objects a GC has since collected (bench/scale/setup-cost.js --alloc-prof)
+//   heap-sample-stop <file> sampling off, the profile written to <file> (.heapprofile, Chrome DevTools)
 // The histogram's own cost (a 10 ms timer) is the same in both servers.
 const net = require('node:net');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
@@ -80,6 +86,60 @@ if (dir && isApi) {
     const { profile } = /** @type {{ profile: object }} */ (await post('Profiler.stop'));
     profiler?.disconnect();
     profiler = null;
+    writeFileSync(file, JSON.stringify(profile));
+    return { pid: process.pid, file };
+  };
+  /** @type {{ gc: import('node:v8').GCProfiler, used0: number } | null} */
+  let allocCount = null;
+  commands['alloc-start'] = async () => {
+    if (allocCount) throw new Error('already counting allocations');
+    const gc = new v8.GCProfiler();
+    const used0 = v8.getHeapStatistics().used_heap_size;
+    gc.start();
+    allocCount = { gc, used0 };
+    return { pid: process.pid, counting: true };
+  };
+  commands['alloc-stop'] = async () => {
+    if (!allocCount) throw new Error('not counting allocations');
+    const { gc, used0 } = allocCount;
+    allocCount = null;
+    const data = gc.stop();
+    // Whatever the heap grew by between two GCs was allocated in between; what a GC freed is not.
+    let bytes = 0;
+    let last = used0;
+    let gcUs = 0;
+    /** @type {Record<string, number>} */
+    const gcs = {};
+    for (const s of data.statistics) {
+      bytes += s.beforeGC.heapStatistics.usedHeapSize - last;
+      last = s.afterGC.heapStatistics.usedHeapSize;
+      gcUs += s.cost;
+      gcs[s.gcType] = (gcs[s.gcType] ?? 0) + 1;
+    }
+    bytes += v8.getHeapStatistics().used_heap_size - last;
+    const newSpace = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
+    return { pid: process.pid, bytes, gcUs: Math.round(gcUs), gcs, newSpaceBytes: newSpace?.physical_space_size ?? 0 };
+  };
+  /** @type {import('node:inspector').Session | null} */
+  let sampler = null;
+  const postSampler = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      if (!sampler) return reject(new Error('the heap sampler is not running'));
+      sampler.post(method, params, (err, r) => (err ? reject(err) : resolve(r)));
+    });
+  commands['heap-sample-start'] = async (interval) => {
+    if (sampler) throw new Error('the heap sampler is already running');
+    sampler = new (require('node:inspector').Session)();
+    sampler.connect();
+    // Collected objects too: the churn, not what survives, is what a socket's set-up costs the GC.
+    await postSampler('HeapProfiler.startSampling', { samplingInterval: Number(interval || 1024), includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    return { pid: process.pid, sampling: true };
+  };
+  commands['heap-sample-stop'] = async (file) => {
+    if (!file) throw new Error('heap-sample-stop needs a file');
+    const { profile } = /** @type {{ profile: object }} */ (await postSampler('HeapProfiler.stopSampling'));
+    sampler?.disconnect();
+    sampler = null;
     writeFileSync(file, JSON.stringify(profile));
     return { pid: process.pid, file };
   };

@@ -3,7 +3,7 @@
 'use strict';
 /**
  * npm run bench:setup -- [--sockets=1500] [--kinds=ours,stock] [--concurrency=50] [--room-size=10]
- *                        [--idle-s=10] [--hold-s=10] [--cpu-prof[=DIR]] [--port=30400] [--stack=NAME]
+ *                        [--idle-s=10] [--hold-s=10] [--cpu-prof[=DIR]] [--alloc-prof[=DIR]] [--port=30400] [--stack=NAME]
  *                        [--ours-root=OTHER_CHECKOUT] [--server-flags='NODE FLAGS'] [--server-env='{JSON}'] [--close-spread-s=0]
  *
  * What setting one socket up costs (issue 18), per socket and in CPU time, which the machine's load
@@ -36,6 +36,15 @@
  * every client disconnects in one go (a killed process's clients, a deploy), or, with
  * --close-spread-s, spread evenly over that many seconds (a few closes per event-loop turn, as a
  * deploy that spreads its closes: what batching per turn can do least for).
+ * Memory (the probe's, in the api process): bytes the JS heap allocated per socket set up and per socket
+ * closed, garbage included (v8.GCProfiler: heap used before each GC minus after the previous one) and the
+ * GCs' own µs per socket (V8's figure, part of the CPU above); heap and RSS per socket held, each read after
+ * the same explicit GC before the connect part and after it.
+ * --alloc-prof samples the api's allocations (V8's sampling heap profiler, one sample per 1 KB allocated,
+ * collected objects included) during the connect part and the close part, writes
+ * <dir>/<kind>-connect.heapprofile and <kind>-close.heapprofile (Chrome DevTools, Memory tab) and prints
+ * bytes per socket by package, by function and by our innermost function on the stack; it slows the
+ * api, so compare CPU and bytes counted from runs without it.
  * --ours-root: another checkout (its dist/main.js) as "ours", for before/after on the same stack.
  */
 const { fork, spawn } = require('node:child_process');
@@ -49,7 +58,7 @@ const { now, sleep, waitFor, probe, loadAvg } = require('./common');
 const { perSocket: perSocketMemory } = require('./rss-breakdown');
 const log = (m) => process.stderr.write(`[bench:setup ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
-const KNOWN = ['sockets', 'kinds', 'concurrency', 'room-size', 'idle-s', 'hold-s', 'cpu-prof', 'port', 'stack', 'ours-root', 'server-flags', 'server-env', 'close-spread-s'];
+const KNOWN = ['sockets', 'kinds', 'concurrency', 'room-size', 'idle-s', 'hold-s', 'cpu-prof', 'alloc-prof', 'port', 'stack', 'ours-root', 'server-flags', 'server-env', 'close-spread-s'];
 
 /** A bad option: its message is all the user needs. */
 class UsageError extends Error {}
@@ -80,6 +89,7 @@ function parseArgs(argv) {
     holdS: num('hold-s', 10, 0),
     closeSpreadS: num('close-spread-s', 0, 0),
     cpuProf: a['cpu-prof'] === undefined ? null : a['cpu-prof'] === 'true' ? path.join(ROOT, '.stack', 'bench-setup-profiles') : path.resolve(a['cpu-prof']),
+    allocProf: a['alloc-prof'] === undefined ? null : a['alloc-prof'] === 'true' ? path.join(ROOT, '.stack', 'bench-setup-profiles') : path.resolve(a['alloc-prof']),
     port: num('port', 30400, 1024),
     stack: a.stack ?? process.env.SWITCHBOARD_TEST_STACK ?? 'bench-setup',
     oursRoot: a['ours-root'] ? path.resolve(a['ours-root']) : ROOT,
@@ -246,6 +256,21 @@ function startLoad(kind, users, url, secret, concurrency) {
 
 /* ------------------------------------------------------------------ profile summary */
 
+/** Whether a script URL is ours (the checkout's dist/), not a package's own dist/ (socket.io/dist/...). */
+const isOurs = (url) => url.includes('/dist/') && !url.includes('/node_modules/');
+
+/** The package (or our dist/ file) a script URL belongs to, as summarize() names it. */
+function areaOf(url) {
+  if (!url) return null;
+  // The innermost package (socket.io may sit under @nestjs/platform-socket.io/node_modules).
+  const nm = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (nm) return nm[1];
+  const ours = /\/dist\/(.*)$/.exec(url);
+  if (ours) return `ours ${ours[1]}`;
+  if (url.startsWith('node:')) return 'node internals';
+  return url;
+}
+
 /** Where a profile's samples fell: by function (self), by package or file (self), by our function (inclusive). */
 function summarize(profile, sockets) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -257,16 +282,7 @@ function summarize(profile, sockets) {
     const id = profile.samples[i];
     sampleUs.set(id, (sampleUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
   }
-  const area = (url) => {
-    if (!url) return null;
-    // The innermost package (socket.io may sit under @nestjs/platform-socket.io/node_modules).
-    const nm = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-    if (nm) return nm[1];
-    const ours = /\/dist\/(.*)$/.exec(url);
-    if (ours) return `ours ${ours[1]}`;
-    if (url.startsWith('node:')) return 'node internals';
-    return url;
-  };
+  const area = areaOf;
   const self = new Map();
   const areas = new Map();
   const inclusive = new Map();
@@ -284,7 +300,7 @@ function summarize(profile, sockets) {
     const seen = new Set();
     for (let p = id; p !== undefined; p = parent.get(p)) {
       const f = byId.get(p).callFrame;
-      if (!f.url.includes('/dist/')) continue;
+      if (!isOurs(f.url)) continue;
       const k = `${f.functionName || '(anonymous)'} ${area(f.url)}:${f.lineNumber + 1}`;
       if (seen.has(k)) continue;
       seen.add(k);
@@ -297,6 +313,42 @@ function summarize(profile, sockets) {
       .slice(0, n)
       .map(([what, us]) => ({ what, usPerSocket: +(us / sockets).toFixed(1), pct: +((100 * us) / total).toFixed(1) }));
   return { busyUsPerSocket: +(total / sockets).toFixed(0), areas: top(areas, 20), self: top(self, 30), oursInclusive: top(inclusive, 30) };
+}
+
+/**
+ * Where a sampling heap profile's bytes were allocated, per socket: by package or file (self), by function
+ * (self) and by our innermost function on the stack (what in our code led to the allocation).
+ */
+function summarizeHeap(profile, sockets) {
+  const self = new Map();
+  const areas = new Map();
+  const ours = new Map();
+  let total = 0;
+  const add = (m, k, b) => m.set(k, (m.get(k) ?? 0) + b);
+  const walk = (node, innermostOurs) => {
+    const cf = node.callFrame;
+    const label = `${cf.functionName || '(anonymous)'} ${areaOf(cf.url) ?? ''}${cf.url ? `:${cf.lineNumber + 1}` : ''}`;
+    const mine = isOurs(cf.url) ? label : innermostOurs;
+    if (node.selfSize) {
+      total += node.selfSize;
+      add(self, label, node.selfSize);
+      add(areas, areaOf(cf.url) ?? cf.functionName, node.selfSize);
+      add(ours, mine ?? '(no frame of ours)', node.selfSize);
+    }
+    for (const c of node.children ?? []) walk(c, mine);
+  };
+  walk(profile.head, null);
+  const top = (m, n) =>
+    [...m.entries()]
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, n)
+      .map(([what, b]) => ({ what, bytesPerSocket: Math.round(b / sockets), pct: +((100 * b) / total).toFixed(1) }));
+  return { bytesPerSocket: Math.round(total / sockets), areas: top(areas, 20), self: top(self, 40), oursInnermost: top(ours, 30) };
+}
+
+/** Bytes and GC µs per socket from the probe's alloc-stop answer. */
+function allocPerSocket(a, per) {
+  return { allocBytes: Math.round(a.bytes / per), gcUs: Math.round(a.gcUs / per), gcs: a.gcs, newSpaceMb: +(a.newSpaceBytes / 1048576).toFixed(1) };
 }
 
 /* ------------------------------------------------------------------ one kind */
@@ -320,10 +372,21 @@ async function runKind(kind, o, env, users, ctx0) {
     const memBase = await probe(probeDir, server.pid, 'gc');
     load = startLoad(kind, users, `http://127.0.0.1:${port}`, env.JWT_SECRET, o.concurrency);
     await load.init();
+    const mem0 = (await probe(probeDir, server.pid, 'gc')).after;
     if (o.cpuProf) await probe(probeDir, server.pid, 'profile-start');
+    if (o.allocProf) await probe(probeDir, server.pid, 'heap-sample-start 1024');
+    await probe(probeDir, server.pid, 'alloc-start');
     const c0 = await snapshot(ctx);
     const done = await load.ask({ cmd: 'connect' }, 'connectDone');
     const c1 = await snapshot(ctx);
+    const connectAlloc = allocPerSocket(await probe(probeDir, server.pid, 'alloc-stop'), Math.max(1, done.connected));
+    let heapProfile = null;
+    if (o.allocProf) {
+      fs.mkdirSync(o.allocProf, { recursive: true });
+      const file = path.join(o.allocProf, `${kind}-connect.heapprofile`);
+      await probe(probeDir, server.pid, `heap-sample-stop ${file}`);
+      heapProfile = { file, ...summarizeHeap(JSON.parse(fs.readFileSync(file, 'utf8')), done.connected) };
+    }
     let profile = null;
     if (o.cpuProf) {
       fs.mkdirSync(o.cpuProf, { recursive: true });
@@ -331,9 +394,13 @@ async function runKind(kind, o, env, users, ctx0) {
       await probe(probeDir, server.pid, `profile-stop ${file}`);
       profile = { file, ...summarize(JSON.parse(fs.readFileSync(file, 'utf8')), done.connected) };
     }
-    const connect = { connected: done.connected, failed: done.failed, perS: Math.round(done.connected / done.seconds), ...perSocket(delta(c0, c1), idle, Math.max(1, done.connected)), load: loadAvg() };
+    const connect = { connected: done.connected, failed: done.failed, perS: Math.round(done.connected / done.seconds), ...perSocket(delta(c0, c1), idle, Math.max(1, done.connected)), ...connectAlloc, load: loadAvg() };
     const connectReport = await load.ask({ cmd: 'report' }, 'report');
     log(`${kind}: connect ${JSON.stringify(connect)}`);
+    const mem1 = (await probe(probeDir, server.pid, 'gc')).after;
+    const kb = (k) => +((mem1[k] - mem0[k]) / 1024 / Math.max(1, done.connected)).toFixed(2);
+    const held = { rssKb: kb('rss'), heapKb: kb('heapUsed'), rssMb: +(mem1.rss / 1048576).toFixed(1) };
+    log(`${kind}: held, after GC, per socket ${JSON.stringify(held)}`);
 
     let hold = null;
     if (o.holdS > 0) {
@@ -350,27 +417,39 @@ async function runKind(kind, o, env, users, ctx0) {
     const memory = { ...perSocketMemory(memBase.after, memHeld.after, done.connected), rssMb: [memBase.after.rss, memHeld.after.rss].map((b) => Math.round(b / 1048576)) };
     log(`${kind}: memory per socket after GC (KB) ${JSON.stringify(memory)}`);
 
+    if (o.allocProf) await probe(probeDir, server.pid, 'heap-sample-start 1024');
+    await probe(probeDir, server.pid, 'alloc-start');
     if (o.cpuProf) await probe(probeDir, server.pid, 'profile-start');
     const x0 = await snapshot(ctx);
     await load.ask({ cmd: 'close', spreadMs: o.closeSpreadS * 1000 }, 'closed', 120000 + o.closeSpreadS * 1000);
     await sleep(1500);
     const x1 = await snapshot(ctx);
+    const closeAlloc = allocPerSocket(await probe(probeDir, server.pid, 'alloc-stop'), Math.max(1, done.connected));
+    let closeHeapProfile = null;
+    if (o.allocProf) {
+      const file = path.join(o.allocProf, `${kind}-close.heapprofile`);
+      await probe(probeDir, server.pid, `heap-sample-stop ${file}`);
+      closeHeapProfile = { file, ...summarizeHeap(JSON.parse(fs.readFileSync(file, 'utf8')), done.connected) };
+    }
     let closeProfile = null;
     if (o.cpuProf) {
       const file = path.join(o.cpuProf, `${kind}-close.cpuprofile`);
       await probe(probeDir, server.pid, `profile-stop ${file}`);
       closeProfile = { file, ...summarize(JSON.parse(fs.readFileSync(file, 'utf8')), done.connected) };
     }
-    const close = { ...perSocket(delta(x0, x1), idle, Math.max(1, done.connected)), load: loadAvg() };
+    const close = { ...perSocket(delta(x0, x1), idle, Math.max(1, done.connected)), ...closeAlloc, load: loadAvg() };
     log(`${kind}: close ${JSON.stringify(close)}`);
     return {
       kind,
       idle: { apiPctCore: +(idle.api * 100).toFixed(2), redisPctCore: +(idle.redis * 100).toFixed(2), redisCommandsPerS: +idle.redisCommands.toFixed(1), primaryStatementsPerS: +idle.primary.toFixed(1), replicaStatementsPerS: +idle.replica.toFixed(1) },
       connect: { ...connect, connectErrors: connectReport.connectErrors, subscribeErrors: connectReport.subscribeErrors },
+      held,
       hold,
       memory,
       close,
       profile,
+      heapProfile,
+      closeHeapProfile,
       closeProfile,
     };
   } finally {
@@ -410,8 +489,18 @@ async function main() {
     for (const kind of o.kinds) {
       const row = await runKind(kind, o, env, users, { redis, primary, replica, redisPid });
       rows.push(row);
-      const { profile, closeProfile, ...figures } = row;
-      process.stdout.write(`${JSON.stringify({ bench: 'setup', date, sockets: o.sockets, concurrency: o.concurrency, closeSpreadS: o.closeSpreadS, ...figures, profile: profile?.file, closeProfile: closeProfile?.file })}\n`);
+      const { profile, closeProfile, heapProfile, closeHeapProfile, ...figures } = row;
+      process.stdout.write(`${JSON.stringify({ bench: 'setup', date, sockets: o.sockets, concurrency: o.concurrency, closeSpreadS: o.closeSpreadS, ...figures, profile: profile?.file, closeProfile: closeProfile?.file, heapProfile: heapProfile?.file })}\n`);
+      for (const [part, hp] of /** @type {const} */ ([['connect', heapProfile], ['close', closeHeapProfile]])) {
+        if (!hp) continue;
+        console.log(`\n${kind}: allocation profile of the ${part} part, ${hp.file}: ${hp.bytesPerSocket} bytes sampled per socket`);
+        console.log('by package or file (self)');
+        console.table(hp.areas);
+        console.log('by function (self)');
+        console.table(hp.self);
+        console.log('by our innermost function on the stack');
+        console.table(hp.oursInnermost);
+      }
       for (const [part, p] of /** @type {const} */ ([['connect', profile], ['close', closeProfile]])) {
         if (!p) continue;
         console.log(`\n${kind}: CPU profile of the ${part} part, ${p.file}: ${p.busyUsPerSocket} µs of samples per socket (profiler on)`);
@@ -440,6 +529,10 @@ async function main() {
   add('api CPU µs per socket set up (net of idle)', (r) => r.connect.apiUs);
   add('api CPU µs per socket set up (raw)', (r) => r.connect.apiUsRaw);
   add('Redis CPU µs per socket set up (net of idle)', (r) => r.connect.redisUs);
+  add('api bytes allocated per socket set up (JS heap, garbage included)', (r) => r.connect.allocBytes);
+  add('api GC µs per socket set up (part of the CPU above)', (r) => r.connect.gcUs);
+  add('api RSS KB per socket held (after GC)', (r) => r.held.rssKb);
+  add('api JS heap KB per socket held (after GC)', (r) => r.held.heapKb);
   add('Redis commands per socket set up', (r) => r.connect.redisCommands);
   add('MariaDB statements per socket (primary / replica)', (r) => `${r.connect.primaryStatements} / ${r.connect.replicaStatements}`);
   add('api idle, % of a core', (r) => r.idle.apiPctCore);
@@ -447,9 +540,10 @@ async function main() {
   add('api CPU µs per socket per second held', (r) => r.hold?.apiUsPerSocketS);
   add('Redis CPU µs per socket per second held', (r) => r.hold?.redisUsPerSocketS);
   add('api CPU µs per socket closed', (r) => r.close.apiUs);
+  add('api bytes allocated per socket closed', (r) => r.close.allocBytes);
   add('Redis CPU µs per socket closed', (r) => r.close.redisUs);
   add('Redis commands per socket closed', (r) => r.close.redisCommands);
-  console.log(`\nbench:setup ${date}: ${o.sockets} sockets on one api process, ${o.concurrency} at a time${o.closeSpreadS ? `, closes spread over ${o.closeSpreadS} s` : ''}, load ${loadAvg()}${o.cpuProf ? ' (profiler on: CPU figures inflated)' : ''}`);
+  console.log(`\nbench:setup ${date}: ${o.sockets} sockets on one api process, ${o.concurrency} at a time${o.closeSpreadS ? `, closes spread over ${o.closeSpreadS} s` : ''}, load ${loadAvg()}${o.cpuProf || o.allocProf ? ' (profiler on: CPU figures inflated)' : ''}`);
   console.table(lines);
   process.exit(0);
 }
