@@ -3,6 +3,7 @@ import { createServer, Server } from 'node:http';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { register } from 'prom-client';
 import { AppConfig } from '../../../config/app-config';
+import { collectDefaultMetricsOnce } from '../../metrics/default-metrics';
 import { RealtimeService } from '../../realtime/realtime.contract';
 import type { RedisClient } from '../../redis/redis.factory';
 import { REDIS } from '../../redis/redis.module';
@@ -127,6 +128,7 @@ export class QueueWorkCommand extends CommandRunner {
   private metricsServer(): Server | undefined {
     const port = this.config.queue.metricsPort;
     if (!port) return undefined;
+    collectDefaultMetricsOnce();
     const server = createServer((req, res) => {
       if (req.url !== '/metrics') {
         res.writeHead(404).end();
