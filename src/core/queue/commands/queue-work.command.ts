@@ -7,6 +7,7 @@ import { collectDefaultMetricsOnce } from '../../metrics/default-metrics';
 import { RealtimeService } from '../../realtime/realtime.contract';
 import type { RedisClient } from '../../redis/redis.factory';
 import { REDIS } from '../../redis/redis.module';
+import { ReplicationSampler } from '../../redis/replication-sampler';
 import { Batches } from '../batch/batches.service';
 import { JobHandlers } from '../job-handlers';
 import { QueueMonitor } from '../queue-monitor.service';
@@ -63,6 +64,7 @@ export class QueueWorkCommand extends CommandRunner {
     private readonly monitor: QueueMonitor,
     @Inject(REDIS) private readonly redis: RedisClient,
     private readonly batches: Batches,
+    private readonly sampler: ReplicationSampler,
   ) {
     super();
   }
@@ -77,6 +79,7 @@ export class QueueWorkCommand extends CommandRunner {
       refreshCounts: () => this.monitor.refresh(opts.queues),
       console,
       batches: this.batches.tracker(),
+      replicationSampler: this.sampler,
     });
     const onSignal = (signal: NodeJS.Signals) => {
       this.logger.log({ signal }, 'signal received: finishing running jobs');

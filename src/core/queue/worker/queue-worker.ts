@@ -9,6 +9,7 @@ import { reportPatch } from '../../patches/patch-check';
 import type { RealtimeService } from '../../realtime/realtime.contract';
 import { createRedis, RedisClient } from '../../redis/redis.factory';
 import { BatchedConfirmation, noReplicaWarning, ReplicaConfirmation } from '../../redis/replica-confirmation';
+import { ReplicationSampler } from '../../redis/replication-sampler';
 import { BatchTracker } from '../batch/batch-tracker';
 import { JobAnnouncer } from '../job-announcer';
 import { ReleaseJob } from '../job-middleware';
@@ -62,6 +63,8 @@ export interface WorkerHooks {
   console?: WorkConsole;
   /** Batches (Bus::batch): skips jobs of cancelled batches, counts outcomes, queues callbacks. */
   batches?: BatchTracker;
+  /** The process's shared replica sampler (the producer's too): one INFO per Redis server, not one per queue. */
+  replicationSampler?: ReplicationSampler;
 }
 
 /**
@@ -126,6 +129,7 @@ export class QueueWorker {
   private readonly refreshCounts: () => Promise<void>;
   private readonly console: WorkConsole | undefined;
   private readonly batches: BatchTracker | undefined;
+  private readonly sampler: ReplicationSampler;
   /** Jobs per minute and wait per queue, for /status (published with the heartbeat). */
   private readonly rates = new QueueRates();
   /** A fetched job runs once the replicas hold its start (per lane, over `durability`). */
@@ -155,6 +159,7 @@ export class QueueWorker {
     this.refreshCounts = hooks.refreshCounts ?? (async () => undefined);
     this.console = hooks.console;
     this.batches = hooks.batches;
+    this.sampler = hooks.replicationSampler ?? new ReplicationSampler();
     this.middleware = new JobMiddlewareRunner(redis, config.redis.prefix);
     this.heartbeat = new WorkerHeartbeat(redis, config.redis.prefix, { id: this.id, name: opts.name, queues: opts.queues }, () => ({
       processed: this.processed,
@@ -269,6 +274,7 @@ export class QueueWorker {
       timeoutMs,
       slotKey: `${bullPrefix(this.config)}:x`,
       onNoReplica: noReplicaWarning(this.config.redis, (f, m) => this.logger.warn(f, m), 'job starts and completions'),
+      sampler: this.sampler,
     });
     confirmation.start();
     this.confirmations.push(confirmation);
