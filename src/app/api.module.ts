@@ -44,7 +44,7 @@ export class ApiModule implements NestModule {
       module: ApiModule,
       imports: [
         ...coreImports(config),
-        MetricsModule,
+        MetricsModule.forApi(),
         HealthModule,
         RealtimeModule.forApi(),
         MaintenanceModule,

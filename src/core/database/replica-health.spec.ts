@@ -13,15 +13,24 @@ let primaryPos: string;
 let replicaPos: Record<number, string>;
 let sqlRunning: Record<number, string>;
 let down: Set<number>;
+/** Bumped by a restart: a connection opened before fails its next query. */
+let epoch: Record<number, number>;
+/** Rounds the primary was sampled in. */
+let primarySamples: number;
 let mysql: boolean;
 
 function servers(): void {
   connect.mockImplementation(async ({ port }: { port: number }) => {
     if (down.has(port)) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const openedIn = epoch[port] ?? 0;
     return {
       destroy: () => undefined,
+      on: () => undefined,
       query: async ({ sql }: { sql: string }) => {
+        // A server that went down fails the queries of connections opened before.
+        if (down.has(port) || openedIn !== (epoch[port] ?? 0)) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
         if (sql.includes('gtid_binlog_pos')) {
+          primarySamples++;
           if (mysql) throw Object.assign(new Error("Unknown system variable 'gtid_binlog_pos'"), { errno: 1193 });
           return [[{ pos: primaryPos }]];
         }
@@ -55,6 +64,8 @@ describe('ReplicaHealth', () => {
     replicaPos = { [R1]: '0-1-10', [R2]: '0-1-10' };
     sqlRunning = {};
     down = new Set();
+    epoch = {};
+    primarySamples = 0;
     mysql = false;
     servers();
   });
@@ -128,17 +139,42 @@ describe('ReplicaHealth', () => {
     expect(health.status[0]).toMatchObject({ up: true, state: 'ok' });
   });
 
+  it('keeps one probe connection per server between rounds, and probes a server that dropped it again on a new one at once', async () => {
+    const health = makeHealth();
+    await health.check();
+    at(1000);
+    await health.check();
+    at(2000);
+    await health.check();
+    expect(connect.mock.calls.map(([o]: [{ port: number }]) => o.port).sort()).toEqual([PRIMARY, R1, R2]);
+    // R1 restarted since the last round: its old connection fails, a new one answers in the same round.
+    epoch[R1] = 1;
+    at(3000);
+    await health.check();
+    expect(health.status[0]).toMatchObject({ state: 'ok', inPool: true, up: true });
+    const opened = connect.mock.calls.length;
+    expect(connect.mock.calls.at(-1)?.[0]).toMatchObject({ port: R1 });
+    at(4000);
+    down.add(R2);
+    await health.check();
+    expect(health.status[1]).toMatchObject({ state: 'down', inPool: false, up: false });
+    expect(connect.mock.calls.length).toBeGreaterThan(opened);
+    health.onApplicationShutdown();
+  });
+
   it('shares one probe round between concurrent callers and reuses it briefly', async () => {
     const health = makeHealth();
     await Promise.all([health.check(), health.check()]);
+    expect(primarySamples).toBe(1);
     expect(connect).toHaveBeenCalledTimes(3); // the primary and two replicas
     at(PROBE_REUSE_MS - 1);
     await health.check();
-    expect(connect).toHaveBeenCalledTimes(3);
+    expect(primarySamples).toBe(1);
     at(PROBE_REUSE_MS + 1);
     down.add(R1);
     const statuses = await health.check();
-    expect(connect).toHaveBeenCalledTimes(6);
+    expect(primarySamples).toBe(2);
+    expect(connect).toHaveBeenCalledTimes(4); // the connections kept, and a new one tried for R1 when its kept one failed
     expect(statuses[0]).toMatchObject({ up: false, state: 'down', inPool: false });
   });
 
@@ -168,6 +204,8 @@ describe('ReplicaHealth at start-up', () => {
     replicaPos = { [R1]: '0-1-10', [R2]: '0-1-10' };
     sqlRunning = {};
     down = new Set();
+    epoch = {};
+    primarySamples = 0;
     mysql = false;
     servers();
   });

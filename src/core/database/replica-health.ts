@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { AppConfig, DbHost } from '../../config/app-config';
 import { dbReplicaInPool, dbReplicaLagSeconds, dbReplicaUp } from '../metrics/metrics';
 import { parseGtidPosition } from './gtid';
-import { observeReplica, primaryPosition, ProbeCredentials } from './replica-probe';
+import { observeReplica, primaryPosition, ProbeConnections } from './replica-probe';
 import { judgeReplica, LagVerdict, PrimaryPositions, ReplicaObservation, ReplicaState } from './replication-lag';
 
 /**
@@ -45,7 +45,7 @@ interface Replica {
 
 /**
  * The read pool. Once a second this process samples the primary's GTID position and probes every
- * replica (threads, applied position) on connections of its own; a replica takes reads while it
+ * replica (threads, applied position) on connections of its own, kept between probes (ProbeConnections); a replica takes reads while it
  * answers and its data is at most DB_REPLICA_MAX_LAG_S behind (replication-lag.ts), judged at the
  * moment of each read, so a replica that stopped applying leaves the pool as soon as it is too old,
  * not at the next probe. Each read goes to a random replica of the pool (SPEC §6); with none, to the
@@ -57,7 +57,7 @@ export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
   private readonly replicas: Replica[];
   private readonly primary: PrimaryPositions;
   private readonly maxLagMs: number;
-  private readonly credentials: ProbeCredentials;
+  private readonly connections: ProbeConnections;
   /** False once the primary turned out to have no MariaDB GTIDs (MySQL): Seconds_Behind_Master then. */
   private gtid = true;
   private primaryAnswered = true;
@@ -72,7 +72,7 @@ export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
     this.replicas = config.db.read.map((h) => ({ host: h, label: `${h.host}:${h.port}`, isPrimary: h.host === w.host && h.port === w.port }));
     this.maxLagMs = config.db.replicaMaxLagS * 1000;
     this.primary = new PrimaryPositions(Math.max(60_000, 3 * this.maxLagMs));
-    this.credentials = { user: config.db.username, password: config.db.password };
+    this.connections = new ProbeConnections({ user: config.db.username, password: config.db.password });
     dbReplicaUp.set(1);
   }
 
@@ -97,6 +97,7 @@ export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
+    this.connections.close();
   }
 
   /** Reads may use a replica: at least one is in the pool now. */
@@ -153,7 +154,7 @@ export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
   private async round(): Promise<void> {
     // The primary first: a replica read after it that covers its position holds every commit before `at`.
     if (this.gtid) await this.samplePrimary();
-    const observed = await Promise.all(this.replicas.map((r) => (r.isPrimary ? Promise.resolve(undefined) : observeReplica(r.host, this.credentials, this.gtid))));
+    const observed = await Promise.all(this.replicas.map((r) => (r.isPrimary ? Promise.resolve(undefined) : observeReplica(this.connections, r.host, this.gtid))));
     observed.forEach((o, i) => {
       if (!o) return;
       const r = this.replicas[i];
@@ -168,7 +169,7 @@ export class ReplicaHealth implements OnModuleInit, OnApplicationShutdown {
   private async samplePrimary(): Promise<void> {
     const at = Date.now();
     try {
-      const pos = await primaryPosition(this.config.db.write, this.credentials);
+      const pos = await primaryPosition(this.connections, this.config.db.write);
       if (pos === null) {
         this.gtid = false;
         this.logger.log('the primary has no MariaDB GTID position (MySQL): replica lag is read from Seconds_Behind_Source');

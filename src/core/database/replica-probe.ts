@@ -27,23 +27,68 @@ function textOf(v: unknown): string | null {
   return null;
 }
 
-/** A connection of the probe's own, outside the pools: a probe must never wait behind application queries. */
-async function withConnection<T>(h: DbHost, c: ProbeCredentials, fn: (conn: Connection) => Promise<T>): Promise<T> {
-  let conn: Connection | undefined;
-  try {
-    conn = await createConnection({
+/**
+ * The probes' connections, one per server, kept from one probe to the next and outside the pools: a probe
+ * must never wait behind application queries. Opening a fresh one per probe cost every process (queue
+ * workers too, which rarely read) a TCP connect, handshake and authentication per server per second. A
+ * connection that fails in any way is dropped; when a kept one fails, the probe is made again at once on a
+ * new connection, so the verdict is still what a fresh connection sees now (a server that restarted since
+ * the last probe answers, a hung one does not).
+ */
+export class ProbeConnections {
+  private readonly kept = new Map<string, Connection>();
+  /** After close(): a probe still under way does not keep its connection. */
+  private closed = false;
+
+  constructor(private readonly credentials: ProbeCredentials) {}
+
+  async with<T>(h: DbHost, fn: (conn: Connection) => Promise<T>): Promise<T> {
+    const key = `${h.host}:${h.port}`;
+    const reused = this.kept.get(key);
+    if (reused) {
+      try {
+        return await fn(reused);
+      } catch {
+        this.drop(key, reused);
+      }
+    }
+    const conn = await this.open(h, key);
+    try {
+      const result = await fn(conn);
+      if (this.closed) conn.destroy();
+      else this.kept.set(key, conn);
+      return result;
+    } catch (err) {
+      this.drop(key, conn);
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const [key, conn] of this.kept) this.drop(key, conn);
+  }
+
+  private async open(h: DbHost, key: string): Promise<Connection> {
+    const conn = await createConnection({
       host: h.host,
       port: h.port,
-      user: c.user,
-      password: c.password,
+      user: this.credentials.user,
+      password: this.credentials.password,
       connectTimeout: TIMEOUT_MS,
       // mysql2 sizes each connection's statement cache up front (four arrays of this length, 512 KB at
-      // the default 16,000): one probe a second made that much garbage a second. The probe prepares nothing.
+      // the default 16,000). The probe prepares nothing.
       maxPreparedStatements: 1,
     });
-    return await fn(conn);
-  } finally {
-    conn?.destroy();
+    // Closed by the server between probes (a restart, wait_timeout): an 'error' nobody listens to would throw.
+    conn.on('error', () => this.drop(key, conn));
+    conn.on('end', () => this.drop(key, conn));
+    return conn;
+  }
+
+  private drop(key: string, conn: Connection): void {
+    if (this.kept.get(key) === conn) this.kept.delete(key);
+    conn.destroy();
   }
 }
 
@@ -53,8 +98,8 @@ async function rows(conn: Connection, sql: string): Promise<Row[]> {
 }
 
 /** The primary's `@@gtid_binlog_pos`; null on a server without MariaDB GTIDs (MySQL). Throws when it cannot be reached. */
-export function primaryPosition(h: DbHost, c: ProbeCredentials): Promise<string | null> {
-  return withConnection(h, c, async (conn) => {
+export function primaryPosition(connections: ProbeConnections, h: DbHost): Promise<string | null> {
+  return connections.with(h, async (conn) => {
     try {
       return textOf((await rows(conn, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos'))[0]?.pos) ?? '';
     } catch (err) {
@@ -88,10 +133,10 @@ async function replicationThreads(conn: Connection): Promise<Pick<ReplicaObserva
 }
 
 /** One look at a replica: does it answer, its threads, and (MariaDB) the GTID position it has applied. */
-export async function observeReplica(h: DbHost, c: ProbeCredentials, withPosition: boolean): Promise<ReplicaObservation> {
+export async function observeReplica(connections: ProbeConnections, h: DbHost, withPosition: boolean): Promise<ReplicaObservation> {
   const at = Date.now();
   try {
-    return await withConnection(h, c, async (conn) => {
+    return await connections.with(h, async (conn) => {
       const threads = await replicationThreads(conn);
       const position = withPosition ? parseGtidPosition(textOf((await rows(conn, 'SELECT @@GLOBAL.gtid_slave_pos AS pos'))[0]?.pos) ?? '') : undefined;
       return { reachable: true, ...threads, position, at };

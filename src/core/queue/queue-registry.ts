@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
 import { AppConfig } from '../../config/app-config';
 import { NotFoundError, UnavailableError } from '../errors/domain-error';
+import { ReplicationSampler } from '../redis/replication-sampler';
 import { noReplicaWarning, ReplicaConfirmation, ReplicaConfirmationError, WriteMark } from '../redis/replica-confirmation';
 import { createRedis, redisReady, RedisClient } from '../redis/redis.factory';
 import { REDIS } from '../redis/redis.module';
@@ -50,6 +51,7 @@ export class QueueRegistry implements OnModuleInit, OnApplicationShutdown {
     readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: RedisClient,
     private readonly handlers: JobHandlers,
+    private readonly sampler: ReplicationSampler,
   ) {}
 
   /**
@@ -114,6 +116,7 @@ export class QueueRegistry implements OnModuleInit, OnApplicationShutdown {
         timeoutMs: this.config.queue.dispatchWaitMs,
         slotKey: `${bullPrefix(this.config)}:x`,
         onNoReplica: noReplicaWarning(this.config.redis, (f, m) => this.logger.warn(f, m), 'dispatched jobs'),
+        sampler: this.sampler,
       });
       if (this.config.queue.dispatchWaitMs > 0) confirmation.start();
       this.producer = { client, confirmation };

@@ -2,6 +2,7 @@ import { Global, Inject, Logger, Module, OnApplicationShutdown, OnModuleDestroy 
 import { AppConfig } from '../../config/app-config';
 import { BatchedReads } from './batched-reads';
 import { createRedis, redisReady, RedisClient, stopRevivingRedis } from './redis.factory';
+import { ReplicationSampler } from './replication-sampler';
 import { writeOncePerTurn } from './turn-writes';
 
 /** DI token of the shared fail-fast command connection. */
@@ -54,8 +55,10 @@ function connect(config: AppConfig, name: string, extra?: Parameters<typeof crea
       },
     },
     { provide: BatchedReads, inject: [REDIS], useFactory: (redis: RedisClient) => new BatchedReads(redis) },
+    // One per process: the replica confirmations of the producer and of queue:work's queues sample each server once.
+    { provide: ReplicationSampler, useFactory: () => new ReplicationSampler() },
   ],
-  exports: [REDIS, REDIS_PER_TURN, BatchedReads],
+  exports: [REDIS, REDIS_PER_TURN, BatchedReads, ReplicationSampler],
 })
 export class RedisModule implements OnModuleDestroy, OnApplicationShutdown {
   constructor(

@@ -1,13 +1,8 @@
 import Redis, { Cluster } from 'ioredis';
 import type { RedisClient } from './redis.factory';
+import { ReplicationSample, ReplicationSampler, SampledConnection } from './replication-sampler';
 
-/** What `INFO replication` says about the primary a connection writes to. */
-export interface ReplicationSample {
-  /** The primary's replication id: a promoted replica starts a new one. */
-  replId: string;
-  /** Replicas whose link is up and synced (state=online): the ones that can acknowledge a WAIT. */
-  onlineReplicas: number;
-}
+export type { ReplicationSample } from './replication-sampler';
 
 /** `INFO replication` text → sample; null when the connection is not on a primary. */
 export function parseReplicationInfo(info: string): ReplicationSample | null {
@@ -80,8 +75,10 @@ export interface ReplicaConfirmationOptions {
   slotKey: string;
   /** How long a replica seen online is still waited for (see ReplicaHighWater). */
   memoryMs?: number;
-  /** How often the primary's replicas are sampled. */
+  /** How often the primary's replicas are sampled (without `sampler`). */
   sampleEveryMs?: number;
+  /** Samples shared with the process's other confirmations (one INFO per server and period); else one of its own. */
+  sampler?: ReplicationSampler;
   /**
    * Called once per primary (replication id) whose sample shows no replica online while writes go
    * unconfirmed for it (minReplicas 0): a Cluster master whose replica died, a Sentinel primary that lost both.
@@ -118,6 +115,13 @@ function refreshSlots(cluster: Cluster, timeoutMs: number): Promise<void> {
   });
 }
 
+/** The server a connected node talks to (its socket's peer); undefined while it is not ready. */
+function serverOf(node: Redis): string | undefined {
+  if (node.status !== 'ready') return undefined;
+  const stream = node.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+  return stream?.remoteAddress && stream.remotePort ? `${stream.remoteAddress}:${stream.remotePort}` : undefined;
+}
+
 const movedError = (required: number) => new ReplicaConfirmationError(required, 0, 'the Redis connection changed under the write (failover)', 'moved');
 
 /** Which connection the writes went over (ReplicaConfirmation.mark, before writing). */
@@ -135,10 +139,11 @@ export interface WriteMark {
  * online (ReplicaHighWater), which also covers a manual `SENTINEL FAILOVER`. A Cluster's replica
  * failover (`CLUSTER FAILOVER`) is coordinated and loses nothing; its kill -9 is the first case.
  */
-export class ReplicaConfirmation {
+export class ReplicaConfirmation implements SampledConnection {
   private readonly highWater: ReplicaHighWater;
   private slot?: number;
-  private timer?: NodeJS.Timeout;
+  private readonly sampler: ReplicationSampler;
+  private started = false;
   private sampling?: Promise<ReplicationSample | null>;
   private readonly sampleEveryMs: number;
   /** The primary (replication id) onNoReplica was last called for. */
@@ -152,20 +157,20 @@ export class ReplicaConfirmation {
     private readonly now: () => number = Date.now,
   ) {
     this.highWater = new ReplicaHighWater(opts.minReplicas, opts.memoryMs ?? 10000);
-    this.sampleEveryMs = opts.sampleEveryMs ?? 1000;
+    this.sampler = opts.sampler ?? new ReplicationSampler(opts.sampleEveryMs ?? 1000);
+    this.sampleEveryMs = this.sampler.everyMs;
   }
 
-  /** Starts sampling the primary's replicas (unref'd timer). */
+  /** Starts sampling the primary's replicas (the sampler's unref'd timer). */
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.sample().catch(() => undefined), this.sampleEveryMs);
-    this.timer.unref();
-    void this.sample().catch(() => undefined);
+    if (this.started) return;
+    this.started = true;
+    this.sampler.add(this);
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.started = false;
+    this.sampler.remove(this);
   }
 
   /** Replicas a write needs now by the timer's fresh sample (0: nothing to wait for), or null without one. */
@@ -223,17 +228,28 @@ export class ReplicaConfirmation {
     return n;
   }
 
-  /** One INFO at a time; callers in between share it. */
-  private sample(): Promise<ReplicationSample | null> {
+  /** host:port of the server the writes go to now (ReplicationSampler groups by it); undefined while not connected. */
+  async server(): Promise<string | undefined> {
+    return serverOf(await this.node());
+  }
+
+  /**
+   * One INFO at a time; callers in between share it (then `alsoFor` waits for the next period). The answer
+   * is recorded in `alsoFor` too, each of which is checked to be on the server that answered.
+   */
+  sample(alsoFor: readonly SampledConnection[] = []): Promise<ReplicationSample | null> {
     this.sampling ??= (async () => {
       try {
         const node = await this.node();
+        const server = serverOf(node);
         const sample = parseReplicationInfo(String(await node.call('INFO', 'replication')));
         if (sample) {
-          this.highWater.record(sample, this.now());
-          if (this.highWater.required(sample.replId, this.now()) === 0 && this.warnedNoReplica !== sample.replId) {
-            this.warnedNoReplica = sample.replId;
-            this.opts.onNoReplica?.(sample.replId);
+          const at = this.now();
+          this.record(sample, at);
+          if (server !== undefined && serverOf(node) === server) {
+            for (const other of alsoFor) {
+              if (other !== this && (await other.server().catch(() => undefined)) === server) other.record(sample, at);
+            }
           }
         }
         return sample;
@@ -242,6 +258,14 @@ export class ReplicaConfirmation {
       }
     })();
     return this.sampling;
+  }
+
+  record(sample: ReplicationSample, at: number): void {
+    this.highWater.record(sample, at);
+    if (this.highWater.required(sample.replId, at) === 0 && this.warnedNoReplica !== sample.replId) {
+      this.warnedNoReplica = sample.replId;
+      this.opts.onNoReplica?.(sample.replId);
+    }
   }
 
   /** The connection the writes went over: the client itself, or on a Cluster the master of the slot. */

@@ -10,7 +10,7 @@ describe('queue:work', () => {
   it('refuses to start while a job the application dispatches has no handler', async () => {
     const handlers = new JobHandlers({ getProviders: () => [] } as never);
     handlers.declare('report');
-    const command = new QueueWorkCommand(config, handlers, unused, unused, unused, unused);
+    const command = new QueueWorkCommand(config, handlers, unused, unused, unused, unused, unused);
     await expect(command.run([], {})).rejects.toThrow('refusing to start: no handler is registered for the job(s) report');
   });
 });

@@ -3,9 +3,11 @@ import { createServer, Server } from 'node:http';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { register } from 'prom-client';
 import { AppConfig } from '../../../config/app-config';
+import { collectDefaultMetricsOnce } from '../../metrics/default-metrics';
 import { RealtimeService } from '../../realtime/realtime.contract';
 import type { RedisClient } from '../../redis/redis.factory';
 import { REDIS } from '../../redis/redis.module';
+import { ReplicationSampler } from '../../redis/replication-sampler';
 import { Batches } from '../batch/batches.service';
 import { JobHandlers } from '../job-handlers';
 import { QueueMonitor } from '../queue-monitor.service';
@@ -62,6 +64,7 @@ export class QueueWorkCommand extends CommandRunner {
     private readonly monitor: QueueMonitor,
     @Inject(REDIS) private readonly redis: RedisClient,
     private readonly batches: Batches,
+    private readonly sampler: ReplicationSampler,
   ) {
     super();
   }
@@ -76,6 +79,7 @@ export class QueueWorkCommand extends CommandRunner {
       refreshCounts: () => this.monitor.refresh(opts.queues),
       console,
       batches: this.batches.tracker(),
+      replicationSampler: this.sampler,
     });
     const onSignal = (signal: NodeJS.Signals) => {
       this.logger.log({ signal }, 'signal received: finishing running jobs');
@@ -127,6 +131,7 @@ export class QueueWorkCommand extends CommandRunner {
   private metricsServer(): Server | undefined {
     const port = this.config.queue.metricsPort;
     if (!port) return undefined;
+    collectDefaultMetricsOnce();
     const server = createServer((req, res) => {
       if (req.url !== '/metrics') {
         res.writeHead(404).end();

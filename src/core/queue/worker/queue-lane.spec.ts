@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { FetchingWorker } from '../../patches/bullmq';
 import type { RedisClient } from '../../redis/redis.factory';
-import { QueueLane } from './queue-lane';
+import { EMPTY_RECHECK_MS, QueueLane } from './queue-lane';
 import { SlotWaker } from './slot-waker';
 
 /** A fetcher whose getNextJob answers are queued by the test (a deferred answer lets a marker arrive mid-fetch). */
@@ -27,6 +27,9 @@ class FakeWatchConnection {
   fire(): void {
     this.pending.shift()?.(['marker', '0', '0']);
   }
+  timeOut(): void {
+    this.pending.shift()?.(null);
+  }
   disconnect(): void {
     for (const p of this.pending.splice(0)) p(null);
   }
@@ -35,11 +38,11 @@ class FakeWatchConnection {
 const tick = () => new Promise((r) => setImmediate(r));
 const job = (name: string) => ({ name }) as Job;
 
-function lane(markerKey: string | null = 'sb:{bull}:high:marker', idleWaitS = 1) {
+function lane(markerKey: string | null = 'sb:{bull}:high:marker', blockS = 1) {
   const fetcher = new FakeFetcher();
   const conn = new FakeWatchConnection();
   const waker = new SlotWaker();
-  const l = new QueueLane('high', fetcher as unknown as FetchingWorker, conn as unknown as RedisClient, waker, { markerKey, idleWaitS });
+  const l = new QueueLane('high', fetcher as unknown as FetchingWorker, conn as unknown as RedisClient, waker, { markerKey, blockS });
   return { l, fetcher, conn, waker };
 }
 
@@ -113,19 +116,45 @@ describe('QueueLane', () => {
     await watching;
   });
 
-  it('without the marker patch polls: wakes a slot every idleWaitS and never calls BZPOPMIN', async () => {
+  it('a BZPOPMIN that times out wakes no slot and is sent again (the periodic look is IdleLook\'s)', async () => {
+    const { l, fetcher, conn, waker } = lane();
+    fetcher.answers.push(undefined);
+    await l.take('t', false);
+    const watching = l.watchForWork();
+    let woke = 0;
+    void waker.idle().then(() => woke++);
+    await tick();
+    conn.timeOut();
+    await tick();
+    expect(woke).toBe(0);
+    expect(conn.calls).toBe(2);
+    l.stopWatching();
+    await watching;
+  });
+
+  it('without the marker patch never calls BZPOPMIN and wakes no slot itself', async () => {
     jest.useFakeTimers();
     const { l, conn, waker } = lane(null, 1);
     const watching = l.watchForWork();
     let woke = 0;
     void waker.idle().then(() => woke++);
-    await jest.advanceTimersByTimeAsync(999);
+    await jest.advanceTimersByTimeAsync(5000);
     expect(woke).toBe(0);
-    await jest.advanceTimersByTimeAsync(1);
-    expect(woke).toBe(1);
     expect(conn.calls).toBe(0);
     l.stopWatching();
     await watching;
+  });
+
+  it('a queue seen empty is worth probing again EMPTY_RECHECK_MS later without a marker (another process may have taken it)', async () => {
+    jest.useFakeTimers();
+    const { l, fetcher } = lane();
+    fetcher.answers.push(undefined);
+    await l.take('t', true);
+    expect(l.worthProbing()).toBe(false);
+    jest.advanceTimersByTime(EMPTY_RECHECK_MS - 1);
+    expect(l.worthProbing()).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(l.worthProbing()).toBe(true);
   });
 
   it('finishAndTakeNext adopts the job BullMQ handed over with the completion', async () => {

@@ -5,28 +5,34 @@ import type { SlotWaker } from './slot-waker';
 import type { Lane } from './strict-priority';
 
 const WATCH_RETRY_MS = 200;
+/** A queue seen empty is worth probing again after this long even without a marker (other processes may take the marker). */
+export const EMPTY_RECHECK_MS = 20;
 
 export interface LaneWatch {
-  /** BullMQ's marker key of this queue (core/patches/bullmq.ts), or null to poll instead. */
+  /** BullMQ's marker key of this queue (core/patches/bullmq.ts), or null: no watching (the worker's IdleLook polls). */
   markerKey: string | null;
-  /** How long an idle watcher waits for a marker (or sleeps when polling) before waking a slot anyway. */
-  idleWaitS: number;
+  /** Seconds one BZPOPMIN blocks before it is sent again (a timeout wakes nobody: IdleLook does the periodic look). */
+  blockS: number;
 }
 
 /**
  * One queue of queue:work: its BullMQ fetcher, its marker watcher and what the worker knows about
  * it between fetches.
  *
- * - `maybeReady` is dropped when a fetch finds the queue empty and raised by its marker (or every
- *   few ms by the worker): probes of higher queues after a lower queue's job skip queues without it.
+ * - `maybeReady` is dropped when a fetch finds the queue empty and raised by its marker, or
+ *   EMPTY_RECHECK_MS after the empty fetch (a time test, not a timer: an idle worker wakes for nothing):
+ *   probes of higher queues after a lower queue's job skip queues without it.
  * - While our slots are draining the queue (the last fetch found a job), its marker is not watched:
  *   it would fire once per job for nothing, a round trip and a wake-up per job. Watching resumes
  *   when a fetch finds the queue empty or a slot goes idle.
- * - A marker wakes one idle slot (SlotWaker); without a marker the watcher wakes one every idleWaitS
- *   (delayed jobs coming due, or polling when the marker patch is off).
+ * - A marker wakes one idle slot (SlotWaker). A BZPOPMIN that times out wakes nobody: the periodic
+ *   look of an idle worker (delayed jobs coming due, markers other processes took, polling when the
+ *   marker patch is off) is IdleLook's, once per worker rather than once per queue.
  */
 export class QueueLane implements Lane {
   private maybeReady = true;
+  /** When a fetch last found the queue empty (Date.now()). */
+  private emptyAt = 0;
   /** Bumped by every marker: a fetch that started before it must not conclude "empty". */
   private readyGeneration = 0;
   /** A probe is under way; other slots do not probe the same queue at the same time. */
@@ -44,7 +50,7 @@ export class QueueLane implements Lane {
   ) {}
 
   worthProbing(): boolean {
-    return this.maybeReady && !this.probing;
+    return !this.probing && (this.maybeReady || Date.now() - this.emptyAt >= EMPTY_RECHECK_MS);
   }
 
   async take(token: string, probe: boolean): Promise<Job | undefined> {
@@ -67,11 +73,6 @@ export class QueueLane implements Lane {
     return next;
   }
 
-  /** Lets probes ask this queue again (the worker's periodic re-check: another process may have taken the marker). */
-  markPossiblyReady(): void {
-    this.maybeReady = true;
-  }
-
   /** A slot went idle having found every queue empty: watch this queue's marker again. */
   stopDraining(): void {
     if (!this.draining) return;
@@ -87,7 +88,10 @@ export class QueueLane implements Lane {
       return;
     }
     // A marker that fired while we looked means "ask again": keep the flag up then.
-    if (generation === this.readyGeneration) this.maybeReady = false;
+    if (generation === this.readyGeneration) {
+      this.maybeReady = false;
+      this.emptyAt = Date.now();
+    }
     this.stopDraining();
   }
 
@@ -100,19 +104,18 @@ export class QueueLane implements Lane {
         continue;
       }
       if (this.watch.markerKey === null) {
-        await this.parked(this.watch.idleWaitS * 1000);
-        this.maybeReady = true;
-      } else {
-        try {
-          if (await this.watchConnection.bzpopmin(this.watch.markerKey, this.watch.idleWaitS)) {
-            this.maybeReady = true;
-            this.readyGeneration++;
-          }
-        } catch {
-          if (!this.stopped) await this.parked(WATCH_RETRY_MS);
-        }
+        await this.parked(this.watch.blockS * 1000);
+        continue;
       }
-      if (!this.stopped) this.waker.wakeOne();
+      try {
+        if (await this.watchConnection.bzpopmin(this.watch.markerKey, this.watch.blockS)) {
+          this.maybeReady = true;
+          this.readyGeneration++;
+          if (!this.stopped) this.waker.wakeOne();
+        }
+      } catch {
+        if (!this.stopped) await this.parked(WATCH_RETRY_MS);
+      }
     }
   }
 

@@ -9,6 +9,7 @@ import { reportPatch } from '../../patches/patch-check';
 import type { RealtimeService } from '../../realtime/realtime.contract';
 import { createRedis, RedisClient } from '../../redis/redis.factory';
 import { BatchedConfirmation, noReplicaWarning, ReplicaConfirmation } from '../../redis/replica-confirmation';
+import { ReplicationSampler } from '../../redis/replication-sampler';
 import { BatchTracker } from '../batch/batch-tracker';
 import { JobAnnouncer } from '../job-announcer';
 import { ReleaseJob } from '../job-middleware';
@@ -17,6 +18,7 @@ import { bullPrefix, maintenanceKey, restartKey } from '../queue.keys';
 import { BackoffSeconds, backoffDelayMs } from './backoff';
 import { CompletionDurability } from './durable-finish';
 import { JobTimeoutError, runAttempt } from './job-attempt';
+import { IdleLook } from './idle-look';
 import { QueueLane } from './queue-lane';
 import { QueueRates } from './queue-rates';
 import { SlotWaker } from './slot-waker';
@@ -61,6 +63,8 @@ export interface WorkerHooks {
   console?: WorkConsole;
   /** Batches (Bus::batch): skips jobs of cancelled batches, counts outcomes, queues callbacks. */
   batches?: BatchTracker;
+  /** The process's shared replica sampler (the producer's too): one INFO per Redis server, not one per queue. */
+  replicationSampler?: ReplicationSampler;
 }
 
 /**
@@ -73,8 +77,8 @@ export type StopReason = 'signal' | 'restart' | 'max-jobs' | 'max-time' | 'empty
 const TIMEOUT_GRACE_MS = 1000;
 const RESTART_POLL_MS = 1000;
 const COUNTS_REFRESH_MS = 10000;
-/** A queue seen empty is asked again at least this often even without a marker (other processes may take the marker). */
-const EMPTY_RECHECK_MS = 20;
+/** How long one marker BZPOPMIN blocks before it is sent again (BullMQ's own drainDelay); its timeout wakes nobody. */
+const MARKER_BLOCK_S = 5;
 const SLOT_RETRY_MS = 1000;
 const MEMORY_CHECK_MS = 100;
 /** A completion the replicas have not confirmed is re-checked this often, for at most DURABLE_GIVE_UP_MS. */
@@ -87,7 +91,8 @@ const DURABLE_GIVE_UP_MS = 10000;
  *
  * One QueueLane per queue (a BullMQ Worker used only as a fetcher, and a marker watcher);
  * `concurrency` slots each loop "take the first job of the first non-empty queue, run it, finish
- * it" (StrictPriority); idle slots wait in the SlotWaker. Locks are renewed every lockMs/2 and each
+ * it" (StrictPriority); idle slots wait in the SlotWaker for a marker, and one of them looks
+ * again every --sleep (IdleLook). Locks are renewed every lockMs/2 and each
  * fetcher's stalled-job checker runs, so a job of a SIGKILLed worker is back in its queue within
  * lockMs + 2 × stalledIntervalMs.
  */
@@ -95,6 +100,7 @@ export class QueueWorker {
   readonly id = randomUUID().slice(0, 8);
   private readonly logger = new Logger('QueueWorker');
   private readonly waker = new SlotWaker();
+  private readonly idleLook: IdleLook;
   private readonly lanes: QueueLane[] = [];
   /** Per lane (same index): waits until the replicas hold its connection's completions; none with QUEUE_DISPATCH_WAIT_MS=0. */
   private readonly durability: Array<CompletionDurability | undefined> = [];
@@ -123,6 +129,7 @@ export class QueueWorker {
   private readonly refreshCounts: () => Promise<void>;
   private readonly console: WorkConsole | undefined;
   private readonly batches: BatchTracker | undefined;
+  private readonly sampler: ReplicationSampler;
   /** Jobs per minute and wait per queue, for /status (published with the heartbeat). */
   private readonly rates = new QueueRates();
   /** A fetched job runs once the replicas hold its start (per lane, over `durability`). */
@@ -148,9 +155,11 @@ export class QueueWorker {
     hooks: WorkerHooks = {},
   ) {
     this.announcer = new JobAnnouncer(realtime, config.queue.jobEvents);
+    this.idleLook = new IdleLook(this.waker, opts.sleepS * 1000);
     this.refreshCounts = hooks.refreshCounts ?? (async () => undefined);
     this.console = hooks.console;
     this.batches = hooks.batches;
+    this.sampler = hooks.replicationSampler ?? new ReplicationSampler();
     this.middleware = new JobMiddlewareRunner(redis, config.redis.prefix);
     this.heartbeat = new WorkerHeartbeat(redis, config.redis.prefix, { id: this.id, name: opts.name, queues: opts.queues }, () => ({
       processed: this.processed,
@@ -188,9 +197,7 @@ export class QueueWorker {
     this.every(RESTART_POLL_MS, () => this.pollControl(restartStamp));
     this.every(Math.max(250, Math.floor(this.config.queue.lockMs / 2)), () => this.renewLocks());
     this.every(COUNTS_REFRESH_MS, () => this.refreshCounts());
-    this.every(EMPTY_RECHECK_MS, async () => {
-      for (const lane of this.lanes) lane.markPossiblyReady();
-    });
+    this.idleLook.start();
     if (this.opts.maxTimeS > 0) this.timers.push(setTimeout(() => this.stop('max-time'), this.opts.maxTimeS * 1000));
     void this.refreshCounts().catch(() => undefined);
     this.heartbeat.start();
@@ -201,6 +208,7 @@ export class QueueWorker {
     await Promise.all(Array.from({ length: this.opts.concurrency }, (_, i) => this.slot(`${this.id}:${i}`, i > 0)));
 
     for (const t of this.timers) clearInterval(t);
+    this.idleLook.stop();
     this.stopping = true;
     await Promise.all(this.lanes.map((lane) => lane.close()));
     await watching;
@@ -217,13 +225,13 @@ export class QueueWorker {
     const [now, down] = await Promise.all([this.redis.get(restartKey(this.config.redis.prefix)), this.redis.exists(maintenanceKey(this.config.redis.prefix))]);
     if (now !== restartStamp) this.stop('restart');
     const held = down === 1 && !this.opts.force;
-    const changed = held !== this.held;
+    if (held === this.held) return;
     this.held = held;
-    if (changed) {
-      this.logger.log({ worker: this.id, name: this.opts.name }, held ? 'maintenance mode: not taking jobs' : 'maintenance mode over: taking jobs');
-      // `down` waits for every worker to say it paused (waitForWorkersToPause): say so now, not at the next beat.
-      void this.heartbeat.beat().catch(() => undefined);
-    }
+    this.logger.log({ worker: this.id, name: this.opts.name }, held ? 'maintenance mode: not taking jobs' : 'maintenance mode over: taking jobs');
+    // `down` waits for every worker to say it paused (waitForWorkersToPause): say so now, not at the next beat.
+    void this.heartbeat.beat().catch(() => undefined);
+    // Only when maintenance ends: the slots it held went idle without a marker to wait for. Waking every idle
+    // slot at every poll sent each of them through every queue once a second (~20 fetches/s at c=10, two queues).
     if (!held) this.waker.wakeAll();
   }
 
@@ -244,7 +252,7 @@ export class QueueWorker {
       });
       fetcher.on('error', (err) => this.logger.warn({ queue, err: err.message }, 'queue connection error'));
       this.durability.push(this.completionDurability(fetchConnection));
-      const watch = { markerKey: markerOk ? markerKey(prefix, queue) : null, idleWaitS: this.opts.sleepS };
+      const watch = { markerKey: markerOk ? markerKey(prefix, queue) : null, blockS: MARKER_BLOCK_S };
       this.lanes.push(new QueueLane(queue, fetcher, this.connection(`worker:wake:${queue}`), this.waker, watch));
       await fetcher.waitUntilReady();
       await fetcher.startStalledCheckTimer();
@@ -266,6 +274,7 @@ export class QueueWorker {
       timeoutMs,
       slotKey: `${bullPrefix(this.config)}:x`,
       onNoReplica: noReplicaWarning(this.config.redis, (f, m) => this.logger.warn(f, m), 'job starts and completions'),
+      sampler: this.sampler,
     });
     confirmation.start();
     this.confirmations.push(confirmation);
@@ -294,6 +303,7 @@ export class QueueWorker {
         if (!next) {
           const generation = this.waker.generation;
           const marks = this.starts.marks();
+          this.idleLook.looked();
           next = await this.priority.first(token);
           if (next) {
             next = await this.starts.confirm(next, await marks, token);
@@ -451,6 +461,7 @@ export class QueueWorker {
   /** The first job in priority order, run here only once its start is confirmed (StartConfirmation). */
   private async fetchConfirmed(token: string): Promise<Fetched | undefined> {
     const marks = this.starts.marks();
+    this.idleLook.looked();
     const next = await this.priority.first(token);
     return next && this.starts.confirm(next, await marks, token);
   }
