@@ -362,6 +362,7 @@ async function main() {
     const pids = await Promise.all(servers.map((n) => redisPid(Redis, n.host, n.port)));
     uncap = capCpu(pids, REDIS_CPU);
     for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => (uncap(), process.exit(130)));
+    process.once('exit', () => uncap()); // an uncaught error too (the undo is synchronous and runs once)
     os.setPriority(0, -5);
     process.stderr.write(`capped ${pids.length} Redis servers (pids ${pids.join(', ')}) at ${REDIS_CPU} of a core each\n`);
   }
