@@ -10,8 +10,8 @@
 //   node bench/queues/idle-cost.js [rootA [rootB]]     (default: this checkout)
 // Knobs: IDLE_WINDOW_S (30), IDLE_WARMUP_S (5), IDLE_ROUNDS (3), IDLE_CONCURRENCY (10), IDLE_QUEUES (high,default),
 //        IDLE_ENV='{"QUEUE_DISPATCH_WAIT_MS":"0"}' (extra environment for the worker).
-const { spawn, execFileSync } = require('node:child_process');
-const { readFileSync, readdirSync } = require('node:fs');
+const { spawn } = require('node:child_process');
+const { readFileSync } = require('node:fs');
 const { randomUUID } = require('node:crypto');
 const { join, resolve } = require('node:path');
 const Redis = require('ioredis');
@@ -24,25 +24,8 @@ const CONCURRENCY = Number(process.env.IDLE_CONCURRENCY || 10);
 const QUEUES = process.env.IDLE_QUEUES || 'high,default';
 const EXTRA_ENV = JSON.parse(process.env.IDLE_ENV || '{}');
 const BOOT_TIMEOUT_MS = 60000;
-const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
+const { treeCpuUs } = require('./proc-cpu');
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
-
-/** utime + stime of a process and all its descendants, in µs; 0 once gone. */
-function treeCpuUs(/** @type {number} */ pid) {
-  let us = 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    us += (Number(fields[11]) + Number(fields[12])) * TICK_US;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-      for (const child of children ? children.split(' ') : []) us += treeCpuUs(Number(child));
-    }
-  } catch {
-    /* exited meanwhile */
-  }
-  return us;
-}
 
 /** calls per command name from INFO commandstats. */
 async function commandCalls(/** @type {Redis} */ redis) {

@@ -9,8 +9,7 @@
 // (warm JIT, no extra process: how runs before 2026-11-24 21:10 UTC measured it).
 // Usage: npm run build && node bench/queues/run.js   (knobs: BENCH_STACK, BENCH_JOBS, BENCH_ROUNDS, BENCH_BACKLOG, BENCH_ONLY=throughput|priority,
 // BENCH_CONCURRENCY=1,10,50, BENCH_OURS_ENV='{"QUEUE_DISPATCH_WAIT_MS":"0"}'; STACK_REDIS=sentinel runs it on a Sentinel set)
-const { spawn, execFileSync } = require('node:child_process');
-const { readFileSync, readdirSync } = require('node:fs');
+const { spawn } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
 const { join } = require('node:path');
 const { Queue, Worker } = require('bullmq');
@@ -42,26 +41,7 @@ async function fill(queue, n, sleepMs = 0) {
   }
 }
 
-// CPU per job holds on a shared machine where wall-clock rates do not (a run queue of other helpers' work
-// stretches both sides' drains unevenly): user + system time from /proc/<pid>/stat, in clock ticks.
-const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
-
-/** utime + stime of a process and all its descendants (bin/switchboard may relaunch itself on the required Node), in µs; 0 once gone. */
-function treeCpuUs(pid) {
-  let us = 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    us += (Number(fields[11]) + Number(fields[12])) * TICK_US;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-      for (const child of children ? children.split(' ') : []) us += treeCpuUs(Number(child));
-    }
-  } catch {
-    /* exited meanwhile */
-  }
-  return us;
-}
+const { treeCpuUs } = require('./proc-cpu');
 
 /** The Redis server's pid (same machine: the stack's redis-server), from INFO. */
 async function redisPid(redis) {
