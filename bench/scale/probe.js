@@ -64,31 +64,49 @@ if (dir && isApi) {
         }, 100);
       }),
   };
-  /** @type {import('node:inspector').Session | null} */
-  let profiler = null;
-  const post = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      if (!profiler) return reject(new Error('the profiler is not running'));
-      profiler.post(method, params, (err, r) => (err ? reject(err) : resolve(r)));
-    });
-  commands['profile-start'] = async () => {
-    if (profiler) throw new Error('the profiler is already running');
-    profiler = new (require('node:inspector').Session)();
-    profiler.connect();
-    await post('Profiler.enable');
-    // 0.5 ms: enough samples per socket at a few ms each, at a few percent of overhead.
-    await post('Profiler.setSamplingInterval', { interval: 500 });
-    await post('Profiler.start');
-    return { pid: process.pid, profiling: true };
+  /**
+   * `<name>-start` / `<name>-stop`: a node:inspector session of its own (the CPU profiler and the heap
+   * sampler can run at once), started by `start(post, arg)`; stop asks `stopMethod` for the profile and
+   * writes it to the file given.
+   * @param {string} name @param {string} what
+   * @param {(post: (method: string, params?: object) => Promise<any>, arg?: string) => Promise<unknown>} start
+   * @param {string} stopMethod
+   */
+  const sessionCommands = (name, what, start, stopMethod) => {
+    /** @type {import('node:inspector').Session | null} */
+    let session = null;
+    const post = (/** @type {string} */ method, params = {}) =>
+      new Promise((resolve, reject) => {
+        if (!session) return reject(new Error(`the ${what} is not running`));
+        session.post(method, params, (err, r) => (err ? reject(err) : resolve(r)));
+      });
+    commands[`${name}-start`] = async (arg) => {
+      if (session) throw new Error(`the ${what} is already running`);
+      session = new (require('node:inspector').Session)();
+      session.connect();
+      await start(post, arg);
+      return { pid: process.pid, [name]: 'started' };
+    };
+    commands[`${name}-stop`] = async (file) => {
+      if (!file) throw new Error(`${name}-stop needs a file`);
+      const { profile } = /** @type {{ profile: object }} */ (await post(stopMethod));
+      session?.disconnect();
+      session = null;
+      writeFileSync(file, JSON.stringify(profile));
+      return { pid: process.pid, file };
+    };
   };
-  commands['profile-stop'] = async (file) => {
-    if (!file) throw new Error('profile-stop needs a file');
-    const { profile } = /** @type {{ profile: object }} */ (await post('Profiler.stop'));
-    profiler?.disconnect();
-    profiler = null;
-    writeFileSync(file, JSON.stringify(profile));
-    return { pid: process.pid, file };
-  };
+  sessionCommands(
+    'profile',
+    'profiler',
+    async (post) => {
+      await post('Profiler.enable');
+      // 0.5 ms: enough samples per socket at a few ms each, at a few percent of overhead.
+      await post('Profiler.setSamplingInterval', { interval: 500 });
+      await post('Profiler.start');
+    },
+    'Profiler.stop',
+  );
   /** @type {{ gc: import('node:v8').GCProfiler, used0: number } | null} */
   let allocCount = null;
   commands['alloc-start'] = async () => {
@@ -120,29 +138,13 @@ if (dir && isApi) {
     const newSpace = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space');
     return { pid: process.pid, bytes, gcUs: Math.round(gcUs), gcs, newSpaceBytes: newSpace?.physical_space_size ?? 0 };
   };
-  /** @type {import('node:inspector').Session | null} */
-  let sampler = null;
-  const postSampler = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      if (!sampler) return reject(new Error('the heap sampler is not running'));
-      sampler.post(method, params, (err, r) => (err ? reject(err) : resolve(r)));
-    });
-  commands['heap-sample-start'] = async (interval) => {
-    if (sampler) throw new Error('the heap sampler is already running');
-    sampler = new (require('node:inspector').Session)();
-    sampler.connect();
+  sessionCommands(
+    'heap-sample',
+    'heap sampler',
     // Collected objects too: the churn, not what survives, is what a socket's set-up costs the GC.
-    await postSampler('HeapProfiler.startSampling', { samplingInterval: Number(interval || 1024), includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-    return { pid: process.pid, sampling: true };
-  };
-  commands['heap-sample-stop'] = async (file) => {
-    if (!file) throw new Error('heap-sample-stop needs a file');
-    const { profile } = /** @type {{ profile: object }} */ (await postSampler('HeapProfiler.stopSampling'));
-    sampler?.disconnect();
-    sampler = null;
-    writeFileSync(file, JSON.stringify(profile));
-    return { pid: process.pid, file };
-  };
+    (post, interval) => post('HeapProfiler.startSampling', { samplingInterval: Number(interval || 1024), includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }),
+    'HeapProfiler.stopSampling',
+  );
   const path = join(dir, `${process.pid}.sock`);
   rmSync(path, { force: true });
   const server = net.createServer((conn) => {
