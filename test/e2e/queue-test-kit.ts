@@ -67,10 +67,15 @@ export class QueueKit {
     return this.queue(queue).getJob(id);
   }
 
+  /**
+   * The job once it is in `state`, read after the state matched: the job hash
+   * read before the state check can be from before the move (an active job's
+   * hash, no returnvalue yet, with the state already completed).
+   */
   waitState(queue: string, id: string, state: string, timeoutMs = 30000): Promise<Job> {
     return waitFor(async () => {
       const job = await this.job(queue, id);
-      return job && (await job.getState()) === state ? job : undefined;
+      return job && (await job.getState()) === state ? this.job(queue, id) : undefined;
     }, timeoutMs);
   }
 
@@ -102,8 +107,13 @@ export class QueueKit {
     return { events, close: async () => void (await sub.quit()) };
   }
 
+  /** Ends every process a test started, so a failed test's worker cannot take the next test's jobs. */
+  async killProcesses(): Promise<void> {
+    await Promise.all(this.procs.splice(0).map((p) => p.kill()));
+  }
+
   async close(): Promise<void> {
-    await Promise.all(this.procs.map((p) => p.kill()));
+    await this.killProcesses();
     for (const q of this.queues.values()) {
       await q.obliterate({ force: true }).catch(() => undefined);
       await q.close();

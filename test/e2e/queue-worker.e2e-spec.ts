@@ -10,6 +10,7 @@ describe('queue:work: strict priority, SIGKILL recovery, SIGTERM drain, queue:re
   const kit = new QueueKit();
   afterAll(() => kit.close());
   afterEach(async () => {
+    await kit.killProcesses();
     for (const q of ['high', 'default']) await kit.queue(q).obliterate({ force: true });
   });
 
