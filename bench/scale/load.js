@@ -67,11 +67,26 @@ function freshPart() {
   };
 }
 
-function record(ms) {
+/**
+ * Per WINDOW_MS of send time since the part's mark: [deliveries, sum of ms, max ms, deliveries within 20 ms].
+ * Tells a backlog that grows through the part from a stall that passes (the histogram alone cannot).
+ */
+const WINDOW_MS = 5000;
+/** @type {[number, number, number, number][]} */
+let windows = [];
+
+function record(ms, sentAt) {
   let b = Math.round(ms / STEP);
   if (b < 0) b = 0;
   if (b >= hist.length) b = hist.length - 1;
   hist[b]++;
+  const w = Math.floor((sentAt - part.since) / WINDOW_MS);
+  if (w < 0 || w > 10000) return;
+  const x = windows[w] ?? (windows[w] = [0, 0, 0, 0]);
+  x[0]++;
+  x[1] += ms;
+  if (ms > x[2]) x[2] = ms;
+  if (ms <= 20) x[3]++;
 }
 
 function tokenFor(userId) {
@@ -147,7 +162,7 @@ function open(i) {
     if (typeof after === 'number') setTimeout(() => !closing && !socket.connected && socket.connect(), after * (0.5 + Math.random()));
   });
   socket.on('bench', (/** @type {{ seq: number, t: number }} */ p) => {
-    record(now() - p.t);
+    record(now() - p.t, p.t);
     const set = got[i];
     if (!traffic || !set) return;
     if ((p.seq - 1) % traffic.rooms !== projectIndex) wrongRoom++;
@@ -268,6 +283,7 @@ process.on('message', (/** @type {any} */ m) => {
       part = freshPart();
       cpuAtMark = process.cpuUsage();
       hist = new Uint32Array(MAX_MS / STEP + 1);
+      windows = [];
       send({ marked: true });
       break;
     case 'traffic':
@@ -282,7 +298,7 @@ process.on('message', (/** @type {any} */ m) => {
       break;
     case 'report': {
       const cpu = process.cpuUsage(cpuAtMark);
-      const r = { ...part, backMs: undefined, backPerSecond: part.backPerSecond, ready: readyCount(), hist: sparseHist(), traffic: trafficAccounting(m.sent, m.failedSeqs), cpuS: (cpu.user + cpu.system) / 1e6, rssMb: Math.round(process.memoryUsage().rss / 1048576) };
+      const r = { ...part, backMs: undefined, backPerSecond: part.backPerSecond, ready: readyCount(), hist: sparseHist(), windows: Array.from(windows, (x) => x ?? [0, 0, 0, 0]), traffic: trafficAccounting(m.sent, m.failedSeqs), cpuS: (cpu.user + cpu.system) / 1e6, rssMb: Math.round(process.memoryUsage().rss / 1048576) };
       // back times as a compact summary: sorted sample is enough for p50/p99/max across processes
       const back = part.backMs.slice().sort((a, b) => a - b);
       send({ report: { ...r, back } });

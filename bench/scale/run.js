@@ -204,6 +204,21 @@ function histPercentiles(hists) {
   return { count: total, p50: at(0.5), p99: at(0.99), max: keys.length ? +(keys[keys.length - 1] * 0.1).toFixed(1) : NaN };
 }
 
+/** Load processes' [deliveries, sum ms, max ms, within 20 ms] per 5 s of send time, merged: one entry per window. */
+function latencyWindows(perProcess) {
+  const out = [];
+  for (const ws of perProcess) {
+    ws.forEach((x, i) => {
+      const o = out[i] ?? (out[i] = [0, 0, 0, 0]);
+      o[0] += x[0];
+      o[1] += x[1];
+      o[2] = Math.max(o[2], x[2]);
+      o[3] += x[3];
+    });
+  }
+  return Array.from(out, (o, i) => ({ fromS: i * 5, n: o?.[0] ?? 0, meanMs: o?.[0] ? +(o[1] / o[0]).toFixed(1) : null, maxMs: o ? +o[2].toFixed(1) : null, within20ms: o?.[0] ? +(o[3] / o[0]).toFixed(3) : null }));
+}
+
 function sortedPct(sorted, q) {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -315,6 +330,7 @@ class Load {
       peakBackPerS: Math.max(0, ...Object.values(perSecond)),
       lastBackAt: Math.max(0, ...rs.map((r) => r.lastBackAt)),
       latency: histPercentiles(rs.map((r) => r.hist)),
+      latencyWindows: latencyWindows(rs.map((r) => r.windows ?? [])),
       traffic,
       clientCpuS: +sum((r) => r.cpuS).toFixed(1),
       clientRssMb: sum((r) => r.rssMb),
@@ -611,6 +627,7 @@ async function runKind(kind, o, env, fixtures) {
           p50ms: r.latency.p50,
           p99ms: r.latency.p99,
           maxMs: r.latency.max,
+          latencyBy5sOfSendTime: r.latencyWindows,
           dropped: r.disconnects,
           apiCpuUsPerDelivery: +((lag.reduce((a, l) => a + l.cpu * l.seconds, 0) * 1e6) / Math.max(1, r.traffic?.delivered ?? 0)).toFixed(1),
           lagP99ms: lag.map((l) => l.lagP99),
