@@ -232,4 +232,21 @@ describe('ClusterState heartbeat', () => {
     ]);
     await other.onApplicationShutdown();
   });
+
+  it('builds the stats again only when what they count may have changed, also for a whole rewrite', async () => {
+    const multis: string[][] = [];
+    let snapshots = 0;
+    const counting = { version: () => version, snapshot: () => (snapshots++, local.snapshot()) } as unknown as LocalConnectionStats;
+    const cluster = new ClusterState(recordingRedis(multis), config, counting, noAlerts);
+    await cluster.onModuleInit();
+    await nextTurn();
+    for (let i = 0; i < 15; i++) await beat(cluster); // the 15th is a whole rewrite (FULL_REWRITE_BEATS)
+    expect(multis[15]).toEqual(['del', 'hset stats,total', 'pexpire', 'zadd']);
+    expect(snapshots).toBe(1);
+    version++;
+    await beat(cluster);
+    expect(multis[16]).toEqual(['hexists', 'hset stats,total', 'pexpire', 'zadd']);
+    expect(snapshots).toBe(2);
+    await cluster.onApplicationShutdown();
+  });
 });
