@@ -27,10 +27,12 @@ const PROCESS_TTL_MS = 15000;
 const HEARTBEAT_MS = 2000;
 /**
  * Every this many heartbeats the process hash is rewritten whole from memory even when nothing
- * says it must be (30 s): a safety net under the triggers (a failed write, a reconnect, the hash
- * found recreated) for anything they do not see.
+ * says it must be (5 min): a safety net under the triggers (a failed write, a reconnect, the hash
+ * found recreated) for anything they do not see. It writes a field per user online here: every 30 s,
+ * as it was, that was the largest write and allocation of an idle process at 12,500 sockets (~4 MB
+ * of garbage and a 12,500-field HSET each time, issue 18).
  */
-const FULL_REWRITE_BEATS = 15;
+export const FULL_REWRITE_BEATS = 150;
 /**
  * Each heartbeat looks at this share of the slots for connections closed unseen (all of them within
  * RECONCILE_BEATS heartbeats, 30 s), and at no fewer than RECONCILE_MIN. Looking at every slot every
@@ -143,8 +145,11 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   /** LocalConnectionStats.version() of the stats last written. */
   private statsVersion = -1;
   private statsCache?: { version: number; json: string };
-  /** The `ip:` fields the last heartbeat wrote: one no longer counted is removed, as the DEL of a full rewrite would. */
-  private ipFields = new Set<string>();
+  /**
+   * Addresses whose count changed since the last heartbeat: the next one writes their `ip:` fields
+   * from memory (or removes those no longer counted, as the DEL of a whole rewrite would).
+   */
+  private readonly ipsChanged = new Set<string>();
 
   constructor(
     @Inject(REDIS) private readonly redis: RedisClient,
@@ -226,6 +231,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
       const n = (this.taking.get(ip) ?? 1) - 1;
       if (n > 0) this.taking.set(ip, n);
       else this.taking.delete(ip);
+      this.ipsChanged.add(ip); // a heartbeat may have counted it as being taken
     }
     const [result, total, ...scriptValues] = answer;
     if (result !== 'ok') throw new ConnectionRefusedError(result as 'connection_limit' | 'ip_limit');
@@ -250,6 +256,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
 
   /** Written at the end of the turn: until then Redis counts the slot, which errs on the side of the limits. */
   private giveBack(ip: string): void {
+    this.ipsChanged.add(ip);
     this.changes.increment('total', -1);
     this.changes.increment(`ip:${ip}`, -1);
   }
@@ -363,7 +370,8 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Writes this process's counts from memory (self-healing after a Redis restart or a missed
-   * release): `total` and the `ip:` fields every heartbeat; the stats only when they changed; the
+   * release): `total` every heartbeat, the `ip:` fields of addresses whose count changed since the
+   * last one (all of them in a whole rewrite); the stats only when they changed; the
    * presence fields (`u:<id>`, kept by userOnline/userOffline as they change) only in a whole
    * rewrite. Rewriting every user and room every 2 s made an idle process's garbage and Redis work
    * proportional to its sockets (bench/RESULTS.md). A whole rewrite (DEL, then every field) follows a
@@ -397,22 +405,21 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     }
     // Slots being taken count already: over-counting one for a heartbeat errs on the side of the limits.
     let total = this.ledger.total;
-    const perIp = new Map(this.ledger.perIp);
-    for (const [ip, n] of this.taking) {
-      total += n;
-      perIp.set(ip, (perIp.get(ip) ?? 0) + n);
-    }
+    for (const n of this.taking.values()) total += n;
     const fields: Record<string, string> = { total: String(total) };
-    const ipFields = new Set<string>();
-    for (const [ip, n] of perIp) {
-      const field = `ip:${ip}`;
-      fields[field] = String(n);
-      ipFields.add(field);
+    // Every address in a whole rewrite; otherwise those whose count changed since the last write, and
+    // those being taken. Behind nginx a process sees one address per client: rewriting all of them
+    // every beat made an idle process's heartbeat proportional to its sockets (issue 18).
+    const ips = whole ? new Set([...this.ledger.perIp.keys(), ...this.taking.keys()]) : new Set([...this.ipsChanged, ...this.taking.keys()]);
+    this.ipsChanged.clear();
+    const gone: string[] = [];
+    for (const ip of ips) {
+      const n = (this.ledger.perIp.get(ip) ?? 0) + (this.taking.get(ip) ?? 0);
+      if (n > 0) fields[`ip:${ip}`] = String(n);
+      else gone.push(`ip:${ip}`);
     }
     const version = this.local.version();
     if (whole || version !== this.statsVersion) fields.stats = this.statsJson(version);
-    const gone = [...this.ipFields].filter((f) => !ipFields.has(f));
-    this.ipFields = ipFields;
     const now = Date.now();
     const multi = this.redis.multi();
     if (whole) {
