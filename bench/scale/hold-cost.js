@@ -2,8 +2,8 @@
 // @ts-check
 'use strict';
 /**
- * node bench/scale/hold-cost.js [--sockets=12500] [--kinds=ours,stock] [--base-root=OTHER_CHECKOUT]
- *                               [--rounds=6] [--window-s=25] [--idle-s=25] [--port=27160] [--stack=NAME]
+ * npm run bench:hold -- [--sockets=12500] [--kinds=ours,stock] [--base-root=OTHER_CHECKOUT]
+ *                               [--rounds=6] [--window-s=25] [--idle-s=25] [--port=30460] [--stack=NAME]
  *                               [--cpu-prof[=DIR]] [--alloc-prof[=DIR]] [--concurrency=50] [--room-size=10]
  *
  * What holding idle sockets costs one api process (issue 18: at 100,000 sockets on 8 processes ours held
@@ -58,7 +58,7 @@ function parseArgs(argv) {
     rounds: num('rounds', 6, 1),
     windowS: num('window-s', 25, 1),
     idleS: num('idle-s', 25, 1),
-    port: num('port', 27160, 1024),
+    port: num('port', 30460, 1024),
     stack: a.stack ?? process.env.SWITCHBOARD_TEST_STACK ?? 'bench-hold',
     cpuProf: a['cpu-prof'] === undefined ? null : a['cpu-prof'] === 'true' ? path.join(ROOT, '.stack', 'bench-hold-profiles') : path.resolve(a['cpu-prof']),
     allocProf: a['alloc-prof'] === undefined ? null : a['alloc-prof'] === 'true' ? path.join(ROOT, '.stack', 'bench-hold-profiles') : path.resolve(a['alloc-prof']),
