@@ -230,7 +230,7 @@ async function stopServer(child) {
 
 /* ------------------------------------------------------------------ the clients */
 
-function startLoad(kind, users, url, secret, concurrency) {
+function startLoad(kind, users, url, secret, concurrency, index = 0) {
   const child = fork(path.join(__dirname, 'load.js'), [], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -250,7 +250,7 @@ function startLoad(kind, users, url, secret, concurrency) {
   return {
     child,
     ask,
-    init: () => ask({ cmd: 'users', users, cfg: { index: 0, kind, urls: [url], secret, concurrency, firstGlobal: 0 } }, 'ok'),
+    init: () => ask({ cmd: 'users', users, cfg: { index, kind, urls: [url], secret, concurrency, firstGlobal: 0 } }, 'ok'),
   };
 }
 
@@ -548,7 +548,11 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((err) => {
-  log(err instanceof UsageError ? err.message : (err.stack ?? err.message));
-  process.exit(1);
-});
+// bench/scale/hold-cost.js starts servers and clients the same way.
+module.exports = { startServer, stopServer, startLoad, cpuSeconds, summarize, summarizeHeap, children };
+
+if (require.main === module)
+  main().catch((err) => {
+    log(err instanceof UsageError ? err.message : (err.stack ?? err.message));
+    process.exit(1);
+  });

@@ -2,7 +2,7 @@ import type { AppConfig } from '../../config/app-config';
 import { realtimeSlotsReconciledTotal } from '../metrics/metrics';
 import type { RedisClient } from '../redis/redis.factory';
 import type { AdminAlerts } from './admin-alerts';
-import { ClusterState } from './cluster-state';
+import { ClusterState, FULL_REWRITE_BEATS } from './cluster-state';
 import type { LocalConnectionStats } from './local-connection-stats';
 import { changesSender, HashOps } from './process-hash-changes.spec-helper';
 import type { SlotHolderKind } from './slot-ledger';
@@ -140,7 +140,8 @@ describe('ClusterState heartbeat', () => {
         const cmds: string[] = [];
         multis.push(cmds);
         const chain: Record<string, unknown> = {};
-        for (const name of ['del', 'hexists', 'hdel', 'pexpire', 'zadd', 'zrem']) chain[name] = () => (cmds.push(name), chain);
+        for (const name of ['del', 'hexists', 'pexpire', 'zadd', 'zrem']) chain[name] = () => (cmds.push(name), chain);
+        chain.hdel = (_key: string, ...fields: string[]) => (cmds.push(`hdel ${fields.sort().join(',')}`), chain);
         chain.hset = (_key: string, fields: Record<string, string>) => (cmds.push(`hset ${Object.keys(fields).sort().join(',')}`), chain);
         chain.exec = async () => cmds.map((c) => [null, c === 'hexists' ? (opts.statsKept ?? 1) : 'OK']);
         return chain;
@@ -198,7 +199,7 @@ describe('ClusterState heartbeat', () => {
     await beat(cluster);
     expect(multis.slice(1)).toEqual([
       ['changes', 'incr total -2', 'incr ip:198.51.100.2 -2', 'del u:9'],
-      ['hexists', 'hset total', 'pexpire', 'zadd'],
+      ['hexists', 'hdel ip:198.51.100.2', 'hset total', 'pexpire', 'zadd'],
     ]);
     cluster.userOnline(10);
     await cluster.onApplicationShutdown();
@@ -231,5 +232,49 @@ describe('ClusterState heartbeat', () => {
       ['del', 'hset stats,total', 'pexpire', 'zadd'],
     ]);
     await other.onApplicationShutdown();
+  });
+
+  it("writes an address's count when it changed since the last beat or is being taken, and every address in a whole rewrite", async () => {
+    const multis: string[][] = [];
+    const cluster = await started(multis);
+    const kind: SlotHolderKind<FakeStream> = { transport: 'sse', isOpen: (s) => s.open, forget: () => undefined };
+    const [a, b, c] = [{ open: true }, { open: true }, { open: true }];
+    await cluster.acquire('198.51.100.1', kind, a);
+    await cluster.acquire('198.51.100.2', kind, b);
+    await beat(cluster);
+    await beat(cluster); // nothing changed
+    const taking = cluster.acquire('198.51.100.3', kind, c); // its script not answered yet when the beat writes
+    await beat(cluster);
+    await taking;
+    cluster.release(b);
+    await beat(cluster);
+    for (let i = 0; i < FULL_REWRITE_BEATS - 4; i++) await beat(cluster); // the FULL_REWRITE_BEATS-th beat since the first is a whole rewrite
+    const beats = multis.filter((m) => m[0] !== 'changes');
+    expect(beats.slice(1, 5)).toEqual([
+      ['hexists', 'hset ip:198.51.100.1,ip:198.51.100.2,total', 'pexpire', 'zadd'],
+      ['hexists', 'hset total', 'pexpire', 'zadd'],
+      ['hexists', 'hset ip:198.51.100.3,total', 'pexpire', 'zadd'],
+      ['hexists', 'hdel ip:198.51.100.2', 'hset ip:198.51.100.3,total', 'pexpire', 'zadd'],
+    ]);
+    expect(beats[FULL_REWRITE_BEATS - 1]).toEqual(['hexists', 'hset total', 'pexpire', 'zadd']);
+    expect(beats[FULL_REWRITE_BEATS]).toEqual(['del', 'hset ip:198.51.100.1,ip:198.51.100.3,stats,total', 'pexpire', 'zadd']);
+    await cluster.onApplicationShutdown();
+  });
+
+  it('builds the stats again only when what they count may have changed, also for a whole rewrite', async () => {
+    const multis: string[][] = [];
+    let snapshots = 0;
+    const counting = { version: () => version, snapshot: () => (snapshots++, local.snapshot()) } as unknown as LocalConnectionStats;
+    const cluster = new ClusterState(recordingRedis(multis), config, counting, noAlerts);
+    await cluster.onModuleInit();
+    await nextTurn();
+    for (let i = 0; i < FULL_REWRITE_BEATS; i++) await beat(cluster); // the last is a whole rewrite
+    expect(multis[FULL_REWRITE_BEATS]).toEqual(['del', 'hset stats,total', 'pexpire', 'zadd']);
+    expect(snapshots).toBe(1);
+    version++;
+    await beat(cluster);
+    expect(multis[FULL_REWRITE_BEATS + 1]).toEqual(['hexists', 'hset stats,total', 'pexpire', 'zadd']);
+    expect(snapshots).toBe(2);
+    await cluster.onApplicationShutdown();
   });
 });

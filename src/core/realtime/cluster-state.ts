@@ -17,19 +17,30 @@ import { SlotHolderKind, SlotLedger, SlotTransport } from './slot-ledger';
  * memory on every heartbeat and that expires PROCESS_TTL_MS after the process
  * stops beating: a killed process leaks nothing for longer than that. Limits
  * are checked and taken in one Lua script over the live processes (atomic).
- * Each slot belongs to the connection that took it (SlotLedger), and every
- * heartbeat first frees the slots of connections that closed without their
- * owner noticing, so a missed close costs a slot for one heartbeat, not for
- * the life of the process (issue 19).
+ * Each slot belongs to the connection that took it (SlotLedger), and the
+ * heartbeats free the slots of connections that closed without their owner
+ * noticing, so a missed close costs a slot for at most RECONCILE_BEATS
+ * heartbeats (one in a process with up to RECONCILE_MIN), not for the life of
+ * the process (issue 19).
  */
 const PROCESS_TTL_MS = 15000;
 const HEARTBEAT_MS = 2000;
 /**
  * Every this many heartbeats the process hash is rewritten whole from memory even when nothing
- * says it must be (30 s): a safety net under the triggers (a failed write, a reconnect, the hash
- * found recreated) for anything they do not see.
+ * says it must be (5 min): a safety net under the triggers (a failed write, a reconnect, the hash
+ * found recreated) for anything they do not see. It writes a field per user online here: every 30 s,
+ * as it was, that was the largest write and allocation of an idle process at 12,500 sockets (~4 MB
+ * of garbage and a 12,500-field HSET each time, issue 18).
  */
-const FULL_REWRITE_BEATS = 15;
+export const FULL_REWRITE_BEATS = 150;
+/**
+ * Each heartbeat looks at this share of the slots for connections closed unseen (all of them within
+ * RECONCILE_BEATS heartbeats, 30 s), and at no fewer than RECONCILE_MIN. Looking at every slot every
+ * heartbeat was a few ms of every 2 s at 12,500 sockets for a safety net that finds nothing when the
+ * set-up paths are right (issue 18).
+ */
+const RECONCILE_BEATS = 15;
+const RECONCILE_MIN = 500;
 
 const ACQUIRE_LUA = `
 local t = redis.call('TIME')
@@ -133,8 +144,12 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
   private beatsSinceFullRewrite = 0;
   /** LocalConnectionStats.version() of the stats last written. */
   private statsVersion = -1;
-  /** The `ip:` fields the last heartbeat wrote: one no longer counted is removed, as the DEL of a full rewrite would. */
-  private ipFields = new Set<string>();
+  private statsCache?: { version: number; json: string };
+  /**
+   * Addresses whose count changed since the last heartbeat: the next one writes their `ip:` fields
+   * from memory (or removes those no longer counted, as the DEL of a whole rewrite would).
+   */
+  private readonly ipsChanged = new Set<string>();
 
   constructor(
     @Inject(REDIS) private readonly redis: RedisClient,
@@ -216,6 +231,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
       const n = (this.taking.get(ip) ?? 1) - 1;
       if (n > 0) this.taking.set(ip, n);
       else this.taking.delete(ip);
+      this.ipsChanged.add(ip); // a heartbeat may have counted it as being taken
     }
     const [result, total, ...scriptValues] = answer;
     if (result !== 'ok') throw new ConnectionRefusedError(result as 'connection_limit' | 'ip_limit');
@@ -240,6 +256,7 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
 
   /** Written at the end of the turn: until then Redis counts the slot, which errs on the side of the limits. */
   private giveBack(ip: string): void {
+    this.ipsChanged.add(ip);
     this.changes.increment('total', -1);
     this.changes.increment(`ip:${ip}`, -1);
   }
@@ -331,10 +348,10 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
    * Frees the slots of connections that have closed while still holding one: a close event
    * that came before its listener (a client that left during an await of its set-up) or never
    * came. Each is counted in realtime_slots_reconciled_total: above zero, a set-up path has a
-   * window left open.
+   * window left open. Each call looks at the next 1/RECONCILE_BEATS of the slots (RECONCILE_MIN or more).
    */
   reconcile(): number {
-    const closed = this.ledger.closed();
+    const closed = this.ledger.closed(Math.max(RECONCILE_MIN, Math.ceil(this.ledger.total / RECONCILE_BEATS)));
     if (!closed.length) return 0;
     const byTransport: Partial<Record<SlotTransport, number>> = {};
     for (const { kind, holder } of closed) {
@@ -353,7 +370,8 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Writes this process's counts from memory (self-healing after a Redis restart or a missed
-   * release): `total` and the `ip:` fields every heartbeat; the stats only when they changed; the
+   * release): `total` every heartbeat, the `ip:` fields of addresses whose count changed since the
+   * last one (all of them in a whole rewrite); the stats only when they changed; the
    * presence fields (`u:<id>`, kept by userOnline/userOffline as they change) only in a whole
    * rewrite. Rewriting every user and room every 2 s made an idle process's garbage and Redis work
    * proportional to its sockets (bench/RESULTS.md). A whole rewrite (DEL, then every field) follows a
@@ -387,25 +405,21 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     }
     // Slots being taken count already: over-counting one for a heartbeat errs on the side of the limits.
     let total = this.ledger.total;
-    const perIp = new Map(this.ledger.perIp);
-    for (const [ip, n] of this.taking) {
-      total += n;
-      perIp.set(ip, (perIp.get(ip) ?? 0) + n);
-    }
+    for (const n of this.taking.values()) total += n;
     const fields: Record<string, string> = { total: String(total) };
-    const ipFields = new Set<string>();
-    for (const [ip, n] of perIp) {
-      const field = `ip:${ip}`;
-      fields[field] = String(n);
-      ipFields.add(field);
+    // Every address in a whole rewrite; otherwise those whose count changed since the last write, and
+    // those being taken. Behind nginx a process sees one address per client: rewriting all of them
+    // every beat made an idle process's heartbeat proportional to its sockets (issue 18).
+    const ips = whole ? new Set([...this.ledger.perIp.keys(), ...this.taking.keys()]) : new Set([...this.ipsChanged, ...this.taking.keys()]);
+    this.ipsChanged.clear();
+    const gone: string[] = [];
+    for (const ip of ips) {
+      const n = (this.ledger.perIp.get(ip) ?? 0) + (this.taking.get(ip) ?? 0);
+      if (n > 0) fields[`ip:${ip}`] = String(n);
+      else gone.push(`ip:${ip}`);
     }
     const version = this.local.version();
-    if (whole || version !== this.statsVersion) {
-      const stats: ProcessStats = { instance: this.config.instanceId, ...this.local.snapshot() };
-      fields.stats = JSON.stringify(stats);
-    }
-    const gone = [...this.ipFields].filter((f) => !ipFields.has(f));
-    this.ipFields = ipFields;
+    if (whole || version !== this.statsVersion) fields.stats = this.statsJson(version);
     const now = Date.now();
     const multi = this.redis.multi();
     if (whole) {
@@ -424,6 +438,18 @@ export class ClusterState implements OnModuleInit, OnApplicationShutdown {
     if (whole) return true;
     const [err, statsKept] = results?.[0] ?? [null, 0];
     return !err && statsKept === 1;
+  }
+
+  /**
+   * The stats as written, built again only when `version` moved: a whole rewrite of an idle process
+   * walked every socket and room again (~40 ms at 12,500 sockets) for the same string (issue 18).
+   */
+  private statsJson(version: number): string {
+    if (this.statsCache?.version !== version) {
+      const stats: ProcessStats = { instance: this.config.instanceId, ...this.local.snapshot() };
+      this.statsCache = { version, json: JSON.stringify(stats) };
+    }
+    return this.statsCache.json;
   }
 
   get clusterConnections(): number {

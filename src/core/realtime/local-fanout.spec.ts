@@ -2,6 +2,7 @@ import type { Namespace } from 'socket.io';
 import type { EventLog, LoggedEvent } from './event-log';
 import { EventRouting } from './event-routing';
 import { LocalFanout } from './local-fanout';
+import { SocketWrites } from './socket-writes';
 import { SocketNamespaces } from './socket-namespaces';
 import { SseRegistry } from './sse-registry';
 
@@ -15,7 +16,7 @@ function fanoutOf(shards: number) {
   const namespaces = new SocketNamespaces(routing);
   namespaces.attach(nsp);
   const sse = new SseRegistry();
-  const fanout = new LocalFanout(routing, namespaces, sse, { shards: new Array(shards).fill({}) } as unknown as EventLog);
+  const fanout = new LocalFanout(routing, namespaces, sse, { shards: new Array(shards).fill({}) } as unknown as EventLog, new SocketWrites());
   return { fanout, broadcast, sse };
 }
 

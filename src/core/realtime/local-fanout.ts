@@ -7,6 +7,7 @@ import { EventRouting } from './event-routing';
 import { formatPosition, Position } from './position';
 import { ReplayHolds } from './replay-holds';
 import { SocketNamespaces } from './socket-namespaces';
+import { SocketWrites } from './socket-writes';
 import { SseRegistry } from './sse-registry';
 
 /**
@@ -36,6 +37,7 @@ export class LocalFanout {
     private readonly namespaces: SocketNamespaces,
     private readonly sse: SseRegistry,
     log: EventLog,
+    private readonly writes: SocketWrites,
   ) {
     this.watermark = new Array<number>(log.shards.length).fill(0);
   }
@@ -63,6 +65,7 @@ export class LocalFanout {
 
   /** The replay sent everything up to `lastSent` (ReplayHolds.end). */
   endReplay(socket: Socket, lastSent: Position): void {
+    this.writes.toSocket(socket); // the replay itself (SocketRecovery), and what was held during it
     this.holds.end(socket, lastSent, this.delivered, emitAt);
   }
 
@@ -78,8 +81,14 @@ export class LocalFanout {
     if (!e.rooms.length) this.controls.get(e.eventType)?.(e.payload);
     else if (e.target !== 'sse') this.deliverToSockets(e);
     if (e.rooms.length && e.target !== 'websocket') this.sse.deliver(e);
-    this.holds.delivered(this.watermark, emitAt);
+    this.holds.delivered(this.watermark, this.emitHeld);
   }
+
+  /** A held event, sent once delivery has caught up with the socket's replay. */
+  private readonly emitHeld = (socket: Socket, e: LoggedEvent, position: Position): void => {
+    this.writes.toSocket(socket);
+    emitAt(socket, e, position);
+  };
 
   /**
    * Events this process could not deliver (gone from the channel and from the global stream) must not
@@ -108,6 +117,7 @@ export class LocalFanout {
       if (held.length) op = op.except(held);
       // The id is the last argument: socket.io-client keeps it as the recovery offset.
       op.emit(e.eventType, envelope(e), wireId(e));
+      this.writes.toRooms(nsp, e.rooms);
       socketMessagesTotal.inc({ namespace: name, event: e.eventType, direction: 'out' });
       socketMessagesSent.inc({ namespace: name });
     }

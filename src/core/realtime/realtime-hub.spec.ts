@@ -4,6 +4,7 @@ import type { ChannelSubscriber } from './channel-subscriber';
 import { decodeChannelMessage, type EventLog, type LoggedEvent } from './event-log';
 import { EventRouting } from './event-routing';
 import { LocalFanout } from './local-fanout';
+import { SocketWrites } from './socket-writes';
 import { parsePosition } from './position';
 import { FANOUT_SLICE_MS, FanoutClock, INBOX_PAUSE_AT, INBOX_RESUME_AT, RealtimeHub, TAIL_CHECK_MS } from './realtime-hub';
 import { SocketNamespaces } from './socket-namespaces';
@@ -81,7 +82,7 @@ function hubWith(log: EventLog | EventLog[], opts: { clock?: FanoutClock; costMs
   const fake = fakeNamespace(opts.clock instanceof ManualClock ? opts.clock : undefined, opts.costMs);
   namespaces.attach(fake.nsp);
   const sub = fakeSubscriber();
-  const hub = new RealtimeHub(eventLog, new LocalFanout(routing, namespaces, sse, eventLog), sub.subscriber, opts.clock);
+  const hub = new RealtimeHub(eventLog, new LocalFanout(routing, namespaces, sse, eventLog, new SocketWrites()), sub.subscriber, opts.clock);
   return { hub, sse, sub, ...fake };
 }
 

@@ -9,6 +9,7 @@ import { ChannelSubscriber } from './channel-subscriber';
 import { ClientEventRunner, eventLimitersProvider } from './client-event-runner';
 import { LocalConnectionStats } from './local-connection-stats';
 import { SlowSocketShedder } from './slow-socket-shedder';
+import { SocketWrites } from './socket-writes';
 import { SocketAdmission } from './socket-admission';
 import { SocketNamespaces } from './socket-namespaces';
 import { SseRegistry } from './sse-registry';
@@ -88,6 +89,7 @@ export class RealtimeModule {
         ChannelSubscriber,
         AdminAlerts,
         LocalConnectionStats,
+        SocketWrites,
         SlowSocketShedder,
         eventLimitersProvider,
         ClientEventRunner,

@@ -47,4 +47,21 @@ describe('SlotLedger', () => {
     expect(ledger.total).toBe(1);
     expect([...ledger.perIp]).toEqual([['198.51.100.1', 1]]);
   });
+
+  it('looks at the next `max` holders per call, going on where it stopped, so every holder is seen within total/max calls', () => {
+    const ledger = new SlotLedger();
+    const ws = fakeKind('websocket');
+    const holders = Array.from({ length: 10 }, () => ({ open: true }));
+    for (const h of holders) ledger.take(ws, h, '198.51.100.1');
+    holders[0].open = false; // just behind the look after the first call
+    holders[9].open = false;
+    expect(ledger.closed(4)).toEqual([{ kind: ws, holder: holders[0] }]);
+    holders[1].open = false; // already looked at: found next time round
+    const late = { open: false };
+    ledger.take(ws, late, '198.51.100.2'); // taken meanwhile: reached in this round
+    ledger.give(holders[9]); // given back meanwhile: skipped
+    expect(ledger.closed(4)).toEqual([]); // holders 4-7
+    expect(ledger.closed(4).map((f) => f.holder)).toEqual([late, holders[0], holders[1]]); // 8, late, then from the start: 0, 1
+    expect(ledger.closed(100).map((f) => f.holder)).toEqual([late, holders[0], holders[1]]); // all 10 from 2 on, never one twice in a call
+  });
 });

@@ -21,6 +21,8 @@ export class SlotLedger {
   private readonly held = new Map<SlotHolderKind, Map<object, string>>();
   private count = 0;
   private readonly ips = new Map<string, number>();
+  /** Where `closed` stopped looking. */
+  private cursor?: Iterator<{ kind: SlotHolderKind; holder: object }>;
 
   get total(): number {
     return this.count;
@@ -56,15 +58,31 @@ export class SlotLedger {
     return undefined;
   }
 
-  /** Holders whose connection has closed while they still hold a slot. */
-  closed(): { kind: SlotHolderKind; holder: object }[] {
+  /**
+   * Holders whose connection has closed while they still hold a slot, among the next `max` holders
+   * (each at most once per call): the look goes on where the last call stopped, so calls of
+   * total/n holders each look at every holder within n calls (a Map iterator goes on after changes to
+   * its Map: holders taken meanwhile are reached, holders given back skipped).
+   */
+  closed(max = Number.POSITIVE_INFINITY): { kind: SlotHolderKind; holder: object }[] {
     const found: { kind: SlotHolderKind; holder: object }[] = [];
-    // forEach: run every heartbeat over every slot, a for...of allocated an iterator result per slot (unoptimized code).
-    this.held.forEach((holders, kind) =>
-      holders.forEach((_ip, holder) => {
-        if (!kind.isOpen(holder)) found.push({ kind, holder });
-      }),
-    );
+    let left = Math.min(max, this.count);
+    for (let ends = 0; left > 0 && ends < 2; ) {
+      this.cursor ??= this.everyHolder();
+      const next = this.cursor.next();
+      if (next.done) {
+        this.cursor = undefined;
+        ends++;
+        continue;
+      }
+      left--;
+      const { kind, holder } = next.value;
+      if (!kind.isOpen(holder)) found.push({ kind, holder });
+    }
     return found;
+  }
+
+  private *everyHolder(): Generator<{ kind: SlotHolderKind; holder: object }> {
+    for (const [kind, holders] of this.held) for (const holder of holders.keys()) yield { kind, holder };
   }
 }
