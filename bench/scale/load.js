@@ -61,6 +61,9 @@ function freshPart() {
     /** sockets back (connected and in their rooms) per wall-clock second */
     /** @type {Record<number, number>} */
     backPerSecond: {},
+    /** connect errors (refusals, timeouts) per wall-clock second */
+    /** @type {Record<number, number>} */
+    refusedPerSecond: {},
     /** @type {number[]} ms from a socket's disconnect to being back */
     backMs: [],
     lastBackAt: 0,
@@ -156,6 +159,8 @@ function open(i) {
     const e = /** @type {Error & { data?: { code?: string, retryAfterMs?: number }, description?: unknown }} */ (err);
     const key = e.data?.code ?? e.message;
     part.connectErrors[key] = (part.connectErrors[key] ?? 0) + 1;
+    const sec = Math.floor(now() / 1000);
+    part.refusedPerSecond[sec] = (part.refusedPerSecond[sec] ?? 0) + 1;
     // A refusal with a retry hint (a limit: a crashed process's slots still counted): socket.io-client does
     // not retry a refused namespace by itself; a real client tries again after the hint, with jitter.
     const after = e.data?.retryAfterMs;

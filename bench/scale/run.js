@@ -5,7 +5,7 @@
  * npm run bench:scale -- [--sockets=100000] [--instances=3] [--kinds=ours,stock] [--parts=hold,traffic,storm]
  *                        [--hold-s=300] [--traffic-s=120] [--rate=1000] [--room-size=10] [--storm-rate=100]
  *                        [--load-procs=auto] [--concurrency=40] [--direct] [--port=21400] [--stack=NAME]
- *                        [--cap=1.5] [--storm-timeout-s=180] [--storm=kill,rolling]
+ *                        [--cap=1.5] [--storm-timeout-s=180] [--storm=kill,rolling] [--storm-prof=DIR]
  *
  * Phase 3 of seed 002 on one machine (issue 18): the production topology of `npm run up -- --instances N`
  * (nginx, sticky by client address, in front of N api processes and 2 workers, all under supervisord, MariaDB primary
@@ -32,11 +32,12 @@ const path = require('node:path');
 const ROOT = path.join(__dirname, '..', '..');
 const { now, sleep, waitFor, probe, loadAvg } = require('./common');
 const { perSocket: perSocketMemory } = require('./rss-breakdown');
+const { summarize } = require('./cpu-profile-summary');
 const log = (m) => process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 /* ------------------------------------------------------------------ options */
 
-const KNOWN = ['storm', 'sockets', 'instances', 'kinds', 'parts', 'hold-s', 'traffic-s', 'rate', 'room-size', 'storm-rate', 'load-procs', 'concurrency', 'direct', 'port', 'stack', 'cap', 'storm-timeout-s'];
+const KNOWN = ['storm', 'sockets', 'instances', 'kinds', 'parts', 'hold-s', 'traffic-s', 'rate', 'room-size', 'storm-rate', 'load-procs', 'concurrency', 'direct', 'port', 'stack', 'cap', 'storm-timeout-s', 'storm-prof'];
 function parseArgs(argv) {
   /** @type {Record<string, string>} */
   const a = {};
@@ -74,6 +75,7 @@ function parseArgs(argv) {
     cap: num('cap', 1.5, 1),
     stormTimeoutS: num('storm-timeout-s', 180),
     stormSteps: (a.storm ?? 'kill,rolling').split(','),
+    stormProf: a['storm-prof'] ? path.resolve(a['storm-prof']) : undefined,
   };
 }
 
@@ -328,6 +330,8 @@ class Load {
       backP99: +sortedPct(back, 0.99).toFixed(0),
       backMax: back.length ? +back[back.length - 1].toFixed(0) : NaN,
       peakBackPerS: Math.max(0, ...Object.values(perSecond)),
+      backPerSecond: perSecond,
+      refusedPerSecond: merge((r) => r.refusedPerSecond),
       lastBackAt: Math.max(0, ...rs.map((r) => r.lastBackAt)),
       latency: histPercentiles(rs.map((r) => r.hist)),
       latencyWindows: latencyWindows(rs.map((r) => r.windows ?? [])),
@@ -380,6 +384,15 @@ async function publisherFor(kind, env) {
       await sub.quit().catch(() => undefined);
     },
   };
+}
+
+/** `[back, refused]` for each wall-clock second from `fromMs` to the last one with either. */
+function perSecondSeries(back, refused, fromMs) {
+  const first = Math.floor(fromMs / 1000);
+  const last = Math.max(first, ...[...Object.keys(back), ...Object.keys(refused)].map(Number));
+  const out = [];
+  for (let sec = first; sec <= last; sec++) out.push([back[sec] ?? 0, refused[sec] ?? 0]);
+  return out;
 }
 
 /** How long after the drain the storm's missing events are counted again (late is not lost). */
@@ -484,6 +497,175 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
       .catch(() => undefined)
       .finally(() => process.exit(130));
   });
+}
+
+/** The machine's busy and total CPU seconds so far, all cores (/proc/stat): what everything on it used, ours or not. */
+function machineCpu() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, v) => a + v, 0);
+  const idle = f[3] + (f[4] ?? 0);
+  return { busy: (total - idle) / 100, total: total / 100 };
+}
+
+/** The pid listening on a TCP port of this machine (ss -ltnp), or 0. */
+function listenerPid(port) {
+  const out = spawnSync('ss', ['-Hltnp', `( sport = :${port} )`], { encoding: 'utf8' }).stdout;
+  return Number(/pid=(\d+)/.exec(out)?.[1] ?? 0);
+}
+
+/**
+ * Where a storm step's CPU goes, second by second: each api process (the restarted one apart, its boot
+ * included), nginx, Redis and the load processes, beside the sockets back. `--storm-prof=<dir>` also
+ * profiles the restarted process from its start until every client is back (probe.js profile-start).
+ */
+function watchStorm({ handle, load, ports, nginxPid, redisPid, probeDir, profDir, kind }) {
+  const restartedPort = ports[0];
+  const program = handle.apiProgram(restartedPort);
+  /** @type {Map<number, number>} port → pid being watched */
+  const pidOn = new Map();
+  /** @type {Map<number, number>} pid → CPU seconds when first seen (0 for the restarted process: its boot counts) */
+  const cpu0 = new Map();
+  const cpuOf = (pid) => cpuSecondsOf([pid]);
+  const nginxPids = () => [nginxPid, ...childrenOf(nginxPid)];
+  const start = { nginx: cpuSecondsOf(nginxPids()), redis: redisPid ? cpuOf(redisPid) : 0, load: cpuSecondsOf(load.pids), machine: machineCpu() };
+  const timeline = [];
+  let last = start;
+  /** @type {Map<number, number>} pid → CPU seconds at the last sample */
+  let lastApi = new Map();
+  let profiling = 0;
+  let stopped = false;
+  /** @type {{ pidSeenS?: number, listeningS?: number }} seconds from the kill until the new process was seen, and listened */
+  const restartSeen = {};
+  let t0 = now();
+  const sample = async () => {
+    for (const p of handle.apiPorts) {
+      const known = pidOn.get(p);
+      if (p === restartedPort || (known && pidAlive(known))) continue;
+      // Another process died in the storm (run.js counts it as crashed): follow its successor.
+      const pid = await handle.pidOf(handle.apiProgram(p)).catch(() => 0);
+      if (pid && pidAlive(pid)) {
+        pidOn.set(p, pid);
+        cpu0.set(pid, 0);
+      }
+    }
+    if (pidOn.get(restartedPort) === killedPid) {
+      const pid = await handle.pidOf(program).catch(() => 0);
+      if (pid && pid !== killedPid && pidAlive(pid)) {
+        pidOn.set(restartedPort, pid);
+        cpu0.set(pid, 0);
+      }
+    }
+    const restarted = pidOn.get(restartedPort);
+    if (restarted && restarted !== killedPid) restartSeen.pidSeenS ??= +((now() - t0) / 1000).toFixed(1);
+    if (profDir && restarted && restarted !== killedPid && !profiling && fs.existsSync(path.join(probeDir, `${restarted}.sock`))) {
+      profiling = restarted;
+      await probe(probeDir, restarted, 'profile-start').catch((e) => ((profiling = 0), log(`profile-start: ${e.message}`)));
+    }
+    /** @type {Map<number, number>} */
+    const apiNow = new Map();
+    for (const pid of pidOn.values()) if (pid !== killedPid) apiNow.set(pid, cpuOf(pid));
+    const cur = { nginx: cpuSecondsOf(nginxPids()), redis: redisPid ? cpuOf(redisPid) : 0, load: cpuSecondsOf(load.pids), machine: machineCpu() };
+    const ready = (await load.status()).ready;
+    const d = (a, b) => +(a - b).toFixed(2);
+    timeline.push({
+      s: Math.round((now() - t0) / 1000),
+      ready,
+      api: handle.apiPorts.map((p) => {
+        const pid = pidOn.get(p) ?? 0;
+        return apiNow.has(pid) ? d(apiNow.get(pid) ?? 0, lastApi.get(pid) ?? cpu0.get(pid) ?? 0) : 0;
+      }),
+      nginx: d(cur.nginx, last.nginx),
+      redis: d(cur.redis, last.redis),
+      load: d(cur.load, last.load),
+      // The whole machine's cores busy in this interval (1.0 = one core), everything on it included.
+      machineBusy: +((cur.machine.busy - last.machine.busy) / Math.max(0.01, (cur.machine.total - last.machine.total) / os.cpus().length)).toFixed(2),
+    });
+    last = cur;
+    lastApi = apiNow;
+  };
+  let killedPid = 0;
+  /** @type {Promise<void> | null} */
+  let loop = null;
+  return {
+    /** The pid about to be killed, and the others' CPU from now. */
+    async begin() {
+      killedPid = await handle.pidOf(program);
+      for (const p of handle.apiPorts) {
+        const pid = await handle.pidOf(handle.apiProgram(p));
+        pidOn.set(p, pid);
+        cpu0.set(pid, cpuOf(pid));
+      }
+      return killedPid;
+    },
+    /** Just killed: the clock starts. */
+    afterKill() {
+      t0 = now();
+      // When the restarted process accepts connections again (its boot varies from 3 to 20 s on a busy
+      // machine): the storm's own time is from there. A TCP connect every 100 ms, apart from the sampling.
+      void (async () => {
+        // The killed process's listening socket outlives the signal for a moment: up only after it was seen down.
+        let seenDown = false;
+        while (!stopped && restartSeen.listeningS === undefined) {
+          const up = await new Promise((resolve) => {
+            const c = net.connect(restartedPort, '127.0.0.1', () => (c.destroy(), resolve(true)));
+            c.on('error', () => resolve(false));
+          });
+          if (up && seenDown) restartSeen.listeningS = +((now() - t0) / 1000).toFixed(1);
+          else await sleep(up ? 20 : 100);
+          seenDown ||= !up;
+        }
+      })();
+      loop = (async () => {
+        while (!stopped) {
+          await sleep(500);
+          await sample().catch((e) => log(`storm sample: ${e.message}`));
+        }
+      })();
+    },
+    /** Every client back: the CPU since begin(), per reconnect, and the restarted process's profile. */
+    async end(reconnects, backS) {
+      stopped = true;
+      await loop;
+      await sample().catch(() => undefined);
+      const restarted = pidOn.get(restartedPort) ?? 0;
+      const apiCpu = handle.apiPorts.map((p) => {
+        const pid = pidOn.get(p);
+        return pid && pid !== killedPid ? cpuOf(pid) - (cpu0.get(pid) ?? 0) : 0; // the killed one's last second is lost
+      });
+      const restartedCpuS = apiCpu[handle.apiPorts.indexOf(restartedPort)];
+      const othersCpuS = apiCpu.reduce((a, c) => a + c, 0) - restartedCpuS;
+      const nginxCpuS = cpuSecondsOf(nginxPids()) - start.nginx;
+      const redisCpuS = redisPid ? cpuOf(redisPid) - start.redis : 0;
+      const loadCpuS = cpuSecondsOf(load.pids) - start.load;
+      const per = (x) => +((x * 1000) / Math.max(1, reconnects)).toFixed(2);
+      let profile;
+      if (profiling) {
+        const file = path.join(profDir, `${kind}-storm-${restarted}.cpuprofile`);
+        await probe(probeDir, profiling, `profile-stop ${file}`, 120000)
+          .then(() => (profile = { file, ...summarize(JSON.parse(fs.readFileSync(file, 'utf8')), reconnects) }))
+          .catch((e) => log(`profile-stop: ${e.message}`));
+      }
+      return {
+        cpu: {
+          restartedApiS: +restartedCpuS.toFixed(1),
+          otherApiS: +othersCpuS.toFixed(1),
+          nginxS: +nginxCpuS.toFixed(1),
+          redisS: +redisCpuS.toFixed(1),
+          loadS: +loadCpuS.toFixed(1),
+          apiMsPerReconnect: per(restartedCpuS + othersCpuS),
+          restartedApiMsPerReconnect: per(restartedCpuS),
+          nginxMsPerReconnect: per(nginxCpuS),
+          redisMsPerReconnect: per(redisCpuS),
+          loadMsPerReconnect: per(loadCpuS),
+          // Everything this machine ran meanwhile, ours or not (2 shared cores: the rest is other work).
+          machineBusyCores: +((machineCpu().busy - start.machine.busy) / Math.max(0.01, (machineCpu().total - start.machine.total) / os.cpus().length)).toFixed(2),
+        },
+        restart: { ...restartSeen, ...(restartSeen.listeningS !== undefined ? { backAfterListeningS: +(backS - restartSeen.listeningS).toFixed(1) } : {}) },
+        timeline,
+        ...(profile ? { profile } : {}),
+      };
+    },
+  };
 }
 
 /* ------------------------------------------------------------------ one kind: connect, hold, traffic, storm */
@@ -655,14 +837,20 @@ async function runKind(kind, o, env, fixtures) {
           const run = o.stormRate > 0 ? startPublishing(pub, fixtures.projects, o.stormRate) : null;
           const readyBefore = (await load.status()).ready;
           const ts = now();
+          let seriesFrom = ts;
           const perStep = [];
           const before = [...pids];
           for (const p of step.ports) {
             const program = handle.apiProgram(p);
             const onIt = establishedOn(p);
-            const t = now();
-            if (step.name === 'kill -9') {
-              process.kill(await handle.pidOf(program), 'SIGKILL');
+            const watch = step.name === 'kill -9' ? watchStorm({ handle, load, ports: [p], nginxPid, redisPid: listenerPid(Number(new URL(env.REDIS_URL).port)), probeDir, profDir: o.stormProf, kind }) : null;
+            let t = now();
+            if (watch) {
+              process.kill(await watch.begin(), 'SIGKILL');
+              // From the kill itself: begin() asks supervisord for every pid first (slow on a busy machine).
+              t = now();
+              seriesFrom = t;
+              watch.afterKill();
             } else {
               await handle.ctl(['restart', program], 120000);
             }
@@ -672,7 +860,8 @@ async function runKind(kind, o, env, fixtures) {
             const back = (now() - t) / 1000;
             await waitFor(`${program} running again`, async () => (await handle.pidOf(program)) > 0, 60000, 500);
             await waitLive([p]);
-            perStep.push({ port: p, socketsOnIt: onIt, allBackS: +back.toFixed(1) });
+            const watched = watch ? await watch.end(onIt, back) : {};
+            perStep.push({ port: p, socketsOnIt: onIt, allBackS: +back.toFixed(1), ...watched });
             log(`${kind}: ${step.name} :${p} (${onIt} sockets): all back after ${back.toFixed(1)} s`);
           }
           const stepS = (now() - ts) / 1000;
@@ -705,6 +894,8 @@ async function runKind(kind, o, env, fixtures) {
             backP99ms: r.backP99,
             backMaxMs: r.backMax,
             peakBackPerS: r.peakBackPerS,
+            // Second by second from the first step: [sockets back, connect errors] (what the admission did over time).
+            backRefusedPerS: perSecondSeries(r.backPerSecond, r.refusedPerSecond, seriesFrom),
             refused: r.connectErrors,
             subscribeErrors: r.subscribeErrors,
             crashed,
@@ -743,18 +934,22 @@ async function runKind(kind, o, env, fixtures) {
 /** Shedding and admission counters of our api processes (/metrics on each port). */
 async function ourMetrics(handle) {
   const sums = {};
+  /** @type {Record<string, Record<string, number>>} handshakes admitted / refused by each process (the restarted one since its start) */
+  const handshakesPerPort = {};
   for (const p of handle.apiPorts) {
     try {
       const text = await (await fetch(`http://127.0.0.1:${p}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
       for (const line of text.split('\n')) {
         const m = /^(realtime_shed_total|socket_handshakes_total|realtime_channel_gaps_total)(\{[^}]*\})? ([0-9.e+]+)$/.exec(line);
         if (m) sums[`${m[1]}${m[2] ?? ''}`] = (sums[`${m[1]}${m[2] ?? ''}`] ?? 0) + Number(m[3]);
+        const h = /^socket_handshakes_total\{result="(\w+)"\} ([0-9.e+]+)$/.exec(line);
+        if (h) (handshakesPerPort[p] ??= {})[h[1]] = Number(h[2]);
       }
     } catch {
       // that process is restarting: its counters are not added
     }
   }
-  return Object.keys(sums).length ? { metrics: sums } : {};
+  return Object.keys(sums).length ? { metrics: sums, handshakesPerPort } : {};
 }
 
 /* ------------------------------------------------------------------ output */
