@@ -14,13 +14,22 @@ export interface Received {
 export function openSocket(
   baseUrl: string,
   nsp: string,
-  opts: { token?: string; cookie?: string; forwardedFor?: string; reconnection?: boolean; transports?: ('polling' | 'websocket')[]; extraHeaders?: Record<string, string> } = {},
+  opts: {
+    token?: string;
+    cookie?: string;
+    forwardedFor?: string;
+    reconnection?: boolean;
+    transports?: ('polling' | 'websocket')[];
+    extraHeaders?: Record<string, string>;
+    /** More handshake auth fields, e.g. another socket's `pid` and `offset` (what socket.io-client sends to recover). */
+    auth?: Record<string, string>;
+  } = {},
 ) {
   const headers: Record<string, string> = { ...opts.extraHeaders };
   if (opts.cookie) headers.cookie = opts.cookie;
   if (opts.forwardedFor) headers['x-forwarded-for'] = opts.forwardedFor;
   const socket: Socket = io(baseUrl + nsp, {
-    auth: opts.token ? { token: opts.token } : {},
+    auth: { ...(opts.token ? { token: opts.token } : {}), ...opts.auth },
     transports: opts.transports ?? ['websocket'],
     forceNew: true, // one engine connection per socket: its own headers (cookie, X-Forwarded-For)
     extraHeaders: headers,

@@ -356,6 +356,37 @@ describe('realtime across api processes', () => {
     expect(inOrder(s.received.filter((r) => r.event === 'message:new').map((r) => r.payload.eventId as string))).toBe(true);
   });
 
+  it('a recovery that lands beside its own stale socket on the same process ends that socket, and the new one keeps getting its rooms', async () => {
+    // Under load a client can give up on a connection the server still holds (a connect timeout, a missed ping)
+    // and recover on the same process (nginx's hash) before the old one is seen closed. Both had the same id:
+    // the old one's clean-up took the id out of its rooms and the namespace, and the recovered socket,
+    // still connected, got nothing more (18 sockets at 100,000 in bench:scale, 2026-12-06).
+    const user = await registerTokenUser(a.url, 'twin');
+    const roomId = await createRoom(user);
+    const old = openSocket(a.url, '/chat', { token: user.client.token });
+    cleanups.push(() => old.socket.close());
+    await old.next('connected');
+    expect(await ack(old.socket, 'room:join', { roomId })).toEqual({ ok: true, roomId });
+    expect((await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'before' })).status).toBe(201);
+    await old.next('message:new');
+    const { _pid: pid, _lastOffset: offset } = old.socket as unknown as { _pid: string; _lastOffset: string };
+    expect(typeof pid).toBe('string');
+    expect(typeof offset).toBe('string');
+    const oldId = old.socket.id;
+    await new Promise((r) => setTimeout(r, 300)); // the session's rooms are saved in batches
+    const twin = openSocket(a.url, '/chat', { token: user.client.token, auth: { pid, offset } });
+    cleanups.push(() => twin.socket.close());
+    expect((await twin.next<{ recovered: boolean }>('connected')).recovered).toBe(true);
+    expect(twin.socket.id).toBe(oldId); // what socket.io does on a recovery: the same id
+    // The stale socket is ended by the server (its client, were it alive, hears "io server disconnect").
+    await waitFor(async () => (old.socket.connected ? undefined : true), 5000);
+    old.socket.close();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await user.client.post(`/api/chat/rooms/${roomId}/messages`, { body: 'after' })).status).toBe(201);
+    const after = await twin.next<{ body: string }>('message:new');
+    expect(after.body).toBe('after');
+  });
+
   it('reports recovered=false when history no longer covers the gap', async () => {
     const user = await registerTokenUser(a.url, 'toolate');
     const roomId = await createRoom(user);
