@@ -59,4 +59,25 @@ function loadAvg() {
   return fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
-module.exports = { now, sleep, waitFor, probe, loadAvg };
+/**
+ * `--key=value` and `--flag` options, each of `known` (anything else is refused with the list); `num(key, default,
+ * min)` reads one as a number. `Err`: the error class a bad option throws (a usage error prints its message only).
+ */
+function parseOptions(argv, known, Err = Error) {
+  /** @type {Record<string, string>} */
+  const a = {};
+  for (const arg of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m || !known.includes(m[1])) throw new Err(`unknown option ${arg} (options: ${known.map((k) => `--${k}`).join(' ')})`);
+    a[m[1]] = m[2] ?? 'true';
+  }
+  /** @type {(k: string, d: number, min?: number) => number} */
+  const num = (k, d, min = 1) => {
+    const v = a[k] === undefined ? d : Number(a[k]);
+    if (!Number.isFinite(v) || v < min) throw new Err(`--${k} must be a number >= ${min}`);
+    return v;
+  };
+  return { a, num };
+}
+
+module.exports = { now, sleep, waitFor, probe, loadAvg, parseOptions };

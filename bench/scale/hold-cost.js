@@ -27,25 +27,14 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
-const { sleep, probe, loadAvg } = require('./common');
+const { sleep, probe, loadAvg, parseOptions } = require('./common');
 const { startServer, stopServer, startLoad, cpuSeconds, summarize, summarizeHeap, children } = require('./setup-cost');
 const log = (m) => process.stderr.write(`[hold-cost ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 const KNOWN = ['sockets', 'kinds', 'base-root', 'rounds', 'window-s', 'idle-s', 'port', 'stack', 'cpu-prof', 'alloc-prof', 'concurrency', 'room-size'];
 
 function parseArgs(argv) {
-  /** @type {Record<string, string>} */
-  const a = {};
-  for (const arg of argv) {
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m || !KNOWN.includes(m[1])) throw new Error(`unknown option ${arg} (options: ${KNOWN.map((k) => `--${k}`).join(' ')})`);
-    a[m[1]] = m[2] ?? 'true';
-  }
-  const num = (k, d, min) => {
-    const v = a[k] === undefined ? d : Number(a[k]);
-    if (!Number.isFinite(v) || v < min) throw new Error(`--${k} must be a number >= ${min}`);
-    return v;
-  };
+  const { a, num } = parseOptions(argv, KNOWN);
   const kinds = (a.kinds ?? (a['base-root'] ? 'ours,base,stock' : 'ours,stock')).split(',');
   for (const k of kinds) if (!['ours', 'base', 'stock'].includes(k)) throw new Error(`--kinds: ours, base and/or stock, not ${k}`);
   if (kinds.includes('base') && !a['base-root']) throw new Error('--kinds=base needs --base-root');

@@ -30,7 +30,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
-const { now, sleep, waitFor, probe, loadAvg } = require('./common');
+const { now, sleep, waitFor, probe, loadAvg, parseOptions } = require('./common');
 const { perSocket: perSocketMemory } = require('./rss-breakdown');
 const { summarize } = require('./cpu-profile-summary');
 const log = (m) => process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -39,18 +39,7 @@ const log = (m) => process.stderr.write(`[bench:scale ${new Date().toISOString()
 
 const KNOWN = ['storm', 'sockets', 'instances', 'kinds', 'parts', 'hold-s', 'traffic-s', 'rate', 'room-size', 'storm-rate', 'load-procs', 'concurrency', 'direct', 'port', 'stack', 'cap', 'storm-timeout-s', 'storm-prof'];
 function parseArgs(argv) {
-  /** @type {Record<string, string>} */
-  const a = {};
-  for (const arg of argv) {
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m || !KNOWN.includes(m[1])) throw new Error(`unknown option ${arg} (options: ${KNOWN.map((k) => `--${k}`).join(' ')})`);
-    a[m[1]] = m[2] ?? 'true';
-  }
-  const num = (k, d, min = 1) => {
-    const v = a[k] === undefined ? d : Number(a[k]);
-    if (!Number.isFinite(v) || v < min) throw new Error(`--${k} must be a number >= ${min}`);
-    return v;
-  };
+  const { a, num } = parseOptions(argv, KNOWN);
   const sockets = num('sockets', 100000, 10);
   const roomSize = num('room-size', 10, 1);
   const kinds = (a.kinds ?? 'ours,stock').split(',');

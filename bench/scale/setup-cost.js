@@ -54,7 +54,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
-const { now, sleep, waitFor, probe, loadAvg } = require('./common');
+const { now, sleep, waitFor, probe, loadAvg, parseOptions } = require('./common');
 const { perSocket: perSocketMemory } = require('./rss-breakdown');
 const log = (m) => process.stderr.write(`[bench:setup ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -64,18 +64,7 @@ const KNOWN = ['sockets', 'kinds', 'concurrency', 'room-size', 'idle-s', 'hold-s
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  /** @type {Record<string, string>} */
-  const a = {};
-  for (const arg of argv) {
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
-    if (!m || !KNOWN.includes(m[1])) throw new UsageError(`unknown option ${arg} (options: ${KNOWN.map((k) => `--${k}`).join(' ')})`);
-    a[m[1]] = m[2] ?? 'true';
-  }
-  const num = (k, d, min) => {
-    const v = a[k] === undefined ? d : Number(a[k]);
-    if (!Number.isFinite(v) || v < min) throw new UsageError(`--${k} must be a number >= ${min}`);
-    return v;
-  };
+  const { a, num } = parseOptions(argv, KNOWN, UsageError);
   const kinds = (a.kinds ?? 'ours,stock').split(',');
   for (const k of kinds) if (!['ours', 'stock'].includes(k)) throw new UsageError(`--kinds: ours and/or stock, not ${k}`);
   const sockets = num('sockets', 1500, 10);
