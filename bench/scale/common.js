@@ -80,4 +80,21 @@ function parseOptions(argv, known, Err = Error) {
   return { a, num };
 }
 
-module.exports = { now, sleep, waitFor, probe, loadAvg, parseOptions };
+const ROOT = path.join(__dirname, '..', '..');
+
+/** Dependencies and dist/ in place, on the project's Node: false when this process relaunched itself on it (return then). */
+function onRequiredNode(/** @type {string} */ filename) {
+  require(path.join(ROOT, 'scripts', 'ensure.js')).ensure();
+  return !require(path.join(ROOT, 'scripts', 'runtime.js')).relaunchOnRequiredNode(filename);
+}
+
+/** The stack `stack` up and migrated, the fixtures of an earlier run gone: its environment. */
+async function freshStack(/** @type {string} */ stack, /** @type {(m: string) => void} */ log) {
+  const { services, migrate } = require(path.join(ROOT, 'scripts', 'services.js'));
+  const { env } = await services(stack, log);
+  migrate(env);
+  await require('./fixtures').cleanup(env, log);
+  return env;
+}
+
+module.exports = { now, sleep, waitFor, probe, loadAvg, parseOptions, onRequiredNode, freshStack };

@@ -27,7 +27,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
-const { sleep, probe, loadAvg, parseOptions } = require('./common');
+const { sleep, probe, loadAvg, parseOptions, onRequiredNode, freshStack } = require('./common');
 const { startServer, stopServer, startLoad, cpuSeconds, summarize, summarizeHeap, children } = require('./setup-cost');
 const log = (m) => process.stderr.write(`[hold-cost ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -81,14 +81,9 @@ const median = (xs) => {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const { ensure } = require(path.join(ROOT, 'scripts', 'ensure.js'));
-  ensure();
-  if (require(path.join(ROOT, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) return;
-  const { services, migrate } = require(path.join(ROOT, 'scripts', 'services.js'));
-  const { env } = await services(o.stack, log);
-  migrate(env);
+  if (!onRequiredNode(__filename)) return;
+  const env = await freshStack(o.stack, log);
   const { makeFixtures, cleanup } = require('./fixtures');
-  await cleanup(env, log);
   // Users of their own per kind: ours and base share the cluster's Redis (slots, presence).
   const fixtures = await makeFixtures(env, { users: o.sockets * o.kinds.length, roomSize: o.roomSize, tag: `hold${Date.now().toString(36)}`, log });
   const date = new Date().toISOString();

@@ -30,7 +30,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
-const { now, sleep, waitFor, probe, loadAvg, parseOptions } = require('./common');
+const { now, sleep, waitFor, probe, loadAvg, parseOptions, onRequiredNode, freshStack } = require('./common');
 const { perSocket: perSocketMemory } = require('./rss-breakdown');
 const { summarize } = require('./cpu-profile-summary');
 const log = (m) => process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -994,16 +994,11 @@ function table(rows) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const { ensure } = require(path.join(ROOT, 'scripts', 'ensure.js'));
-  ensure();
-  if (require(path.join(ROOT, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) return;
+  if (!onRequiredNode(__filename)) return;
   if (relaunchWithNofile(neededNofile(o.sockets))) return;
   checkFits(o);
-  const { services, migrate } = require(path.join(ROOT, 'scripts', 'services.js'));
-  const { env } = await services(o.stack, log);
-  migrate(env);
+  const env = await freshStack(o.stack, log);
   const { makeFixtures, cleanup } = require('./fixtures');
-  await cleanup(env, log);
   const fixtures = await makeFixtures(env, { users: o.sockets, roomSize: o.roomSize, tag: `scale${Date.now().toString(36)}`, log });
   const date = new Date().toISOString();
   log(`${o.sockets} sockets, ${o.instances} api processes, ${o.loadProcs} load processes, ${os.cpus().length} cores, load ${loadAvg()}`);

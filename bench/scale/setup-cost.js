@@ -54,7 +54,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
-const { now, sleep, waitFor, probe, loadAvg, parseOptions } = require('./common');
+const { now, sleep, waitFor, probe, loadAvg, parseOptions, onRequiredNode, freshStack } = require('./common');
 const { perSocket: perSocketMemory } = require('./rss-breakdown');
 const log = (m) => process.stderr.write(`[bench:setup ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -395,14 +395,9 @@ async function runKind(kind, o, env, users, ctx0) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const { ensure } = require(path.join(ROOT, 'scripts', 'ensure.js'));
-  ensure();
-  if (require(path.join(ROOT, 'scripts', 'runtime.js')).relaunchOnRequiredNode(__filename)) return;
-  const { services, migrate } = require(path.join(ROOT, 'scripts', 'services.js'));
-  const { env } = await services(o.stack, log);
-  migrate(env);
+  if (!onRequiredNode(__filename)) return;
+  const env = await freshStack(o.stack, log);
   const { makeFixtures, cleanup } = require('./fixtures');
-  await cleanup(env, log);
   const fixtures = await makeFixtures(env, { users: o.sockets, roomSize: o.roomSize, tag: `setup${Date.now().toString(36)}`, log });
   const users = fixtures.users.map((u, i) => [u.id, u.project, Math.floor(i / o.roomSize)]);
   const Redis = require(path.join(ROOT, 'node_modules', 'ioredis'));
