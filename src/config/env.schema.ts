@@ -110,7 +110,7 @@ export const envSchema = z.object({
   WS_PING_INTERVAL_MS: int(1000).default('25000'),
   WS_PING_TIMEOUT_MS: int(1000).default('60000'),
   WS_CONNECT_TIMEOUT_MS: int(1000).default('45000'),
-  WS_MAX_PENDING_HANDSHAKES: int(1).default('256'),
+  WS_MAX_PENDING_HANDSHAKES: int(1).default('1024'),
   WS_MAX_BUFFER_BYTES: int(1024).default('1000000'),
   WS_COMPRESSION_THRESHOLD_BYTES: int(0).default('1024'),
   WS_RECOVERY_WINDOW_MS: int(0).default('120000'),

@@ -12,12 +12,19 @@ type EngineConnection = EventEmitter;
  * at once, each waits behind all the others in the event loop, clients give up after their connect
  * timeout (socket.io-client: 20 s) and retry, and the work done for them is wasted. So at most
  * `maxPending` connections per process may be between their engine handshake and their first
- * namespace answer (CONNECT or CONNECT_ERROR: authentication, slot, recovery done); a new handshake
+ * namespace answer (CONNECT or CONNECT_ERROR: authentication, slot, recovery session found); a new handshake
  * beyond that is answered 429 with `Retry-After: 1` at once, before any work, and the client retries
  * after its reconnection delay (socket.io-client: 1 s doubling to 5 s, jittered). Not 503: nginx
  * counts a 503 against the process (max_fails), and in a storm every process would be refusing, so
  * nginx took them all out for fail_timeout ("no live upstreams", bench:scale). Requests of
  * established connections are never refused.
+ * The default bound is 1,024, not the 256 it was: a refusal is not free (the client, nginx and this
+ * process each pay a connection for it, and the client then backs off up to 5 s), and with 256 a
+ * restarted process refused 2-2.8 handshakes for each of its returning clients. On two cores the storm
+ * is CPU-bound, so that waste was the storm's time (bench:scale, 10,000 clients back: 256 took 34-53 s
+ * and 4.8-6.1 ms of machine CPU per reconnect, 1,024 and 2,048 took 23-24 s and 3.1-3.3 ms;
+ * bench/RESULTS.md). A bound that grew with the answer rate let 1,478 clients reach socket.io-client's
+ * 20 s timeout: "pending" ends at CONNECT, and a recovering socket's replay runs after it, unbounded.
  * socket_handshakes_total{result} and socket_handshakes_pending show it working.
  */
 export class HandshakeAdmission {
