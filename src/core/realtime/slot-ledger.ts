@@ -1,3 +1,5 @@
+import { ResumableSweep } from './resumable-sweep';
+
 export type SlotTransport = 'websocket' | 'sse';
 
 /**
@@ -22,7 +24,7 @@ export class SlotLedger {
   private count = 0;
   private readonly ips = new Map<string, number>();
   /** Where `closed` stopped looking. */
-  private cursor?: Iterator<{ kind: SlotHolderKind; holder: object }>;
+  private readonly sweep = new ResumableSweep(() => this.everyHolder());
 
   get total(): number {
     return this.count;
@@ -66,19 +68,9 @@ export class SlotLedger {
    */
   closed(max = Number.POSITIVE_INFINITY): { kind: SlotHolderKind; holder: object }[] {
     const found: { kind: SlotHolderKind; holder: object }[] = [];
-    let left = Math.min(max, this.count);
-    for (let ends = 0; left > 0 && ends < 2; ) {
-      this.cursor ??= this.everyHolder();
-      const next = this.cursor.next();
-      if (next.done) {
-        this.cursor = undefined;
-        ends++;
-        continue;
-      }
-      left--;
-      const { kind, holder } = next.value;
-      if (!kind.isOpen(holder)) found.push({ kind, holder });
-    }
+    this.sweep.step(Math.min(max, this.count), (h) => {
+      if (!h.kind.isOpen(h.holder)) found.push(h);
+    });
     return found;
   }
 

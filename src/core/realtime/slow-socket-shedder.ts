@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import type { Socket } from 'socket.io';
 import { realtimeShedTotal } from '../metrics/metrics';
 import { AdminAlerts } from './admin-alerts';
+import { ResumableSweep } from './resumable-sweep';
 import { SocketNamespaces } from './socket-namespaces';
 import { SocketWrites } from './socket-writes';
 
@@ -37,9 +38,8 @@ function isSlow(socket: Socket): boolean {
 export class SlowSocketShedder implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('RealtimeHub');
   private timer?: NodeJS.Timeout;
-  /** Where the sweep is: it goes on from there at the next check (a Map iterator survives changes to its Map). */
-  private sweep?: Iterator<Socket>;
-  private sweepNamespace = 0;
+  /** Where the sweep is: it goes on from there at the next check. */
+  private readonly sweep = new ResumableSweep(() => this.everySocket());
 
   constructor(
     private readonly namespaces: SocketNamespaces,
@@ -78,24 +78,12 @@ export class SlowSocketShedder implements OnModuleInit, OnApplicationShutdown {
 
   /** The next 1/SHED_SWEEP_CHECKS of every namespace's sockets, each at most once per step. */
   private sweepStep(look: (socket: Socket) => void): void {
-    const all = this.namespaces.all();
     let total = 0;
-    for (const nsp of all) total += nsp.sockets.size;
-    let left = Math.min(total, Math.max(SHED_SWEEP_MIN, Math.ceil(total / SHED_SWEEP_CHECKS)));
-    // Each namespace's end is a turn: at most all namespaces once, then the step ends.
-    for (let turns = 0; left > 0 && turns <= all.length; ) {
-      if (!this.sweep) {
-        this.sweepNamespace = (this.sweepNamespace + 1) % all.length;
-        this.sweep = all[this.sweepNamespace].sockets.values();
-      }
-      const next = this.sweep.next();
-      if (next.done) {
-        this.sweep = undefined;
-        turns++;
-        continue;
-      }
-      look(next.value);
-      left--;
-    }
+    for (const nsp of this.namespaces.all()) total += nsp.sockets.size;
+    this.sweep.step(Math.min(total, Math.max(SHED_SWEEP_MIN, Math.ceil(total / SHED_SWEEP_CHECKS))), look);
+  }
+
+  private *everySocket(): Generator<Socket> {
+    for (const nsp of this.namespaces.all()) yield* nsp.sockets.values();
   }
 }
