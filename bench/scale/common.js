@@ -97,4 +97,13 @@ async function freshStack(/** @type {string} */ stack, /** @type {(m: string) =>
   return env;
 }
 
-module.exports = { now, sleep, waitFor, probe, loadAvg, parseOptions, onRequiredNode, freshStack };
+/** A heading, then each [caption, rows] as a captioned table: the benches' profile summaries. */
+function printTables(/** @type {string} */ heading, /** @type {[string, unknown][]} */ sections) {
+  console.log(`\n${heading}`);
+  for (const [caption, rows] of sections) {
+    console.log(caption);
+    console.table(rows);
+  }
+}
+
+module.exports = { now, sleep, waitFor, probe, loadAvg, parseOptions, onRequiredNode, freshStack, printTables };

@@ -27,7 +27,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
-const { sleep, probe, loadAvg, parseOptions, onRequiredNode, freshStack } = require('./common');
+const { sleep, probe, loadAvg, parseOptions, onRequiredNode, freshStack, printTables } = require('./common');
 const { startServer, stopServer, startLoad, cpuSeconds, summarize, summarizeHeap, children } = require('./setup-cost');
 const log = (m) => process.stderr.write(`[hold-cost ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -140,13 +140,11 @@ async function main() {
         const file = path.join(o.cpuProf, `${p.kind}-hold.cpuprofile`);
         await probe(p.probeDir, p.pid, `profile-stop ${file}`);
         const s = summarize(JSON.parse(fs.readFileSync(file, 'utf8')), p.connected * o.windowS);
-        console.log(`\n${p.kind}: CPU profile of ${o.windowS} s held, ${file}: ${s.busyUsPerSocket} µs of samples per socket-second... (profiler on)`);
-        console.log('by package or file (self time; µs per socket per second)');
-        console.table(s.areas);
-        console.log('by function (self time)');
-        console.table(s.self);
-        console.log('our functions (inclusive)');
-        console.table(s.oursInclusive);
+        printTables(`${p.kind}: CPU profile of ${o.windowS} s held, ${file}: ${s.busyUsPerSocket} µs of samples per socket-second... (profiler on)`, [
+          ['by package or file (self time; µs per socket per second)', s.areas],
+          ['by function (self time)', s.self],
+          ['our functions (inclusive)', s.oursInclusive],
+        ]);
       }
     }
     if (o.allocProf) {
@@ -157,13 +155,11 @@ async function main() {
         const file = path.join(o.allocProf, `${p.kind}-hold.heapprofile`);
         await probe(p.probeDir, p.pid, `heap-sample-stop ${file}`);
         const h = summarizeHeap(JSON.parse(fs.readFileSync(file, 'utf8')), p.connected * o.windowS);
-        console.log(`\n${p.kind}: allocations in ${o.windowS} s held, ${file}: ${h.bytesPerSocket} bytes sampled per socket-second`);
-        console.log('by package or file (self; bytes per socket per second)');
-        console.table(h.areas);
-        console.log('by function (self)');
-        console.table(h.self.slice(0, 25));
-        console.log('by our innermost function on the stack');
-        console.table(h.oursInnermost.slice(0, 20));
+        printTables(`${p.kind}: allocations in ${o.windowS} s held, ${file}: ${h.bytesPerSocket} bytes sampled per socket-second`, [
+          ['by package or file (self; bytes per socket per second)', h.areas],
+          ['by function (self)', h.self.slice(0, 25)],
+          ['by our innermost function on the stack', h.oursInnermost.slice(0, 20)],
+        ]);
       }
     }
     const lines = [];

@@ -54,7 +54,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
-const { now, sleep, waitFor, probe, loadAvg, parseOptions, onRequiredNode, freshStack } = require('./common');
+const { now, sleep, waitFor, probe, loadAvg, parseOptions, onRequiredNode, freshStack, printTables } = require('./common');
 const { perSocket: perSocketMemory } = require('./rss-breakdown');
 const log = (m) => process.stderr.write(`[bench:setup ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
@@ -420,23 +420,19 @@ async function main() {
       process.stdout.write(`${JSON.stringify({ bench: 'setup', date, sockets: o.sockets, concurrency: o.concurrency, closeSpreadS: o.closeSpreadS, ...figures, profile: profile?.file, closeProfile: closeProfile?.file, heapProfile: heapProfile?.file })}\n`);
       for (const [part, hp] of /** @type {const} */ ([['connect', heapProfile], ['close', closeHeapProfile]])) {
         if (!hp) continue;
-        console.log(`\n${kind}: allocation profile of the ${part} part, ${hp.file}: ${hp.bytesPerSocket} bytes sampled per socket`);
-        console.log('by package or file (self)');
-        console.table(hp.areas);
-        console.log('by function (self)');
-        console.table(hp.self);
-        console.log('by our innermost function on the stack');
-        console.table(hp.oursInnermost);
+        printTables(`${kind}: allocation profile of the ${part} part, ${hp.file}: ${hp.bytesPerSocket} bytes sampled per socket`, [
+          ['by package or file (self)', hp.areas],
+          ['by function (self)', hp.self],
+          ['by our innermost function on the stack', hp.oursInnermost],
+        ]);
       }
       for (const [part, p] of /** @type {const} */ ([['connect', profile], ['close', closeProfile]])) {
         if (!p) continue;
-        console.log(`\n${kind}: CPU profile of the ${part} part, ${p.file}: ${p.busyUsPerSocket} µs of samples per socket (profiler on)`);
-        console.log('by package or file (self time)');
-        console.table(p.areas);
-        console.log('by function (self time)');
-        console.table(p.self);
-        console.log('our functions (inclusive, synchronous part only)');
-        console.table(p.oursInclusive);
+        printTables(`${kind}: CPU profile of the ${part} part, ${p.file}: ${p.busyUsPerSocket} µs of samples per socket (profiler on)`, [
+          ['by package or file (self time)', p.areas],
+          ['by function (self time)', p.self],
+          ['our functions (inclusive, synchronous part only)', p.oursInclusive],
+        ]);
       }
     }
   } finally {
