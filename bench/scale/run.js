@@ -3,7 +3,7 @@
 'use strict';
 /**
  * npm run bench:scale -- [--sockets=100000] [--instances=3] [--kinds=ours,stock] [--parts=hold,traffic,storm]
- *                        [--hold-s=300] [--traffic-s=120] [--rate=1000] [--room-size=10] [--storm-rate=100]
+ *                        [--hold-s=300] [--traffic-s=120] [--rate=1000 | --rates=100,300,1000] [--room-size=10] [--storm-rate=100]
  *                        [--load-procs=auto] [--concurrency=40] [--direct] [--port=21400] [--stack=NAME]
  *                        [--cap=1.5] [--storm-timeout-s=180] [--storm=kill,rolling] [--storm-prof=DIR]
  *
@@ -13,7 +13,9 @@
  * (load.js), authenticated with tokens, in rooms of --room-size plus each user's own room. Then:
  *   hold     --hold-s with heartbeats: connect rate, RSS per connection per api process after the same
  *            GC request as bench:realtime part a (probe.js), event-loop lag, Redis memory, drops
- *   traffic  --rate room messages/s for --traffic-s: delivery p50/p99/max, every delivery accounted for
+ *   traffic  --rate room messages/s for --traffic-s: delivery p50/p99/max, every delivery accounted for, and the
+ *            CPU per delivery of the api processes, nginx, Redis and the load processes; with --rates, one such
+ *            part per rate in turn on the same sockets (where the machine stops keeping up)
  *   storm    kill -9 one api process (supervisord restarts it): time until every client is back
  *            (recovered:true, or told recovered:false), peak sockets back per second, what was refused;
  *            then a rolling restart of every api process (supervisorctl restart, one after another).
@@ -37,7 +39,7 @@ const log = (m) => process.stderr.write(`[bench:scale ${new Date().toISOString()
 
 /* ------------------------------------------------------------------ options */
 
-const KNOWN = ['storm', 'sockets', 'instances', 'kinds', 'parts', 'hold-s', 'traffic-s', 'rate', 'room-size', 'storm-rate', 'load-procs', 'concurrency', 'direct', 'port', 'stack', 'cap', 'storm-timeout-s', 'storm-prof'];
+const KNOWN = ['storm', 'sockets', 'instances', 'kinds', 'parts', 'hold-s', 'traffic-s', 'rate', 'rates', 'room-size', 'storm-rate', 'load-procs', 'concurrency', 'direct', 'port', 'stack', 'cap', 'storm-timeout-s', 'storm-prof'];
 function parseArgs(argv) {
   const { a, num } = parseOptions(argv, KNOWN);
   const sockets = num('sockets', 100000, 10);
@@ -54,6 +56,12 @@ function parseArgs(argv) {
     holdS: num('hold-s', 300, 0),
     trafficS: num('traffic-s', 120, 1),
     rate: num('rate', 1000, 1),
+    // Several traffic parts in one run, one per rate (room messages/s), on the same connected sockets.
+    rates: a.rates ? a.rates.split(',').map((r) => {
+      const n = Number(r);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--rates: whole numbers of messages per second, comma-separated, not ${r}`);
+      return n;
+    }) : [num('rate', 1000, 1)],
     roomSize,
     stormRate: num('storm-rate', 100, 0),
     loadProcs: a['load-procs'] && a['load-procs'] !== 'auto' ? num('load-procs', 1) : Math.max(2, Math.ceil(sockets / Math.min(12500, (hardNofile() - 2048) * 0.8))),
@@ -573,6 +581,8 @@ function watchStorm({ handle, load, ports, nginxPid, redisPid, probeDir, profDir
     lastApi = apiNow;
   };
   let killedPid = 0;
+  /** A process that stays up, profiled when `--storm-prof` is given (0: none). */
+  let otherProfiled = 0;
   /** @type {Promise<void> | null} */
   let loop = null;
   return {
@@ -583,6 +593,14 @@ function watchStorm({ handle, load, ports, nginxPid, redisPid, probeDir, profDir
         const pid = await handle.pidOf(handle.apiProgram(p));
         pidOn.set(p, pid);
         cpu0.set(pid, cpuOf(pid));
+      }
+      // One of the processes that stay up, profiled over the same storm: what the others do meanwhile.
+      const other = handle.apiPorts.find((p) => p !== restartedPort);
+      if (profDir && other !== undefined) {
+        const pid = pidOn.get(other) ?? 0;
+        await probe(probeDir, pid, 'profile-start')
+          .then(() => (otherProfiled = pid))
+          .catch((e) => log(`profile-start (other): ${e.message}`));
       }
       return killedPid;
     },
@@ -634,6 +652,13 @@ function watchStorm({ handle, load, ports, nginxPid, redisPid, probeDir, profDir
           .then(() => (profile = { file, ...summarize(JSON.parse(fs.readFileSync(file, 'utf8')), reconnects) }))
           .catch((e) => log(`profile-stop: ${e.message}`));
       }
+      let otherProfile;
+      if (otherProfiled) {
+        const file = path.join(profDir, `${kind}-storm-other-${otherProfiled}.cpuprofile`);
+        await probe(probeDir, otherProfiled, `profile-stop ${file}`, 120000)
+          .then(() => (otherProfile = { file, ...summarize(JSON.parse(fs.readFileSync(file, 'utf8')), reconnects) }))
+          .catch((e) => log(`profile-stop (other): ${e.message}`));
+      }
       return {
         cpu: {
           restartedApiS: +restartedCpuS.toFixed(1),
@@ -652,6 +677,7 @@ function watchStorm({ handle, load, ports, nginxPid, redisPid, probeDir, profDir
         restart: { ...restartSeen, ...(restartSeen.listeningS !== undefined ? { backAfterListeningS: +(backS - restartSeen.listeningS).toFixed(1) } : {}) },
         timeline,
         ...(profile ? { profile } : {}),
+        ...(otherProfile ? { otherProfile } : {}),
       };
     },
   };
@@ -772,41 +798,53 @@ async function runKind(kind, o, env, fixtures) {
       log(JSON.stringify(rows[rows.length - 1]));
     }
 
-    // ---- traffic
+    // ---- traffic, once per rate
     if (o.parts.includes('traffic')) {
       const pub = await publisherFor(kind, env);
+      const redisPid = listenerPid(Number(new URL(env.REDIS_URL).port));
+      const nginxPids = () => [nginxPid, ...childrenOf(nginxPid)];
       try {
-        await load.ask({ cmd: 'mark' }, 'marked');
-        await load.ask({ cmd: 'traffic', total: o.rate * o.trafficS, rooms: fixtures.projects.length }, 'trafficOn');
-        await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
-        const run = startPublishing(pub, fixtures.projects, o.rate, o.rate * o.trafficS);
-        const sent = await run.done;
-        const drainS = await load.drain(sent.sent * o.roomSize);
-        const lag = await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
-        const r = await load.report(true, sent.sent, sent.failedSeqs);
-        rows.push({
-          kind,
-          part: 'traffic',
-          rate: o.rate,
-          seconds: o.trafficS,
-          sent: sent.sent,
-          publishFailed: sent.failed,
-          publishS: +sent.seconds.toFixed(1),
-          drainS: +drainS.toFixed(1),
-          clientCpuUsPerDelivery: +((r.clientCpuS * 1e6) / Math.max(1, r.traffic?.delivered ?? 0)).toFixed(1),
-          ...r.traffic,
-          p50ms: r.latency.p50,
-          p99ms: r.latency.p99,
-          maxMs: r.latency.max,
-          latencyBy5sOfSendTime: r.latencyWindows,
-          dropped: r.disconnects,
-          apiCpuUsPerDelivery: +((lag.reduce((a, l) => a + l.cpu * l.seconds, 0) * 1e6) / Math.max(1, r.traffic?.delivered ?? 0)).toFixed(1),
-          lagP99ms: lag.map((l) => l.lagP99),
-          lagMaxMs: lag.map((l) => l.lagMax),
-          apiCpu: lag.map((l) => l.cpu),
-          load: loadAvg(),
-        });
-        log(JSON.stringify(rows[rows.length - 1]));
+        for (const rate of o.rates) {
+          await load.ask({ cmd: 'mark' }, 'marked');
+          await load.ask({ cmd: 'traffic', total: rate * o.trafficS, rooms: fixtures.projects.length }, 'trafficOn');
+          await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
+          const cpu0 = { nginx: cpuSecondsOf(nginxPids()), redis: redisPid ? cpuSecondsOf([redisPid]) : 0, machine: machineCpu() };
+          const run = startPublishing(pub, fixtures.projects, rate, rate * o.trafficS);
+          const sent = await run.done;
+          const drainS = await load.drain(sent.sent * o.roomSize);
+          const lag = await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
+          const m1 = machineCpu();
+          const r = await load.report(true, sent.sent, sent.failedSeqs);
+          const delivered = Math.max(1, r.traffic?.delivered ?? 0);
+          const usPer = (cpuS) => +((cpuS * 1e6) / delivered).toFixed(1);
+          rows.push({
+            kind,
+            part: o.rates.length === 1 ? 'traffic' : `traffic-${rate}`,
+            rate,
+            seconds: o.trafficS,
+            sent: sent.sent,
+            publishFailed: sent.failed,
+            publishS: +sent.seconds.toFixed(1),
+            drainS: +drainS.toFixed(1),
+            clientCpuUsPerDelivery: usPer(r.clientCpuS),
+            ...r.traffic,
+            p50ms: r.latency.p50,
+            p99ms: r.latency.p99,
+            maxMs: r.latency.max,
+            latencyBy5sOfSendTime: r.latencyWindows,
+            dropped: r.disconnects,
+            apiCpuUsPerDelivery: usPer(lag.reduce((a, l) => a + l.cpu * l.seconds, 0)),
+            // The rest of the machine per delivery over the same publishing and drain.
+            nginxCpuUsPerDelivery: usPer(cpuSecondsOf(nginxPids()) - cpu0.nginx),
+            redisCpuUsPerDelivery: redisPid ? usPer(cpuSecondsOf([redisPid]) - cpu0.redis) : undefined,
+            machineBusyCores: +((m1.busy - cpu0.machine.busy) / Math.max(0.01, (m1.total - cpu0.machine.total) / os.cpus().length)).toFixed(2),
+            lagP99ms: lag.map((l) => l.lagP99),
+            lagMaxMs: lag.map((l) => l.lagMax),
+            apiCpu: lag.map((l) => l.cpu),
+            load: loadAvg(),
+          });
+          log(JSON.stringify(rows[rows.length - 1]));
+        }
       } finally {
         await pub.close();
       }
@@ -969,14 +1007,19 @@ function table(rows) {
   add('event-loop lag p99 ms (hold), per process', 'hold', 'lagP99ms', j);
   add('event-loop lag max ms (hold), per process', 'hold', 'lagMaxMs', j);
   add('Redis used MB (hold)', 'hold', 'redisUsedMb', j);
-  add('traffic: expected deliveries', 'traffic', 'expected', j, 'higher');
-  add('traffic: delivered', 'traffic', 'delivered', j, 'higher');
-  add('traffic: missing (silent)', 'traffic', 'missing', j);
-  add('traffic: delivery p50 ms', 'traffic', 'p50ms', j);
-  add('traffic: delivery p99 ms', 'traffic', 'p99ms', j);
-  add('traffic: delivery max ms', 'traffic', 'maxMs', j);
-  add('traffic: event-loop lag p99 ms', 'traffic', 'lagP99ms', j);
-  add('traffic: api CPU µs per delivery', 'traffic', 'apiCpuUsPerDelivery', j);
+  for (const part of [...new Set(rows.map((r) => r.part).filter((p) => p.startsWith('traffic')))]) {
+    add(`${part}: expected deliveries`, part, 'expected', j, 'higher');
+    add(`${part}: delivered`, part, 'delivered', j, 'higher');
+    add(`${part}: missing (silent)`, part, 'missing', j);
+    add(`${part}: delivery p50 ms`, part, 'p50ms', j);
+    add(`${part}: delivery p99 ms`, part, 'p99ms', j);
+    add(`${part}: delivery max ms`, part, 'maxMs', j);
+    add(`${part}: event-loop lag p99 ms`, part, 'lagP99ms', j);
+    add(`${part}: CPU µs per delivery, api`, part, 'apiCpuUsPerDelivery', j);
+    add(`${part}: CPU µs per delivery, nginx`, part, 'nginxCpuUsPerDelivery', j);
+    add(`${part}: CPU µs per delivery, load processes`, part, 'clientCpuUsPerDelivery', j);
+    add(`${part}: machine cores busy`, part, 'machineBusyCores', j);
+  }
   for (const part of ['storm-kill', 'storm-rolling']) {
     add(`${part}: total s until all back`, part, 'totalS', j);
     add(`${part}: back p99 ms`, part, 'backP99ms', j);
@@ -1012,7 +1055,7 @@ async function main() {
   } finally {
     await cleanup(env, log).catch((e) => log(`cleanup: ${e.message}`));
   }
-  console.log(`\nbench:scale ${date}: ${o.sockets} sockets, ${o.instances} api processes ${o.direct ? '(direct, no nginx)' : 'behind nginx'}, rooms of ${o.roomSize}, hold ${o.holdS} s, ${o.rate} msg/s for ${o.trafficS} s, load ${loadAvg()}`);
+  console.log(`\nbench:scale ${date}: ${o.sockets} sockets, ${o.instances} api processes ${o.direct ? '(direct, no nginx)' : 'behind nginx'}, rooms of ${o.roomSize}, hold ${o.holdS} s, ${o.rates.join(' / ')} msg/s for ${o.trafficS} s, load ${loadAvg()}`);
   console.table(table(rows));
   process.exit(0);
 }
