@@ -228,6 +228,10 @@ function trafficAccounting(sent, failedSeqs = []) {
   let missing = 0;
   let missingTold = 0;
   let socketsMissing = 0;
+  // Missing on a socket that is disconnected now (a client still in its reconnection back-off): owed, not lost;
+  // its next connection replays it or says recovered:false. Apart from `missing`, which counts connected sockets only.
+  let owedToDisconnected = 0;
+  let socketsDisconnectedOwed = 0;
   const examples = [];
   for (let i = 0; i < users.length; i++) {
     const set = got[i];
@@ -239,7 +243,10 @@ function trafficAccounting(sent, failedSeqs = []) {
     const miss = exp - set.size;
     if (miss > 0) {
       if (toldDuringTraffic[i]) missingTold += miss;
-      else {
+      else if (!sockets[i]?.connected) {
+        owedToDisconnected += miss;
+        socketsDisconnectedOwed++;
+      } else {
         missing += miss;
         socketsMissing++;
         // A few examples for whoever looks into it: the user and the seqs its room had and it did not get.
@@ -251,7 +258,7 @@ function trafficAccounting(sent, failedSeqs = []) {
       }
     }
   }
-  return { expected, delivered, missing, missingTold, socketsMissing, duplicates, wrongRoom, examples };
+  return { expected, delivered, missing, missingTold, socketsMissing, owedToDisconnected, socketsDisconnectedOwed, duplicates, wrongRoom, examples };
 }
 
 function sparseHist() {

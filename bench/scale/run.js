@@ -309,7 +309,7 @@ class Load {
     const tr = rs.map((r) => r.traffic).filter(Boolean);
     const traffic = tr.length
       ? {
-          ...Object.fromEntries(['expected', 'delivered', 'missing', 'missingTold', 'socketsMissing', 'duplicates', 'wrongRoom'].map((k) => [k, tr.reduce((a, t) => a + t[k], 0)])),
+          ...Object.fromEntries(['expected', 'delivered', 'missing', 'missingTold', 'socketsMissing', 'owedToDisconnected', 'socketsDisconnectedOwed', 'duplicates', 'wrongRoom'].map((k) => [k, tr.reduce((a, t) => a + t[k], 0)])),
           examples: tr.flatMap((t) => t.examples).slice(0, 5),
         }
       : null;
@@ -929,7 +929,7 @@ async function runKind(kind, o, env, fixtures) {
             published: sent.sent,
             publishFailed: sent.failed,
             ...(r.traffic
-              ? { expected: r.traffic.expected, delivered: r.traffic.delivered, missingTold: r.traffic.missingTold, silentlyMissing: r.traffic.missing, missingAtDrain, arrivedAfterDrain: missingAtDrain - r.traffic.missing, duplicates: r.traffic.duplicates, missingExamples: r.traffic.examples }
+              ? { expected: r.traffic.expected, delivered: r.traffic.delivered, missingTold: r.traffic.missingTold, silentlyMissing: r.traffic.missing, owedToDisconnected: r.traffic.owedToDisconnected, socketsDisconnectedOwed: r.traffic.socketsDisconnectedOwed, missingAtDrain, arrivedAfterDrain: missingAtDrain - r.traffic.missing, duplicates: r.traffic.duplicates, missingExamples: r.traffic.examples }
               : {}),
             p99ms: r.latency.p99,
             ...metrics,
@@ -1011,6 +1011,7 @@ function table(rows) {
     add(`${part}: expected deliveries`, part, 'expected', j, 'higher');
     add(`${part}: delivered`, part, 'delivered', j, 'higher');
     add(`${part}: missing (silent)`, part, 'missing', j);
+    add(`${part}: owed to sockets still reconnecting`, part, 'owedToDisconnected', j);
     add(`${part}: delivery p50 ms`, part, 'p50ms', j);
     add(`${part}: delivery p99 ms`, part, 'p99ms', j);
     add(`${part}: delivery max ms`, part, 'maxMs', j);
@@ -1028,6 +1029,7 @@ function table(rows) {
     add(`${part}: peak sockets back /s`, part, 'peakBackPerS', j, 'higher');
     add(`${part}: refused (by reason)`, part, 'refused', j);
     add(`${part}: silently missing events`, part, 'silentlyMissing', j);
+    add(`${part}: events owed to sockets still reconnecting at the end`, part, 'owedToDisconnected', j);
     add(`${part}: crashed processes`, part, 'crashed', j);
   }
   return lines;
