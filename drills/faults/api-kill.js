@@ -1,8 +1,8 @@
 // @ts-check
 'use strict';
 /**
- * api-kill: `kill -9` of one api process under load (nginx spreads WebSocket handshakes by the fewest
- * connections, and polling sessions by address: it holds about a third of the sockets). Nothing may be lost silently; every client must be served
+ * api-kill: `kill -9` of one api process under load (with nginx's address hash and spread client addresses it
+ * holds about a third of the sockets). Nothing may be lost silently; every client must be served
  * again (figure: ms from the kill until every client is connected), recovered with what it missed.
  */
 const { Load, sleep } = require('../lib/load');

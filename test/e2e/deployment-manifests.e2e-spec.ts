@@ -141,15 +141,12 @@ describe('docker-compose.yml', () => {
     expect(env.SWITCHBOARD_UPSTREAM_SERVERS.match(/server ([\w-]+):3000/g)).toEqual(apis.map((a) => `server ${a}:3000`));
     // Socket.IO: the same processes, never taken out by a storm's slow accepts.
     expect(env.SWITCHBOARD_SOCKET_UPSTREAM_SERVERS.match(/server ([\w-]+):3000 max_fails=0;/g)).toEqual(apis.map((a) => `server ${a}:3000 max_fails=0;`));
-    // Sticky by the whole address (ip_hash keyed on the /24), the same ring for HTTP and polling sessions.
+    // Sticky by the whole address (ip_hash keyed on the /24), the same ring for both upstreams.
     expect(template.match(/hash \$remote_addr consistent;/g)).toHaveLength(2);
     expect(template).not.toMatch(/ip_hash;/);
-    // Socket.IO: a direct WebSocket handshake (no sid) is spread, everything else of a session hashed.
-    expect(template).toMatch(/location \/socket\.io\/ \{[^}]*proxy_pass http:\/\/\$switchboard_socket_upstream;/);
-    expect(template).toMatch(/map "\$arg_transport:\$arg_sid" \$switchboard_socket_upstream \{\s+default\s+switchboard_sockets;\s+"websocket:"\s+switchboard_streams;\s+\}/);
-    expect(template).toMatch(/upstream switchboard_streams \{\s+random two least_conn;\s+zone switchboard_streams \d+k;\s+\$\{SWITCHBOARD_SOCKET_UPSTREAM_SERVERS\}/);
-    // SSE streams too, on servers never taken out: a stream nginx let through to try a process again kept it "out" while it lasted.
-    expect(template).toMatch(/location \/api\/realtime\/ \{[^}]*proxy_pass http:\/\/switchboard_streams;/);
+    expect(template).toMatch(/location \/socket\.io\/ \{\s+proxy_pass http:\/\/switchboard_sockets;/);
+    // SSE streams too: a stream nginx let through to try a process again kept it "out" while it lasted.
+    expect(template).toMatch(/location \/api\/realtime\/ \{\s+proxy_pass http:\/\/switchboard_sockets;/);
     // A 503 every process answers (Redis failover, maintenance) takes all out: back within 2 s.
     expect(env.SWITCHBOARD_UPSTREAM_SERVERS.match(/max_fails=2 fail_timeout=2s;/g)).toHaveLength(apis.length);
     expect(template).toMatch(/proxy_set_header Upgrade \$http_upgrade;/);

@@ -358,7 +358,7 @@ describe('realtime across api processes', () => {
 
   it('a recovery that lands beside its own stale socket on the same process ends that socket, and the new one keeps getting its rooms', async () => {
     // Under load a client can give up on a connection the server still holds (a connect timeout, a missed ping)
-    // and recover on the same process (nginx's hash for polling sessions, or by chance) before the old one is seen closed. Both had the same id:
+    // and recover on the same process (nginx's hash) before the old one is seen closed. Both had the same id:
     // the old one's clean-up took the id out of its rooms and the namespace, and the recovered socket,
     // still connected, got nothing more (18 sockets at 100,000 in bench:scale, 2026-12-06).
     const user = await registerTokenUser(a.url, 'twin');
