@@ -4,6 +4,12 @@ import { dominates, joinPositions, Position } from './position';
 
 /** Live events held for a socket during its replay; `until` once the replay is done but delivery is behind it. */
 interface Held {
+  /**
+   * The socket the hold is for. Holds are found by socket id, and a recovered socket keeps its id: a stale
+   * socket of the same id (a client that timed out a connection this process was still setting up, then
+   * recovered here again) must never end, or be held by, the new socket's hold.
+   */
+  socket: Socket;
   events: LoggedEvent[];
   until: Position | null;
 }
@@ -33,7 +39,7 @@ export class ReplayHolds {
   begin(socket: Socket): void {
     let sockets = this.replaying.get(socket.nsp.name);
     if (!sockets) this.replaying.set(socket.nsp.name, (sockets = new Map<string, Held>()));
-    sockets.set(socket.id, { events: [], until: null });
+    sockets.set(socket.id, { socket, events: [], until: null });
   }
 
   /**
@@ -45,7 +51,8 @@ export class ReplayHolds {
   end(socket: Socket, lastSent: Position, delivered: Position | null, emit: EmitWithPosition): void {
     const sockets = this.replaying.get(socket.nsp.name);
     const held = sockets?.get(socket.id);
-    if (!sockets || !held) return;
+    // Another socket's hold under the same id (the stale twin's replay ending after the new socket began its own).
+    if (!sockets || !held || held.socket !== socket) return;
     const after = (e: LoggedEvent) => e.id > (lastSent[e.shard ?? 0] ?? 0);
     if (socket.connected && !dominates(delivered ?? [], lastSent)) {
       held.until = lastSent;
@@ -66,7 +73,7 @@ export class ReplayHolds {
    */
   holdUntilClosed(socket: Socket): () => void {
     const close = (): void => socket.conn.close();
-    if (this.replaying.get(socket.nsp.name)?.has(socket.id)) {
+    if (this.replaying.get(socket.nsp.name)?.get(socket.id)?.socket === socket) {
       close();
       return () => undefined;
     }
@@ -81,11 +88,13 @@ export class ReplayHolds {
   holdFor(sockets: ReadonlyMap<string, Socket>, namespace: string, e: LoggedEvent, skipRoom: string | undefined): string[] {
     const replaying = this.replaying.get(namespace);
     if (!replaying?.size) return [];
-    const ids = [...replaying.keys()];
-    for (const id of ids) {
+    const ids: string[] = [];
+    for (const [id, held] of replaying) {
       const socket = sockets.get(id);
-      const held = replaying.get(id);
-      if (!socket || !held || (held.until !== null && e.id <= (held.until[e.shard ?? 0] ?? 0))) continue;
+      // A hold left by a socket that is gone while a new one of the same id is live: not that socket's; it gets live events.
+      if (socket && socket !== held.socket) continue;
+      ids.push(id);
+      if (!socket || (held.until !== null && e.id <= (held.until[e.shard ?? 0] ?? 0))) continue;
       if (e.rooms.some((r) => socket.rooms.has(r)) && !(skipRoom && socket.rooms.has(skipRoom))) held.events.push(e);
     }
     return ids;
