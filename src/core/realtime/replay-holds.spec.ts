@@ -29,9 +29,8 @@ describe('ReplayHolds', () => {
 
   // A client that timed out a connection this process was still recovering retries and recovers here again under
   // the same socket id; the stale socket is ended, but its own recovery was still awaiting Redis and ends later.
-  // Before, the late end found the new socket's hold by id and dropped it with what it held: a connected, recovered
-  // socket that missed events silently (bench:scale at 100,000 on 2026-12-06 found 22 such sockets after a storm;
-  // this is one way there, not shown to be theirs).
+  // Before, the late end found the new socket's hold by id and dropped it with what it held: a connected socket that
+  // said recovered:true and silently missed what came during its replay.
   it("does not let a stale socket's late replay end drop the hold of the new socket with the same id", () => {
     const holds = new ReplayHolds();
     const stale = fakeSocket({ id: 'x', rooms: [ROOM] });
