@@ -55,7 +55,6 @@ function parseArgs(argv) {
     parts,
     holdS: num('hold-s', 300, 0),
     trafficS: num('traffic-s', 120, 1),
-    rate: num('rate', 1000, 1),
     // Several traffic parts in one run, one per rate (room messages/s), on the same connected sockets.
     rates: a.rates ? a.rates.split(',').map((r) => {
       const n = Number(r);
@@ -496,6 +495,14 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
   });
 }
 
+/** Cores busy on the whole machine between two machineCpu() readings (1.0 = one core), everything on it included. */
+function busyCores(from, to) {
+  return +((to.busy - from.busy) / Math.max(0.01, (to.total - from.total) / os.cpus().length)).toFixed(2);
+}
+
+/** nginx's master and its workers. */
+const nginxTree = (pid) => [pid, ...childrenOf(pid)];
+
 /** The machine's busy and total CPU seconds so far, all cores (/proc/stat): what everything on it used, ours or not. */
 function machineCpu() {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -523,7 +530,7 @@ function watchStorm({ handle, load, ports, nginxPid, redisPid, probeDir, profDir
   /** @type {Map<number, number>} pid → CPU seconds when first seen (0 for the restarted process: its boot counts) */
   const cpu0 = new Map();
   const cpuOf = (pid) => cpuSecondsOf([pid]);
-  const nginxPids = () => [nginxPid, ...childrenOf(nginxPid)];
+  const nginxPids = () => nginxTree(nginxPid);
   const start = { nginx: cpuSecondsOf(nginxPids()), redis: redisPid ? cpuOf(redisPid) : 0, load: cpuSecondsOf(load.pids), machine: machineCpu() };
   const timeline = [];
   let last = start;
@@ -575,7 +582,7 @@ function watchStorm({ handle, load, ports, nginxPid, redisPid, probeDir, profDir
       redis: d(cur.redis, last.redis),
       load: d(cur.load, last.load),
       // The whole machine's cores busy in this interval (1.0 = one core), everything on it included.
-      machineBusy: +((cur.machine.busy - last.machine.busy) / Math.max(0.01, (cur.machine.total - last.machine.total) / os.cpus().length)).toFixed(2),
+      machineBusy: busyCores(last.machine, cur.machine),
     });
     last = cur;
     lastApi = apiNow;
@@ -634,7 +641,6 @@ function watchStorm({ handle, load, ports, nginxPid, redisPid, probeDir, profDir
       stopped = true;
       await loop;
       await sample().catch(() => undefined);
-      const restarted = pidOn.get(restartedPort) ?? 0;
       const apiCpu = handle.apiPorts.map((p) => {
         const pid = pidOn.get(p);
         return pid && pid !== killedPid ? cpuOf(pid) - (cpu0.get(pid) ?? 0) : 0; // the killed one's last second is lost
@@ -645,20 +651,15 @@ function watchStorm({ handle, load, ports, nginxPid, redisPid, probeDir, profDir
       const redisCpuS = redisPid ? cpuOf(redisPid) - start.redis : 0;
       const loadCpuS = cpuSecondsOf(load.pids) - start.load;
       const per = (x) => +((x * 1000) / Math.max(1, reconnects)).toFixed(2);
-      let profile;
-      if (profiling) {
-        const file = path.join(profDir, `${kind}-storm-${restarted}.cpuprofile`);
-        await probe(probeDir, profiling, `profile-stop ${file}`, 120000)
-          .then(() => (profile = { file, ...summarize(JSON.parse(fs.readFileSync(file, 'utf8')), reconnects) }))
-          .catch((e) => log(`profile-stop: ${e.message}`));
-      }
-      let otherProfile;
-      if (otherProfiled) {
-        const file = path.join(profDir, `${kind}-storm-other-${otherProfiled}.cpuprofile`);
-        await probe(probeDir, otherProfiled, `profile-stop ${file}`, 120000)
-          .then(() => (otherProfile = { file, ...summarize(JSON.parse(fs.readFileSync(file, 'utf8')), reconnects) }))
-          .catch((e) => log(`profile-stop (other): ${e.message}`));
-      }
+      /** Stops a profile started with probe.js and summarizes it per reconnect (undefined if it failed). */
+      const stopProfile = (pid, name) => {
+        const file = path.join(profDir, `${kind}-storm-${name}${pid}.cpuprofile`);
+        return probe(probeDir, pid, `profile-stop ${file}`, 120000)
+          .then(() => ({ file, ...summarize(JSON.parse(fs.readFileSync(file, 'utf8')), reconnects) }))
+          .catch((e) => void log(`profile-stop ${name}${pid}: ${e.message}`));
+      };
+      const profile = profiling ? await stopProfile(profiling, '') : undefined;
+      const otherProfile = otherProfiled ? await stopProfile(otherProfiled, 'other-') : undefined;
       return {
         cpu: {
           restartedApiS: +restartedCpuS.toFixed(1),
@@ -672,7 +673,7 @@ function watchStorm({ handle, load, ports, nginxPid, redisPid, probeDir, profDir
           redisMsPerReconnect: per(redisCpuS),
           loadMsPerReconnect: per(loadCpuS),
           // Everything this machine ran meanwhile, ours or not (2 shared cores: the rest is other work).
-          machineBusyCores: +((machineCpu().busy - start.machine.busy) / Math.max(0.01, (machineCpu().total - start.machine.total) / os.cpus().length)).toFixed(2),
+          machineBusyCores: busyCores(start.machine, machineCpu()),
         },
         restart: { ...restartSeen, ...(restartSeen.listeningS !== undefined ? { backAfterListeningS: +(backS - restartSeen.listeningS).toFixed(1) } : {}) },
         timeline,
@@ -802,13 +803,12 @@ async function runKind(kind, o, env, fixtures) {
     if (o.parts.includes('traffic')) {
       const pub = await publisherFor(kind, env);
       const redisPid = listenerPid(Number(new URL(env.REDIS_URL).port));
-      const nginxPids = () => [nginxPid, ...childrenOf(nginxPid)];
       try {
         for (const rate of o.rates) {
           await load.ask({ cmd: 'mark' }, 'marked');
           await load.ask({ cmd: 'traffic', total: rate * o.trafficS, rooms: fixtures.projects.length }, 'trafficOn');
           await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
-          const cpu0 = { nginx: cpuSecondsOf(nginxPids()), redis: redisPid ? cpuSecondsOf([redisPid]) : 0, machine: machineCpu() };
+          const cpu0 = { nginx: cpuSecondsOf(nginxTree(nginxPid)), redis: redisPid ? cpuSecondsOf([redisPid]) : 0, machine: machineCpu() };
           const run = startPublishing(pub, fixtures.projects, rate, rate * o.trafficS);
           const sent = await run.done;
           const drainS = await load.drain(sent.sent * o.roomSize);
@@ -835,9 +835,9 @@ async function runKind(kind, o, env, fixtures) {
             dropped: r.disconnects,
             apiCpuUsPerDelivery: usPer(lag.reduce((a, l) => a + l.cpu * l.seconds, 0)),
             // The rest of the machine per delivery over the same publishing and drain.
-            nginxCpuUsPerDelivery: usPer(cpuSecondsOf(nginxPids()) - cpu0.nginx),
+            nginxCpuUsPerDelivery: usPer(cpuSecondsOf(nginxTree(nginxPid)) - cpu0.nginx),
             redisCpuUsPerDelivery: redisPid ? usPer(cpuSecondsOf([redisPid]) - cpu0.redis) : undefined,
-            machineBusyCores: +((m1.busy - cpu0.machine.busy) / Math.max(0.01, (m1.total - cpu0.machine.total) / os.cpus().length)).toFixed(2),
+            machineBusyCores: busyCores(cpu0.machine, m1),
             lagP99ms: lag.map((l) => l.lagP99),
             lagMaxMs: lag.map((l) => l.lagMax),
             apiCpu: lag.map((l) => l.cpu),
