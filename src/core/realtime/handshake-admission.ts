@@ -24,8 +24,9 @@ type EngineConnection = EventEmitter;
  * is CPU-bound, so that waste was the storm's time (bench:scale, 10,000 clients back: 256 took 34-53 s
  * and 4.8-6.1 ms of machine CPU per reconnect, 1,024 and 2,048 took 23-24 s and 3.1-3.3 ms; at 100,000
  * sockets on 8 processes, 12,250 clients of a killed one: 256 took 171 s, 5,834 told recovered:false,
- * 63,737 refusals, 1,024 took 77 s, all recovered, 14,949 refusals; bench/RESULTS.md). A bound that grew with the answer rate let 1,478 clients reach socket.io-client's
- * 20 s timeout: "pending" ends at CONNECT, and a recovering socket's replay runs after it, unbounded.
+ * 63,737 refusals, 1,024 took 77 s, all recovered, 14,949 refusals; bench/RESULTS.md). A bound that grew
+ * with the answer rate let 1,478 clients reach socket.io-client's 20 s timeout: "pending" ends at
+ * CONNECT, and a recovering socket's replay runs after it, unbounded.
  * socket_handshakes_total{result} and socket_handshakes_pending show it working.
  */
 export class HandshakeAdmission {
