@@ -16,6 +16,7 @@ import { RecentRevocations, RevocationMarked } from './recent-revocations';
 import { checkWebsocketTransport, checkWsSender, sendPreEncodedFramesUnderThreshold } from '../patches/engine-io';
 import { checkSubscribeMessages, SharedHandlerBinder, shareGatewayHandlers } from '../patches/nest-websockets';
 import { reportPatch } from '../patches/patch-check';
+import { checkPreConnectSockets } from '../patches/socket-io';
 import { checkDeflateAccept, compactDeflate, shareNegotiatedDeflateParams } from '../patches/ws';
 import { EventLog } from './event-log';
 import { recoveryAdapter } from './recovery-adapter';
@@ -82,6 +83,8 @@ export class RealtimeIoAdapter extends IoAdapter {
       connectionStateRecovery: { maxDisconnectionDuration: rt.recoveryWindowMs, skipMiddlewares: false },
       adapter: recoveryAdapter(this.app.get(EventLog), connections.sessions) as never,
     }) as Server;
+    // Required (core/patches/socket-io.ts): the recovery adapter reads it to keep a recovered socket out of a twin's clean-up.
+    reportPatch(checkPreConnectSockets(server.of('/')), 'required');
     if (rt.compressionThresholdBytes > 0) {
       // Optional patches (core/patches): a shape that changed leaves the library's own path, with a warning and library_patch_active 0.
       if (reportPatch(checkWebsocketTransport(), 'optional').ok && reportPatch(checkWsSender(), 'optional').ok) sendPreEncodedFramesUnderThreshold();

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
 import { Adapter, Session } from 'socket.io-adapter';
+import { preConnectSocket } from '../patches/socket-io';
 import { EventLog } from './event-log';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import { userRoom } from './realtime.contract';
@@ -41,8 +42,21 @@ export function recoveryAdapter(log: EventLog, sessions: SocketSessionStore): ty
       });
       if (!history || history.gap) return null as unknown as Session;
       const recovery: PendingRecovery = { userId: stored.userId, rooms: stored.rooms, offset };
-      // The session is consumed: a second reconnect with the same pid cannot replay it twice.
-      await sessions.remove(pid).catch(() => undefined);
+      // The session is consumed: a second reconnect with the same pid cannot replay it twice. Two that
+      // read it at the same time (a client that gave up on the first while Redis answered) both get
+      // here: only the one whose delete removed it recovers, the other starts afresh (recovered: false).
+      const claimed = await sessions.remove(pid).catch(() => 1);
+      if (claimed === 0) {
+        logger.warn({ sid: stored.sid }, 'session recovered by another handshake at the same time, this one starts afresh');
+        return null as unknown as Session;
+      }
+      // A socket of this id still in the middlewares here (its client left that handshake and came back):
+      // when socket.io drops it, its clean-up takes the id out of every room and out of the namespace,
+      // which would leave the socket recovered now connected and deaf. This one starts afresh instead.
+      if (preConnectSocket(this.nsp as Namespace, stored.sid)) {
+        logger.warn({ sid: stored.sid }, 'a socket of this session is still handshaking here, recovery refused');
+        return null as unknown as Session;
+      }
       // A client that gave up on a connection this process still holds (a connect timeout or a missed
       // ping under load) recovers here under the same socket id. The stale socket is ended first: its
       // clean-up, whenever it came, would take that id out of its rooms and the namespace, leaving the

@@ -137,6 +137,16 @@ describe('SocketRooms (room membership with its rules, and the stored session th
     expect(saved.map((x) => x.how)).toEqual(['saveSoon']);
   });
 
+  it('stores nothing for a socket already ended: a late save would bring back the session a recovery consumed', async () => {
+    const { rooms, saved } = setUp();
+    const s = fakeSocket({ principal: alice, rooms: ['project:1'] });
+    await rooms.save(s.socket);
+    s.socket.disconnect();
+    await rooms.save(s.socket);
+    await expect(rooms.join(s.socket, alice, 'project:3')).resolves.toBeUndefined();
+    expect(saved.map((x) => x.session.rooms)).toEqual([['project:1']]);
+  });
+
   it("refreshes the stored sessions of this process's authenticated sockets, every third of the recovery window", async () => {
     jest.useFakeTimers();
     try {

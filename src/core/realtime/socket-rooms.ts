@@ -141,7 +141,10 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
   async save(socket: AppSocket, first = false): Promise<void> {
     const pid = pidOf(socket);
     const principal = socket.data.principal;
-    if (!pid || !principal) return;
+    // A socket already ended (a recovery of its session took it over, or its client left) writes nothing:
+    // a late save (a room join or a recovery still running) would bring back, or overwrite, the session the
+    // recovery consumed, and a second recovery of it could land beside a twin of the same id.
+    if (!pid || !principal || !socket.connected) return;
     const session = { sid: socket.id, pid, nsp: socket.nsp.name, userId: principal.id, rooms: socket.data.rooms };
     await (first ? this.sessions.saveSoon(session) : this.sessions.save(session));
   }

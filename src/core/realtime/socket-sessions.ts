@@ -137,7 +137,8 @@ export class SocketSessionStore {
     await Promise.all(calls);
   }
 
-  async remove(pid: string): Promise<void> {
-    await this.redis.del(this.key(pid));
+  /** Deletes the session; how many were deleted (0: it was gone already, e.g. consumed by another recovery). */
+  async remove(pid: string): Promise<number> {
+    return this.redis.del(this.key(pid));
   }
 }
