@@ -18,7 +18,7 @@ export interface FakeSocket {
  * A Socket.IO socket as the realtime classes use it (rooms, data, emit, join,
  * leave, disconnect), in memory, for unit specs at their seams.
  */
-export function fakeSocket(opts: { id?: string; pid?: string; nsp?: string; principal?: Principal; rooms?: string[]; connected?: boolean } = {}): FakeSocket {
+export function fakeSocket(opts: { id?: string; pid?: string; nsp?: string; principal?: Principal; rooms?: string[]; connected?: boolean; namespaceSockets?: Map<string, unknown> } = {}): FakeSocket {
   const id = opts.id ?? 's1';
   const sent: Sent[] = [];
   const rooms = new Set<string>([id]);
@@ -27,7 +27,7 @@ export function fakeSocket(opts: { id?: string; pid?: string; nsp?: string; prin
   const socket = {
     id,
     pid: opts.pid ?? `pid-${id}`,
-    nsp: { name: opts.nsp ?? '/realtime' },
+    nsp: { name: opts.nsp ?? '/realtime', sockets: opts.namespaceSockets ?? new Map() },
     connected: opts.connected ?? true,
     rooms,
     handshake: { issued: Date.now() },

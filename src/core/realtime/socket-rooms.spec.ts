@@ -137,14 +137,39 @@ describe('SocketRooms (room membership with its rules, and the stored session th
     expect(saved.map((x) => x.how)).toEqual(['saveSoon']);
   });
 
-  it('stores nothing for a socket already ended: a late save would bring back the session a recovery consumed', async () => {
-    const { rooms, saved } = setUp();
-    const s = fakeSocket({ principal: alice, rooms: ['project:1'] });
-    await rooms.save(s.socket);
-    s.socket.disconnect();
-    await rooms.save(s.socket);
-    await expect(rooms.join(s.socket, alice, 'project:3')).resolves.toBeUndefined();
-    expect(saved.map((x) => x.session.rooms)).toEqual([['project:1']]);
+  it('a subscribe whose socket ended during its check lands where the recovery of that session is', async () => {
+    const slowCheck = () => {
+      let pass = () => undefined as void;
+      const passed = new Promise<void>((resolve) => (pass = resolve));
+      return { checks: { assert: () => passed, may: async () => true } as unknown as RoomAccess, pass: () => pass() };
+    };
+    // Nobody has recovered it yet: the stored session lists the room, for the recovery to come.
+    {
+      const { checks, pass } = slowCheck();
+      const { rooms, saved } = setUp([], checks);
+      const s = fakeSocket({ principal: alice, rooms: ['project:1'] });
+      const joining = rooms.join(s.socket, alice, 'project:3');
+      s.socket.disconnect();
+      pass();
+      await joining;
+      expect(saved.map((x) => x.session.rooms)).toEqual([['project:1', 'project:3']]);
+    }
+    // The client already recovered here (the same id): the recovered socket joins it, and its session says so.
+    {
+      const { checks, pass } = slowCheck();
+      const { rooms, saved } = setUp([], checks);
+      const namespaceSockets = new Map<string, unknown>();
+      const old = fakeSocket({ principal: alice, rooms: ['project:1'], namespaceSockets });
+      const recovered = fakeSocket({ principal: alice, rooms: ['project:1'], namespaceSockets });
+      const joining = rooms.join(old.socket, alice, 'project:3');
+      old.socket.disconnect();
+      namespaceSockets.set(recovered.socket.id, recovered.socket);
+      pass();
+      await joining;
+      expect(recovered.socket.rooms.has('project:3')).toBe(true);
+      expect(recovered.socket.data.rooms).toEqual(['project:1', 'project:3']);
+      expect(saved.map((x) => x.session.rooms)).toEqual([['project:1', 'project:3']]);
+    }
   });
 
   it("refreshes the stored sessions of this process's authenticated sockets, every third of the recovery window", async () => {

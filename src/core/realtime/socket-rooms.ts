@@ -6,6 +6,7 @@ import { BadRequestError, DomainError, ForbiddenError } from '../errors/domain-e
 import { REDIS_PER_TURN } from '../redis/redis.module';
 import type { RedisClient } from '../redis/redis.factory';
 import type { Principal } from '../session/principal';
+import { preConnectSocket } from '../patches/socket-io';
 import { ClusterState } from './cluster-state';
 import { userRoom } from './realtime.contract';
 import { RecentRevocations } from './recent-revocations';
@@ -92,7 +93,36 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
     // concat, not [...rooms, room]: the spread leaves room for 16 more entries in every socket's list.
     s.data.rooms = s.data.rooms.concat(room);
     await socket.join(room);
+    if (!s.connected) return this.joinAfterEnd(s, user, room);
     await this.save(s);
+  }
+
+  /**
+   * The socket ended while its `subscribe` was being checked (its client gave up on the connection and
+   * reconnects): the client never saw the ack, and socket.io-client does not send it again, so a recovery
+   * that did not carry the room would leave the client recovered and deaf to it. The room goes where the
+   * recovery of this session is: the socket that recovered it here (same id), the one still in its
+   * handshake (its pending recovery's rooms, checked again there), or, when the client has not come back
+   * yet, the stored session its recovery will read. A client that recovers on another process before this
+   * save lands misses the room (no ack: its subscription is unknown to it).
+   */
+  private async joinAfterEnd(socket: AppSocket, user: Principal, room: string): Promise<void> {
+    const recovered = socket.nsp.sockets.get(socket.id) as AppSocket | undefined;
+    if (recovered && recovered !== socket) {
+      if (!recovered.connected || recovered.data.principal?.id !== user.id) return;
+      if (recovered.data.rooms.includes(room) || recovered.data.rooms.length >= this.config.realtime.maxRoomsPerSocket) return;
+      recovered.data.rooms = recovered.data.rooms.concat(room);
+      await recovered.join(room);
+      await this.save(recovered);
+      return;
+    }
+    const recovering = preConnectSocket(socket.nsp, socket.id) as AppSocket | undefined;
+    const pending = recovering?.data?.recovery;
+    if (pending) {
+      if (pending.userId === user.id && !pending.rooms.includes(room)) pending.rooms = pending.rooms.concat(room);
+      return;
+    }
+    await this.save(socket);
   }
 
   /** `unsubscribe`: only a room the socket asked for. */
@@ -141,10 +171,7 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
   async save(socket: AppSocket, first = false): Promise<void> {
     const pid = pidOf(socket);
     const principal = socket.data.principal;
-    // A socket already ended (a recovery of its session took it over, or its client left) writes nothing:
-    // a late save (a room join or a recovery still running) would bring back, or overwrite, the session the
-    // recovery consumed, and a second recovery of it could land beside a twin of the same id.
-    if (!pid || !principal || !socket.connected) return;
+    if (!pid || !principal) return;
     const session = { sid: socket.id, pid, nsp: socket.nsp.name, userId: principal.id, rooms: socket.data.rooms };
     await (first ? this.sessions.saveSoon(session) : this.sessions.save(session));
   }
