@@ -42,6 +42,26 @@ describe('JobAnnouncer', () => {
     expect(none.sent).toEqual([]);
   });
 
+  it('tells the worker which jobs it announces at all, so nothing is built for the others', () => {
+    const { realtime } = recorder();
+    expect(new JobAnnouncer(realtime, 'all').announces(job({}))).toBe(true);
+    expect(new JobAnnouncer(realtime, 'owned').announces(job({}))).toBe(false);
+    expect(new JobAnnouncer(realtime, 'owned').announces(job({ userId: '3' }))).toBe(true);
+    expect(new JobAnnouncer(realtime, 'none').announces(job({ userId: 3 }))).toBe(false);
+  });
+
+  it('turns a realtime service that throws while sending into a rejected announcement, never a throw into the job', async () => {
+    const throwing = {
+      toRooms: () => {
+        throw new Error('payload cannot be encoded');
+      },
+    } as unknown as RealtimeService;
+    const a = new JobAnnouncer(throwing, 'all');
+    let sent: Promise<unknown> | undefined;
+    expect(() => (sent = a.started('default', job({})))).not.toThrow();
+    await expect(sent).rejects.toThrow('payload cannot be encoded');
+  });
+
   it('sends job:failed with the error and the attempts', async () => {
     const { sent, realtime } = recorder();
     await new JobAnnouncer(realtime).failed('default', job({}, { attemptsMade: 3, opts: { attempts: 3 } } as Partial<Job>), new Error('boom'));

@@ -31,23 +31,28 @@ export class JobAnnouncer {
   constructor(
     private readonly realtime: RealtimeService,
     /** QUEUE_JOB_EVENTS: every job, only jobs with an owner, or none. */
-    private readonly announces: 'all' | 'owned' | 'none' = 'all',
+    private readonly mode: 'all' | 'owned' | 'none' = 'all',
   ) {}
 
-  started(queue: string, job: Job): Promise<void> {
+  /** Whether this job's events are sent at all (QUEUE_JOB_EVENTS): the worker skips building them for jobs that are not. */
+  announces(job: Job): boolean {
+    return this.mode === 'all' || (this.mode === 'owned' && payloadOwner(job.data) !== undefined);
+  }
+
+  started(queue: string, job: Job): Promise<unknown> {
     return this.send(queue, job, 'job:started', { progress: progressOf(job), status: 'active', attempt: job.attemptsMade + 1, jobName: job.name });
   }
 
-  progress(queue: string, job: Job, progress: number, extra: Partial<JobProgressPayload> = {}): Promise<void> {
+  progress(queue: string, job: Job, progress: number, extra: Partial<JobProgressPayload> = {}): Promise<unknown> {
     return this.send(queue, job, 'job:progress', { ...extra, progress, status: 'active' });
   }
 
-  completed(queue: string, job: Job, result?: unknown): Promise<void> {
+  completed(queue: string, job: Job, result?: unknown): Promise<unknown> {
     return this.send(queue, job, 'job:completed', { progress: 100, status: 'completed', jobName: job.name, result: result ?? null, duration: Date.now() - job.timestamp });
   }
 
   /** Sent once the job has failed for good; attemptsMade counts the attempt that just failed. */
-  failed(queue: string, job: Job, err: Error): Promise<void> {
+  failed(queue: string, job: Job, err: Error): Promise<unknown> {
     return this.send(queue, job, 'job:failed', {
       progress: progressOf(job),
       status: 'failed',
@@ -76,17 +81,27 @@ export class JobAnnouncer {
     });
   }
 
-  private async send(queue: string, job: Job, event: string, fields: Omit<JobProgressPayload, 'jobId' | 'queueName'>): Promise<void> {
+  /**
+   * Not async: the event's own promise is returned (two events per job; an async wrapper cost a promise and a
+   * microtask more each). A synchronous throw still comes back as a rejection, never into the caller's job.
+   */
+  private send(queue: string, job: Job, event: string, fields: Omit<JobProgressPayload, 'jobId' | 'queueName'>): Promise<unknown> {
     // Ids are numbers on the wire (docs/seeds.md); a job dispatched with a numeric string owner is read as one.
     const owner = payloadOwner(job.data);
-    if (this.announces === 'none' || (this.announces === 'owned' && owner === undefined)) return;
+    if (this.mode === 'none' || (this.mode === 'owned' && owner === undefined)) return NOTHING_SENT;
     const jobId = String(job.id);
     // Object.assign over a literal, not spreads: two payloads per job, and the spreads cost ~1 KB of garbage each (bench/queues).
     const payload: JobProgressPayload = Object.assign(owner === undefined ? { jobId, queueName: queue } : { jobId, queueName: queue, userId: owner }, fields);
     const rooms = owner === undefined ? [jobRoom(queue, jobId), queueRoom(queue)] : [jobRoom(queue, jobId), queueRoom(queue), userRoom(owner)];
-    await this.realtime.toRooms(rooms, event, payload);
+    try {
+      return this.realtime.toRooms(rooms, event, payload);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 }
+
+const NOTHING_SENT: Promise<unknown> = Promise.resolve();
 
 function progressOf(job: Job): number {
   return typeof job.progress === 'number' ? job.progress : 0;

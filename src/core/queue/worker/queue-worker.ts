@@ -334,7 +334,7 @@ export class QueueWorker {
    * round trip per 5 ms in a worker), so job:completed never overtakes job:started; the job does not wait
    * for them (two waits per job cost most of a short job's throughput, bench/queues).
    */
-  private announce(sent: Promise<void>): void {
+  private announce(sent: Promise<unknown>): void {
     this.announcing++;
     sent.then(this.announceSettled, this.announceSettled);
   }
@@ -363,6 +363,8 @@ export class QueueWorker {
     let error: Error | undefined;
     const batches = this.batches;
     const batchId = batches ? BatchTracker.batchOf(job) : undefined;
+    // QUEUE_JOB_EVENTS=none (or owned, for a job without an owner): nothing is built for its events at all.
+    const announcesJob = this.announcer.announces(job);
     let skipped = false;
     try {
       if (!handler) throw new UnrecoverableError(`No handler is registered for job "${job.name}"`);
@@ -370,8 +372,8 @@ export class QueueWorker {
       skipped = batchId !== undefined && batches !== undefined && (await batches.isCancelled(batchId));
       if (skipped) result = { skipped: 'batch cancelled' };
       else {
-        this.announce(this.announcer.started(queue, job));
-        const onProgress = (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).catch(() => undefined);
+        if (announcesJob) this.announce(this.announcer.started(queue, job));
+        const onProgress = (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).then(ignore, ignore);
         if (job.attemptsMade === 0 && !job.opts.repeat) {
           const waitS = Math.max(0, Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000;
           queueJobWait.observe({ queue }, waitS);
@@ -430,7 +432,7 @@ export class QueueWorker {
           }
         }
         queueJobDuration.observe({ queue, name: job.name, status: 'completed' }, seconds);
-        this.announce(this.announcer.completed(queue, job, result));
+        if (announcesJob) this.announce(this.announcer.completed(queue, job, result));
         if (next && !(startCovered && next.index === index)) next = await this.starts.confirm(next, marks, token);
         return next;
       }
@@ -522,6 +524,8 @@ export class QueueWorker {
     );
   }
 }
+
+function ignore(): void {}
 
 function ownerOf(job: Job): string | undefined {
   const data = job.data as { userId?: unknown } | undefined;

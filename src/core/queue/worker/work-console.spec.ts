@@ -87,6 +87,17 @@ describe('WorkConsole (artisan-style job lines)', () => {
     expect(turn.scheduled).toBe(2);
   });
 
+  it('writes the lines before the event loop moves on: before an immediate queued earlier runs', async () => {
+    const out = sink();
+    const c = new WorkConsole(out, false, at);
+    const writesSeenByImmediate = new Promise<number>((resolve) => setImmediate(() => resolve(out.writes)));
+    c.started('a', 'default:1');
+    await Promise.resolve();
+    c.finished('a', 'default:1', true, 0.01);
+    expect(await writesSeenByImmediate).toBe(1);
+    expect(out.text.trimEnd().split('\n')).toHaveLength(2);
+  });
+
   it('writes pending job lines before a note, at once', () => {
     const out = sink();
     const turn = deferred();

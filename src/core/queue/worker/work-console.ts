@@ -21,9 +21,11 @@ const PLAIN_WIDTH = 80;
  * Coloured and as wide as the terminal on a TTY, 80 columns and no escape codes otherwise (logs,
  * Supervisor files). JSON logs stay on stderr. `--quiet` makes it print nothing.
  *
- * The lines of one event-loop turn leave in one write (`defer`, setImmediate by default): two
- * writes per job were two syscalls per trivial job (bench/queues). `flush()` writes what is left at
- * once; `note()` does too, so a note never overtakes a job line.
+ * The lines of one event-loop callback leave in one write (`defer`, process.nextTick by default: after
+ * every promise that callback settled, so one Redis reply's jobs share a write): two writes per job were
+ * two syscalls per trivial job (bench/queues). Not setImmediate: a pending immediate makes the event loop
+ * poll once more without blocking before it waits, an extra epoll_wait per job at --concurrency=1.
+ * `flush()` writes what is left at once; `note()` does too, so a note never overtakes a job line.
  */
 export class WorkConsole {
   private pending = '';
@@ -40,7 +42,7 @@ export class WorkConsole {
     private readonly quiet = false,
     /** Epoch milliseconds. */
     private readonly now: () => number = Date.now,
-    private readonly defer: (flush: () => void) => void = (flush) => void setImmediate(flush),
+    private readonly defer: (flush: () => void) => void = (flush) => process.nextTick(flush),
   ) {}
 
   started(name: string, ref: string): void {
