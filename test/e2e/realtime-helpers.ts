@@ -146,14 +146,23 @@ export function takeSseEvents(buffer: string, events: SseEvent[]): string {
   return buffer;
 }
 
-export async function readSse(res: Response, count: number, timeoutMs = 15000): Promise<{ id: string; event: string; data: Record<string, unknown> }[]> {
+/**
+ * Reads the stream until `count` events (and, with `until`, one it accepts) arrived, or the timeout. Events of
+ * other rooms of the stream (a user's notifications) can come between: `until` waits for the one that matters.
+ */
+export async function readSse(
+  res: Response,
+  count: number,
+  timeoutMs = 15000,
+  until?: (e: { event: string; data: Record<string, unknown> }) => boolean,
+): Promise<{ id: string; event: string; data: Record<string, unknown> }[]> {
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   const events: { id: string; event: string; data: Record<string, unknown> }[] = [];
   let buffer = '';
   const deadline = Date.now() + timeoutMs;
   try {
-    while (events.length < count && Date.now() < deadline) {
+    while ((events.length < count || (until !== undefined && !events.some(until))) && Date.now() < deadline) {
       const chunk = await Promise.race([
         reader.read(),
         new Promise<{ done: true; value: undefined }>((r) => setTimeout(() => r({ done: true, value: undefined }), Math.max(1, deadline - Date.now()))),
