@@ -86,9 +86,9 @@ export class JobAnnouncer {
    * microtask more each). A synchronous throw still comes back as a rejection, never into the caller's job.
    */
   private send(queue: string, job: Job, event: string, fields: Omit<JobProgressPayload, 'jobId' | 'queueName'>): Promise<unknown> {
+    if (!this.announces(job)) return NOTHING_SENT;
     // Ids are numbers on the wire (docs/seeds.md); a job dispatched with a numeric string owner is read as one.
     const owner = payloadOwner(job.data);
-    if (this.mode === 'none' || (this.mode === 'owned' && owner === undefined)) return NOTHING_SENT;
     const jobId = String(job.id);
     // Object.assign over a literal, not spreads: two payloads per job, and the spreads cost ~1 KB of garbage each (bench/queues).
     const payload: JobProgressPayload = Object.assign(owner === undefined ? { jobId, queueName: queue } : { jobId, queueName: queue, userId: owner }, fields);

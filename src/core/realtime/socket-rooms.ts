@@ -86,13 +86,18 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
     await this.access.assert(user, room);
     // Access lost while the check ran reached AccessRevocations before the socket was in the room: too late for it to act.
     if (this.revocations.revokedSince(user.id, room, checkedAt)) throw new ForbiddenError('You may not subscribe to this room');
+    await this.enter(s, user, room);
+  }
+
+  /** A checked room: listed (within the per-socket limit), joined, stored in the session. */
+  private async enter(s: AppSocket, user: Principal, room: string): Promise<void> {
     if (s.data.rooms.includes(room)) return;
     if (s.data.rooms.length >= this.config.realtime.maxRoomsPerSocket) {
       throw new DomainError('room_limit', `At most ${this.config.realtime.maxRoomsPerSocket} rooms per socket`);
     }
     // concat, not [...rooms, room]: the spread leaves room for 16 more entries in every socket's list.
     s.data.rooms = s.data.rooms.concat(room);
-    await socket.join(room);
+    await s.join(room);
     if (!s.connected) return this.joinAfterEnd(s, user, room);
     await this.save(s);
   }
@@ -109,11 +114,7 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
   private async joinAfterEnd(socket: AppSocket, user: Principal, room: string): Promise<void> {
     const recovered = socket.nsp.sockets.get(socket.id) as AppSocket | undefined;
     if (recovered && recovered !== socket) {
-      if (!recovered.connected || recovered.data.principal?.id !== user.id) return;
-      if (recovered.data.rooms.includes(room) || recovered.data.rooms.length >= this.config.realtime.maxRoomsPerSocket) return;
-      recovered.data.rooms = recovered.data.rooms.concat(room);
-      await recovered.join(room);
-      await this.save(recovered);
+      if (recovered.connected && recovered.data.principal?.id === user.id) await this.enter(recovered, user, room);
       return;
     }
     const recovering = preConnectSocket(socket.nsp, socket.id) as AppSocket | undefined;
