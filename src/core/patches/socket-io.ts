@@ -10,7 +10,8 @@ import { installedVersion, PatchCheck } from './patch-check';
  * the first handshake and recovered again), it is left connected, told `recovered: true`, and
  * deaf: in no room and not in the namespace (22 sockets in a 100,000-socket kill storm,
  * bench/RESULTS.md). The recovery adapter reads this map to refuse such a recovery, and SocketRooms
- * to hand a `subscribe` that finished after its socket ended to the recovery still in its handshake.
+ * to hand a `subscribe` that finished after its socket ended to the recovery still in its handshake
+ * (and to leave the session to that recovery when an ended one finishes: `saveRecovered`).
  *
  * Required: without the read the silent loss above comes back. Read only; nothing is written.
  *

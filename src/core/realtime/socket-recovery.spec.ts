@@ -33,7 +33,7 @@ const event = (id: number, rooms: string[], eventType = 'job:progress', extra: P
   ...extra,
 });
 
-function setUp(history: HistoryRead, currentId = 0) {
+function setUp(history: HistoryRead, currentId = 0, whileReading: () => Promise<void> = async () => undefined) {
   const replays: { began: string[]; ended: [string, string | number][] } = { began: [], ended: [] };
   const hub = {
     beginReplay: (socket: Socket) => void replays.began.push(socket.id),
@@ -43,6 +43,7 @@ function setUp(history: HistoryRead, currentId = 0) {
   const log = {
     readAfter: async (rooms: string[], after: string) => {
       reads.push({ rooms: [...rooms].sort(), after });
+      await whileReading();
       return history;
     },
     currentPosition: async () => [currentId],
@@ -54,7 +55,7 @@ function setUp(history: HistoryRead, currentId = 0) {
   const revocations = new RecentRevocations();
   const rooms = new SocketRooms(config, access, cluster, store, { all: () => [] } as unknown as SocketNamespaces, revocations);
   const recovery = new SocketRecovery(hub, log, routing, rooms, new SocketLogout(revocations));
-  return { recovery, replays, reads, saved, revocations };
+  return { recovery, replays, reads, saved, revocations, rooms };
 }
 
 describe('SocketRecovery (replay on reconnect: rooms re-checked, exactly what was missed, all or nothing)', () => {
@@ -84,6 +85,19 @@ describe('SocketRecovery (replay on reconnect: rooms re-checked, exactly what wa
     expect(s.socket.data.rooms).toEqual(['project:1']);
     expect(saved.map((x) => x.rooms)).toEqual([['project:1']]);
     expect(replays).toEqual({ began: ['s1'], ended: [['s1', '15']] });
+  });
+
+  it('saves the session once, when the recovery is done: a save asked for meanwhile would have stored a list still being rebuilt', async () => {
+    const s = fakeSocket({ principal: alice });
+    const savedDuring: StoredSession[][] = [];
+    const { recovery, saved, rooms } = setUp({ gap: false, events: [] }, 0, async () => {
+      await rooms.save(s.socket); // e.g. a subscribe that passed its check while the recovery read history
+      savedDuring.push([...saved]);
+    });
+    await recovery.recover(s.socket, alice, pending, undefined);
+    expect(savedDuring).toEqual([[]]);
+    expect(saved.map((x) => x.rooms)).toEqual([['project:1']]);
+    expect(s.socket.data.recovering).toBeUndefined();
   });
 
   it('leaves out an event its namespace skips for the sender (typing to its own user room)', async () => {

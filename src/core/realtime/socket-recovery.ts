@@ -28,6 +28,7 @@ export class SocketRecovery {
 
   async recover(socket: AppSocket, principal: Principal, recovery: PendingRecovery, revocationMark: number | undefined): Promise<void> {
     this.hub.beginReplay(socket);
+    socket.data.recovering = true; // the session is saved once, at the end (SocketRooms.save)
     let lastSent = recovery.offset;
     try {
       this.rooms.joinBase(socket, principal);
@@ -45,8 +46,9 @@ export class SocketRecovery {
         }
       }
       socket.emit('authenticated', { userId: principal.id });
-      await this.rooms.save(socket);
+      await this.rooms.saveRecovered(socket);
     } finally {
+      delete socket.data.recovering;
       this.hub.endReplay(socket, lastSent);
     }
   }

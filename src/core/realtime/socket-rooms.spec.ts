@@ -153,6 +153,8 @@ describe('SocketRooms (room membership with its rules, and the stored session th
       pass();
       await joining;
       expect(saved.map((x) => x.session.rooms)).toEqual([['project:1', 'project:3']]);
+      // The ended socket itself joins nothing: socket.io would keep its id in the room for good.
+      expect(s.socket.rooms.has('project:3')).toBe(false);
     }
     // The client already recovered here (the same id): the recovered socket joins it, and its session says so.
     {
@@ -170,6 +172,60 @@ describe('SocketRooms (room membership with its rules, and the stored session th
       expect(recovered.socket.data.rooms).toEqual(['project:1', 'project:3']);
       expect(saved.map((x) => x.session.rooms)).toEqual([['project:1', 'project:3']]);
     }
+  });
+
+  it('a socket that ended while it was being welcomed joins no room and counts nobody online, and its disconnect counted nobody offline', () => {
+    const { rooms, presence } = setUp();
+    const other = fakeSocket({ id: 's2', principal: alice });
+    rooms.joinBase(other.socket, alice);
+    // The client gave up during the handshake's last read: socket.io ended the socket (its disconnect ran) before joinBase.
+    const ended = fakeSocket({ principal: alice });
+    ended.socket.disconnect();
+    rooms.left(ended.socket);
+    rooms.joinBase(ended.socket, alice);
+    expect([...ended.socket.rooms]).toEqual(['s1']);
+    // alice is still online through her other socket, and offline once it leaves: the count matches the sockets.
+    expect(presence).toEqual(['online 7']);
+    rooms.left(other.socket);
+    rooms.left(other.socket);
+    expect(presence).toEqual(['online 7', 'offline 7']);
+  });
+
+  it('a recovery whose socket ends during the re-check joins nothing more, but still lists every room that passed', async () => {
+    let pass = () => undefined as void;
+    const passed = new Promise<void>((resolve) => (pass = resolve));
+    const checks = { may: async () => passed.then(() => true) } as unknown as RoomAccess;
+    const { rooms } = setUp([], checks);
+    const s = fakeSocket({ principal: alice });
+    const rejoining = rooms.rejoin(s.socket, alice, ['project:1', 'project:3']);
+    s.socket.disconnect();
+    pass();
+    await rejoining;
+    expect([...s.socket.rooms]).toEqual(['s1']);
+    expect(s.socket.data.rooms).toEqual(['project:1', 'project:3']);
+  });
+
+  it("holds a recovering socket's saves until its recovery is done, then saves the whole list once (not over a socket that took its id)", async () => {
+    const { rooms, saved } = setUp();
+    const s = fakeSocket({ principal: alice, rooms: ['project:1'] });
+    s.socket.data.recovering = true;
+    await rooms.join(s.socket, alice, 'project:3');
+    rooms.leaveLost(s.socket, ['project:1']);
+    await new Promise((r) => setImmediate(r));
+    expect(saved).toEqual([]);
+    await rooms.saveRecovered(s.socket);
+    expect(s.socket.data.recovering).toBeUndefined();
+    expect(saved.map((x) => x.session.rooms)).toEqual([['project:3']]);
+
+    // Ended during its recovery: saved (its client recovers from it next), unless another socket of its id is here now.
+    const namespaceSockets = new Map<string, unknown>();
+    const ended = fakeSocket({ id: 'x', principal: alice, rooms: ['project:1'], namespaceSockets });
+    ended.socket.disconnect();
+    await rooms.saveRecovered(ended.socket);
+    expect(saved.map((x) => x.session.sid)).toEqual(['s1', 'x']);
+    namespaceSockets.set('x', fakeSocket({ id: 'x', principal: alice }).socket);
+    await rooms.saveRecovered(ended.socket);
+    expect(saved.map((x) => x.session.sid)).toEqual(['s1', 'x']);
   });
 
   it("refreshes the stored sessions of this process's authenticated sockets, every third of the recovery window", async () => {

@@ -67,16 +67,24 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
     clearInterval(this.touchTimer);
   }
 
-  /** An authenticated socket's own rooms; its first time there counts its user online (presence). */
+  /**
+   * An authenticated socket's own rooms; its first time there counts its user online (presence). A
+   * socket that ended while it was being welcomed (its client gave up) joins nothing: its id would stay
+   * in those rooms for good, and its user would be counted online after its disconnect was counted.
+   */
   joinBase(socket: AppSocket, principal: Principal): void {
-    const wasAuthenticated = socket.rooms.has(BROADCAST_ROOM);
+    if (!socket.connected) return;
     void socket.join([userRoom(principal.id), BROADCAST_ROOM, ...(principal.role === 'admin' ? [ADMINS_ROOM] : [])]);
-    if (!wasAuthenticated) this.cluster.userOnline(principal.id);
+    if (socket.data.online) return;
+    socket.data.online = true;
+    this.cluster.userOnline(principal.id);
   }
 
-  /** The socket disconnected: its user has one socket less (presence). */
+  /** The socket disconnected: its user has one socket less (presence), if this one was counted. */
   left(socket: AppSocket): void {
-    if (socket.data.principal) this.cluster.userOffline(socket.data.principal.id);
+    if (!socket.data.online || !socket.data.principal) return;
+    delete socket.data.online;
+    this.cluster.userOffline(socket.data.principal.id);
   }
 
   /** `subscribe`, `room:join`: after the room rules and the per-socket room limit; refused, nothing changes. */
@@ -97,8 +105,11 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
     }
     // concat, not [...rooms, room]: the spread leaves room for 16 more entries in every socket's list.
     s.data.rooms = s.data.rooms.concat(room);
-    await s.join(room);
+    // An ended socket is out of every room for good (socket.io's clean-up ran): a join now would put its id
+    // back into the room and leave it there, where a later socket of the same id (a recovery) would get the
+    // room's events without having passed its check, and where nothing would ever remove it.
     if (!s.connected) return this.joinAfterEnd(s, user, room);
+    await s.join(room);
     await this.save(s);
   }
 
@@ -153,6 +164,9 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
    * checked again. Each is joined as soon as it passes, so access lost after
    * its check reaches it (`leaveLost`); access lost while it ran is caught
    * here. The session is not saved here: the recovery saves it once it is done.
+   * A socket that ended meanwhile joins nothing more (see `enter`), but its
+   * list is still completed: the session its recovery saves is what the
+   * client's next recovery reads, and a room missing there would be missed silently.
    */
   async rejoin(socket: AppSocket, principal: Principal, rooms: string[]): Promise<void> {
     socket.data.rooms = [];
@@ -160,19 +174,38 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
       const checkedAt = this.revocations.mark();
       if (!(await runInRequestContext(() => this.access.may(principal, room), { userId: String(principal.id) }))) continue;
       if (this.revocations.revokedSince(principal.id, room, checkedAt)) continue;
-      socket.data.rooms = socket.data.rooms.concat(room);
-      void socket.join(room);
+      // A subscribe during the re-check may have listed it already.
+      if (!socket.data.rooms.includes(room)) socket.data.rooms = socket.data.rooms.concat(room);
+      if (socket.connected) void socket.join(room);
     }
+  }
+
+  /**
+   * The recovery is done: saves the session it rebuilt (saves were held while it ran, see `save`). A
+   * recovery whose socket ended still saves it (its client recovers from it next), unless another socket
+   * of the same id is on this process now, in the namespace or still in its handshake: that one
+   * recovered the session and keeps it current.
+   */
+  async saveRecovered(socket: AppSocket): Promise<void> {
+    delete socket.data.recovering;
+    if (!socket.connected) {
+      const current = socket.nsp.sockets.get(socket.id);
+      if ((current && current !== socket) || preConnectSocket(socket.nsp, socket.id)) return;
+    }
+    await this.save(socket);
   }
 
   /**
    * Writes the socket's session (what a recovery needs). `first`: the save right
    * after a handshake, batched with other new sockets' (SocketSessionStore.saveSoon).
+   * Nothing while the socket's own recovery runs (`recovering`): its list is being
+   * rebuilt (rejoin), a save could store part of it, and a recovery elsewhere
+   * would trust that; the recovery saves the whole list once (`saveRecovered`).
    */
   async save(socket: AppSocket, first = false): Promise<void> {
     const pid = pidOf(socket);
     const principal = socket.data.principal;
-    if (!pid || !principal) return;
+    if (!pid || !principal || socket.data.recovering) return;
     const session = { sid: socket.id, pid, nsp: socket.nsp.name, userId: principal.id, rooms: socket.data.rooms };
     await (first ? this.sessions.saveSoon(session) : this.sessions.save(session));
   }

@@ -11,6 +11,10 @@ export interface SocketState {
   rooms: string[];
   authTimer?: NodeJS.Timeout;
   recovery?: PendingRecovery;
+  /** Its recovery (SocketRecovery.recover) is running: that saves the session once, at its end. */
+  recovering?: true;
+  /** Counted in its user's presence (SocketRooms.joinBase), so its disconnect is counted once too. */
+  online?: true;
 }
 
 /** socket.io types `data` per socket as its fourth type parameter (any by default). */
