@@ -38,6 +38,9 @@ let toldDuringTraffic = new Uint8Array(0);
 let recoveredOf = new Uint16Array(0);
 /** disconnects per socket since the traffic began (a socket missing events without ever dropping points at the server or this process) */
 let disconnectsOf = new Uint16Array(0);
+/** Per socket, its last `subscribe`: 0 none sent, 1 sent and not answered (yet), 2 acknowledged, 3 refused. */
+let subscribed = new Uint8Array(0);
+const SUBSCRIBE_STATE = ['never sent', 'no ack', 'ok', 'refused'];
 let duplicates = 0;
 let wrongRoom = 0;
 let closing = false;
@@ -125,17 +128,27 @@ function open(i) {
   sockets[i] = socket;
   const room = `project:${projectId}`;
   socket.on('connected', (/** @type {{ recovered?: boolean }} */ c) => {
-    if (c?.recovered) {
+    // A recovery restores the subscriptions the server acknowledged (and, on the same process, one still being
+    // checked): a client trusts it, except for a subscription it was told was refused, which it sends again.
+    if (c?.recovered && subscribed[i] !== 3) {
       part.recoveredTrue++;
       recoveredOf[i]++;
       markReady(i);
       return;
     }
-    if (sockets[i] && downAt[i]) part.recoveredFalse++;
-    if (traffic && got[i]) toldDuringTraffic[i] = 1;
+    if (c?.recovered) {
+      part.recoveredTrue++;
+      recoveredOf[i]++;
+    } else if (sockets[i] && downAt[i]) part.recoveredFalse++;
+    if (!c?.recovered && traffic && got[i]) toldDuringTraffic[i] = 1;
     if (cfg.kind === 'stock') return markReady(i);
+    subscribed[i] = 1;
     socket.emit('subscribe', { room }, (/** @type {{ ok: boolean, error?: string }} */ ack) => {
-      if (ack?.ok) return markReady(i);
+      if (ack?.ok) {
+        subscribed[i] = 2;
+        return markReady(i);
+      }
+      subscribed[i] = 3;
       part.subscribeFailures++;
       const code = ack?.error ?? 'no ack';
       part.subscribeErrors[code] = (part.subscribeErrors[code] ?? 0) + 1;
@@ -253,7 +266,7 @@ function trafficAccounting(sent, failedSeqs = []) {
         if (examples.length < 5) {
           const lost = [];
           for (let seq = k + 1; seq <= total && lost.length < 5; seq += rooms) if (!set.has(seq)) lost.push(seq);
-          examples.push({ user: users[i][0], room: users[i][1], lost, recoveredTrue: recoveredOf[i], disconnects: disconnectsOf[i], connected: Boolean(sockets[i]?.connected), got: set.size });
+          examples.push({ user: users[i][0], room: users[i][1], lost, recoveredTrue: recoveredOf[i], disconnects: disconnectsOf[i], connected: Boolean(sockets[i]?.connected), got: set.size, subscribe: SUBSCRIBE_STATE[subscribed[i]] });
         }
       }
     }
@@ -280,6 +293,7 @@ process.on('message', (/** @type {any} */ m) => {
       toldDuringTraffic = new Uint8Array(users.length);
       recoveredOf = new Uint16Array(users.length);
       disconnectsOf = new Uint16Array(users.length);
+      subscribed = new Uint8Array(users.length);
       send({ ok: true });
       break;
     case 'connect':

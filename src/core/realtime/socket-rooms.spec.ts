@@ -82,6 +82,19 @@ describe('SocketRooms (room membership with its rules, and the stored session th
     expect(s.socket.rooms.has('project:3')).toBe(false);
   });
 
+  it('a subscribe whose session cannot be stored is refused and changes nothing: not joined, not listed', async () => {
+    const { rooms, saved } = setUp();
+    const s = fakeSocket({ principal: alice, rooms: ['project:1'] });
+    const failing = (rooms as unknown as { sessions: { save: () => Promise<void> } }).sessions;
+    failing.save = async () => {
+      throw new Error('Command timed out');
+    };
+    await expect(rooms.join(s.socket, alice, 'project:3')).rejects.toThrow('Command timed out');
+    expect(s.socket.data.rooms).toEqual(['project:1']);
+    expect([s.socket.rooms.has('project:1'), s.socket.rooms.has('project:3')]).toEqual([true, false]);
+    expect(saved).toEqual([]);
+  });
+
   it('leaves a room it asked for and stores that; a room it did not ask for is a bad_request', async () => {
     const { rooms, saved } = setUp();
     const s = fakeSocket({ principal: alice, rooms: ['project:1'] });

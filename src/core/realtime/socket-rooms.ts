@@ -110,7 +110,16 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
     // room's events without having passed its check, and where nothing would ever remove it.
     if (!s.connected) return this.joinAfterEnd(s, user, room);
     await s.join(room);
-    await this.save(s);
+    try {
+      await this.save(s);
+    } catch (err) {
+      // Refused (Redis did not take the session: the ack says `unavailable`), so nothing changes: a socket
+      // left in the room would get its events now but lose it at its next recovery, whose session never
+      // listed it, while its client, told it is not subscribed, subscribes again.
+      s.data.rooms = s.data.rooms.filter((r) => r !== room);
+      void s.leave(room);
+      throw err;
+    }
   }
 
   /**
