@@ -5,7 +5,8 @@ import { io, Socket as ClientSocket } from 'socket.io-client';
 import { checkPreConnectSockets } from '../patches/socket-io';
 import type { EventLog } from './event-log';
 import { recoveryAdapter } from './recovery-adapter';
-import type { SocketSessionStore, StoredSession } from './socket-sessions';
+import type { RedisClient } from '../redis/redis.factory';
+import { SocketSessionStore, StoredSession } from './socket-sessions';
 
 /**
  * The recovery adapter against the installed socket.io, in this process: a real server and real
@@ -13,11 +14,27 @@ import type { SocketSessionStore, StoredSession } from './socket-sessions';
  */
 describe('recoveryAdapter with socket.io', () => {
   const stored = new Map<string, string>();
+  /** The store's bookkeeping of claims under way (no Redis in it); Redis itself is the Map above. */
+  const claims = new SocketSessionStore({} as RedisClient, '', 60_000);
   const sessions = {
     load: async (pid: string) => (stored.has(pid) ? (JSON.parse(stored.get(pid)!) as StoredSession) : null),
-    remove: async (pid: string) => (stored.delete(pid) ? 1 : 0),
+    claim: async (pid: string) => {
+      const raw = stored.get(pid); // GETDEL
+      stored.delete(pid);
+      return raw ? (JSON.parse(raw) as StoredSession) : null;
+    },
+    openClaim: (sid: string) => claims.openClaim(sid),
+    handToClaim: (sid: string, room: string) => claims.handToClaim(sid, room),
   } as unknown as SocketSessionStore;
-  const log = { parse: () => ({ kind: 'at', position: [1] }), readAfter: async () => ({ gap: false, events: [] }) } as unknown as EventLog;
+  /** What the history read does besides answering (a test's own step, in the middle of a recovery). */
+  let whileReading = async (): Promise<void> => undefined;
+  const log = {
+    parse: () => ({ kind: 'at', position: [1] }),
+    readAfter: async () => {
+      await whileReading();
+      return { gap: false, events: [] };
+    },
+  } as unknown as EventLog;
 
   let http: HttpServer;
   let server: Server;
@@ -41,6 +58,7 @@ describe('recoveryAdapter with socket.io', () => {
   });
 
   afterEach(async () => {
+    whileReading = async () => undefined;
     for (const c of clients.splice(0)) c.close();
     held.clear();
     await server.close();
@@ -60,7 +78,10 @@ describe('recoveryAdapter with socket.io', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
   };
-  const session = (sid: string, pid: string): StoredSession => ({ sid, pid, nsp: '/', userId: 1, rooms: [] });
+  const session = (sid: string, pid: string, rooms: string[] = []): StoredSession => ({ sid, pid, nsp: '/', userId: 1, rooms });
+  /** The rooms the recovered socket's pending recovery carries (socket.io hands the session's data to the socket). */
+  const recoveredRooms = () =>
+    new Promise<string[]>((resolve) => server.once('connection', (s: Socket) => resolve((s.data as { recovery?: { rooms: string[] } }).recovery?.rooms ?? [])));
 
   it('checks the namespace field it reads on the installed socket.io', () => {
     expect(checkPreConnectSockets(server.of('/'))).toMatchObject({ ok: true, library: 'socket.io' });
@@ -74,6 +95,23 @@ describe('recoveryAdapter with socket.io', () => {
     expect(c.id).toBe('sid-1');
     expect(c.recovered).toBe(true);
     expect(stored.has('p1')).toBe(false); // consumed
+  });
+
+  it('recovers the rooms the session lists when it is consumed, and those handed over while it was being read', async () => {
+    stored.set('p1', JSON.stringify(session('sid-1', 'p1', ['project:1'])));
+    whileReading = async () => {
+      // Meanwhile: the session is written again with a room (a subscribe that finished on the old socket,
+      // on another process), and on this process a subscribe on an ended socket of this id hands one over.
+      stored.set('p1', JSON.stringify(session('sid-1', 'p1', ['project:1', 'project:2'])));
+      expect(sessions.handToClaim('sid-1', 'project:3')).toBe(true);
+    };
+    const rooms = recoveredRooms();
+    const c = connect('p1');
+    await connected(c);
+    expect(c.recovered).toBe(true);
+    expect((await rooms).sort()).toEqual(['project:1', 'project:2', 'project:3']);
+    // Nothing is under way once the claim is done: a late hand-over finds nobody (and the room goes to the stored session).
+    expect(sessions.handToClaim('sid-1', 'project:4')).toBe(false);
   });
 
   it('a recovery beside a socket of the same id still in the middlewares starts afresh, and stays in its rooms when that one is dropped', async () => {

@@ -5,7 +5,7 @@ import { preConnectSocket } from '../patches/socket-io';
 import { EventLog } from './event-log';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import { userRoom } from './realtime.contract';
-import { PendingRecovery, SocketSessionStore } from './socket-sessions';
+import { PendingRecovery, SocketSessionStore, StoredSession } from './socket-sessions';
 
 /**
  * Socket.IO's in-memory adapter for local rooms, plus connection state
@@ -35,21 +35,32 @@ export function recoveryAdapter(log: EventLog, sessions: SocketSessionStore): ty
       if (typeof pid !== 'string' || parsed?.kind !== 'at') return null as unknown as Session;
       const stored = await sessions.load(pid).catch(() => null);
       if (!stored || stored.nsp !== (this.nsp as { name: string }).name) return null as unknown as Session;
-      const rooms = [...stored.rooms, userRoom(stored.userId), BROADCAST_ROOM, ADMINS_ROOM];
-      const history = await log.readAfter(rooms, parsed.position).catch((err: Error) => {
-        logger.warn({ err: err.message }, 'history unavailable, recovery refused');
-        return null;
-      });
-      if (!history || history.gap) return null as unknown as Session;
-      const recovery: PendingRecovery = { userId: stored.userId, rooms: stored.rooms, offset };
-      // The session is consumed: a second reconnect with the same pid cannot replay it twice. Two that
-      // read it at the same time (a client that gave up on the first while Redis answered) both get
-      // here: only the one whose delete removed it recovers, the other starts afresh (recovered: false).
-      const claimed = await sessions.remove(pid).catch(() => 1);
-      if (claimed === 0) {
+      // From here to the claim, a subscribe that finishes on an ended socket of this id hands its room
+      // over: the session it writes could land after the claim read it (the recovered socket would then
+      // be in every room but that one, and say recovered:true).
+      const handed = sessions.openClaim(stored.sid);
+      let claimed: StoredSession | null;
+      try {
+        const rooms = [...stored.rooms, userRoom(stored.userId), BROADCAST_ROOM, ADMINS_ROOM];
+        const history = await log.readAfter(rooms, parsed.position).catch((err: Error) => {
+          logger.warn({ err: err.message }, 'history unavailable, recovery refused');
+          return null;
+        });
+        if (!history || history.gap) return null as unknown as Session;
+        // The session is consumed (read and deleted in one command): a second reconnect with the same pid
+        // cannot replay it twice. Two that read it at the same time (a client that gave up on the first
+        // while Redis answered) both get here: only the one that consumed it recovers, the other starts
+        // afresh (recovered: false). Its rooms are those it lists now (a room written since the first read
+        // included; one not in that read is checked against history by the recovery itself).
+        claimed = await sessions.claim(pid).catch(() => stored);
+      } finally {
+        handed.close();
+      }
+      if (!claimed) {
         logger.warn({ sid: stored.sid }, 'session recovered by another handshake at the same time, this one starts afresh');
         return null as unknown as Session;
       }
+      const recovery: PendingRecovery = { userId: stored.userId, rooms: [...new Set([...claimed.rooms, ...handed.rooms])], offset };
       // A socket of this id still in the middlewares here (its client left that handshake and came back):
       // when socket.io drops it, its clean-up takes the id out of every room and out of the namespace,
       // which would leave the socket recovered now connected and deaf. This one starts afresh instead.

@@ -25,16 +25,18 @@ const access = {
 function setUp(namespaces: Namespace[] = [], checks?: RoomAccess) {
   const saved: { how: 'save' | 'saveSoon'; session: StoredSession }[] = [];
   const touched: string[][] = [];
+  const handed: string[] = [];
   const store = {
     save: async (session: StoredSession) => void saved.push({ how: 'save', session }),
     saveSoon: async (session: StoredSession) => void saved.push({ how: 'saveSoon', session }),
     touch: async (pids: string[]) => void touched.push(pids),
+    handToClaim: (sid: string, room: string) => void handed.push(`${sid} ${room}`),
   } as unknown as SocketSessionStore;
   const presence: string[] = [];
   const cluster = { userOnline: (id: number) => presence.push(`online ${id}`), userOffline: (id: number) => presence.push(`offline ${id}`) } as unknown as ClusterState;
   const revocations = new RecentRevocations();
   const rooms = new SocketRooms(config, checks ?? access, cluster, store, { all: () => namespaces } as unknown as SocketNamespaces, revocations);
-  return { rooms, saved, touched, presence, revocations };
+  return { rooms, saved, touched, presence, revocations, handed };
 }
 
 describe('SocketRooms (room membership with its rules, and the stored session that lists it)', () => {
@@ -159,13 +161,15 @@ describe('SocketRooms (room membership with its rules, and the stored session th
     // Nobody has recovered it yet: the stored session lists the room, for the recovery to come.
     {
       const { checks, pass } = slowCheck();
-      const { rooms, saved } = setUp([], checks);
+      const { rooms, saved, handed } = setUp([], checks);
       const s = fakeSocket({ principal: alice, rooms: ['project:1'] });
       const joining = rooms.join(s.socket, alice, 'project:3');
       s.socket.disconnect();
       pass();
       await joining;
       expect(saved.map((x) => x.session.rooms)).toEqual([['project:1', 'project:3']]);
+      // and to a recovery of this session that may be reading it on this process right now (its claim takes it)
+      expect(handed).toEqual(['s1 project:3']);
       // The ended socket itself joins nothing: socket.io would keep its id in the room for good.
       expect(s.socket.rooms.has('project:3')).toBe(false);
     }

@@ -127,9 +127,10 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
    * reconnects): the client never saw the ack, and socket.io-client does not send it again, so a recovery
    * that did not carry the room would leave the client recovered and deaf to it. The room goes where the
    * recovery of this session is: the socket that recovered it here (same id), the one still in its
-   * handshake (its pending recovery's rooms, checked again there), or, when the client has not come back
-   * yet, the stored session its recovery will read. A client that recovers on another process before this
-   * save lands misses the room (no ack: its subscription is unknown to it).
+   * handshake (its pending recovery's rooms, checked again there), one reading the session here right now
+   * (its claim takes it: SocketSessionStore.handToClaim), and the stored session a recovery still to come
+   * will read. A client that recovers on another process before this save lands misses the room (no
+   * ack: its subscription is unknown to it).
    */
   private async joinAfterEnd(socket: AppSocket, user: Principal, room: string): Promise<void> {
     const recovered = socket.nsp.sockets.get(socket.id) as AppSocket | undefined;
@@ -143,6 +144,9 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
       if (pending.userId === user.id && !pending.rooms.includes(room)) pending.rooms = pending.rooms.concat(room);
       return;
     }
+    // A recovery here may be between reading the session and claiming it: it takes the room too. The
+    // session is written all the same, for a recovery on another process.
+    this.sessions.handToClaim(socket.id, room);
     await this.save(socket);
   }
 

@@ -53,4 +53,27 @@ describe('SocketSessionStore', () => {
     await store.save(session(['chat:1']));
     expect(writes).toEqual(['SET sb:rt:sess:p1']);
   });
+  it('consumes a session in one read-and-delete, and gives each recovery under way the rooms handed to it meanwhile', async () => {
+    const values = new Map<string, string>([['sb:rt:sess:p1', JSON.stringify(session(['chat:1']))]]);
+    const redis = {
+      getdel: async (key: string) => {
+        const v = values.get(key) ?? null;
+        values.delete(key);
+        return v;
+      },
+    } as unknown as RedisClient;
+    const store = new SocketSessionStore(redis, 'sb:', 60000);
+    expect(store.handToClaim('s1', 'chat:2')).toBe(false); // no recovery under way
+    const a = store.openClaim('s1');
+    const b = store.openClaim('s1');
+    expect(store.handToClaim('s1', 'chat:2')).toBe(true);
+    store.handToClaim('s1', 'chat:2');
+    a.close();
+    store.handToClaim('s1', 'chat:3'); // only b is still under way
+    expect([a.rooms, b.rooms]).toEqual([['chat:2'], ['chat:2', 'chat:3']]);
+    b.close();
+    expect(store.handToClaim('s1', 'chat:4')).toBe(false);
+    expect((await store.claim('p1'))?.rooms).toEqual(['chat:1']);
+    expect(await store.claim('p1')).toBeNull(); // consumed
+  });
 });

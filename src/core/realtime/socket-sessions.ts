@@ -137,8 +137,44 @@ export class SocketSessionStore {
     await Promise.all(calls);
   }
 
-  /** Deletes the session; how many were deleted (0: it was gone already, e.g. consumed by another recovery). */
-  async remove(pid: string): Promise<number> {
-    return this.redis.del(this.key(pid));
+  /**
+   * Consumes the session for a recovery: read and deleted in one command (GETDEL), so of two handshakes
+   * that read it at once only one gets it, and with the rooms it lists at that moment (a write that
+   * landed after the recovery first read it included). Null: another recovery consumed it first.
+   */
+  async claim(pid: string): Promise<StoredSession | null> {
+    const raw = await this.redis.getdel(this.key(pid));
+    return raw ? (JSON.parse(raw) as StoredSession) : null;
+  }
+
+  /** Recoveries on this process between reading a session and claiming it, by socket id. */
+  private readonly claims = new Map<string, Set<string[]>>();
+
+  /**
+   * A recovery of socket `sid` is under way here, from its first read of the session to its claim. A
+   * subscribe that finishes meanwhile on an ended socket of that id hands its room over (`handToClaim`):
+   * the session it writes may land after the claim read it. `rooms` (read after the claim) is what was
+   * handed over; `close` ends it.
+   */
+  openClaim(sid: string): { rooms: string[]; close(): void } {
+    const rooms: string[] = [];
+    let open = this.claims.get(sid);
+    if (!open) this.claims.set(sid, (open = new Set()));
+    open.add(rooms);
+    return {
+      rooms,
+      close: () => {
+        open.delete(rooms);
+        if (!open.size && this.claims.get(sid) === open) this.claims.delete(sid);
+      },
+    };
+  }
+
+  /** Gives `room` to every recovery of `sid` under way here (openClaim); whether there was one. */
+  handToClaim(sid: string, room: string): boolean {
+    const open = this.claims.get(sid);
+    if (!open) return false;
+    for (const rooms of open) if (!rooms.includes(room)) rooms.push(room);
+    return true;
   }
 }
