@@ -36,7 +36,7 @@ function setUp(namespaces: Namespace[] = [], checks?: RoomAccess) {
   const cluster = { userOnline: (id: number) => presence.push(`online ${id}`), userOffline: (id: number) => presence.push(`offline ${id}`) } as unknown as ClusterState;
   const revocations = new RecentRevocations();
   const rooms = new SocketRooms(config, checks ?? access, cluster, store, { all: () => namespaces } as unknown as SocketNamespaces, revocations);
-  return { rooms, saved, touched, presence, revocations, handed };
+  return { rooms, saved, touched, presence, revocations, handed, store };
 }
 
 describe('SocketRooms (room membership with its rules, and the stored session that lists it)', () => {
@@ -85,10 +85,9 @@ describe('SocketRooms (room membership with its rules, and the stored session th
   });
 
   it('a subscribe whose session cannot be stored is refused and changes nothing: not joined, not listed', async () => {
-    const { rooms, saved } = setUp();
+    const { rooms, saved, store } = setUp();
     const s = fakeSocket({ principal: alice, rooms: ['project:1'] });
-    const failing = (rooms as unknown as { sessions: { save: () => Promise<void> } }).sessions;
-    failing.save = async () => {
+    store.save = async () => {
       throw new Error('Command timed out');
     };
     await expect(rooms.join(s.socket, alice, 'project:3')).rejects.toThrow('Command timed out');
