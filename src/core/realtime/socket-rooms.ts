@@ -133,12 +133,11 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
    * ack: its subscription is unknown to it).
    */
   private async joinAfterEnd(socket: AppSocket, user: Principal, room: string): Promise<void> {
-    const recovered = socket.nsp.sockets.get(socket.id) as AppSocket | undefined;
-    if (recovered && recovered !== socket) {
+    const { recovered, recovering } = this.twinsOf(socket);
+    if (recovered) {
       if (recovered.connected && recovered.data.principal?.id === user.id) await this.enter(recovered, user, room);
       return;
     }
-    const recovering = preConnectSocket(socket.nsp, socket.id) as AppSocket | undefined;
     const pending = recovering?.data?.recovery;
     if (pending) {
       if (pending.userId === user.id && !pending.rooms.includes(room)) pending.rooms = pending.rooms.concat(room);
@@ -202,10 +201,22 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
   async saveRecovered(socket: AppSocket): Promise<void> {
     delete socket.data.recovering;
     if (!socket.connected) {
-      const current = socket.nsp.sockets.get(socket.id);
-      if ((current && current !== socket) || preConnectSocket(socket.nsp, socket.id)) return;
+      const { recovered, recovering } = this.twinsOf(socket);
+      if (recovered || recovering) return;
     }
     await this.save(socket);
+  }
+
+  /**
+   * The other sockets of this socket's id on this process (a recovery takes the id of the session it
+   * recovers): the one in the namespace, and the one still in its handshake (core/patches/socket-io.ts).
+   */
+  private twinsOf(socket: AppSocket): { recovered?: AppSocket; recovering?: AppSocket } {
+    const inNamespace = socket.nsp.sockets.get(socket.id) as AppSocket | undefined;
+    return {
+      recovered: inNamespace !== socket ? inNamespace : undefined,
+      recovering: preConnectSocket(socket.nsp, socket.id) as AppSocket | undefined,
+    };
   }
 
   /**
