@@ -96,6 +96,27 @@ describe('SocketRooms (room membership with its rules, and the stored session th
     expect(saved).toEqual([]);
   });
 
+  it('a second subscribe of a room whose first is still being stored gets the same answer: refused with it, ok with it', async () => {
+    const { rooms, saved, store } = setUp();
+    const s = fakeSocket({ principal: alice });
+    const save = store.save.bind(store);
+    let fail = true;
+    store.save = async (session: StoredSession) => {
+      await new Promise((r) => setTimeout(r, 5));
+      if (fail) throw new Error('Command timed out');
+      return save(session);
+    };
+    const first = rooms.join(s.socket, alice, 'project:3');
+    const second = rooms.join(s.socket, alice, 'project:3');
+    await expect(first).rejects.toThrow('Command timed out');
+    await expect(second).rejects.toThrow('Command timed out');
+    expect([s.socket.data.rooms, s.socket.rooms.has('project:3'), saved]).toEqual([[], false, []]);
+    fail = false;
+    await Promise.all([rooms.join(s.socket, alice, 'project:3'), rooms.join(s.socket, alice, 'project:3')]);
+    expect([s.socket.data.rooms, s.socket.rooms.has('project:3'), saved.length]).toEqual([['project:3'], true, 1]);
+    expect(s.socket.data.entering).toBeUndefined();
+  });
+
   it('leaves a room it asked for and stores that; a room it did not ask for is a bad_request', async () => {
     const { rooms, saved } = setUp();
     const s = fakeSocket({ principal: alice, rooms: ['project:1'] });

@@ -97,9 +97,25 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
     await this.enter(s, user, room);
   }
 
-  /** A checked room: listed (within the per-socket limit), joined, stored in the session. */
-  private async enter(s: AppSocket, user: Principal, room: string): Promise<void> {
-    if (s.data.rooms.includes(room)) return;
+  /**
+   * A checked room: listed (within the per-socket limit), joined, stored in the session. A second
+   * subscribe of a room whose first is still being stored shares that one's outcome: answered ok before
+   * the store, it would stay acknowledged when the first is refused and rolled back (the room gone).
+   */
+  private enter(s: AppSocket, user: Principal, room: string): Promise<void> {
+    const pending = s.data.entering?.get(room);
+    if (pending) return pending;
+    if (s.data.rooms.includes(room)) return Promise.resolve();
+    const entering = (s.data.entering ??= new Map());
+    const entry = this.enterNew(s, user, room).finally(() => {
+      entering.delete(room);
+      if (!entering.size && s.data.entering === entering) delete s.data.entering;
+    });
+    entering.set(room, entry);
+    return entry;
+  }
+
+  private async enterNew(s: AppSocket, user: Principal, room: string): Promise<void> {
     if (s.data.rooms.length >= this.config.realtime.maxRoomsPerSocket) {
       throw new DomainError('room_limit', `At most ${this.config.realtime.maxRoomsPerSocket} rooms per socket`);
     }

@@ -13,6 +13,8 @@ export interface SocketState {
   recovery?: PendingRecovery;
   /** Its recovery (SocketRecovery.recover) is running: that saves the session once, at its end. */
   recovering?: true;
+  /** Rooms whose subscribe is being stored (SocketRooms.enter): a second subscribe of one waits for it. */
+  entering?: Map<string, Promise<void>>;
   /** Counted in its user's presence (SocketRooms.joinBase), so its disconnect is counted once too. */
   online?: true;
 }
