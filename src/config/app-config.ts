@@ -106,7 +106,7 @@ export class AppConfig {
     metricsHost: string;
     monitorWebhookUrl?: string;
     /** QUEUE_JOB_EVENTS: which jobs announce job:* events. */
-    jobEvents: 'all' | 'owned' | 'none';
+    jobEvents: 'heard' | 'all' | 'owned' | 'none';
   };
   readonly notifications: {
     /** notifications:prune (scheduled daily) deletes notifications older than this. */

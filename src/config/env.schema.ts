@@ -165,12 +165,14 @@ export const envSchema = z.object({
   METRICS_PORT: port.optional(),
   METRICS_HOST: bindAddress.default('127.0.0.1'),
   /**
-   * Which jobs announce job:started|progress|completed|failed: `all` (to the job's room, its queue's
-   * room and its owner's room), `owned` (only jobs dispatched for a user), `none`. Each announcement is
-   * a history append in Redis: for very short jobs they cost more Redis time than the job itself
-   * (bench/queues). system:error to admins for a job that failed for good is sent in every mode.
+   * Which jobs announce job:started|progress|completed|failed (to the job's room, its queue's room and its
+   * owner's room): `heard` (every job with an owner; one without, only while someone listens to its queue's
+   * room or job rooms, or may still recover one: core/realtime/room-hearing.ts), `all` (every job, heard or
+   * not), `owned` (only jobs dispatched for a user), `none`. Each announcement is a history append in Redis:
+   * for very short jobs they cost more Redis time than the job itself (bench/queues). system:error to admins
+   * for a job that failed for good is sent in every mode.
    */
-  QUEUE_JOB_EVENTS: z.enum(['all', 'owned', 'none'], { message: 'must be all, owned or none' }).default('all'),
+  QUEUE_JOB_EVENTS: z.enum(['heard', 'all', 'owned', 'none'], { message: 'must be heard, all, owned or none' }).default('heard'),
   /** queue:monitor alerts are also POSTed here (Slack-compatible JSON). */
   QUEUE_MONITOR_WEBHOOK_URL: z.string().url('must be an http(s) URL').optional(),
   /** Days a notification is kept: the scheduler's daily notifications:prune deletes older ones. */

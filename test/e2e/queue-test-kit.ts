@@ -3,6 +3,7 @@ import { Job, Queue } from 'bullmq';
 import type { RedisClient } from '../../src/core/redis/redis.factory';
 import { createRedis } from '../../src/core/redis/redis.factory';
 import { shardTags } from '../../src/core/realtime/shard-layout';
+import { HEARING_WINDOW_MS, hearingKey } from '../../src/core/realtime/room-hearing';
 import { redisConfig, testRedis } from '../support/redis';
 import { randomUUID } from 'node:crypto';
 import { CliResult, ManagedProcess, runCli, spawnCli } from '../support/api-process';
@@ -85,7 +86,14 @@ export class QueueKit {
    * REALTIME_SHARDS > 1 every shard's SPUBLISH channel): one entry per target
    * room, the payload as clients receive it (with eventId, eventType, timestamp).
    */
-  async listen(): Promise<{ events: PublishedEvent[]; close: () => Promise<void> }> {
+  /**
+   * Every event on the fan-out channel, as an api process hears it. It also counts as a listener of
+   * these queues' rooms (QUEUE_JOB_EVENTS=heard, room-hearing.ts): their jobs without an owner are
+   * announced from the time it resolves, as they are while an admin listens to a queue's room.
+   */
+  async listen(queues: string[] = ['default', 'high']): Promise<{ events: PublishedEvent[]; close: () => Promise<void> }> {
+    for (const queue of queues) await this.redis.set(hearingKey(this.prefix, `queue:${queue}`), `${Date.now()}:1`, 'PX', 600000);
+    await new Promise((resolve) => setTimeout(resolve, HEARING_WINDOW_MS + 100)); // a worker already running reads the marks
     const shards = Number(process.env.REALTIME_SHARDS || 1);
     const events: PublishedEvent[] = [];
     if (shards > 1) {

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { RealtimeService } from '../realtime/realtime.contract';
+import type { HeardRooms } from '../realtime/room-hearing';
 import { JobAnnouncer } from './job-announcer';
 
 function recorder() {
@@ -44,10 +45,30 @@ describe('JobAnnouncer', () => {
 
   it('tells the worker which jobs it announces at all, so nothing is built for the others', () => {
     const { realtime } = recorder();
-    expect(new JobAnnouncer(realtime, 'all').announces(job({}))).toBe(true);
-    expect(new JobAnnouncer(realtime, 'owned').announces(job({}))).toBe(false);
-    expect(new JobAnnouncer(realtime, 'owned').announces(job({ userId: '3' }))).toBe(true);
-    expect(new JobAnnouncer(realtime, 'none').announces(job({ userId: 3 }))).toBe(false);
+    expect(new JobAnnouncer(realtime, 'all').announces('default', job({}))).toBe(true);
+    expect(new JobAnnouncer(realtime, 'owned').announces('default', job({}))).toBe(false);
+    expect(new JobAnnouncer(realtime, 'owned').announces('default', job({ userId: '3' }))).toBe(true);
+    expect(new JobAnnouncer(realtime, 'none').announces('default', job({ userId: 3 }))).toBe(false);
+  });
+
+  it('with QUEUE_JOB_EVENTS=heard (the default) announces every owned job, and one without an owner only while its queue is heard', async () => {
+    const { sent, realtime } = recorder();
+    const heardNow = new Set(['queue:high']);
+    const asked: string[] = [];
+    const heard = { isHeard: (room: string) => (asked.push(room), heardNow.has(room)) } as unknown as HeardRooms;
+    const a = new JobAnnouncer(realtime, 'heard', heard);
+    await a.started('default', job({}));
+    await a.started('default', job({ userId: 3 }));
+    await a.started('high', job({}));
+    heardNow.add('queue:default');
+    await a.completed('default', job({}));
+    expect(sent.map((s) => `${s.event} ${s.rooms.join(',')}`)).toEqual([
+      'job:started job:default:42,queue:default,user:3',
+      'job:started job:high:42,queue:high',
+      'job:completed job:default:42,queue:default',
+    ]);
+    expect(asked).toEqual(['queue:default', 'queue:high', 'queue:default']);
+    expect(new JobAnnouncer(realtime).announces('default', job({}))).toBe(true); // heard, but nothing to ask: announced
   });
 
   it('turns a realtime service that throws while sending into a rejected announcement, never a throw into the job', async () => {

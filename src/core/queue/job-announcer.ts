@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { jobRoom, queueRoom, RealtimeService, userRoom } from '../realtime/realtime.contract';
+import type { HeardRooms } from '../realtime/room-hearing';
 import { payloadOwner } from './job-owner';
 
 /** The seeds' JobProgressPayload (eventType and timestamp are added by RealtimeService). */
@@ -24,19 +25,35 @@ export interface JobProgressPayload {
 }
 
 /**
- * job:started|progress|completed|failed for every job, to `job:<queue>:<id>`, to the queue's
- * `queue:<name>` (admins watching a queue) and to the owner's `user:<id>` (`job.data.userId`).
+ * job:started|progress|completed|failed to `job:<queue>:<id>`, to the queue's `queue:<name>` (admins
+ * watching a queue) and to the owner's `user:<id>` (`job.data.userId`). Which jobs (QUEUE_JOB_EVENTS):
+ * `heard` (default) every job with an owner, and a job without one while its queue is heard (someone
+ * listens to the queue's room or one of its job rooms, or may still recover one: room-hearing.ts), for
+ * nobody else may listen to it; `all` every job; `owned` jobs with an owner; `none` no job.
  */
 export class JobAnnouncer {
   constructor(
     private readonly realtime: RealtimeService,
-    /** QUEUE_JOB_EVENTS: every job, only jobs with an owner, or none. */
-    private readonly mode: 'all' | 'owned' | 'none' = 'all',
+    private readonly mode: 'heard' | 'all' | 'owned' | 'none' = 'heard',
+    /** With `heard`: whether a queue's room is heard now. Without it every job is announced. */
+    private readonly heard?: HeardRooms,
   ) {}
 
-  /** Whether this job's events are sent at all (QUEUE_JOB_EVENTS): the worker skips building them for jobs that are not. */
-  announces(job: Job): boolean {
-    return this.mode === 'all' || (this.mode === 'owned' && payloadOwner(job.data) !== undefined);
+  /**
+   * Whether this job's next event is sent at all (QUEUE_JOB_EVENTS): the worker skips building those that
+   * are not. Asked per event: a queue heard from now on gets the events of jobs already running.
+   */
+  announces(queue: string, job: Job): boolean {
+    switch (this.mode) {
+      case 'all':
+        return true;
+      case 'none':
+        return false;
+      case 'owned':
+        return payloadOwner(job.data) !== undefined;
+      default:
+        return payloadOwner(job.data) !== undefined || !this.heard || this.heard.isHeard(queueRoom(queue));
+    }
   }
 
   started(queue: string, job: Job): Promise<unknown> {
@@ -86,7 +103,7 @@ export class JobAnnouncer {
    * microtask more each). A synchronous throw still comes back as a rejection, never into the caller's job.
    */
   private send(queue: string, job: Job, event: string, fields: Omit<JobProgressPayload, 'jobId' | 'queueName'>): Promise<unknown> {
-    if (!this.announces(job)) return NOTHING_SENT;
+    if (!this.announces(queue, job)) return NOTHING_SENT;
     // Ids are numbers on the wire (docs/seeds.md); a job dispatched with a numeric string owner is read as one.
     const owner = payloadOwner(job.data);
     const jobId = String(job.id);

@@ -133,7 +133,20 @@ const GLOBAL_HISTORY = 50000;
 
 type WithPublish = RedisClient & {
   rtPublishMany(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
+  rtMarkIncomplete(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
 };
+
+/**
+ * KEYS[1] = a stream's `:trimmed` marker; ARGV = an id, the marker's TTL (ms). The marker becomes that id
+ * (never lower than it was): a read after an older id has a gap (readAfter).
+ */
+const MARK_INCOMPLETE_LUA = `
+local known = tonumber(redis.call('GET', KEYS[1]) or '0')
+redis.call('SET', KEYS[1], string.format('%.0f', math.max(tonumber(ARGV[1]), known)), 'PX', ARGV[2])
+`;
+
+/** The control event whose id a room's history is incomplete up to (ShardLog.markIncomplete); no process handles it. */
+export const HISTORY_INCOMPLETE = 'history:incomplete';
 
 interface PendingEvent {
   rooms: string[];
@@ -246,6 +259,7 @@ export class ShardLog {
     this.epochKey = `${p}epoch`;
     this.globalKey = `${p}all-events`;
     if (!(redis as unknown as Partial<WithPublish>).rtPublishMany) redis.defineCommand('rtPublishMany', { lua: PUBLISH_LUA });
+    if (!(redis as unknown as Partial<WithPublish>).rtMarkIncomplete) redis.defineCommand('rtMarkIncomplete', { lua: MARK_INCOMPLETE_LUA });
   }
 
   streamKey(room: string): string {
@@ -310,6 +324,17 @@ export class ShardLog {
     );
   }
 
+  /**
+   * History of `room` (its stream: historyRoomOf) may lack events up to now, some of which never had an id
+   * (room-hearing.ts): a control event takes the next id, and a read from before it is told it has a gap
+   * (the `:trimmed` marker readAfter checks, never moved back).
+   */
+  async markIncomplete(room: string): Promise<void> {
+    const { id } = await this.append([], HISTORY_INCOMPLETE, { room }, 'all');
+    const marker = `${this.streamKey(historyRoomOf(room))}:trimmed`;
+    await (this.redis as unknown as WithPublish).rtMarkIncomplete(1, marker, id, this.opts.historyTtlMs);
+  }
+
   /** Events with fromId < id < toId from the global stream (to fill a gap on the channel). */
   async between(fromId: number, toId: number): Promise<LoggedEvent[]> {
     const entries = (await this.redis.xrange(this.globalKey, `(${fromId}-0`, `(${toId}-0`)) as [string, string[]][];
@@ -368,7 +393,8 @@ export class ShardLog {
       const [trimErr, trimmed] = results[2 * i] ?? [];
       const [rangeErr, entries] = results[2 * i + 1] ?? [];
       if (trimErr || rangeErr) throw (trimErr ?? rangeErr) as Error;
-      // `:trimmed` is the marker streams written before the kept-entry rule carry (until they expire).
+      // `:trimmed`: history incomplete up to that id (markIncomplete: a queue's jobs went unannounced while
+      // nobody could hear them, room-hearing.ts; and streams written before the kept-entry rule, until they expire).
       if (trimmed !== null && trimmed !== undefined && Number(trimmed) > afterId) gap = true;
       const found = (entries ?? []) as [string, string[]][];
       // More than SSE_HISTORY entries after afterId: the read reached the oldest, kept entry of a full
@@ -438,6 +464,11 @@ export class EventLog {
     if (rooms.length) return this.shards[this.shardOf(rooms[0])].append(rooms, eventType, payload, target);
     if (this.shards.length === 1) return this.shards[0].append(rooms, eventType, payload, target);
     return Promise.all(this.shards.map((s) => s.append(rooms, eventType, payload, target))).then((events) => events[0]);
+  }
+
+  /** History of `room` may lack events up to now, in every shard (ShardLog.markIncomplete): a room's stream exists in each. */
+  async markIncomplete(room: string): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.markIncomplete(room)));
   }
 
   /** The wire id a publisher reports for an event: its id with one shard, else the least position covering it. */

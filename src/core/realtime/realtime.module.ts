@@ -36,6 +36,9 @@ import { SocketRooms, socketSessionStoreProvider } from './socket-rooms';
 import { SseStreams } from './sse-streams';
 import { UserRooms } from './user-rooms';
 import { RedisReachability } from './redis-reachability';
+import { HearingKeeper } from './hearing-keeper';
+import { RoomHearing } from './room-hearing';
+import { sessionRefreshMs } from './socket-rooms';
 
 /** Idle rooms keep their history this long (the recovery window and SSE resumption fit well inside). */
 const HISTORY_TTL_MS = 24 * 3600 * 1000;
@@ -101,6 +104,14 @@ export class RealtimeModule {
         RoomAccess,
         PresenceScope,
         socketSessionStoreProvider,
+        {
+          // A mark outlives its last refresh by the recovery window and two refresh periods (HearingKeeper).
+          provide: RoomHearing,
+          inject: [REDIS, AppConfig, EventLog],
+          useFactory: (redis: RedisClient, config: AppConfig, log: EventLog) =>
+            new RoomHearing(redis, config.redis.prefix, log, config.realtime.recoveryWindowMs + 2 * sessionRefreshMs(config)),
+        },
+        HearingKeeper,
         SocketRooms,
         SocketLogout,
         AuthDeadline,

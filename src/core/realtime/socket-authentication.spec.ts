@@ -12,6 +12,7 @@ import type { RoomAccess } from './room-access';
 import { SocketAuthentication } from './socket-authentication';
 import type { SocketNamespaces } from './socket-namespaces';
 import { SocketLogout } from './socket-logout';
+import type { RoomHearing } from './room-hearing';
 import { SocketRooms } from './socket-rooms';
 import type { SocketSessionStore, StoredSession } from './socket-sessions';
 
@@ -26,7 +27,7 @@ function setUp(verify: (token: string) => Promise<Principal | null> = async (t) 
   } as unknown as SocketSessionStore;
   const cluster = { userOnline: () => undefined } as unknown as ClusterState;
   const revocations = new RecentRevocations();
-  const rooms = new SocketRooms(config, {} as RoomAccess, cluster, store, { all: () => [] } as unknown as SocketNamespaces, revocations);
+  const rooms = new SocketRooms(config, {} as RoomAccess, cluster, store, { all: () => [] } as unknown as SocketNamespaces, revocations, { hear: async () => undefined } as unknown as RoomHearing);
   const log = { offsetForNewSocket: async () => '99' } as unknown as EventLog;
   const authenticator = { fromToken: verify } as unknown as Authenticator;
   const auth = new SocketAuthentication(authenticator, log, new AuthDeadline(config), rooms, new SocketLogout(revocations));

@@ -12,6 +12,7 @@ import type { RoomAccess } from './room-access';
 import type { SocketNamespaces } from './socket-namespaces';
 import { SocketLogout } from './socket-logout';
 import { SocketRecovery } from './socket-recovery';
+import type { RoomHearing } from './room-hearing';
 import { SocketRooms } from './socket-rooms';
 import type { SocketSessionStore, StoredSession } from './socket-sessions';
 
@@ -53,7 +54,7 @@ function setUp(history: HistoryRead, currentId = 0, whileReading: () => Promise<
   const store = { save: async (s: StoredSession) => void saved.push(s) } as unknown as SocketSessionStore;
   const cluster = { userOnline: () => undefined } as unknown as ClusterState;
   const revocations = new RecentRevocations();
-  const rooms = new SocketRooms(config, access, cluster, store, { all: () => [] } as unknown as SocketNamespaces, revocations);
+  const rooms = new SocketRooms(config, access, cluster, store, { all: () => [] } as unknown as SocketNamespaces, revocations, { hear: async () => undefined } as unknown as RoomHearing);
   const recovery = new SocketRecovery(hub, log, routing, rooms, new SocketLogout(revocations));
   return { recovery, replays, reads, saved, revocations, rooms };
 }

@@ -8,6 +8,7 @@ import { admin, alice, fakeSocket } from './fake-socket.spec-helper';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import type { RoomAccess } from './room-access';
 import type { SocketNamespaces } from './socket-namespaces';
+import type { RoomHearing } from './room-hearing';
 import { SocketRooms } from './socket-rooms';
 import type { SocketSessionStore, StoredSession } from './socket-sessions';
 
@@ -35,8 +36,16 @@ function setUp(namespaces: Namespace[] = [], checks?: RoomAccess) {
   const presence: string[] = [];
   const cluster = { userOnline: (id: number) => presence.push(`online ${id}`), userOffline: (id: number) => presence.push(`offline ${id}`) } as unknown as ClusterState;
   const revocations = new RecentRevocations();
-  const rooms = new SocketRooms(config, checks ?? access, cluster, store, { all: () => namespaces } as unknown as SocketNamespaces, revocations);
-  return { rooms, saved, touched, presence, revocations, handed, store };
+  const heard: string[][] = [];
+  const trail: string[] = [];
+  const hearing = {
+    hear: async (rooms: Iterable<string>) => {
+      heard.push([...rooms]);
+      trail.push(`heard ${[...rooms].join(',')}`);
+    },
+  } as unknown as RoomHearing;
+  const rooms = new SocketRooms(config, checks ?? access, cluster, store, { all: () => namespaces } as unknown as SocketNamespaces, revocations, hearing);
+  return { rooms, saved, touched, presence, revocations, handed, store, heard, trail };
 }
 
 describe('SocketRooms (room membership with its rules, and the stored session that lists it)', () => {
@@ -125,6 +134,18 @@ describe('SocketRooms (room membership with its rules, and the stored session th
     await rooms.leave(s.socket, 'project:1');
     expect([s.socket.data.rooms, s.socket.rooms.has('project:1')]).toEqual([[], false]);
     expect(saved.map((x) => x.session.rooms)).toEqual([[]]);
+  });
+
+  it('a subscribe is answered only once its room is heard (RoomHearing: a queue room), and a recovery hears its rooms before it reads history', async () => {
+    const queueRooms = { assert: async () => undefined, may: async () => true } as unknown as RoomAccess;
+    const { rooms, heard, store, trail } = setUp([], queueRooms);
+    store.save = async (session: StoredSession) => void trail.push(`saved ${session.rooms.join(',')}`);
+    const s = fakeSocket({ principal: admin });
+    await rooms.join(s.socket, admin, 'queue:high');
+    expect(trail).toEqual(['heard queue:high', 'saved queue:high']);
+    const r = fakeSocket({ principal: admin });
+    await rooms.rejoin(r.socket, admin, ['queue:default', 'project:1']);
+    expect(heard.at(-1)).toEqual(['queue:default', 'project:1']);
   });
 
   it('drops rooms whose access was lost, from the socket and from its stored session; nothing lost, nothing stored', async () => {

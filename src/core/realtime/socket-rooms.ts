@@ -12,12 +12,13 @@ import { userRoom } from './realtime.contract';
 import { RecentRevocations } from './recent-revocations';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
+import { RoomHearing } from './room-hearing';
 import { SocketNamespaces } from './socket-namespaces';
 import { SocketSessionStore } from './socket-sessions';
 import type { AppSocket, SocketState } from './socket-state';
 
-/** How often live sockets' sessions get their TTL back: three times per recovery window. */
-function sessionRefreshMs(config: AppConfig): number {
+/** How often live sockets' sessions (and the marks of the rooms they hear: RoomHearing) get their TTL back: three times per recovery window. */
+export function sessionRefreshMs(config: AppConfig): number {
   return Math.max(1000, Math.floor(config.realtime.recoveryWindowMs / 3));
 }
 
@@ -56,6 +57,7 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
     readonly sessions: SocketSessionStore,
     private readonly namespaces: SocketNamespaces,
     private readonly revocations: RecentRevocations,
+    private readonly hearing: RoomHearing,
   ) {}
 
   onModuleInit(): void {
@@ -94,6 +96,8 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
     await this.access.assert(user, room);
     // Access lost while the check ran reached AccessRevocations before the socket was in the room: too late for it to act.
     if (this.revocations.revokedSince(user.id, room, checkedAt)) throw new ForbiddenError('You may not subscribe to this room');
+    // A queue's room or job room: its jobs are announced from the answer on (QUEUE_JOB_EVENTS=heard).
+    await this.hearing.hear([room]);
     await this.enter(s, user, room);
   }
 
@@ -206,6 +210,9 @@ export class SocketRooms implements OnModuleInit, OnModuleDestroy {
       if (!socket.data.rooms.includes(room)) socket.data.rooms = socket.data.rooms.concat(room);
       if (socket.connected) void socket.join(room);
     }
+    // Before the recovery reads history: a queue room that was not heard meanwhile has its history marked
+    // incomplete (the recovery then says recovered:false), and its jobs are announced from here on.
+    await this.hearing.hear(socket.data.rooms);
   }
 
   /**

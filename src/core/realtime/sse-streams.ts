@@ -15,6 +15,7 @@ import { RecentRevocations } from './recent-revocations';
 import { userRoom } from './realtime.contract';
 import { ADMINS_ROOM, BROADCAST_ROOM } from './redis-realtime.service';
 import { RoomAccess } from './room-access';
+import { RoomHearing } from './room-hearing';
 import type { SlotHolderKind } from './slot-ledger';
 
 /** A stream whose unsent output passes this is closed; the client resumes from history with Last-Event-ID. */
@@ -47,6 +48,7 @@ export class SseStreams implements BeforeApplicationShutdown {
     private readonly registry: SseRegistry,
     private readonly log: EventLog,
     private readonly revocations: RecentRevocations,
+    private readonly hearing: RoomHearing,
   ) {}
 
   /**
@@ -125,6 +127,9 @@ export class SseStreams implements BeforeApplicationShutdown {
       if (this.revocations.endedSince(user.id, listener.credential, checkedAt)) throw new UnauthorizedError('The session or token of this request has ended');
       // An id past the newest (or past any id at all) was never ours to have seen: resuming after it
       // would filter out every event up to it. Told `gap`, the client resumes from now.
+      // A queue's room or job room is heard before its history is read (a queue not heard meanwhile has
+      // it marked incomplete: told `gap`) and before the stream is answered (its jobs announced from then on).
+      await this.hearing.hear(rooms);
       const newest = resume.kind === 'none' ? null : await this.log.currentPosition();
       const known = resume.kind === 'at' && newest && dominates(newest, resume.position) ? resume.position : null;
       const beyond = resume.kind !== 'none' && known === null;

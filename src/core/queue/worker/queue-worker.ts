@@ -12,6 +12,7 @@ import { BatchedConfirmation, noReplicaWarning, ReplicaConfirmation } from '../.
 import { ReplicationSampler } from '../../redis/replication-sampler';
 import { BatchTracker } from '../batch/batch-tracker';
 import { JobAnnouncer } from '../job-announcer';
+import { HeardRooms } from '../../realtime/room-hearing';
 import { ReleaseJob } from '../job-middleware';
 import type { JobHandlers } from '../job-handlers';
 import { bullPrefix, maintenanceKey, restartKey } from '../queue.keys';
@@ -154,7 +155,7 @@ export class QueueWorker {
     private readonly opts: WorkOptions,
     hooks: WorkerHooks = {},
   ) {
-    this.announcer = new JobAnnouncer(realtime, config.queue.jobEvents);
+    this.announcer = new JobAnnouncer(realtime, config.queue.jobEvents, new HeardRooms(redis, config.redis.prefix));
     this.idleLook = new IdleLook(this.waker, opts.sleepS * 1000);
     this.refreshCounts = hooks.refreshCounts ?? (async () => undefined);
     this.console = hooks.console;
@@ -363,8 +364,6 @@ export class QueueWorker {
     let error: Error | undefined;
     const batches = this.batches;
     const batchId = batches ? BatchTracker.batchOf(job) : undefined;
-    // QUEUE_JOB_EVENTS=none (or owned, for a job without an owner): nothing is built for its events at all.
-    const announcesJob = this.announcer.announces(job);
     let skipped = false;
     try {
       if (!handler) throw new UnrecoverableError(`No handler is registered for job "${job.name}"`);
@@ -372,7 +371,8 @@ export class QueueWorker {
       skipped = batchId !== undefined && batches !== undefined && (await batches.isCancelled(batchId));
       if (skipped) result = { skipped: 'batch cancelled' };
       else {
-        if (announcesJob) this.announce(this.announcer.started(queue, job));
+        // An event that is not announced (QUEUE_JOB_EVENTS) is not even built.
+        if (this.announcer.announces(queue, job)) this.announce(this.announcer.started(queue, job));
         const onProgress = (percent: number, extra?: Parameters<JobAnnouncer['progress']>[3]) => this.announcer.progress(queue, job, percent, extra).then(ignore, ignore);
         if (job.attemptsMade === 0 && !job.opts.repeat) {
           const waitS = Math.max(0, Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000;
@@ -432,7 +432,7 @@ export class QueueWorker {
           }
         }
         queueJobDuration.observe({ queue, name: job.name, status: 'completed' }, seconds);
-        if (announcesJob) this.announce(this.announcer.completed(queue, job, result));
+        if (this.announcer.announces(queue, job)) this.announce(this.announcer.completed(queue, job, result));
         if (next && !(startCovered && next.index === index)) next = await this.starts.confirm(next, marks, token);
         return next;
       }
