@@ -1,6 +1,7 @@
 // Queue benchmark: our queue:work beside a bare BullMQ Worker, in the same run.
-//  1. trivial jobs/s end to end (a pre-filled queue drained) at concurrency 1, 10, 50; ours twice: with every
-//     job announced (job:started/completed, QUEUE_JOB_EVENTS=all, the default) and with none (=none); beside
+//  1. trivial jobs/s end to end (a pre-filled queue drained) at concurrency 1, 10, 50; ours twice: as it runs by
+//     default (QUEUE_JOB_EVENTS=heard: the probes have no owner and nobody listens to their queue, so none is
+//     announced) and with every job announced (job:started/completed, QUEUE_JOB_EVENTS=all); beside
 //     each rate the CPU µs per job of the worker process and of the Redis server (/proc/<pid>/stat), which
 //     hold on a loaded machine where the rates do not;
 //  2. the wait of `high` jobs (added every BENCH_HIGH_EVERY_MS) while `default` holds a 20,000-job backlog.
@@ -8,7 +9,8 @@
 // queue:work), started the same way; BENCH_BARE_IN_PROCESS=1 runs the bare Worker inside this process instead
 // (warm JIT, no extra process: how runs before 2026-11-24 21:10 UTC measured it).
 // Usage: npm run build && node bench/queues/run.js   (knobs: BENCH_STACK, BENCH_JOBS, BENCH_ROUNDS, BENCH_BACKLOG, BENCH_ONLY=throughput|priority,
-// BENCH_CONCURRENCY=1,10,50, BENCH_OURS_ENV='{"QUEUE_DISPATCH_WAIT_MS":"0"}'; STACK_REDIS=sentinel runs it on a Sentinel set)
+// BENCH_CONCURRENCY=1,10,50, BENCH_OURS_ENV='{"QUEUE_DISPATCH_WAIT_MS":"0"}', BENCH_SECOND_EVENTS=all|none|owned, BENCH_JOBS_C1 (jobs of a
+// concurrency-1 drain: min(BENCH_JOBS, 3000) by default); STACK_REDIS=sentinel runs it on a Sentinel set)
 const { spawn } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
 const { join } = require('node:path');
@@ -24,6 +26,8 @@ const CONCURRENCIES = (process.env.BENCH_CONCURRENCY || '1,10,50').split(',').ma
 // Extra environment for our worker only, e.g. '{"QUEUE_DISPATCH_WAIT_MS":"0"}' to compare without the completion WAIT.
 const OURS_ENV = JSON.parse(process.env.BENCH_OURS_ENV || '{}');
 const BARE_IN_PROCESS = process.env.BENCH_BARE_IN_PROCESS === '1';
+// Ours' second variant (QUEUE_JOB_EVENTS): `all` (every job announced) unless BENCH_SECOND_EVENTS says otherwise (e.g. none).
+const SECOND_EVENTS = process.env.BENCH_SECOND_EVENTS || 'all';
 // Bare and ours alternate this many times per concurrency; the medians are reported (one drain is ~1 s: noisy).
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
 // Backlog jobs take this long each, so the backlog lasts long enough to sample many high jobs.
@@ -125,13 +129,13 @@ async function throughput(env, redisUrl) {
       oursJobsPerS: Math.round(median(rounds.map((r) => r.oursJobsPerS))),
       ratio: +median(rounds.map((r) => r.ratio)).toFixed(2),
       ratios: rounds.map((r) => r.ratio),
-      oursSilentJobsPerS: Math.round(median(rounds.map((r) => r.oursSilentJobsPerS))),
-      silentRatio: +median(rounds.map((r) => r.silentRatio)).toFixed(2),
-      silentRatios: rounds.map((r) => r.silentRatio),
+      oursAllJobsPerS: Math.round(median(rounds.map((r) => r.oursAllJobsPerS))),
+      allRatio: +median(rounds.map((r) => r.allRatio)).toFixed(2),
+      allRatios: rounds.map((r) => r.allRatio),
       cpuRatio: +median(rounds.map((r) => r.cpuRatio)).toFixed(2),
-      silentCpuRatio: +median(rounds.map((r) => r.silentCpuRatio)).toFixed(2),
+      allCpuRatio: +median(rounds.map((r) => r.allCpuRatio)).toFixed(2),
       ...Object.fromEntries(
-        ['bareCpu', 'oursCpu', 'oursSilentCpu'].map((k) => [k, { worker: median(rounds.map((r) => r[k].worker)), redis: median(rounds.map((r) => r[k].redis)) }]),
+        ['bareCpu', 'oursCpu', 'oursAllCpu'].map((k) => [k, { worker: median(rounds.map((r) => r[k].worker)), redis: median(rounds.map((r) => r[k].redis)) }]),
       ),
     };
     rows.push(row);
@@ -141,7 +145,7 @@ async function throughput(env, redisUrl) {
 }
 
 async function throughputRound(env, redisUrl, c) {
-  const n = c === 1 ? Math.min(JOBS, 3000) : JOBS;
+  const n = c === 1 ? Number(process.env.BENCH_JOBS_C1 || Math.min(JOBS, 3000)) : JOBS;
   const control = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const redis = await redisPid(control);
   await control.quit();
@@ -157,10 +161,11 @@ async function throughputRound(env, redisUrl, c) {
   await bareQueue.close();
   await bareConn.quit();
 
-  // ours: bin/switchboard queue:work (child process), same jobs through the handler registry, with
-  // every job announced (QUEUE_JOB_EVENTS=all, the default) and with none announced
+  // ours: bin/switchboard queue:work (child process), same jobs through the handler registry, as it runs by
+  // default (QUEUE_JOB_EVENTS=heard: the probes have no owner and nobody listens to the queue, so none is
+  // announced) and with every job announced (QUEUE_JOB_EVENTS=all: the default before 2026-12-06)
   const ours = {};
-  for (const events of ['all', 'none']) {
+  for (const events of ['heard', SECOND_EVENTS]) {
     const prefix = `bench${randomUUID().slice(0, 6)}:`;
     const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
     const queue = new Queue('default', { connection: conn, prefix: `${prefix}{bull}` });
@@ -177,18 +182,18 @@ async function throughputRound(env, redisUrl, c) {
     concurrency: c,
     jobs: n,
     bareJobsPerS: Math.round(n / bareRun.seconds),
-    oursJobsPerS: Math.round(n / ours.all.seconds),
-    oursSilentJobsPerS: Math.round(n / ours.none.seconds),
+    oursJobsPerS: Math.round(n / ours.heard.seconds),
+    oursAllJobsPerS: Math.round(n / ours[SECOND_EVENTS].seconds),
     // CPU µs per job: the worker process, the Redis server
     bareCpu: { worker: us(bareRun.workerUs), redis: us(bareRun.redisUs) },
-    oursCpu: { worker: us(ours.all.workerUs), redis: us(ours.all.redisUs) },
-    oursSilentCpu: { worker: us(ours.none.workerUs), redis: us(ours.none.redisUs) },
+    oursCpu: { worker: us(ours.heard.workerUs), redis: us(ours.heard.redisUs) },
+    oursAllCpu: { worker: us(ours[SECOND_EVENTS].workerUs), redis: us(ours[SECOND_EVENTS].redisUs) },
   };
   row.ratio = +(row.oursJobsPerS / row.bareJobsPerS).toFixed(2);
-  row.silentRatio = +(row.oursSilentJobsPerS / row.bareJobsPerS).toFixed(2);
+  row.allRatio = +(row.oursAllJobsPerS / row.bareJobsPerS).toFixed(2);
   // On two shared cores worker + Redis CPU per job is what bounds the rate: bare's total over ours.
-  row.cpuRatio = +((bareRun.workerUs + bareRun.redisUs) / (ours.all.workerUs + ours.all.redisUs)).toFixed(2);
-  row.silentCpuRatio = +((bareRun.workerUs + bareRun.redisUs) / (ours.none.workerUs + ours.none.redisUs)).toFixed(2);
+  row.cpuRatio = +((bareRun.workerUs + bareRun.redisUs) / (ours.heard.workerUs + ours.heard.redisUs)).toFixed(2);
+  row.allCpuRatio = +((bareRun.workerUs + bareRun.redisUs) / (ours[SECOND_EVENTS].workerUs + ours[SECOND_EVENTS].redisUs)).toFixed(2);
   console.log(JSON.stringify({ part: 'throughput-round', ...row }));
   return row;
 }
@@ -281,11 +286,11 @@ async function main() {
   for (const r of results.throughput || []) {
     console.log(
       `concurrency ${String(r.concurrency).padStart(2)}: bare ${r.bareJobsPerS} jobs/s, ours ${r.oursJobsPerS} jobs/s, ours/bare ${r.ratio} (medians of ${r.rounds} rounds; ratios ${r.ratios.join(' ')}); ` +
-        `ours with QUEUE_JOB_EVENTS=none ${r.oursSilentJobsPerS} jobs/s, ${r.silentRatio} (${r.silentRatios.join(' ')})`,
+        `ours with QUEUE_JOB_EVENTS=${SECOND_EVENTS} ${r.oursAllJobsPerS} jobs/s, ${r.allRatio} (${r.allRatios.join(' ')})`,
     );
     const cpu = (x) => `worker ${x.worker} + Redis ${x.redis} = ${x.worker + x.redis}`;
     console.log(
-      `  CPU µs/job (medians): bare ${cpu(r.bareCpu)}; ours ${cpu(r.oursCpu)} (bare/ours ${r.cpuRatio}); ours with none ${cpu(r.oursSilentCpu)} (${r.silentCpuRatio})`,
+      `  CPU µs/job (medians): bare ${cpu(r.bareCpu)}; ours ${cpu(r.oursCpu)} (bare/ours ${r.cpuRatio}); ours with ${SECOND_EVENTS} ${cpu(r.oursAllCpu)} (${r.allCpuRatio})`,
     );
   }
   for (const r of results.priority || []) console.log(`high wait under a ${BACKLOG}-job default backlog, ${r.target}: p50 ${r.p50ms} ms, p99 ${r.p99ms} ms (${r.measured} high jobs)`);
