@@ -8,12 +8,16 @@ const { ensure } = require('./ensure');
 const { relaunchOnRequiredNode } = require('./runtime');
 const { ensurePrerequisites, TEST_PREREQUISITES } = require('./prerequisites');
 
-/** Cross-process suites that exercise every Redis use: sessions, fan-out, recovery, SSE replay, caps, queues, AI cache. */
+/**
+ * Cross-process suites that exercise every Redis use: sessions, fan-out, recovery, SSE replay, caps, queues, the
+ * marks of heard queues (a history marked incomplete in every shard of a sharded log), AI cache.
+ */
 const TOPOLOGY_SUITES = [
   'test/e2e/realtime.e2e-spec.ts',
   'test/e2e/auth-sessions.e2e-spec.ts',
   'test/e2e/access-revocation.e2e-spec.ts',
   'test/e2e/queue-worker.e2e-spec.ts',
+  'test/e2e/queue-hearing.e2e-spec.ts',
   'test/e2e/ai-cache-scope.e2e-spec.ts',
 ];
 /** Suites about read replicas: run again on a stack with two of them (STACK_REPLICAS=2). */
