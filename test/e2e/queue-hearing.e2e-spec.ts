@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { HEARING_WINDOW_MS } from '../../src/core/realtime/room-hearing';
+import { HEARING_WINDOW_MS, hearingKey } from '../../src/core/realtime/room-hearing';
 import { ApiProcess, startApi } from '../support/api-process';
 import { createAdmin } from '../support/admin';
 import { TestUser, waitFor } from '../support/http-client';
@@ -132,5 +132,17 @@ describe('job events of a queue nobody hears', () => {
     const [next] = await probes(1, 0);
     const live = await readSse(resumed, 1, 15000, (e) => e.event === 'job:completed' && e.data.jobId === String(next.id));
     expect(live.some((e) => e.event === 'job:completed' && e.data.jobId === String(next.id))).toBe(true);
+  });
+
+  it("a mark gone while an admin listens (not with Redis' data: that starts a new epoch, which resyncs every client) sends the admin away: told recovered:false", async () => {
+    const s = openSocket(api.url, '/realtime', { token, reconnection: true });
+    cleanups.push(() => s.socket.close());
+    await s.next('connected');
+    expect(await ack(s.socket, 'subscribe', { room: 'queue:default' })).toMatchObject({ ok: true });
+    await kit.redis.del(hearingKey(kit.prefix, 'queue:default'));
+    // Workers announced nothing of the queue until the api's next refresh of its listeners' marks (1 s here).
+    const again = await s.next<{ recovered: boolean }>('connected', 15000);
+    expect(again.recovered).toBe(false);
+    expect(await kit.redis.get(hearingKey(kit.prefix, 'queue:default'))).toMatch(/^\d+:1$/);
   });
 });

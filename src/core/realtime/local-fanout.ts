@@ -6,6 +6,7 @@ import { envelope, EventLog, LoggedEvent, wireId } from './event-log';
 import { EventRouting } from './event-routing';
 import { formatPosition, Position } from './position';
 import { ReplayHolds } from './replay-holds';
+import { hearingRoomOf } from './room-hearing';
 import { SocketNamespaces } from './socket-namespaces';
 import { SocketWrites } from './socket-writes';
 import { SseRegistry } from './sse-registry';
@@ -104,6 +105,27 @@ export class LocalFanout {
     for (const nsp of this.namespaces.all()) for (const socket of [...nsp.sockets.values()]) closes.push(this.holds.holdUntilClosed(socket));
     spreadCloses(closes);
     this.sse.endAll();
+  }
+
+  /**
+   * The mark that has a queue's job events announced (room-hearing.ts) was gone while this process had
+   * listeners in that queue's rooms: their jobs may have gone unannounced, silently for a live listener. Each
+   * is sent away as in `resyncAll` (its recovery finds the history marked incomplete: `recovered: false`,
+   * an SSE resume `gap`), but a socket whose recovery is running (it reads history after this) and a
+   * stream still opening (it reads history after this) are left alone.
+   */
+  resyncListenersOf(hearingRoom: string): void {
+    const closes: (() => void)[] = [];
+    for (const nsp of this.namespaces.all()) {
+      const ids = new Set<string>();
+      for (const [room, members] of nsp.adapter.rooms) if (hearingRoomOf(room) === hearingRoom) for (const id of members) ids.add(id);
+      for (const id of ids) {
+        const socket = nsp.sockets.get(id);
+        if (socket && !(socket.data as { recovering?: true } | undefined)?.recovering) closes.push(this.holds.holdUntilClosed(socket));
+      }
+    }
+    if (closes.length) spreadCloses(closes);
+    for (const [room] of this.sse.roomSizes()) if (hearingRoomOf(room) === hearingRoom) for (const listener of this.sse.listenersOf(room)) listener.close?.();
   }
 
   private deliverToSockets(e: LoggedEvent): void {

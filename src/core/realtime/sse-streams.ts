@@ -68,6 +68,11 @@ export class SseStreams implements BeforeApplicationShutdown {
     const resume = resumePoint(req, this.log.shards.length);
     if (res.destroyed) return;
     const rooms = new Set([...requested, userRoom(user.id), BROADCAST_ROOM, ...(user.role === 'admin' ? [ADMINS_ROOM] : [])]);
+    // A queue's room or job room is heard before the stream listens (so a lapsed mark's resync of this
+    // process's listeners leaves it alone), before its history is read (a queue not heard meanwhile has it
+    // marked incomplete: told `gap`) and before it is answered (its jobs announced from then on).
+    await this.hearing.hear(rooms);
+    if (res.destroyed) return;
     await this.cluster.acquire(ip, this.slotKind, res);
     if (res.destroyed) {
       this.cluster.release(res);
@@ -125,9 +130,6 @@ export class SseStreams implements BeforeApplicationShutdown {
       if (this.closing) throw new UnavailableError('This process is shutting down');
       // A logout heard since the checks missed this stream (it was not listed yet).
       if (this.revocations.endedSince(user.id, listener.credential, checkedAt)) throw new UnauthorizedError('The session or token of this request has ended');
-      // A queue's room or job room is heard before its history is read (a queue not heard meanwhile has
-      // it marked incomplete: told `gap`) and before the stream is answered (its jobs announced from then on).
-      await this.hearing.hear(rooms);
       // An id past the newest (or past any id at all) was never ours to have seen: resuming after it
       // would filter out every event up to it. Told `gap`, the client resumes from now.
       const newest = resume.kind === 'none' ? null : await this.log.currentPosition();
