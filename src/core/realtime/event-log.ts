@@ -145,7 +145,7 @@ local known = tonumber(redis.call('GET', KEYS[1]) or '0')
 redis.call('SET', KEYS[1], string.format('%.0f', math.max(tonumber(ARGV[1]), known)), 'PX', ARGV[2])
 `;
 
-/** The control event whose id a room's history is incomplete up to (ShardLog.markIncomplete); no process handles it. */
+/** The control event whose id a room's history is incomplete up to (ShardLog.markIncomplete); HearingKeeper handles it. */
 export const HISTORY_INCOMPLETE = 'history:incomplete';
 
 interface PendingEvent {

@@ -107,9 +107,9 @@ export class RealtimeModule {
         {
           // A mark outlives its last refresh by the recovery window and two refresh periods (HearingKeeper).
           provide: RoomHearing,
-          inject: [REDIS, AppConfig, EventLog, LocalFanout],
-          useFactory: (redis: RedisClient, config: AppConfig, log: EventLog, fanout: LocalFanout) =>
-            new RoomHearing(redis, config.redis.prefix, log, config.realtime.recoveryWindowMs + 2 * sessionRefreshMs(config), (room) => fanout.resyncListenersOf(room)),
+          inject: [REDIS, AppConfig, EventLog],
+          useFactory: (redis: RedisClient, config: AppConfig, log: EventLog) =>
+            new RoomHearing(redis, config.redis.prefix, log, config.realtime.recoveryWindowMs + 2 * sessionRefreshMs(config)),
         },
         HearingKeeper,
         SocketRooms,

@@ -31,7 +31,7 @@ export function hearingKey(prefix: string, hearingRoom: string): string {
 /**
  * KEYS[1] = the mark; ARGV = its TTL (ms), the window (ms). The mark is `<created ms>:<1 once the
  * room's history is marked incomplete>` (Redis' clock). Returns how long the caller waits (ms) before
- * its listener counts as heard, 1 while the history is still to be marked, and 1 when this call made it.
+ * its listener counts as heard, and 1 while the history is still to be marked.
  */
 const HEAR_LUA = `
 local t = redis.call('TIME')
@@ -43,10 +43,10 @@ if mark then created, marked = string.match(mark, '^(%d+):(%d)$') end
 if not created then
   -- none (or not one of ours): a new mark, its history still to be marked
   redis.call('SET', KEYS[1], string.format('%.0f', now) .. ':0', 'PX', ARGV[1])
-  return {window, 1, 1}
+  return {window, 1}
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return {math.max(0, tonumber(created) + window - now), marked == '1' and 0 or 1, 0}
+return {math.max(0, tonumber(created) + window - now), marked == '1' and 0 or 1}
 `;
 
 /** KEYS[1] = the mark: its history is marked incomplete now (kept as it is otherwise). */
@@ -59,7 +59,7 @@ end
 `;
 
 type WithHearing = RedisClient & {
-  rtHear(numKeys: number, ...args: (string | number)[]): Promise<[number, number, number]>;
+  rtHear(numKeys: number, ...args: (string | number)[]): Promise<[number, number]>;
   rtHeardMarked(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
 };
 
@@ -83,11 +83,6 @@ export class RoomHearing {
     private readonly log: EventLog,
     /** How long a mark outlives its last refresh: the recovery window and two refresh periods. */
     private readonly ttlMs: number,
-    /**
-     * A mark this process made, once the room's history is marked: listeners already in one of the queue's
-     * rooms here heard nothing while it was missing (LocalFanout.resyncListenersOf). None in normal running.
-     */
-    private readonly lapsed: (hearingRoom: string) => void = () => undefined,
   ) {
     this.redis = redis as WithHearing;
     if (!this.redis.rtHear) redis.defineCommand('rtHear', { lua: HEAR_LUA });
@@ -112,12 +107,13 @@ export class RoomHearing {
 
   private async mark(room: string): Promise<number> {
     const key = hearingKey(this.prefix, room);
-    const [waitMs, unmarked, made] = await this.redis.rtHear(1, key, this.ttlMs, HEARING_WINDOW_MS);
+    const [waitMs, unmarked] = await this.redis.rtHear(1, key, this.ttlMs, HEARING_WINDOW_MS);
     if (unmarked) {
+      // Every api process hears the history:incomplete event and sends away any listener it has in the
+      // queue's rooms (HearingKeeper): with the mark gone they heard nothing. None in normal running.
       await this.log.markIncomplete(room);
       await this.redis.rtHeardMarked(1, key);
     }
-    if (made) this.lapsed(room);
     return Number(waitMs);
   }
 }
