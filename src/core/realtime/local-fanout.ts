@@ -10,6 +10,7 @@ import { hearingRoomOf } from './room-hearing';
 import { SocketNamespaces } from './socket-namespaces';
 import { SocketWrites } from './socket-writes';
 import { SseRegistry } from './sse-registry';
+import type { AppSocket } from './socket-state';
 
 /**
  * The local end of delivery: each event, once the shard's ChannelReader has
@@ -120,8 +121,8 @@ export class LocalFanout {
       const ids = new Set<string>();
       for (const [room, members] of nsp.adapter.rooms) if (hearingRoomOf(room) === hearingRoom) for (const id of members) ids.add(id);
       for (const id of ids) {
-        const socket = nsp.sockets.get(id);
-        if (socket && !(socket.data as { recovering?: true } | undefined)?.recovering) closes.push(this.holds.holdUntilClosed(socket));
+        const socket = nsp.sockets.get(id) as AppSocket | undefined;
+        if (socket && !socket.data?.recovering) closes.push(this.holds.holdUntilClosed(socket));
       }
     }
     if (closes.length) spreadCloses(closes);
