@@ -14,7 +14,7 @@
 const { io } = require('socket.io-client');
 const jwt = require('jsonwebtoken');
 const { randomUUID } = require('node:crypto');
-const { performance } = require('node:perf_hooks');
+const { performance, monitorEventLoopDelay, PerformanceObserver } = require('node:perf_hooks');
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -45,6 +45,20 @@ let duplicates = 0;
 let wrongRoom = 0;
 let closing = false;
 let cpuAtMark = process.cpuUsage();
+/**
+ * This process's own event-loop delay and GC pauses since the part's mark: a delivery is timed when this
+ * process gets to it, so a stall here (a major GC of 12,500 clients' heap, a starved core) is counted in the
+ * latency as if the server had been late. Reported beside the latency to tell the two apart.
+ */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+let gc = { ms: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.ms += e.duration;
+    if (e.duration > gc.maxMs) gc.maxMs = e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 /** Counters of the current part (reset by `mark`). */
 let part = freshPart();
@@ -308,6 +322,8 @@ process.on('message', (/** @type {any} */ m) => {
     case 'mark':
       part = freshPart();
       cpuAtMark = process.cpuUsage();
+      loopDelay.reset();
+      gc = { ms: 0, maxMs: 0 };
       hist = new Uint32Array(MAX_MS / STEP + 1);
       windows = [];
       send({ marked: true });
@@ -324,7 +340,7 @@ process.on('message', (/** @type {any} */ m) => {
       break;
     case 'report': {
       const cpu = process.cpuUsage(cpuAtMark);
-      const r = { ...part, backMs: undefined, backPerSecond: part.backPerSecond, ready: readyCount(), hist: sparseHist(), windows: Array.from(windows, (x) => x ?? [0, 0, 0, 0]), traffic: trafficAccounting(m.sent, m.failedSeqs), cpuS: (cpu.user + cpu.system) / 1e6, rssMb: Math.round(process.memoryUsage().rss / 1048576) };
+      const r = { ...part, backMs: undefined, backPerSecond: part.backPerSecond, ready: readyCount(), hist: sparseHist(), windows: Array.from(windows, (x) => x ?? [0, 0, 0, 0]), traffic: trafficAccounting(m.sent, m.failedSeqs), cpuS: (cpu.user + cpu.system) / 1e6, rssMb: Math.round(process.memoryUsage().rss / 1048576), lagP99Ms: loopDelay.percentile(99) / 1e6, lagMaxMs: loopDelay.max / 1e6, gcMs: gc.ms, gcMaxMs: gc.maxMs };
       // back times as a compact summary: sorted sample is enough for p50/p99/max across processes
       const back = part.backMs.slice().sort((a, b) => a - b);
       send({ report: { ...r, back } });

@@ -5,7 +5,7 @@
  * npm run bench:scale -- [--sockets=100000] [--instances=3] [--kinds=ours,stock] [--parts=hold,traffic,storm]
  *                        [--hold-s=300] [--traffic-s=120] [--rate=1000 | --rates=100,300,1000] [--room-size=10] [--storm-rate=100]
  *                        [--load-procs=auto] [--concurrency=40] [--direct] [--port=21400] [--stack=NAME]
- *                        [--cap=1.5] [--storm-timeout-s=180] [--storm=kill,rolling] [--storm-prof=DIR]
+ *                        [--cap=1.5] [--storm-timeout-s=180] [--storm=kill,rolling] [--kills=1] [--storm-prof=DIR]
  *
  * Phase 3 of seed 002 on one machine (issue 18): the production topology of `npm run up -- --instances N`
  * (nginx, sticky by client address, in front of N api processes and 2 workers, all under supervisord, MariaDB primary
@@ -39,7 +39,7 @@ const log = (m) => process.stderr.write(`[bench:scale ${new Date().toISOString()
 
 /* ------------------------------------------------------------------ options */
 
-const KNOWN = ['storm', 'sockets', 'instances', 'kinds', 'parts', 'hold-s', 'traffic-s', 'rate', 'rates', 'room-size', 'storm-rate', 'load-procs', 'concurrency', 'direct', 'port', 'stack', 'cap', 'storm-timeout-s', 'storm-prof'];
+const KNOWN = ['storm', 'sockets', 'instances', 'kinds', 'parts', 'hold-s', 'traffic-s', 'rate', 'rates', 'room-size', 'storm-rate', 'load-procs', 'concurrency', 'direct', 'port', 'stack', 'cap', 'storm-timeout-s', 'storm-prof', 'kills'];
 function parseArgs(argv) {
   const { a, num } = parseOptions(argv, KNOWN);
   const sockets = num('sockets', 100000, 10);
@@ -71,6 +71,8 @@ function parseArgs(argv) {
     cap: num('cap', 1.5, 1),
     stormTimeoutS: num('storm-timeout-s', 180),
     stormSteps: (a.storm ?? 'kill,rolling').split(','),
+    // kill -9 storms in one run, each of the next api process (one connect, several samples: storms vary ±20 %).
+    kills: num('kills', 1, 1),
     stormProf: a['storm-prof'] ? path.resolve(a['storm-prof']) : undefined,
   };
 }
@@ -334,6 +336,11 @@ class Load {
       traffic,
       clientCpuS: +sum((r) => r.cpuS).toFixed(1),
       clientRssMb: sum((r) => r.rssMb),
+      // Per load process since the mark: its own event-loop delay and GC pauses (a late delivery may be the client's).
+      clientLagP99ms: rs.map((r) => +r.lagP99Ms.toFixed(1)),
+      clientLagMaxMs: rs.map((r) => +r.lagMaxMs.toFixed(0)),
+      clientGcMaxMs: rs.map((r) => +r.gcMaxMs.toFixed(0)),
+      clientGcS: +sum((r) => r.gcMs / 1000).toFixed(1),
     };
   }
 
@@ -832,6 +839,10 @@ async function runKind(kind, o, env, fixtures) {
             p99ms: r.latency.p99,
             maxMs: r.latency.max,
             latencyBy5sOfSendTime: r.latencyWindows,
+            clientLagP99ms: r.clientLagP99ms,
+            clientLagMaxMs: r.clientLagMaxMs,
+            clientGcMaxMs: r.clientGcMaxMs,
+            clientGcS: r.clientGcS,
             dropped: r.disconnects,
             apiCpuUsPerDelivery: usPer(lag.reduce((a, l) => a + l.cpu * l.seconds, 0)),
             // The rest of the machine per delivery over the same publishing and drain.
@@ -854,10 +865,8 @@ async function runKind(kind, o, env, fixtures) {
     if (o.parts.includes('storm')) {
       const pub = await publisherFor(kind, env);
       try {
-        const steps = [
-          { name: 'kill -9', key: 'kill', ports: [handle.apiPorts[0]] },
-          { name: 'rolling restart', key: 'rolling', ports: handle.apiPorts },
-        ].filter((st) => o.stormSteps.includes(st.key));
+        const kills = Array.from({ length: Math.min(o.kills, handle.apiPorts.length) }, (_, i) => ({ name: 'kill -9', key: 'kill', ports: [handle.apiPorts[i]] }));
+        const steps = [...kills, { name: 'rolling restart', key: 'rolling', ports: handle.apiPorts }].filter((st) => o.stormSteps.includes(st.key));
         for (const step of steps) {
           await load.ask({ cmd: 'mark' }, 'marked');
           await load.ask({ cmd: 'traffic', total: 0, rooms: fixtures.projects.length }, 'trafficOn');
@@ -904,7 +913,7 @@ async function runKind(kind, o, env, fixtures) {
           r = await load.report(true, sent.sent, sent.failedSeqs);
           const st = await load.status();
           // Which api processes ended other than by the step itself (a crash under the storm)?
-          const expectedGone = step.name === 'kill -9' ? [before[0]] : before;
+          const expectedGone = step.name === 'kill -9' ? [before[handle.apiPorts.indexOf(step.ports[0])]] : before;
           const crashed = before.filter((pid) => !expectedGone.includes(pid) && !pidAlive(pid)).length;
           let metrics = {};
           if (kind === 'ours') metrics = await ourMetrics(handle);
@@ -932,6 +941,8 @@ async function runKind(kind, o, env, fixtures) {
               ? { expected: r.traffic.expected, delivered: r.traffic.delivered, missingTold: r.traffic.missingTold, silentlyMissing: r.traffic.missing, owedToDisconnected: r.traffic.owedToDisconnected, socketsDisconnectedOwed: r.traffic.socketsDisconnectedOwed, missingAtDrain, arrivedAfterDrain: missingAtDrain - r.traffic.missing, duplicates: r.traffic.duplicates, missingExamples: r.traffic.examples }
               : {}),
             p99ms: r.latency.p99,
+            clientLagMaxMs: r.clientLagMaxMs,
+            clientGcMaxMs: r.clientGcMaxMs,
             ...metrics,
             load: loadAvg(),
           });
@@ -1019,7 +1030,15 @@ function table(rows) {
     add(`${part}: CPU µs per delivery, api`, part, 'apiCpuUsPerDelivery', j);
     add(`${part}: CPU µs per delivery, nginx`, part, 'nginxCpuUsPerDelivery', j);
     add(`${part}: CPU µs per delivery, load processes`, part, 'clientCpuUsPerDelivery', j);
+    add(`${part}: load processes' own event-loop delay max ms`, part, 'clientLagMaxMs', (v) => (v === undefined ? '-' : JSON.stringify(v)));
+    add(`${part}: load processes' longest GC pause ms`, part, 'clientGcMaxMs', j);
     add(`${part}: machine cores busy`, part, 'machineBusyCores', j);
+  }
+  // --kills=N: one kill row per kill; the rows below are the first kill's, this one lists every kill's.
+  const killsBack = (kind) => rows.filter((r) => r.kind === kind && r.part === 'storm-kill').map((r) => r.steps[0]?.allBackS);
+  if (rows.some((r) => r.part === 'storm-kill')) {
+    const [o, s] = [killsBack('ours'), killsBack('stock')];
+    lines.push({ what: 'storm-kill: s from each kill until all back', ours: o.length ? JSON.stringify(o) : '-', stock: s.length ? JSON.stringify(s) : '-', 'ours/stock': '', better: 'lower' });
   }
   for (const part of ['storm-kill', 'storm-rolling']) {
     add(`${part}: total s until all back`, part, 'totalS', j);
