@@ -6,6 +6,7 @@
  *                        [--hold-s=300] [--traffic-s=120] [--rate=1000 | --rates=100,300,1000] [--room-size=10] [--storm-rate=100]
  *                        [--load-procs=auto] [--concurrency=40] [--direct] [--port=21400] [--stack=NAME]
  *                        [--cap=1.5] [--storm-timeout-s=180] [--storm=kill,rolling] [--kills=1] [--storm-prof=DIR]
+ *                        [--traffic-prof=DIR]
  *
  * Phase 3 of seed 002 on one machine (issue 18): the production topology of `npm run up -- --instances N`
  * (nginx, sticky by client address, in front of N api processes and 2 workers, all under supervisord, MariaDB primary
@@ -39,7 +40,7 @@ const log = (m) => process.stderr.write(`[bench:scale ${new Date().toISOString()
 
 /* ------------------------------------------------------------------ options */
 
-const KNOWN = ['storm', 'sockets', 'instances', 'kinds', 'parts', 'hold-s', 'traffic-s', 'rate', 'rates', 'room-size', 'storm-rate', 'load-procs', 'concurrency', 'direct', 'port', 'stack', 'cap', 'storm-timeout-s', 'storm-prof', 'kills'];
+const KNOWN = ['storm', 'sockets', 'instances', 'kinds', 'parts', 'hold-s', 'traffic-s', 'rate', 'rates', 'room-size', 'storm-rate', 'load-procs', 'concurrency', 'direct', 'port', 'stack', 'cap', 'storm-timeout-s', 'storm-prof', 'kills', 'traffic-prof'];
 function parseArgs(argv) {
   const { a, num } = parseOptions(argv, KNOWN);
   const sockets = num('sockets', 100000, 10);
@@ -74,6 +75,8 @@ function parseArgs(argv) {
     // kill -9 storms in one run, each of the next api process (one connect, several samples: storms vary ±20 %).
     kills: num('kills', 1, 1),
     stormProf: a['storm-prof'] ? path.resolve(a['storm-prof']) : undefined,
+    // Every api process profiled while a traffic part publishes and drains, summed per delivery (where its CPU goes).
+    trafficProf: a['traffic-prof'] ? path.resolve(a['traffic-prof']) : undefined,
   };
 }
 
@@ -816,9 +819,11 @@ async function runKind(kind, o, env, fixtures) {
           await load.ask({ cmd: 'traffic', total: rate * o.trafficS, rooms: fixtures.projects.length }, 'trafficOn');
           await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
           const cpu0 = { nginx: cpuSecondsOf(nginxTree(nginxPid)), redis: redisPid ? cpuSecondsOf([redisPid]) : 0, machine: machineCpu() };
+          if (o.trafficProf) await Promise.all(pids.map((pid) => probe(probeDir, pid, 'profile-start')));
           const run = startPublishing(pub, fixtures.projects, rate, rate * o.trafficS);
           const sent = await run.done;
           const drainS = await load.drain(sent.sent * o.roomSize);
+          const profiles = o.trafficProf ? await trafficProfiles(o.trafficProf, probeDir, pids, `${kind}-traffic-${rate}`) : undefined;
           const lag = await Promise.all(pids.map((pid) => probe(probeDir, pid, 'lag')));
           const m1 = machineCpu();
           const r = await load.report(true, sent.sent, sent.failedSeqs);
@@ -839,6 +844,7 @@ async function runKind(kind, o, env, fixtures) {
             p99ms: r.latency.p99,
             maxMs: r.latency.max,
             latencyBy5sOfSendTime: r.latencyWindows,
+            ...(profiles ? { apiProfilePerDelivery: perDelivery(profiles, delivered) } : {}),
             clientLagP99ms: r.clientLagP99ms,
             clientLagMaxMs: r.clientLagMaxMs,
             clientGcMaxMs: r.clientGcMaxMs,
@@ -1052,6 +1058,35 @@ function table(rows) {
     add(`${part}: crashed processes`, part, 'crashed', j);
   }
   return lines;
+}
+
+/** Stops the traffic part's profiles (probe.js) and returns them, written to `dir` as `<name>-<pid>.cpuprofile`. */
+async function trafficProfiles(dir, probeDir, pids, name) {
+  fs.mkdirSync(dir, { recursive: true });
+  const out = [];
+  for (const pid of pids) {
+    const file = path.join(dir, `${name}-${pid}.cpuprofile`);
+    await probe(probeDir, pid, `profile-stop ${file}`, 120000)
+      .then(() => out.push(JSON.parse(fs.readFileSync(file, 'utf8'))))
+      .catch((e) => log(`profile-stop ${pid}: ${e.message}`));
+  }
+  return out;
+}
+
+/** Every process's profile summed: busy µs per delivery and the 15 largest areas (package or our file), self time. */
+function perDelivery(profiles, delivered) {
+  const areas = new Map();
+  let busy = 0;
+  for (const p of profiles) {
+    // summarize() per 1 unit gives µs; its area list is its top 20, enough for the top 15 of the sum.
+    const s = summarize(p, 1);
+    busy += s.busyUsPerSocket;
+    for (const a of s.areas) areas.set(a.what, (areas.get(a.what) ?? 0) + a.usPerSocket);
+  }
+  return {
+    busyUs: +(busy / delivered).toFixed(1),
+    areas: [...areas.entries()].sort((x, y) => y[1] - x[1]).slice(0, 15).map(([what, us]) => [what, +(us / delivered).toFixed(2)]),
+  };
 }
 
 /* ------------------------------------------------------------------ main */
