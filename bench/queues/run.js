@@ -4,6 +4,7 @@
 //     announced) and with every job announced (job:started/completed, QUEUE_JOB_EVENTS=all); beside
 //     each rate the CPU µs per job of the worker process and of the Redis server (/proc/<pid>/stat), which
 //     hold on a loaded machine where the rates do not;
+//     and a floor: the bare Worker printing a line per job as queue:work must (SPEC), the best ours can reach;
 //  2. the wait of `high` jobs (added every BENCH_HIGH_EVERY_MS) while `default` holds a 20,000-job backlog.
 // Both sides run in a child process of their own (bare: bench/queues/bare-worker.js; ours: bin/switchboard
 // queue:work), started the same way; BENCH_BARE_IN_PROCESS=1 runs the bare Worker inside this process instead
@@ -94,9 +95,15 @@ function startOurs(env, args) {
 }
 
 /** A bare BullMQ Worker per queue with a no-op (or sleepMs) processor: a child process, or in this one. */
-function startBare(redisUrl, prefix, queues, concurrency) {
-  if (!BARE_IN_PROCESS) {
-    return startChild([join(__dirname, 'bare-worker.js')], { REDIS_URL: redisUrl, BARE_PREFIX: prefix, BARE_QUEUES: queues.join(','), BARE_CONCURRENCY: String(concurrency) });
+function startBare(redisUrl, prefix, queues, concurrency, jobLines = false) {
+  if (!BARE_IN_PROCESS || jobLines) {
+    return startChild([join(__dirname, 'bare-worker.js')], {
+      REDIS_URL: redisUrl,
+      BARE_PREFIX: prefix,
+      BARE_QUEUES: queues.join(','),
+      BARE_CONCURRENCY: String(concurrency),
+      BARE_JOB_LINES: jobLines ? '1' : '0',
+    });
   }
   const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const processor = async (job) => {
@@ -129,13 +136,16 @@ async function throughput(env, redisUrl) {
       oursJobsPerS: Math.round(median(rounds.map((r) => r.oursJobsPerS))),
       ratio: +median(rounds.map((r) => r.ratio)).toFixed(2),
       ratios: rounds.map((r) => r.ratio),
+      floorJobsPerS: Math.round(median(rounds.map((r) => r.floorJobsPerS))),
+      floorRatio: +median(rounds.map((r) => r.floorRatio)).toFixed(2),
+      floorRatios: rounds.map((r) => r.floorRatio),
       oursAllJobsPerS: Math.round(median(rounds.map((r) => r.oursAllJobsPerS))),
       allRatio: +median(rounds.map((r) => r.allRatio)).toFixed(2),
       allRatios: rounds.map((r) => r.allRatio),
       cpuRatio: +median(rounds.map((r) => r.cpuRatio)).toFixed(2),
       allCpuRatio: +median(rounds.map((r) => r.allCpuRatio)).toFixed(2),
       ...Object.fromEntries(
-        ['bareCpu', 'oursCpu', 'oursAllCpu'].map((k) => [k, { worker: median(rounds.map((r) => r[k].worker)), redis: median(rounds.map((r) => r[k].redis)) }]),
+        ['bareCpu', 'floorCpu', 'oursCpu', 'oursAllCpu'].map((k) => [k, { worker: median(rounds.map((r) => r[k].worker)), redis: median(rounds.map((r) => r[k].redis)) }]),
       ),
     };
     rows.push(row);
@@ -157,6 +167,12 @@ async function throughputRound(env, redisUrl, c) {
   const bare = startBare(redisUrl, barePrefix, ['default'], c);
   const bareRun = await drainTime(bareQueue, n, { worker: bare.child ? bare.child.pid : process.pid, redis });
   await bare.stop();
+  await bareQueue.obliterate({ force: true });
+  // the floor: the same bare Worker, also printing a line per job (what any queue:work that prints as artisan pays)
+  await fill(bareQueue, n);
+  const floor = startBare(redisUrl, barePrefix, ['default'], c, true);
+  const floorRun = await drainTime(bareQueue, n, { worker: floor.child.pid, redis });
+  await floor.stop();
   await bareQueue.obliterate({ force: true });
   await bareQueue.close();
   await bareConn.quit();
@@ -182,14 +198,17 @@ async function throughputRound(env, redisUrl, c) {
     concurrency: c,
     jobs: n,
     bareJobsPerS: Math.round(n / bareRun.seconds),
+    floorJobsPerS: Math.round(n / floorRun.seconds),
     oursJobsPerS: Math.round(n / ours.heard.seconds),
     oursAllJobsPerS: Math.round(n / ours[SECOND_EVENTS].seconds),
     // CPU µs per job: the worker process, the Redis server
     bareCpu: { worker: us(bareRun.workerUs), redis: us(bareRun.redisUs) },
+    floorCpu: { worker: us(floorRun.workerUs), redis: us(floorRun.redisUs) },
     oursCpu: { worker: us(ours.heard.workerUs), redis: us(ours.heard.redisUs) },
     oursAllCpu: { worker: us(ours[SECOND_EVENTS].workerUs), redis: us(ours[SECOND_EVENTS].redisUs) },
   };
   row.ratio = +(row.oursJobsPerS / row.bareJobsPerS).toFixed(2);
+  row.floorRatio = +(row.floorJobsPerS / row.bareJobsPerS).toFixed(2);
   row.allRatio = +(row.oursAllJobsPerS / row.bareJobsPerS).toFixed(2);
   // On two shared cores worker + Redis CPU per job is what bounds the rate: bare's total over ours.
   row.cpuRatio = +((bareRun.workerUs + bareRun.redisUs) / (ours.heard.workerUs + ours.heard.redisUs)).toFixed(2);
@@ -286,11 +305,12 @@ async function main() {
   for (const r of results.throughput || []) {
     console.log(
       `concurrency ${String(r.concurrency).padStart(2)}: bare ${r.bareJobsPerS} jobs/s, ours ${r.oursJobsPerS} jobs/s, ours/bare ${r.ratio} (medians of ${r.rounds} rounds; ratios ${r.ratios.join(' ')}); ` +
-        `ours with QUEUE_JOB_EVENTS=${SECOND_EVENTS} ${r.oursAllJobsPerS} jobs/s, ${r.allRatio} (${r.allRatios.join(' ')})`,
+        `ours with QUEUE_JOB_EVENTS=${SECOND_EVENTS} ${r.oursAllJobsPerS} jobs/s, ${r.allRatio} (${r.allRatios.join(' ')}); ` +
+        `floor (bare + a line per job) ${r.floorJobsPerS} jobs/s, ${r.floorRatio} (${r.floorRatios.join(' ')})`,
     );
     const cpu = (x) => `worker ${x.worker} + Redis ${x.redis} = ${x.worker + x.redis}`;
     console.log(
-      `  CPU µs/job (medians): bare ${cpu(r.bareCpu)}; ours ${cpu(r.oursCpu)} (bare/ours ${r.cpuRatio}); ours with ${SECOND_EVENTS} ${cpu(r.oursAllCpu)} (${r.allCpuRatio})`,
+      `  CPU µs/job (medians): bare ${cpu(r.bareCpu)}; floor ${cpu(r.floorCpu)}; ours ${cpu(r.oursCpu)} (bare/ours ${r.cpuRatio}); ours with ${SECOND_EVENTS} ${cpu(r.oursAllCpu)} (${r.allCpuRatio})`,
     );
   }
   for (const r of results.priority || []) console.log(`high wait under a ${BACKLOG}-job default backlog, ${r.target}: p50 ${r.p50ms} ms, p99 ${r.p99ms} ms (${r.measured} high jobs)`);
