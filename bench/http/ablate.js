@@ -42,6 +42,25 @@ const PATCHES = {
       "return this.projects.listFor(Number(require('../../core/database/request-context').currentRequestContext().userId));",
     ],
   ],
+  // prom-client's per-request observations (the HTTP histogram; the query histogram and counters).
+  nometrics: [
+    ['app/http-setup.js', 'metrics_1.httpRequestDuration.observe(', '(() => {})('],
+    ['core/database/replication-router.js', 'metrics_1.dbQueryDuration.observe(kind.duration,', '(() => {})(kind.duration,'],
+    ['core/database/replication-router.js', 'metrics_1.dbQueriesTotal.inc(kind.count);', ''],
+    ['core/database/replication-router.js', 'metrics_1.dbReplicaReadsTotal.inc({ replica: this.replicas.label(replica) });', ''],
+  ],
+  // Our request pipeline replaced, for bearer requests, by the least the route needs: the token's user as the caller (decoded,
+  // remembered per token; no request id, no access metrics, no CORS, no revocation or window read, no unit of
+  // work). What is left of ours over bare is Nest's guards and pipe, the query wrapper and the larger app.
+  skeleton: [
+    [
+      'app/http-setup.js',
+      "    return (req, res, next) => {\n        const started = node_perf_hooks_1.performance.now();",
+      "    const callers = new Map();\n    return (req, res, next) => {\n        const h = req.headers.authorization;\n        if (h && h.startsWith('Bearer ')) {\n          let p = callers.get(h);\n          if (!p) callers.set(h, (p = { id: Number(JSON.parse(Buffer.from(h.split('.')[1], 'base64url').toString()).sub), role: 'user', via: 'token' }));\n          req.principal = p;\n          return next();\n        }\n        const started = node_perf_hooks_1.performance.now();",
+    ],
+  ],
+  // Express's weak ETag (a SHA-1 of every body) switched off.
+  noetag: [['app/http-setup.js', "express.disable('x-powered-by');", "express.disable('x-powered-by');\n    express.set('etag', false);"]],
   // The ops module (event-loop/GC sampler, instance registry, status snapshots).
   noops: [['app/api.module.js', 'ops_module_1.OpsModule.register({ connections: realtime_connection_stats_1.RealtimeConnectionStats }),', '']],
 };

@@ -3,7 +3,9 @@
 // NestJS app (bench/http/bare-app.js) doing the same database and Redis work, in one run, with the ratio.
 //
 // 1. builds if needed, starts (or reuses) the stack BENCH_STACK (default "bench") and migrates, like npm test;
-// 2. starts one api (`node dist/main.js`, LOG_LEVEL=warn) and one bare app, each on a free port;
+// 2. starts one api (`node dist/main.js`, LOG_LEVEL=warn) and one bare app, each on a free port; the bare app
+//    also serves two floors, the bare route plus only the cheapest express-session or only a token's Redis
+//    read (bare-app.js): their ratio is the best a route with that piece could reach;
 // 3. registers a user with BENCH_PROJECTS projects, takes a bearer token and keeps the session cookie;
 // 4. runs autocannon against each target on 127.0.0.1, one after the other (warm-up, then measured run),
 //    in BENCH_ROUNDS rounds, every other round in reverse order (so no target always runs first or last);
@@ -175,22 +177,18 @@ async function sameAnswers(api, bare, user) {
   const deadline = Date.now() + 30000;
   let last = '';
   while (Date.now() < deadline) {
-    const [ours, theirs, viaCookie] = await Promise.all([
+    const [ours, theirs, viaCookie, floorSession, floorRedis] = await Promise.all([
       call(api.url, 'GET', '/api/projects', { token: user.token }),
       call(bare.url, 'GET', '/bare/projects'),
       call(api.url, 'GET', '/api/projects', { cookie: user.cookie }),
+      call(bare.url, 'GET', '/bare/projects-session', { cookie: user.cookie }),
+      call(bare.url, 'GET', '/bare/projects-redis', { token: user.token }),
     ]);
-    if (
-      ours.status === 200 &&
-      theirs.status === 200 &&
-      viaCookie.status === 200 &&
-      ours.json.length === PROJECTS &&
-      isDeepStrictEqual(ours.json, theirs.json) &&
-      isDeepStrictEqual(ours.json, viaCookie.json)
-    ) {
+    const all = [ours, theirs, viaCookie, floorSession, floorRedis];
+    if (all.every((r) => r.status === 200) && ours.json.length === PROJECTS && all.every((r) => isDeepStrictEqual(ours.json, r.json))) {
       return;
     }
-    last = `ours ${ours.status} ${ours.text.slice(0, 200)} / bare ${theirs.status} ${theirs.text.slice(0, 200)}`;
+    last = all.map((r) => `${r.status} ${r.text.slice(0, 120)}`).join(' / ');
     await sleep(500);
   }
   throw new Error(`our GET /api/projects and the bare route never answered the same: ${last}`);
@@ -296,6 +294,21 @@ async function main() {
         server: api,
         url: `${api.url}/api/projects`,
         headers: { cookie: user.cookie },
+        baseline: 'bare /bare/projects',
+      },
+      // The floors (bare-app.js): the bare route plus only the cheapest session, or only the token's Redis read.
+      {
+        name: 'floor /bare/projects-session (cookie)',
+        server: bare,
+        url: `${bare.url}/bare/projects-session`,
+        headers: { cookie: user.cookie },
+        baseline: 'bare /bare/projects',
+      },
+      {
+        name: 'floor /bare/projects-redis (bearer)',
+        server: bare,
+        url: `${bare.url}/bare/projects-redis`,
+        headers: { authorization: `Bearer ${user.token}` },
         baseline: 'bare /bare/projects',
       },
     ];
