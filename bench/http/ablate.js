@@ -59,6 +59,10 @@ const PATCHES = {
       "    const callers = new Map();\n    return (req, res, next) => {\n        const h = req.headers.authorization;\n        if (h && h.startsWith('Bearer ')) {\n          let p = callers.get(h);\n          if (!p) callers.set(h, (p = { id: Number(JSON.parse(Buffer.from(h.split('.')[1], 'base64url').toString()).sub), role: 'user', via: 'token' }));\n          req.principal = p;\n          return next();\n        }\n        const started = node_perf_hooks_1.performance.now();",
     ],
   ],
+  // The request id: a constant instead of randomUUID() (the header is still set).
+  noreqid: [['app/http-setup.js', ": (0, node_crypto_1.randomUUID)();", ": 'ablate';"]],
+  // No 'finish' listener per response: no access metrics and no access line.
+  nofinish: [['app/http-setup.js', "res.once('finish', () => finished(req, res, started));", ''], ['app/http-setup.js', 'const started = node_perf_hooks_1.performance.now();', '']],
   // Express's weak ETag (a SHA-1 of every body) switched off.
   noetag: [['app/http-setup.js', "express.disable('x-powered-by');", "express.disable('x-powered-by');\n    express.set('etag', false);"]],
   // The ops module (event-loop/GC sampler, instance registry, status snapshots).
