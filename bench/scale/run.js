@@ -34,6 +34,7 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
 const { now, sleep, waitFor, probe, loadAvg, parseOptions, onRequiredNode, freshStack } = require('./common');
+const { hardNofile, relaunchWithNofile } = require('../nofile');
 const { perSocket: perSocketMemory } = require('./rss-breakdown');
 const { summarize } = require('./cpu-profile-summary');
 const log = (m) => process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -85,30 +86,6 @@ function parseArgs(argv) {
 /** The open-file limit every process needs: nginx holds two descriptors per socket, all in one worker at worst. */
 function neededNofile(sockets) {
   return Math.max(65536, sockets * 2 + 8192);
-}
-
-function hardNofile() {
-  const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-  const hard = line?.trim().split(/\s+/)[4];
-  return hard === 'unlimited' ? Infinity : Number(hard);
-}
-
-/**
- * Runs this script again with the open-file limit raised (ulimit -n, soft and hard) when it is too low
- * and this user may raise it; supervisord (minfds), nginx (worker_rlimit_nofile) and the load
- * processes inherit it. Otherwise the run goes on within the limit it has (see checkFits).
- */
-function relaunchWithNofile(need) {
-  if (hardNofile() >= need || process.env.SCALE_NOFILE_RAISED) return false;
-  if (spawnSync('/bin/sh', ['-c', `ulimit -n ${need}`]).status !== 0) {
-    log(`open-file limit ${hardNofile()} (hard) and not allowed to raise it to ${need}: every process stays within ${hardNofile()} (more api, nginx and load processes instead)`);
-    return false;
-  }
-  const r = spawnSync('/bin/sh', ['-c', `ulimit -n ${need} && exec "$0" "$@"`, process.execPath, __filename, ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, SCALE_NOFILE_RAISED: '1' },
-  });
-  process.exit(r.status ?? 1);
 }
 
 /** Each api process and each load process must hold its share of the sockets within the open-file limit. */
@@ -1094,7 +1071,9 @@ function perDelivery(profiles, delivered) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (!onRequiredNode(__filename)) return;
-  if (relaunchWithNofile(neededNofile(o.sockets))) return;
+  // supervisord (minfds), nginx (worker_rlimit_nofile) and the load processes inherit it; when it cannot be raised,
+  // every process stays within the limit it has (more api, nginx and load processes instead: checkFits).
+  if (relaunchWithNofile(neededNofile(o.sockets), __filename, log)) return;
   checkFits(o);
   const env = await freshStack(o.stack, log);
   const { makeFixtures, cleanup } = require('./fixtures');
