@@ -94,7 +94,7 @@ function startOurs(env, args) {
   return startChild([join(root, 'bin', 'switchboard'), 'queue:work', ...args], env);
 }
 
-/** A bare BullMQ Worker per queue with a no-op (or sleepMs) processor: a child process, or in this one. */
+/** A bare BullMQ Worker per queue with a no-op (or sleepMs) processor: a child process, or in this one (BENCH_BARE_IN_PROCESS; the floor, `jobLines`, is always a child: its lines go to the child's stdout). */
 function startBare(redisUrl, prefix, queues, concurrency, jobLines = false) {
   if (!BARE_IN_PROCESS || jobLines) {
     return startChild([join(__dirname, 'bare-worker.js')], {
