@@ -27,7 +27,10 @@ const PATCHES = {
   noredis: [['core/redis/batched-reads.js', 'return this.redis.mget(...keys);', 'return Promise.resolve(keys.map(() => null));']],
   // No unit of work: no AsyncLocalStorage of ours (sticky routing and request log fields are then off).
   nouow: [['core/database/request-context.js', 'return storage.run({ wrote: false, userWithinWindow: false, ...init }, fn);', 'return fn();']],
+  // The session cookie never sent again unless the session changes (no sliding expiry in the browser).
   norolling: [['core/session/session.middleware.js', 'rolling: true', 'rolling: false']],
+  // The session cookie sent again with a fresh expiry on every response, as before CookieRefresh.
+  rollalways: [['core/session/session.middleware.js', 'const COOKIE_REFRESH_MS = 60_000;', 'const COOKIE_REFRESH_MS = 0;']],
   // GET /api/projects without its @CurrentUser() parameter (the user id read from the unit of work instead):
   // what Nest's param pipeline with the global ValidationPipe costs a handler that has no body.
   noparam: [

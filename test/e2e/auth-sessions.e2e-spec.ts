@@ -53,6 +53,37 @@ describe('sessions in Redis and bearer tokens across api processes', () => {
     }
   });
 
+  it('slides a session cookie once a minute per process, not on every response', async () => {
+    const u = await registerUser(a.url, 'sliding');
+    const cookie = u.client.cookieHeader;
+    const value = u.client.cookies.get('switchboard.sid') as string;
+    // b has not answered this cookie yet: it sends it again, same value, with an expiry a whole SESSION_TTL_SECONDS away.
+    const first = await fetch(`${b.url}/api/auth/me`, { headers: { cookie } });
+    expect(first.status).toBe(200);
+    const sent = first.headers.get('set-cookie') ?? '';
+    expect(sent.startsWith(`switchboard.sid=${value};`)).toBe(true);
+    const expires = Date.parse(/Expires=([^;]+)/.exec(sent)?.[1] ?? '');
+    expect(expires).toBeGreaterThan(Date.now() + 7200_000 - 60_000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 7200_000 + 1_000);
+    // Within the minute: the same answer without the cookie, on every further request.
+    for (let i = 0; i < 3; i++) {
+      const again = await fetch(`${b.url}/api/auth/me`, { headers: { cookie } });
+      expect(again.status).toBe(200);
+      expect(((await again.json()) as { id: number }).id).toBe(u.id);
+      expect(again.headers.get('set-cookie')).toBeNull();
+    }
+    // A changed session is always sent: logging in again on b answers a new cookie at once.
+    const relogin = await fetch(`${b.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: u.email, password: u.password }),
+    });
+    expect(relogin.status).toBe(200);
+    const renewed = relogin.headers.get('set-cookie') ?? '';
+    expect(renewed).toMatch(/^switchboard\.sid=/);
+    expect(renewed.startsWith(`switchboard.sid=${value};`)).toBe(false);
+  });
+
   it('issues bearer tokens that work everywhere and stop working after logout', async () => {
     const u = await registerUser(a.url, 'token');
     const t = await u.client.post('/api/auth/token');

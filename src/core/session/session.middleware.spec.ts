@@ -1,7 +1,7 @@
 import type { SessionData } from 'express-session';
 import type { BatchedReads } from '../redis/batched-reads';
 import type { RedisClient } from '../redis/redis.factory';
-import { ThrottledTouchRedisStore } from './session.middleware';
+import { CookieRefresh, ThrottledTouchRedisStore } from './session.middleware';
 
 describe('ThrottledTouchRedisStore', () => {
   const sess = { cookie: { originalMaxAge: 7200_000, expires: new Date(Date.now() + 7200_000) } } as unknown as SessionData;
@@ -50,5 +50,33 @@ describe('ThrottledTouchRedisStore', () => {
     await s.destroy('a');
     await s.touch('a', sess);
     expect(expires).toEqual(['p:a', 'p:a']);
+  });
+});
+
+describe('CookieRefresh', () => {
+  it('finds the session cookie among others, and nothing without one', () => {
+    expect(CookieRefresh.valueIn('a=1; switchboard.sid=s%3A7.abc.sig; b=2')).toBe('s%3A7.abc.sig');
+    expect(CookieRefresh.valueIn('switchboard.sid=s%3Axyz')).toBe('s%3Axyz');
+    expect(CookieRefresh.valueIn('xswitchboard.sid=1; switchboardXsid=2')).toBeUndefined();
+    expect(CookieRefresh.valueIn(undefined)).toBeUndefined();
+  });
+
+  it('sends a cookie again once a minute per process, not on every response', () => {
+    const r = new CookieRefresh(60_000);
+    expect(r.due('a', 1_000)).toBe(true);
+    expect(r.due('a', 1_001)).toBe(false);
+    expect(r.due('b', 1_002)).toBe(true);
+    expect(r.due('a', 60_999)).toBe(false);
+    expect(r.due('a', 61_000)).toBe(true);
+    expect(r.due('a', 62_000)).toBe(false);
+  });
+
+  it('forgets everything when full, so a cookie is sent again early rather than never', () => {
+    const r = new CookieRefresh(60_000, 2);
+    expect(r.due('a', 0)).toBe(true);
+    expect(r.due('b', 0)).toBe(true);
+    expect(r.due('c', 1)).toBe(true); // full: cleared, then c remembered
+    expect(r.due('a', 2)).toBe(true);
+    expect(r.due('c', 3)).toBe(false);
   });
 });

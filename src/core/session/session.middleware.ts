@@ -15,6 +15,10 @@ export { SESSION_COOKIE } from './session-cookie';
 /** How often one process refreshes an unchanged session's TTL in Redis. */
 const TOUCH_EVERY_MS = 60_000;
 const TOUCH_MEMORY = 50_000;
+/** How often one process sends a session's cookie again with a fresh expiry. */
+const COOKIE_REFRESH_MS = 60_000;
+const COOKIE_MEMORY = 50_000;
+const SESSION_COOKIE_VALUE = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE.replace(/\./g, '\\.')}=([^;]+)`);
 
 /**
  * Sliding expiry (`rolling`) made express-session send an EXPIRE to Redis on
@@ -66,13 +70,48 @@ export class ThrottledTouchRedisStore extends RedisStore {
 }
 
 /**
+ * Sliding expiry (`rolling`) also made express-session sign and send the
+ * cookie again on every response: an HMAC, a Set-Cookie header and about a
+ * sixth of an authenticated request's CPU (bench/http/ablate.js, `rollalways`).
+ * Each process now sends a session's cookie again at most once a minute, as
+ * the store refreshes its TTL: a session still ends SESSION_TTL_SECONDS after
+ * its last use, give or take that minute, in the browser as in Redis.
+ */
+export class CookieRefresh {
+  /** Cookie value -> when this process last answered it with a fresh cookie. */
+  private readonly sent = new Map<string, number>();
+
+  constructor(
+    private readonly everyMs = COOKIE_REFRESH_MS,
+    private readonly memory = COOKIE_MEMORY,
+  ) {}
+
+  /** The session cookie's value in a Cookie header, as the browser sent it (not verified: express-session does that). */
+  static valueIn(cookieHeader: string | undefined): string | undefined {
+    return cookieHeader ? SESSION_COOKIE_VALUE.exec(cookieHeader)?.[1] : undefined;
+  }
+
+  /** Whether the answer to a request with this cookie should carry it again, with a fresh expiry; counts it as sent if so. */
+  due(cookie: string, now = Date.now()): boolean {
+    const last = this.sent.get(cookie);
+    if (last !== undefined && now - last < this.everyMs) return false;
+    if (last === undefined && this.sent.size >= this.memory) this.sent.clear();
+    this.sent.set(cookie, now);
+    return true;
+  }
+}
+
+/**
  * express-session in Redis (connect-redis): nothing about a session lives in
  * process memory, so any api process serves any request. A Redis failure is
- * a 503 for that request, not a hang and not a stack trace.
+ * a 503 for that request, not a hang and not a stack trace. Two handlers on
+ * the same store, one with `rolling` (the cookie sent again with a fresh
+ * expiry) for the requests CookieRefresh says are due, one without for the
+ * rest; both send the cookie whenever the session changes (login, logout).
  */
 export function sessionMiddleware(config: AppConfig, redis: RedisClient, reads: BatchedReads): RequestHandler {
   const logger = new Logger('Session');
-  const handler = session({
+  const options: session.SessionOptions = {
     name: SESSION_COOKIE,
     genid: sessionIdFor,
     secret: config.auth.sessionSecret,
@@ -85,7 +124,6 @@ export function sessionMiddleware(config: AppConfig, redis: RedisClient, reads: 
     }),
     resave: false,
     saveUninitialized: false,
-    rolling: true,
     proxy: true,
     cookie: {
       httpOnly: true,
@@ -93,8 +131,14 @@ export function sessionMiddleware(config: AppConfig, redis: RedisClient, reads: 
       secure: config.isProduction ? 'auto' : false,
       maxAge: config.auth.sessionTtlSeconds * 1000,
     },
-  });
+  };
+  // Each handler sets the shared store's generate() to its own closure over the same options: either makes the same sessions.
+  const rolling = session({ ...options, rolling: true });
+  const steady = session({ ...options, rolling: false });
+  const refresh = new CookieRefresh();
   return (req: Request, res: Response, next: NextFunction) => {
+    const cookie = CookieRefresh.valueIn(req.headers.cookie);
+    const handler = cookie !== undefined && refresh.due(cookie) ? rolling : steady;
     handler(req, res, (err?: unknown) => {
       if (err) {
         sendError(res, new UnavailableError('Session store unavailable'), logger, req);
