@@ -10,10 +10,11 @@
 // queue:work), started the same way; BENCH_BARE_IN_PROCESS=1 runs the bare Worker inside this process instead
 // (warm JIT, no extra process: how runs before 2026-11-24 21:10 UTC measured it).
 // Usage: npm run build && node bench/queues/run.js   (knobs: BENCH_STACK, BENCH_JOBS, BENCH_ROUNDS, BENCH_BACKLOG, BENCH_ONLY=throughput|priority,
-// BENCH_CONCURRENCY=1,10,50, BENCH_OURS_ENV='{"QUEUE_DISPATCH_WAIT_MS":"0"}', BENCH_SECOND_EVENTS=all|none|owned, BENCH_JOBS_C1 (jobs of a
+// BENCH_CONCURRENCY=1,10,50, BENCH_OURS_ENV='{"QUEUE_DISPATCH_WAIT_MS":"0"}', BENCH_SECOND_EVENTS=all|none|owned, BENCH_CPU_PROF=1, BENCH_JOBS_C1 (jobs of a
 // concurrency-1 drain: min(BENCH_JOBS, 3000) by default); STACK_REDIS=sentinel runs it on a Sentinel set)
 const { spawn } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
+const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 const { Queue, Worker } = require('bullmq');
 const Redis = require('ioredis');
@@ -34,6 +35,11 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
 // Backlog jobs take this long each, so the backlog lasts long enough to sample many high jobs.
 const BACKLOG_JOB_MS = Number(process.env.BENCH_BACKLOG_JOB_MS || 5);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// BENCH_CPU_PROF=1: each worker process profiled over the middle of its drain (bench/http/cpu-profile.js), files in
+// $TMPDIR/switchboard-bench-profiles/ with the number of jobs completed in the window printed beside them.
+const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
+const PROFILE_DIR = join(require('node:os').tmpdir(), 'switchboard-bench-profiles');
+if (CPU_PROF) require('node:fs').mkdirSync(PROFILE_DIR, { recursive: true });
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
@@ -57,12 +63,13 @@ async function redisPid(redis) {
  * Time from the first completed job to the n-th, polling the completed count, and the CPU the worker
  * process (tree) and the Redis server used per job over the same span (µs; the jobs completed in it).
  */
-async function drainTime(queue, n, pids, timeoutMs = 600000) {
+async function drainTime(queue, n, pids, timeoutMs = 600000, profiled) {
   const deadline = Date.now() + timeoutMs;
   const cpu = () => ({ worker: treeCpuUs(pids.worker), redis: treeCpuUs(pids.redis) });
   let first;
   for (;;) {
     const done = await queue.getCompletedCount();
+    if (profiled) profiled.poll(done, n);
     if (done > 0 && !first) first = { at: Date.now(), done, cpu: cpu() };
     if (done >= n) {
       const end = cpu();
@@ -74,36 +81,66 @@ async function drainTime(queue, n, pids, timeoutMs = 600000) {
   }
 }
 
-function startChild(args, env) {
+function startChild(args, env, name = 'worker') {
+  const profileFile = CPU_PROF ? join(PROFILE_DIR, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`) : undefined;
+  const profiling = profileFile ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} -r ${join(root, 'bench', 'http', 'cpu-profile.js')}`.trim(), BENCH_CPU_PROF_FILE: profileFile, BENCH_CPU_PROF_WINDOW: '1' } : {};
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, ...env, LOG_LEVEL: 'error' },
+    env: { ...process.env, ...env, ...profiling, LOG_LEVEL: 'error' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((r) => child.once('exit', r));
   return {
     child,
+    profiled: profileFile && windowProfile(child, name, profileFile),
     stop: async () => {
+      // A profile is written after its second SIGUSR2: give it the time to land before the child is stopped.
+      for (let i = 0; profileFile && i < 100 && !existsSync(profileFile) && child.exitCode === null; i++) await sleep(50);
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
     },
   };
 }
 
-function startOurs(env, args) {
-  return startChild([join(root, 'bin', 'switchboard'), 'queue:work', ...args], env);
+/**
+ * BENCH_CPU_PROF=1: the child's CPU profile over the middle of its drain (from 10 % of the jobs done to 90 %),
+ * and how many jobs completed in it, to divide the profile's time by.
+ */
+function windowProfile(child, name, file) {
+  let startedAt;
+  let stopped = false;
+  return {
+    poll(done, n) {
+      if (startedAt === undefined && done >= n * 0.1) {
+        startedAt = done;
+        child.kill('SIGUSR2');
+      } else if (startedAt !== undefined && !stopped && done >= n * 0.9) {
+        stopped = true;
+        child.kill('SIGUSR2');
+        console.error(`[bench:queues] CPU profile of ${name}: ${file} (${done - startedAt} jobs completed while it ran)`);
+      }
+    },
+  };
+}
+
+function startOurs(env, args, name = 'ours') {
+  return startChild([join(root, 'bin', 'switchboard'), 'queue:work', ...args], env, name);
 }
 
 /** A bare BullMQ Worker per queue with a no-op (or sleepMs) processor: a child process, or in this one (BENCH_BARE_IN_PROCESS; the floor, `jobLines`, is always a child: its lines go to the child's stdout). */
 function startBare(redisUrl, prefix, queues, concurrency, jobLines = false) {
   if (!BARE_IN_PROCESS || jobLines) {
-    return startChild([join(__dirname, 'bare-worker.js')], {
-      REDIS_URL: redisUrl,
-      BARE_PREFIX: prefix,
-      BARE_QUEUES: queues.join(','),
-      BARE_CONCURRENCY: String(concurrency),
-      BARE_JOB_LINES: jobLines ? '1' : '0',
-    });
+    return startChild(
+      [join(__dirname, 'bare-worker.js')],
+      {
+        REDIS_URL: redisUrl,
+        BARE_PREFIX: prefix,
+        BARE_QUEUES: queues.join(','),
+        BARE_CONCURRENCY: String(concurrency),
+        BARE_JOB_LINES: jobLines ? '1' : '0',
+      },
+      jobLines ? `floor-c${concurrency}` : `bare-c${concurrency}`,
+    );
   }
   const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const processor = async (job) => {
@@ -165,13 +202,13 @@ async function throughputRound(env, redisUrl, c) {
   const bareQueue = new Queue('default', { connection: bareConn, prefix: barePrefix });
   await fill(bareQueue, n);
   const bare = startBare(redisUrl, barePrefix, ['default'], c);
-  const bareRun = await drainTime(bareQueue, n, { worker: bare.child ? bare.child.pid : process.pid, redis });
+  const bareRun = await drainTime(bareQueue, n, { worker: bare.child ? bare.child.pid : process.pid, redis }, undefined, bare.profiled);
   await bare.stop();
   await bareQueue.obliterate({ force: true });
   // the floor: the same bare Worker, also printing a line per job (what any queue:work that prints as artisan pays)
   await fill(bareQueue, n);
   const floor = startBare(redisUrl, barePrefix, ['default'], c, true);
-  const floorRun = await drainTime(bareQueue, n, { worker: floor.child.pid, redis });
+  const floorRun = await drainTime(bareQueue, n, { worker: floor.child.pid, redis }, undefined, floor.profiled);
   await floor.stop();
   await bareQueue.obliterate({ force: true });
   await bareQueue.close();
@@ -186,8 +223,8 @@ async function throughputRound(env, redisUrl, c) {
     const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
     const queue = new Queue('default', { connection: conn, prefix: `${prefix}{bull}` });
     await fill(queue, n);
-    const worker = startOurs({ ...env, ...OURS_ENV, REDIS_PREFIX: prefix, QUEUE_JOB_EVENTS: events }, ['--queue=high,default', `--concurrency=${c}`, '--timeout=0']);
-    ours[events] = await drainTime(queue, n, { worker: worker.child.pid, redis });
+    const worker = startOurs({ ...env, ...OURS_ENV, REDIS_PREFIX: prefix, QUEUE_JOB_EVENTS: events }, ['--queue=high,default', `--concurrency=${c}`, '--timeout=0'], `ours-${events}-c${c}`);
+    ours[events] = await drainTime(queue, n, { worker: worker.child.pid, redis }, undefined, worker.profiled);
     await worker.stop();
     await queue.obliterate({ force: true });
     await queue.close();
