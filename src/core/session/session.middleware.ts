@@ -71,8 +71,8 @@ export class ThrottledTouchRedisStore extends RedisStore {
 
 /**
  * Sliding expiry (`rolling`) also made express-session sign and send the
- * cookie again on every response: an HMAC, a Set-Cookie header and about a
- * sixth of an authenticated request's CPU (bench/http/ablate.js, `rollalways`).
+ * cookie again on every response: an HMAC and a Set-Cookie header, 20–27 µs
+ * of CPU per cookie request (bench/http/ablate.js `rollalways`, bench/RESULTS.md).
  * Each process now sends a session's cookie again at most once a minute, as
  * the store refreshes its TTL: a session still ends SESSION_TTL_SECONDS after
  * its last use, give or take that minute, in the browser as in Redis.
@@ -107,7 +107,8 @@ export class CookieRefresh {
  * a 503 for that request, not a hang and not a stack trace. Two handlers on
  * the same store, one with `rolling` (the cookie sent again with a fresh
  * expiry) for the requests CookieRefresh says are due, one without for the
- * rest; both send the cookie whenever the session changes (login, logout).
+ * rest; both send the cookie whenever the session changes (a login's new
+ * session; logout clears it itself).
  */
 export function sessionMiddleware(config: AppConfig, redis: RedisClient, reads: BatchedReads): RequestHandler {
   const logger = new Logger('Session');
