@@ -11,7 +11,10 @@
 //    in BENCH_ROUNDS rounds, every other round in reverse order (so no target always runs first or last);
 // 5. prints the table of medians over the rounds (ratios: of the median req/s, the median of each round's own
 //    ratio — the paired figure, less moved by the machine between rounds — and of the median server CPU per
-//    request, what req/s follows when the server is CPU-bound; each round's own ratio beside them), stops the processes it started (by pid) and the stack unless BENCH_KEEP_STACK=1.
+//    request, what req/s follows when the server is CPU-bound; each round's own ratio beside them), then for each
+//    target with a goal (issue 12: /up 0.8, bearer 0.85, cookie 0.8) how sure the paired req/s and CPU ratios are
+//    (median, 90 % bootstrap interval over the rounds, rounds at or above the goal, met / not met / not shown),
+//    stops the processes it started (by pid) and the stack unless BENCH_KEEP_STACK=1.
 // Exit status 1 when any response was not 2xx or a request failed.
 //
 // Knobs: BENCH_CONNECTIONS (20), BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_PROJECTS (5), BENCH_ROUNDS (3),
@@ -225,6 +228,7 @@ function summarise(runs) {
   return [...runs.values()].map(({ target, rounds }) => ({
     name: target.name,
     baseline: target.baseline,
+    goal: target.goal,
     rounds,
     rps: median(rounds.map((r) => r.rps)),
     p50: median(rounds.map((r) => r.p50)),
@@ -260,6 +264,55 @@ function table(rows) {
   return [fmt(header), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...lines.map(fmt)].join('\n');
 }
 
+/** xorshift32: the same resamples for the same rounds, so a run's interval can be recomputed from its rounds. */
+function seeded(seed) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 4294967296;
+  };
+}
+
+/**
+ * How sure a median of per-round ratios is: the 5th and 95th percentiles of the median over 10,000 bootstrap
+ * resamples of the rounds (a crude interval with 5–7 rounds, but it widens honestly with the spread).
+ */
+function bootstrapMedian(values, resamples = 10000) {
+  const random = seeded(values.length * 7919 + Math.round(values.reduce((a, b) => a + b, 0) * 1000));
+  const medians = [];
+  for (let i = 0; i < resamples; i++) medians.push(median(values.map(() => values[Math.floor(random() * values.length)])));
+  medians.sort((a, b) => a - b);
+  return [medians[Math.floor(resamples * 0.05)], medians[Math.floor(resamples * 0.95)]];
+}
+
+/**
+ * Per target with a goal (issue 12): the paired req/s ratio and the paired CPU ratio (bare's CPU per request over
+ * ours, per round), each with its median, 90 % bootstrap interval and how many rounds reached the goal, and a verdict:
+ * met (the interval above the goal), not met (below it) or not shown (the interval straddles it).
+ */
+function confidence(rows) {
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  const out = [];
+  for (const r of rows) {
+    const base = r.baseline && byName.get(r.baseline);
+    if (!base || r.goal === undefined || r.rounds.length !== base.rounds.length) continue;
+    const describe = (label, values) => {
+      const [lo, hi] = bootstrapMedian(values);
+      const reached = values.filter((v) => v >= r.goal).length;
+      const verdict = lo >= r.goal ? 'met' : hi < r.goal ? 'not met' : 'not shown either way';
+      return `${label} median ${median(values).toFixed(2)}, 90 % interval ${lo.toFixed(2)}–${hi.toFixed(2)}, ${reached} of ${values.length} rounds at or above: ${verdict}`;
+    };
+    const rps = r.rounds.map((x, i) => x.rps / base.rounds[i].rps);
+    const cpu = r.rounds.map((x, i) => base.rounds[i].cpuUsPerReq / x.cpuUsPerReq);
+    out.push(`${r.name}, goal ${r.goal}× ${base.name}: ${describe('req/s', rps)}; ${describe('CPU', cpu)}`);
+  }
+  return out.join('\n');
+}
+
 async function main() {
   ensure();
   const stack = require('../../scripts/stack');
@@ -280,7 +333,7 @@ async function main() {
 
     const targets = [
       { name: 'bare /bare/up', server: bare, url: `${bare.url}/bare/up` },
-      { name: 'ours /up', server: api, url: `${api.url}/up`, baseline: 'bare /bare/up' },
+      { name: 'ours /up', server: api, url: `${api.url}/up`, baseline: 'bare /bare/up', goal: 0.8 },
       { name: 'bare /bare/projects', server: bare, url: `${bare.url}/bare/projects` },
       {
         name: 'ours /api/projects (bearer)',
@@ -288,6 +341,7 @@ async function main() {
         url: `${api.url}/api/projects`,
         headers: { authorization: `Bearer ${user.token}` },
         baseline: 'bare /bare/projects',
+        goal: 0.85,
       },
       {
         name: 'ours /api/projects (cookie)',
@@ -295,6 +349,7 @@ async function main() {
         url: `${api.url}/api/projects`,
         headers: { cookie: user.cookie },
         baseline: 'bare /bare/projects',
+        goal: 0.8,
       },
       // The floors (bare-app.js): the bare route plus only the cheapest session, or only the token's Redis read.
       {
@@ -326,6 +381,8 @@ async function main() {
     }
     const rows = summarise(runs);
     process.stdout.write(`\n${table(rows)}\n\n`);
+    const sure = confidence(rows);
+    if (sure) process.stdout.write(`${sure}\n\n`);
     const bad = rows.filter((r) => r.errors || r.non2xx);
     if (bad.length) {
       failed = true;
@@ -351,7 +408,7 @@ function runMain(fn) {
   );
 }
 
-module.exports = { ROOT, log, sleep, intEnv, startServer, makeUser, measure, children, runMain };
+module.exports = { ROOT, log, sleep, intEnv, startServer, makeUser, measure, children, runMain, bootstrapMedian, confidence };
 
 // On an older system node: run again on the project's Node 24 (scripts/runtime.js) before anything starts.
 if (require.main === module) {
