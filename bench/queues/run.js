@@ -90,12 +90,13 @@ function startChild(args, env, name = 'worker') {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((r) => child.once('exit', r));
+  const profiled = profileFile ? windowProfile(child, name, profileFile) : undefined;
   return {
     child,
-    profiled: profileFile && windowProfile(child, name, profileFile),
+    profiled,
     stop: async () => {
       // A profile is written after its second SIGUSR2: give it the time to land before the child is stopped.
-      for (let i = 0; profileFile && i < 100 && !existsSync(profileFile) && child.exitCode === null; i++) await sleep(50);
+      for (let i = 0; profiled?.stopped() && i < 100 && !existsSync(profileFile) && child.exitCode === null; i++) await sleep(50);
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
     },
@@ -110,6 +111,7 @@ function windowProfile(child, name, file) {
   let startedAt;
   let stopped = false;
   return {
+    stopped: () => stopped,
     poll(done, n) {
       if (startedAt === undefined && done >= n * 0.1) {
         startedAt = done;
