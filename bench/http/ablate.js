@@ -30,7 +30,7 @@ const PATCHES = {
   // The session cookie never sent again unless the session changes (no sliding expiry in the browser).
   norolling: [['core/session/session.middleware.js', 'rolling: true', 'rolling: false']],
   // The session cookie sent again with a fresh expiry on every response, as before CookieRefresh.
-  rollalways: [['core/session/session.middleware.js', 'const COOKIE_REFRESH_MS = 60_000;', 'const COOKIE_REFRESH_MS = 0;']],
+  rollalways: [['core/session/session.middleware.js', 'const refresh = new CookieRefresh();', 'const refresh = new CookieRefresh(0);']],
   // GET /api/projects without its @CurrentUser() parameter (the user id read from the unit of work instead):
   // what Nest's param pipeline with the global ValidationPipe costs a handler that has no body.
   noparam: [

@@ -14,7 +14,7 @@
 // concurrency-1 drain: min(BENCH_JOBS, 3000) by default); STACK_REDIS=sentinel runs it on a Sentinel set)
 const { spawn } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
-const { existsSync } = require('node:fs');
+const { existsSync, mkdirSync } = require('node:fs');
 const { join } = require('node:path');
 const { Queue, Worker } = require('bullmq');
 const Redis = require('ioredis');
@@ -39,7 +39,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // $TMPDIR/switchboard-bench-profiles/ with the number of jobs completed in the window printed beside them.
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 const PROFILE_DIR = join(require('node:os').tmpdir(), 'switchboard-bench-profiles');
-if (CPU_PROF) require('node:fs').mkdirSync(PROFILE_DIR, { recursive: true });
+if (CPU_PROF) mkdirSync(PROFILE_DIR, { recursive: true });
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;

@@ -12,13 +12,39 @@ import { userSessionsKey } from './user-credentials';
 
 export { SESSION_COOKIE } from './session-cookie';
 
-/** How often one process refreshes an unchanged session's TTL in Redis. */
-const TOUCH_EVERY_MS = 60_000;
-const TOUCH_MEMORY = 50_000;
-/** How often one process sends a session's cookie again with a fresh expiry. */
-const COOKIE_REFRESH_MS = 60_000;
-const COOKIE_MEMORY = 50_000;
+/** How often one process refreshes a session it sees (its TTL in Redis, its cookie's expiry), and for how many at most. */
+const REFRESH_EVERY_MS = 60_000;
+const REFRESH_MEMORY = 50_000;
 const SESSION_COOKIE_VALUE = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE.replace(/\./g, '\\.')}=([^;]+)`);
+
+/**
+ * At most once per interval per key, in this process: the keys seen last are
+ * remembered (bounded: when full it forgets them all, so a key comes due early
+ * rather than never).
+ */
+export class OncePerKey {
+  /** Key -> when it was last due. */
+  private readonly last = new Map<string, number>();
+
+  constructor(
+    private readonly everyMs = REFRESH_EVERY_MS,
+    private readonly memory = REFRESH_MEMORY,
+  ) {}
+
+  /** Whether the key is due now; counts it as done if so. */
+  due(key: string, now = Date.now()): boolean {
+    const last = this.last.get(key);
+    if (last !== undefined && now - last < this.everyMs) return false;
+    if (last === undefined && this.last.size >= this.memory) this.last.clear();
+    this.last.set(key, now);
+    return true;
+  }
+
+  /** Due again at once (a destroyed session). */
+  forget(key: string): void {
+    this.last.delete(key);
+  }
+}
 
 /**
  * Sliding expiry (`rolling`) made express-session send an EXPIRE to Redis on
@@ -27,7 +53,7 @@ const SESSION_COOKIE_VALUE = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE.replace(/\.
  * moves its expiry by at most that minute. Sessions themselves stay in Redis.
  */
 export class ThrottledTouchRedisStore extends RedisStore {
-  private readonly touched = new Map<string, number>();
+  private readonly touched = new OncePerKey();
   private readonly expireIndex: (userId: number) => Promise<unknown>;
 
   /**
@@ -51,20 +77,16 @@ export class ThrottledTouchRedisStore extends RedisStore {
   }
 
   override async touch(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): Promise<void> {
-    const now = Date.now();
-    const last = this.touched.get(sid);
-    if (last !== undefined && now - last < TOUCH_EVERY_MS) {
+    if (!this.touched.due(sid)) {
       cb?.();
       return;
     }
-    if (this.touched.size >= TOUCH_MEMORY) this.touched.clear();
-    this.touched.set(sid, now);
     if (sess.userId) await this.expireIndex(sess.userId).catch(() => undefined); // a missed refresh only narrows logout-all
     await super.touch(sid, sess, cb);
   }
 
   override async destroy(sid: string, cb?: (err?: unknown) => void): Promise<void> {
-    this.touched.delete(sid);
+    this.touched.forget(sid);
     await super.destroy(sid, cb);
   }
 }
@@ -77,27 +99,10 @@ export class ThrottledTouchRedisStore extends RedisStore {
  * the store refreshes its TTL: a session still ends SESSION_TTL_SECONDS after
  * its last use, give or take that minute, in the browser as in Redis.
  */
-export class CookieRefresh {
-  /** Cookie value -> when this process last answered it with a fresh cookie. */
-  private readonly sent = new Map<string, number>();
-
-  constructor(
-    private readonly everyMs = COOKIE_REFRESH_MS,
-    private readonly memory = COOKIE_MEMORY,
-  ) {}
-
+export class CookieRefresh extends OncePerKey {
   /** The session cookie's value in a Cookie header, as the browser sent it (not verified: express-session does that). */
   static valueIn(cookieHeader: string | undefined): string | undefined {
     return cookieHeader ? SESSION_COOKIE_VALUE.exec(cookieHeader)?.[1] : undefined;
-  }
-
-  /** Whether the answer to a request with this cookie should carry it again, with a fresh expiry; counts it as sent if so. */
-  due(cookie: string, now = Date.now()): boolean {
-    const last = this.sent.get(cookie);
-    if (last !== undefined && now - last < this.everyMs) return false;
-    if (last === undefined && this.sent.size >= this.memory) this.sent.clear();
-    this.sent.set(cookie, now);
-    return true;
   }
 }
 
